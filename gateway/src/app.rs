@@ -1,0 +1,176 @@
+//! The gateway's shared state: configuration, identity, persistent settings and the security
+//! machinery, built once at start and shared by every request.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::security::Secret;
+use crate::security::digest::DigestAuth;
+use crate::security::throttle::{Throttle, ThrottleConfig};
+use crate::security::users::{BootstrapError, UserDirectory, UserLimits};
+use crate::security::wsse::{WsseConfig, WsseVerifier};
+use crate::services::device::scopes::{DiscoveryMode, ScopeStore};
+use crate::state::{StateDb, StateError};
+use crate::xml::Limits;
+
+/// What GetDeviceInformation reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// Manufacturer.
+    pub manufacturer: String,
+    /// Model.
+    pub model: String,
+    /// Firmware version.
+    pub firmware_version: String,
+    /// Serial number (stable across restarts).
+    pub serial_number: String,
+    /// Hardware id.
+    pub hardware_id: String,
+}
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The state database failed.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The first Administrator could not be created.
+    #[error(transparent)]
+    Bootstrap(#[from] BootstrapError),
+}
+
+/// The gateway.
+#[derive(Debug)]
+pub struct App {
+    /// The configuration in force.
+    pub config: Config,
+    /// Device identity.
+    pub identity: Identity,
+    /// The state database.
+    pub db: Arc<StateDb>,
+    /// Users and their credentials.
+    pub users: UserDirectory,
+    /// WS-UsernameToken verification.
+    pub wsse: WsseVerifier,
+    /// HTTP Digest verification.
+    pub digest: DigestAuth,
+    /// Failed-login lockout.
+    pub throttle: Throttle,
+    /// Discovery scopes.
+    pub scopes: ScopeStore,
+    /// Discovery mode.
+    pub discovery_mode: DiscoveryMode,
+    /// The stable WS-Discovery endpoint reference (`urn:uuid:...`).
+    pub endpoint_reference: String,
+    /// Ports railgate serves plain HTTP on.
+    pub http_ports: Vec<u16>,
+    /// Bounds on request XML.
+    pub xml_limits: Limits,
+}
+
+impl App {
+    /// Opens the state in `data_dir` and builds the gateway. `admin_password` seeds the first
+    /// Administrator when there is no user yet.
+    pub fn build(
+        config: Config,
+        data_dir: &Path,
+        http_ports: Vec<u16>,
+        admin_password: Option<Secret>,
+    ) -> Result<App, StartError> {
+        let db = Arc::new(StateDb::open(data_dir)?);
+        let sec = &config.security;
+        let users = UserDirectory::load(
+            db.clone(),
+            UserLimits {
+                max_users: sec.max_users,
+                min_password_len: sec.min_password_length,
+                fixed_users: sec.fixed_users.clone(),
+                ..UserLimits::default()
+            },
+        )?;
+        users.bootstrap(admin_password, data_dir)?;
+        let serial_number = match &config.device.serial_number {
+            Some(s) => s.clone(),
+            None => persistent_setting(&db, "serial_number", derive_serial)?,
+        };
+        let endpoint_reference = persistent_setting(&db, "endpoint_reference", || {
+            format!("urn:uuid:{}", uuid::Uuid::new_v4())
+        })?;
+        let d = &config.device;
+        let identity = Identity {
+            manufacturer: d.manufacturer.clone(),
+            model: d.model.clone(),
+            firmware_version: d.firmware_version.clone(),
+            serial_number,
+            hardware_id: d.hardware_id.clone(),
+        };
+        let scopes = ScopeStore::load(db.clone(), &config.device, &identity)?;
+        let discovery_mode = DiscoveryMode::load(db.clone())?;
+        let wsse = WsseVerifier::new(WsseConfig {
+            max_skew: (sec.created_window_secs > 0)
+                .then(|| Duration::from_secs(sec.created_window_secs)),
+            allow_password_text: sec.allow_password_text,
+            ..WsseConfig::default()
+        });
+        let digest = DigestAuth::new(
+            sec.realm.clone(),
+            Duration::from_secs(sec.digest_nonce_lifetime_secs),
+        );
+        let throttle = Throttle::new(ThrottleConfig {
+            max_failures: sec.lockout_after_failures,
+            window: Duration::from_secs(sec.lockout_window_secs),
+            lockout: Duration::from_secs(sec.lockout_secs),
+            max_lockout: Duration::from_secs(sec.max_lockout_secs),
+            ..ThrottleConfig::default()
+        });
+        let xml_limits = Limits {
+            max_depth: config.server.max_xml_depth,
+            ..Limits::default()
+        };
+        Ok(App {
+            config,
+            identity,
+            db,
+            users,
+            wsse,
+            digest,
+            throttle,
+            scopes,
+            discovery_mode,
+            endpoint_reference,
+            http_ports,
+            xml_limits,
+        })
+    }
+}
+
+/// A setting created once (on first start) and then read back forever.
+fn persistent_setting(
+    db: &StateDb,
+    key: &str,
+    create: impl FnOnce() -> String,
+) -> Result<String, StateError> {
+    if let Some(v) = db.setting(key)? {
+        return Ok(v);
+    }
+    let v = create();
+    db.set_setting(key, &v)?;
+    Ok(v)
+}
+
+/// A serial number derived from the host's machine id (stable across reinstalls of railgate
+/// on the same host), or random when there is none.
+fn derive_serial() -> String {
+    let seed = std::fs::read_to_string("/etc/machine-id")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let digest = Sha256::digest(format!("railgate:{seed}").as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02X}")).collect();
+    format!("RG{hex}")
+}

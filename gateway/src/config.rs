@@ -1,0 +1,350 @@
+//! The YAML configuration an integrator writes, with defaults that are safe.
+//!
+//! Every key is optional; unknown keys are errors (a typo must not silently fall back to a
+//! default). Errors carry file, line and column.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use railgate_mappings::{Diagnostic, Diagnostics, Source};
+use serde::Deserialize;
+
+/// The built-in demo configuration, used when no `--config` is given.
+pub const DEMO_YAML: &str = include_str!("demo.yaml");
+
+/// The whole configuration file.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// What the device says about itself.
+    pub device: DeviceConfig,
+    /// HTTP/SOAP server settings.
+    pub server: ServerConfig,
+    /// Authentication settings.
+    pub security: SecurityConfig,
+    /// The data folder (state database, event store); relative paths are taken from the
+    /// working directory.
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Identity of the device, as GetDeviceInformation and the scopes report it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeviceConfig {
+    /// Manufacturer.
+    pub manufacturer: String,
+    /// Model; also the fixed `hardware` scope.
+    pub model: String,
+    /// Firmware version; defaults to railgate's version.
+    pub firmware_version: String,
+    /// Serial number; defaults to one derived from the host's machine id.
+    pub serial_number: Option<String>,
+    /// Hardware id.
+    pub hardware_id: String,
+    /// Initial `name` scope (clients may change it with SetScopes).
+    pub name: String,
+    /// Initial `location` scope (clients may change it).
+    pub location: Option<String>,
+    /// Further fixed scope URIs, e.g. `onvif://www.onvif.org/Profile/...` once a profile is
+    /// conformed to, or site-specific ones.
+    pub fixed_scopes: Vec<String>,
+}
+
+impl Default for DeviceConfig {
+    fn default() -> Self {
+        DeviceConfig {
+            manufacturer: "railgate".into(),
+            model: "railgate-gateway".into(),
+            firmware_version: env!("CARGO_PKG_VERSION").into(),
+            serial_number: None,
+            hardware_id: "railgate-1".into(),
+            name: "railgate".into(),
+            location: None,
+            fixed_scopes: Vec::new(),
+        }
+    }
+}
+
+/// The HTTP server.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Addresses to listen on (plain HTTP).
+    pub listen: Vec<SocketAddr>,
+    /// Host (and port) to put in XAddrs instead of the request's Host header, for clients
+    /// behind NAT or port forwards whose Host header is not reachable.
+    pub advertised_address: Option<String>,
+    /// Largest request body accepted, in bytes (larger: HTTP 413).
+    pub max_body_bytes: usize,
+    /// Deepest XML nesting accepted.
+    pub max_xml_depth: usize,
+    /// Time a client has to send the request head, in seconds.
+    pub header_timeout_secs: u64,
+    /// Time a client has to send the request body, in seconds.
+    pub body_timeout_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: vec![SocketAddr::from(([0, 0, 0, 0], 8080))],
+            advertised_address: None,
+            max_body_bytes: 256 * 1024,
+            max_xml_depth: 32,
+            header_timeout_secs: 10,
+            body_timeout_secs: 10,
+        }
+    }
+}
+
+/// Authentication.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    /// Accept WS-Security PasswordText (the password in clear). Off by default.
+    pub allow_password_text: bool,
+    /// Largest accepted difference between a UsernameToken's Created and the device clock,
+    /// in seconds; 0 switches the check off (for clients with broken clocks; the nonce replay
+    /// cache still protects).
+    pub created_window_secs: u64,
+    /// HTTP Digest realm.
+    pub realm: String,
+    /// Lifetime of an HTTP Digest nonce, in seconds.
+    pub digest_nonce_lifetime_secs: u64,
+    /// Failed logins from one address tolerated within `lockout_window_secs`.
+    pub lockout_after_failures: u32,
+    /// Window in which failed logins are counted, in seconds.
+    pub lockout_window_secs: u64,
+    /// First lockout, in seconds; it doubles for repeated lockouts.
+    pub lockout_secs: u64,
+    /// Longest lockout, in seconds.
+    pub max_lockout_secs: u64,
+    /// Most users (MaxUsers).
+    pub max_users: usize,
+    /// Shortest password accepted by CreateUsers and SetUser.
+    pub min_password_length: usize,
+    /// Users that can be neither deleted nor changed through ONVIF.
+    pub fixed_users: Vec<String>,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        SecurityConfig {
+            allow_password_text: false,
+            created_window_secs: 300,
+            realm: "railgate".into(),
+            digest_nonce_lifetime_secs: 300,
+            lockout_after_failures: 5,
+            lockout_window_secs: 60,
+            lockout_secs: 30,
+            max_lockout_secs: 900,
+            max_users: 32,
+            min_password_length: 8,
+            fixed_users: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Parses a configuration text; `path` names it in diagnostics.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, Diagnostics> {
+        let source = Source::new(path, text);
+        let config: Config = if text.trim().is_empty() {
+            Config::default()
+        } else {
+            serde_yaml::from_str(text).map_err(|e| {
+                let (line, column) = e
+                    .location()
+                    .map(|l| (l.line(), l.column()))
+                    .unwrap_or((0, 0));
+                let message = e.to_string();
+                // The location is reported separately; drop serde_yaml's own suffix.
+                let message = message
+                    .split(" at line ")
+                    .next()
+                    .unwrap_or(&message)
+                    .to_string();
+                let (key_path, message) = match message.split_once(": ") {
+                    Some((p, m)) if !p.contains(' ') => (p.to_string(), m.to_string()),
+                    _ => (String::new(), message),
+                };
+                Diagnostics(vec![Diagnostic::at(
+                    &source, line, column, &key_path, message,
+                )])
+            })?
+        };
+        config.validate(&source)?;
+        Ok(config)
+    }
+
+    /// Reads and parses a configuration file.
+    pub fn load(path: &Path) -> Result<Config, Diagnostics> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Diagnostics(vec![Diagnostic::at(
+                &Source::new(path, ""),
+                0,
+                0,
+                "",
+                format!("cannot read: {e}"),
+            )])
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// The built-in demo configuration.
+    pub fn demo() -> Config {
+        Self::parse(Path::new("<built-in demo>"), DEMO_YAML)
+            .expect("the built-in demo configuration is valid")
+    }
+
+    fn validate(&self, source: &Source) -> Result<(), Diagnostics> {
+        let mut problems = Vec::new();
+        let mut problem = |key: &str, message: String| {
+            let (line, column) = locate_key(&source.text, key);
+            problems.push(Diagnostic::at(source, line, column, key, message));
+        };
+        if self.server.listen.is_empty() {
+            problem("server.listen", "at least one address is needed".into());
+        }
+        if let Some(a) = &self.server.advertised_address {
+            if a.is_empty() || a.contains(['/', ' ', '@']) {
+                problem(
+                    "server.advertised_address",
+                    format!("{a:?} is not a host or host:port"),
+                );
+            }
+        }
+        if self.server.max_body_bytes < 1024 {
+            problem("server.max_body_bytes", "must be at least 1024".into());
+        }
+        if !(4..=256).contains(&self.server.max_xml_depth) {
+            problem("server.max_xml_depth", "must be between 4 and 256".into());
+        }
+        if self.security.max_users == 0 {
+            problem("security.max_users", "must be at least 1".into());
+        }
+        if self.security.lockout_after_failures == 0 {
+            problem(
+                "security.lockout_after_failures",
+                "must be at least 1".into(),
+            );
+        }
+        if self.security.realm.is_empty() || self.security.realm.contains('"') {
+            problem(
+                "security.realm",
+                "must be non-empty and without quotes".into(),
+            );
+        }
+        for (i, scope) in self.device.fixed_scopes.iter().enumerate() {
+            if !crate::services::device::scopes::is_valid_scope(scope) {
+                problem(
+                    &format!("device.fixed_scopes[{i}]"),
+                    format!("{scope:?} is not an absolute URI"),
+                );
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Diagnostics(problems))
+        }
+    }
+}
+
+/// Finds where a dotted key path (`a.b`, `a.b[2]`) is written, by indentation; (0, 0) when
+/// it cannot be found (e.g. the value came from a default).
+fn locate_key(text: &str, path: &str) -> (usize, usize) {
+    let mut parts = path
+        .split('.')
+        .map(|p| p.split('[').next().unwrap_or(p))
+        .peekable();
+    let mut min_indent = 0usize;
+    let mut found = (0, 0);
+    let Some(mut want) = parts.next() else {
+        return found;
+    };
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        if trimmed.starts_with('#') || indent < min_indent {
+            continue;
+        }
+        if trimmed
+            .strip_prefix(want)
+            .is_some_and(|rest| rest.trim_start().starts_with(':'))
+        {
+            found = (i + 1, indent + 1);
+            match parts.next() {
+                Some(next) => {
+                    want = next;
+                    min_indent = indent + 1;
+                }
+                None => return found,
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_and_example_configs_parse() {
+        let demo = Config::demo();
+        assert!(!demo.server.listen.is_empty());
+        let example = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../deploy/railgate.example.yaml"
+        );
+        Config::load(Path::new(example)).unwrap_or_else(|d| panic!("{d}"));
+    }
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        let c = Config::parse(Path::new("x.yaml"), "").unwrap();
+        assert_eq!(
+            c.server.listen,
+            vec![SocketAddr::from(([0, 0, 0, 0], 8080))]
+        );
+        assert!(!c.security.allow_password_text);
+    }
+
+    #[test]
+    fn unknown_key_reports_line_column_and_path() {
+        let d =
+            Config::parse(Path::new("site.yaml"), "device:\n  model: x\n  nmae: y\n").unwrap_err();
+        let text = d.to_string();
+        assert!(
+            text.starts_with("site.yaml:3:3: error: unknown field `nmae`"),
+            "{text}"
+        );
+        assert!(text.contains("(at `device`)"), "{text}");
+    }
+
+    #[test]
+    fn bad_value_reports_its_position() {
+        let d = Config::parse(
+            Path::new("s.yaml"),
+            "server:\n  listen:\n    - 0.0.0.0:80\n    - nonsense\n",
+        )
+        .unwrap_err();
+        assert_eq!((d.0[0].line, d.0[0].column), (4, 7), "{d}");
+    }
+
+    #[test]
+    fn semantic_errors_are_all_reported_with_positions() {
+        let yaml = "server:\n  listen: []\n  max_xml_depth: 1000\nsecurity:\n  max_users: 0\n";
+        let d = Config::parse(Path::new("s.yaml"), yaml).unwrap_err();
+        let found: Vec<_> = d.0.iter().map(|d| (d.path.as_str(), d.line)).collect();
+        assert_eq!(
+            found,
+            [
+                ("server.listen", 2),
+                ("server.max_xml_depth", 3),
+                ("security.max_users", 5)
+            ]
+        );
+    }
+}

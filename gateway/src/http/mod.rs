@@ -1,0 +1,10 @@
+//! HTTP: binding listeners, serving connections (hyper-util, graceful shutdown), the warp
+//! routes, and the bridge from an HTTP request to a SOAP operation.
+
+pub mod body;
+pub mod routes;
+pub mod server;
+pub mod soap;
+
+pub use routes::routes;
+pub use server::{BindError, ConnInfo, ServeSettings, bind, serve};

@@ -1,0 +1,158 @@
+//! The warp routes: SOAP endpoints take POST; anything else gets a short, harmless answer.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::Stream;
+use http::{HeaderMap, Method, StatusCode};
+use warp::Filter;
+use warp::path::FullPath;
+
+use crate::app::App;
+use crate::soap::Service;
+
+use super::body::{BodyError, read_capped};
+use super::server::ConnInfo;
+use super::soap::{self, HttpRequest};
+
+/// A plain-text response (errors that happen before any SOAP message could be read).
+pub fn plain(status: StatusCode, text: &str) -> http::Response<String> {
+    let mut res = http::Response::new(format!("{text}\n"));
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    res
+}
+
+/// Whether a Content-Type is one a SOAP request may come with (a missing one is tolerated).
+fn acceptable_content_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(http::header::CONTENT_TYPE) else {
+        return true;
+    };
+    let Ok(value) = value.to_str() else {
+        return false;
+    };
+    let media = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    matches!(
+        media.as_str(),
+        "application/soap+xml" | "text/xml" | "application/xml"
+    )
+}
+
+/// Every route railgate serves.
+pub fn routes(
+    app: Arc<App>,
+) -> impl Filter<Extract = (http::Response<String>,), Error = Infallible> + Clone + Send + Sync + 'static
+{
+    let raw_query = warp::query::raw().or(warp::any().map(String::new)).unify();
+    warp::method()
+        .and(warp::path::full())
+        .and(raw_query)
+        .and(warp::header::headers_cloned())
+        .and(warp::ext::optional::<ConnInfo>())
+        .and(warp::body::stream())
+        .and(warp::any().map(move || app.clone()))
+        .then(handle)
+        .recover(|rejection: warp::Rejection| async move {
+            // Only reachable if a filter above rejects, which none of them does for a request
+            // that reached us; answer without revealing internals.
+            tracing::error!(?rejection, "request rejected by the routes");
+            Ok::<_, Infallible>(plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error"))
+        })
+        .unify()
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn handle<S, B, E>(
+    method: Method,
+    path: FullPath,
+    query: String,
+    headers: HeaderMap,
+    conn: Option<ConnInfo>,
+    body: S,
+    app: Arc<App>,
+) -> http::Response<String>
+where
+    S: Stream<Item = Result<B, E>> + Send,
+    B: bytes::Buf,
+{
+    let Some(service) = Service::from_path(path.as_str()) else {
+        return plain(
+            StatusCode::NOT_FOUND,
+            "not found: railgate serves ONVIF at /onvif/device_service",
+        );
+    };
+    if method != Method::POST {
+        let mut res = plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "this is an ONVIF SOAP 1.2 endpoint: send requests with POST (Content-Type: application/soap+xml)",
+        );
+        res.headers_mut()
+            .insert(http::header::ALLOW, http::HeaderValue::from_static("POST"));
+        return res;
+    }
+    if !acceptable_content_type(&headers) {
+        return plain(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "SOAP requests must be application/soap+xml (or text/xml)",
+        );
+    }
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let server = &app.config.server;
+    let timeout = std::time::Duration::from_secs(server.body_timeout_secs);
+    let bytes: Bytes = match read_capped(declared, body, server.max_body_bytes, timeout).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => {
+            tracing::info!(peer = ?conn.map(|c| c.peer), limit = server.max_body_bytes, "request body too large");
+            return plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is larger than this endpoint accepts",
+            );
+        }
+        Err(BodyError::Timeout) => {
+            return plain(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive in time",
+            );
+        }
+        Err(BodyError::Broken) => {
+            return plain(
+                StatusCode::BAD_REQUEST,
+                "the request body could not be read",
+            );
+        }
+    };
+    let conn = conn.unwrap_or(ConnInfo {
+        peer: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        local: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        tls: false,
+    });
+    let target = if query.is_empty() {
+        path.as_str().to_string()
+    } else {
+        format!("{}?{query}", path.as_str())
+    };
+    soap::handle(
+        app,
+        service,
+        HttpRequest {
+            method: method.as_str(),
+            target: &target,
+            headers: &headers,
+            conn,
+            body: &bytes,
+        },
+    )
+    .await
+}

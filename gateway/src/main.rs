@@ -1,0 +1,172 @@
+//! The `railgate` command.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use railgate::config::Config;
+use railgate::runtime::{Gateway, RunError, shutdown_signal};
+use railgate::security::Secret;
+use tokio_util::sync::CancellationToken;
+
+/// Exit codes (sysexits.h).
+const EX_USAGE: u8 = 64;
+const EX_UNAVAILABLE: u8 = 69;
+const EX_SOFTWARE: u8 = 70;
+const EX_CANTCREAT: u8 = 73;
+const EX_CONFIG: u8 = 78;
+
+/// railgate: an ONVIF gateway for legacy access-control and alarm panels.
+///
+/// With no subcommand it runs the gateway. Without --config it runs the built-in demo
+/// configuration. Exit codes: 0 clean stop, 64 bad usage, 69 a listen address is taken or
+/// not available, 70 internal error, 73 the data folder or database cannot be created,
+/// 78 invalid configuration.
+#[derive(Debug, Parser)]
+#[command(name = "railgate", version, about, long_about)]
+struct Cli {
+    /// The YAML configuration file (default: the built-in demo configuration).
+    #[arg(short, long, value_name = "FILE", global = true)]
+    config: Option<PathBuf>,
+    /// Address to listen on, e.g. 0.0.0.0:8080 or [::]:8080; repeat for several. Overrides
+    /// server.listen of the configuration (default 0.0.0.0:8080).
+    #[arg(short, long, value_name = "ADDR")]
+    listen: Vec<std::net::SocketAddr>,
+    /// The data folder (state database; created 0700). Overrides data_dir (default ./data).
+    #[arg(short, long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Log filter, e.g. info, debug, or railgate=debug,warp=info. Without it, RUST_LOG is
+    /// used, else info.
+    #[arg(long, value_name = "FILTER")]
+    log_level: Option<String>,
+    /// Log format.
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (for journald/log shippers).
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gateway (the default).
+    Run,
+    /// Check a configuration file and report every problem with file, line and column;
+    /// exit 0 when it is valid, 78 when not.
+    Check {
+        /// The file to check (default: --config).
+        file: Option<PathBuf>,
+    },
+}
+
+fn init_logging(filter: Option<&str>, format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match filter {
+        Some(f) => EnvFilter::try_new(f).unwrap_or_else(|e| {
+            eprintln!("railgate: invalid --log-level {f:?} ({e}); using info");
+            EnvFilter::new("info")
+        }),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EX_USAGE } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    // Everything railgate creates (data folder, database, password file) is private.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
+    init_logging(cli.log_level.as_deref(), cli.log_format);
+
+    if let Some(Command::Check { file }) = &cli.command {
+        let Some(path) = file.as_ref().or(cli.config.as_ref()) else {
+            eprintln!("railgate check: give a file (railgate check FILE)");
+            return ExitCode::from(EX_USAGE);
+        };
+        return match Config::load(path) {
+            Ok(_) => {
+                println!("{}: ok", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(diagnostics) => {
+                eprintln!("{diagnostics}");
+                ExitCode::from(EX_CONFIG)
+            }
+        };
+    }
+
+    let mut config = match &cli.config {
+        Some(path) => match Config::load(path) {
+            Ok(c) => c,
+            Err(diagnostics) => {
+                eprintln!("{diagnostics}");
+                return ExitCode::from(EX_CONFIG);
+            }
+        },
+        None => Config::demo(),
+    };
+    if !cli.listen.is_empty() {
+        config.server.listen = cli.listen.clone();
+    }
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .or_else(|| config.data_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("data"));
+    let admin_password = std::env::var("RAILGATE_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map(Secret::new);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("railgate: cannot start the async runtime: {e}");
+            return ExitCode::from(EX_SOFTWARE);
+        }
+    };
+    runtime.block_on(async move {
+        let gateway = match Gateway::start(config, &data_dir, admin_password) {
+            Ok(g) => g,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start");
+                eprintln!("railgate: {e}");
+                return ExitCode::from(match e {
+                    RunError::Bind(_) => EX_UNAVAILABLE,
+                    RunError::Start(_) => EX_CANTCREAT,
+                });
+            }
+        };
+        tracing::info!(data_dir = %data_dir.display(), version = env!("CARGO_PKG_VERSION"), "railgate started");
+        let stop = CancellationToken::new();
+        let on_signal = stop.clone();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            on_signal.cancel();
+        });
+        gateway.serve(stop).await;
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,100 @@
+//! Start-up and shutdown.
+//!
+//! Order at start: bind every listener (a taken port fails here, before anything is
+//! written), open the state, build the app, then serve. At shutdown (SIGTERM/SIGINT or the
+//! caller's token): stop accepting, let open requests finish within the grace period.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{App, StartError};
+use crate::config::Config;
+use crate::http::{self, BindError, ServeSettings};
+use crate::security::Secret;
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A listener could not be bound.
+    #[error(transparent)]
+    Bind(#[from] BindError),
+    /// The state could not be opened.
+    #[error(transparent)]
+    Start(#[from] StartError),
+}
+
+/// A gateway with its listeners bound and its state open, ready to serve.
+#[derive(Debug)]
+pub struct Gateway {
+    /// The shared state.
+    pub app: Arc<App>,
+    /// The addresses actually bound (port 0 resolved).
+    pub addrs: Vec<SocketAddr>,
+    listeners: Vec<TcpListener>,
+}
+
+impl Gateway {
+    /// Binds the configured listeners and opens the state in `data_dir`.
+    pub fn start(
+        config: Config,
+        data_dir: &Path,
+        admin_password: Option<Secret>,
+    ) -> Result<Gateway, RunError> {
+        let listeners = http::bind(&config.server.listen)?;
+        let addrs: Vec<SocketAddr> = listeners
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .collect();
+        let ports = addrs.iter().map(SocketAddr::port).collect();
+        let app = Arc::new(App::build(config, data_dir, ports, admin_password)?);
+        Ok(Gateway {
+            app,
+            addrs,
+            listeners,
+        })
+    }
+
+    /// Serves until `stop` is cancelled.
+    pub async fn serve(self, stop: CancellationToken) {
+        let server = &self.app.config.server;
+        let settings = ServeSettings {
+            header_timeout: Duration::from_secs(server.header_timeout_secs),
+            ..ServeSettings::default()
+        };
+        for addr in &self.addrs {
+            tracing::info!(%addr, "serving ONVIF at http://{addr}/onvif/device_service");
+        }
+        http::serve(
+            self.listeners,
+            http::routes(self.app.clone()),
+            settings,
+            stop,
+        )
+        .await;
+        tracing::info!("stopped");
+    }
+}
+
+/// Resolves when SIGTERM or SIGINT arrives.
+pub async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot watch SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = term => tracing::info!("SIGTERM: shutting down"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+    }
+}

@@ -1,0 +1,224 @@
+//! GetServices, GetServiceCapabilities and GetCapabilities: what the device offers, and where.
+//!
+//! Both discovery paths (GetServices for modern clients, GetCapabilities for
+//! onvif-zeep-async and other legacy ones) are built from the same facts, so they agree.
+//! A service is listed only once it implements operations.
+
+use crate::services::{Ctx, OpResult, is_offered, parse_bool};
+use crate::soap::{Service, SoapFault};
+use crate::xml::ns::TDS;
+use crate::xml::write::bool_str;
+use crate::xml::{Element, XmlWriter};
+
+/// The WSDL version each service implements (the release of the WSDL railgate is built
+/// against), as (Major, Minor).
+pub fn version(service: Service) -> (u32, u32) {
+    match service {
+        Service::Device => (26, 6),
+        Service::DeviceIo => (21, 6),
+        Service::Events => (24, 12),
+    }
+}
+
+/// `tds:DeviceServiceCapabilities`, written as the element `tag`.
+pub fn write_device_capabilities(ctx: &Ctx, w: &mut XmlWriter, tag: &str) {
+    let limits = ctx.app.users.limits();
+    let ipv6 = ctx
+        .app
+        .config
+        .server
+        .listen
+        .iter()
+        .any(|a| a.is_ipv6())
+        .to_string();
+    let max_users = limits.max_users.to_string();
+    let max_name = limits.max_username_len.to_string();
+    let max_password = limits.max_password_len.to_string();
+    w.with(tag, &[], |w| {
+        w.empty(
+            "tds:Network",
+            &[
+                ("IPFilter", "false"),
+                ("ZeroConfiguration", "false"),
+                ("IPVersion6", &ipv6),
+                ("DynDNS", "false"),
+                ("Dot11Configuration", "false"),
+                ("HostnameFromDHCP", "false"),
+                ("NTP", "0"),
+                ("DHCPv6", "false"),
+            ],
+        );
+        w.empty(
+            "tds:Security",
+            &[
+                ("TLS1.0", "false"),
+                ("TLS1.1", "false"),
+                ("TLS1.2", "false"),
+                ("OnboardKeyGeneration", "false"),
+                ("AccessPolicyConfig", "false"),
+                ("DefaultAccessPolicy", "true"),
+                ("Dot1X", "false"),
+                ("RemoteUserHandling", "false"),
+                ("X.509Token", "false"),
+                ("SAMLToken", "false"),
+                ("KerberosToken", "false"),
+                ("UsernameToken", "true"),
+                ("HttpDigest", "true"),
+                ("RELToken", "false"),
+                ("MaxUsers", &max_users),
+                ("MaxUserNameLength", &max_name),
+                ("MaxPasswordLength", &max_password),
+                ("HashingAlgorithms", "MD5 SHA-256"),
+            ],
+        );
+        w.empty(
+            "tds:System",
+            &[
+                ("DiscoveryResolve", "false"),
+                ("DiscoveryBye", "false"),
+                ("RemoteDiscovery", "false"),
+                ("SystemBackup", "false"),
+                ("SystemLogging", "false"),
+                ("FirmwareUpgrade", "false"),
+                ("HttpFirmwareUpgrade", "false"),
+                ("HttpSystemBackup", "false"),
+                ("HttpSystemLogging", "false"),
+                ("HttpSupportInformation", "false"),
+                ("StorageConfiguration", "false"),
+                // WS-Discovery is not served yet: the mode is stored for when it is.
+                ("DiscoveryNotSupported", "true"),
+                ("NetworkConfigNotSupported", "true"),
+                ("UserConfigNotSupported", "false"),
+            ],
+        );
+    });
+}
+
+fn write_version(w: &mut XmlWriter, tag: &str, service: Service) {
+    let (major, minor) = version(service);
+    w.with(tag, &[], |w| {
+        w.leaf("tt:Major", &major.to_string());
+        w.leaf("tt:Minor", &minor.to_string());
+    });
+}
+
+pub(super) async fn get_services(ctx: &Ctx, req: &Element) -> OpResult {
+    let include = match req.child(TDS, "IncludeCapability") {
+        Some(e) => parse_bool(e.text_trim()).ok_or_else(|| {
+            SoapFault::invalid_args(format!(
+                "IncludeCapability {:?} is not a boolean",
+                e.text_trim()
+            ))
+        })?,
+        None => false,
+    };
+    let mut w = XmlWriter::new();
+    w.with("tds:GetServicesResponse", &[], |w| {
+        for service in Service::ALL.into_iter().filter(|s| is_offered(*s)) {
+            w.with("tds:Service", &[], |w| {
+                w.leaf("tds:Namespace", service.namespace());
+                w.leaf("tds:XAddr", &ctx.xaddr(service));
+                if include {
+                    w.with("tds:Capabilities", &[], |w| match service {
+                        Service::Device => write_device_capabilities(ctx, w, "tds:Capabilities"),
+                        Service::DeviceIo | Service::Events => {}
+                    });
+                }
+                write_version(w, "tds:Version", service);
+            });
+        }
+    });
+    Ok(w.finish())
+}
+
+pub(super) async fn get_service_capabilities(ctx: &Ctx, _req: &Element) -> OpResult {
+    let mut w = XmlWriter::new();
+    w.with("tds:GetServiceCapabilitiesResponse", &[], |w| {
+        write_device_capabilities(ctx, w, "tds:Capabilities")
+    });
+    Ok(w.finish())
+}
+
+pub(super) async fn get_capabilities(ctx: &Ctx, req: &Element) -> OpResult {
+    let mut want_device = false;
+    let mut categories = req
+        .children_named(TDS, "Category")
+        .map(|c| c.text_trim())
+        .peekable();
+    if categories.peek().is_none() {
+        want_device = true;
+    }
+    for category in categories {
+        match category {
+            "All" | "Device" => want_device = true,
+            "Events" if is_offered(Service::Events) => {}
+            "Analytics" | "Events" | "Imaging" | "Media" | "PTZ" => {
+                return Err(SoapFault::action_not_supported_because(
+                    "ter:NoSuchService",
+                    format!("railgate has no {category} service"),
+                ));
+            }
+            other => {
+                return Err(SoapFault::invalid_arg_val(
+                    None,
+                    format!("{other:?} is not a capability category"),
+                ));
+            }
+        }
+    }
+    let (major, minor) = version(Service::Device);
+    let mut w = XmlWriter::new();
+    w.with("tds:GetCapabilitiesResponse", &[], |w| {
+        w.with("tds:Capabilities", &[], |w| {
+            if want_device {
+                w.with("tt:Device", &[], |w| {
+                    w.leaf("tt:XAddr", &ctx.xaddr(Service::Device));
+                    w.with("tt:Network", &[], |w| {
+                        w.leaf("tt:IPFilter", "false");
+                        w.leaf("tt:ZeroConfiguration", "false");
+                        w.leaf(
+                            "tt:IPVersion6",
+                            bool_str(ctx.app.config.server.listen.iter().any(|a| a.is_ipv6())),
+                        );
+                        w.leaf("tt:DynDNS", "false");
+                    });
+                    w.with("tt:System", &[], |w| {
+                        for flag in [
+                            "DiscoveryResolve",
+                            "DiscoveryBye",
+                            "RemoteDiscovery",
+                            "SystemBackup",
+                            "SystemLogging",
+                            "FirmwareUpgrade",
+                        ] {
+                            w.leaf(&format!("tt:{flag}"), "false");
+                        }
+                        w.with("tt:SupportedVersions", &[], |w| {
+                            w.leaf("tt:Major", &major.to_string());
+                            w.leaf("tt:Minor", &minor.to_string());
+                        });
+                    });
+                    w.with("tt:IO", &[], |w| {
+                        w.leaf("tt:InputConnectors", "0");
+                        w.leaf("tt:RelayOutputs", "0");
+                    });
+                    w.with("tt:Security", &[], |w| {
+                        for flag in [
+                            "TLS1.1",
+                            "TLS1.2",
+                            "OnboardKeyGeneration",
+                            "AccessPolicyConfig",
+                            "X.509Token",
+                            "SAMLToken",
+                            "KerberosToken",
+                            "RELToken",
+                        ] {
+                            w.leaf(&format!("tt:{flag}"), "false");
+                        }
+                    });
+                });
+            }
+        });
+    });
+    Ok(w.finish())
+}

@@ -1,0 +1,289 @@
+//! GetHostname, GetNetworkInterfaces, GetDNS, GetNTP, GetNetworkProtocols,
+//! GetNetworkDefaultGateway, GetZeroConfiguration: read from the real host, never invented.
+//! (The matching Set operations answer "not supported": railgate does not reconfigure the
+//! host's network; the capabilities say NetworkConfigNotSupported.)
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::host::net::{self, Interface, NtpServer};
+use crate::services::{Ctx, OpResult};
+use crate::soap::SoapFault;
+use crate::xml::{Element, XmlWriter};
+
+/// The interfaces ONVIF clients should see: every non-loopback one, or loopback alone when
+/// the host has nothing else.
+fn visible_interfaces() -> Result<Vec<Interface>, SoapFault> {
+    let all = net::interfaces().map_err(|e| {
+        tracing::warn!(error = %e, "cannot list network interfaces");
+        SoapFault::action_failed(None, "the network interfaces cannot be read")
+    })?;
+    let (lo, real): (Vec<Interface>, Vec<Interface>) = all.into_iter().partition(|i| i.loopback);
+    Ok(if real.is_empty() { lo } else { real })
+}
+
+/// The interface that identifies the device: the first one that is up and has a MAC.
+fn primary(interfaces: &[Interface]) -> Option<&Interface> {
+    interfaces
+        .iter()
+        .find(|i| i.up && i.mac.is_some())
+        .or_else(|| interfaces.iter().find(|i| i.mac.is_some()))
+        .or(interfaces.first())
+}
+
+/// The MAC address clients key the device by (Home Assistant uses the first one reported).
+pub fn primary_mac() -> Option<[u8; 6]> {
+    let interfaces = visible_interfaces().ok()?;
+    primary(&interfaces)?.mac
+}
+
+fn mac_text(mac: Option<[u8; 6]>) -> String {
+    let bytes = mac.unwrap_or([0; 6]);
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn is_link_local_v4(a: &Ipv4Addr) -> bool {
+    a.octets()[0] == 169 && a.octets()[1] == 254
+}
+
+fn is_link_local_v6(a: &Ipv6Addr) -> bool {
+    (a.segments()[0] & 0xffc0) == 0xfe80
+}
+
+fn prefixed(w: &mut XmlWriter, tag: &str, addr: &str, prefix: u8) {
+    w.with(tag, &[], |w| {
+        w.leaf("tt:Address", addr);
+        w.leaf("tt:PrefixLength", &prefix.to_string());
+    });
+}
+
+fn write_interface(w: &mut XmlWriter, i: &Interface) {
+    w.with("tds:NetworkInterfaces", &[("token", &i.name)], |w| {
+        w.leaf("tt:Enabled", if i.up { "true" } else { "false" });
+        w.with("tt:Info", &[], |w| {
+            w.leaf("tt:Name", &i.name);
+            w.leaf("tt:HwAddress", &mac_text(i.mac));
+            if let Some(mtu) = i.mtu {
+                w.leaf("tt:MTU", &mtu.to_string());
+            }
+        });
+        if let Some(speed) = i.speed_mbps {
+            w.with("tt:Link", &[], |w| {
+                let duplex = if i.full_duplex.unwrap_or(true) {
+                    "Full"
+                } else {
+                    "Half"
+                };
+                for tag in ["tt:AdminSettings", "tt:OperSettings"] {
+                    w.with(tag, &[], |w| {
+                        w.leaf("tt:AutoNegotiation", "true");
+                        w.leaf("tt:Speed", &speed.to_string());
+                        w.leaf("tt:Duplex", duplex);
+                    });
+                }
+                // IANA ifType: 6 = ethernetCsmacd, 24 = softwareLoopback.
+                w.leaf("tt:InterfaceType", if i.loopback { "24" } else { "6" });
+            });
+        }
+        if !i.ipv4.is_empty() {
+            w.with("tt:IPv4", &[], |w| {
+                w.leaf("tt:Enabled", "true");
+                w.with("tt:Config", &[], |w| {
+                    let mut from_dhcp_written = false;
+                    for (a, p) in i.ipv4.iter().filter(|(a, _)| !is_link_local_v4(a)) {
+                        if i.dhcp_v4 && !from_dhcp_written {
+                            from_dhcp_written = true;
+                            continue;
+                        }
+                        prefixed(w, "tt:Manual", &a.to_string(), *p);
+                    }
+                    if let Some((a, p)) = i.ipv4.iter().find(|(a, _)| is_link_local_v4(a)) {
+                        prefixed(w, "tt:LinkLocal", &a.to_string(), *p);
+                    }
+                    if i.dhcp_v4 {
+                        if let Some((a, p)) = i.ipv4.iter().find(|(a, _)| !is_link_local_v4(a)) {
+                            prefixed(w, "tt:FromDHCP", &a.to_string(), *p);
+                        }
+                    }
+                    w.leaf("tt:DHCP", if i.dhcp_v4 { "true" } else { "false" });
+                });
+            });
+        }
+        if !i.ipv6.is_empty() {
+            w.with("tt:IPv6", &[], |w| {
+                w.leaf("tt:Enabled", "true");
+                w.with("tt:Config", &[], |w| {
+                    w.leaf("tt:DHCP", "Off");
+                    for (a, p) in i.ipv6.iter().filter(|(a, _)| !is_link_local_v6(a)) {
+                        prefixed(w, "tt:Manual", &a.to_string(), *p);
+                    }
+                    for (a, p) in i.ipv6.iter().filter(|(a, _)| is_link_local_v6(a)) {
+                        prefixed(w, "tt:LinkLocal", &a.to_string(), *p);
+                    }
+                });
+            });
+        }
+    });
+}
+
+fn write_ip(w: &mut XmlWriter, tag: &str, ip: &IpAddr) {
+    w.with(tag, &[], |w| match ip {
+        IpAddr::V4(a) => {
+            w.leaf("tt:Type", "IPv4");
+            w.leaf("tt:IPv4Address", &a.to_string());
+        }
+        IpAddr::V6(a) => {
+            w.leaf("tt:Type", "IPv6");
+            w.leaf("tt:IPv6Address", &a.to_string());
+        }
+    });
+}
+
+pub(super) async fn get_hostname(_ctx: &Ctx, _req: &Element) -> OpResult {
+    let name = net::hostname();
+    let mut w = XmlWriter::new();
+    w.with("tds:GetHostnameResponse", &[], |w| {
+        w.with("tds:HostnameInformation", &[], |w| {
+            w.leaf("tt:FromDHCP", "false");
+            if !name.is_empty() {
+                w.leaf("tt:Name", &name);
+            }
+        });
+    });
+    Ok(w.finish())
+}
+
+pub(super) async fn get_network_interfaces(_ctx: &Ctx, _req: &Element) -> OpResult {
+    let interfaces = visible_interfaces()?;
+    let mut w = XmlWriter::new();
+    w.with("tds:GetNetworkInterfacesResponse", &[], |w| {
+        for i in &interfaces {
+            write_interface(w, i);
+        }
+    });
+    Ok(w.finish())
+}
+
+pub(super) async fn get_dns(_ctx: &Ctx, _req: &Element) -> OpResult {
+    let dns = net::dns();
+    let mut w = XmlWriter::new();
+    w.with("tds:GetDNSResponse", &[], |w| {
+        w.with("tds:DNSInformation", &[], |w| {
+            w.leaf("tt:FromDHCP", if dns.from_dhcp { "true" } else { "false" });
+            for d in &dns.search {
+                w.leaf("tt:SearchDomain", d);
+            }
+            let tag = if dns.from_dhcp {
+                "tt:DNSFromDHCP"
+            } else {
+                "tt:DNSManual"
+            };
+            for s in &dns.servers {
+                write_ip(w, tag, s);
+            }
+        });
+    });
+    Ok(w.finish())
+}
+
+pub(super) async fn get_ntp(_ctx: &Ctx, _req: &Element) -> OpResult {
+    let ntp = net::ntp();
+    let mut w = XmlWriter::new();
+    w.with("tds:GetNTPResponse", &[], |w| {
+        w.with("tds:NTPInformation", &[], |w| {
+            w.leaf("tt:FromDHCP", if ntp.from_dhcp { "true" } else { "false" });
+            let tag = if ntp.from_dhcp {
+                "tt:NTPFromDHCP"
+            } else {
+                "tt:NTPManual"
+            };
+            for server in &ntp.servers {
+                w.with(tag, &[], |w| match server {
+                    NtpServer::Ip(IpAddr::V4(a)) => {
+                        w.leaf("tt:Type", "IPv4");
+                        w.leaf("tt:IPv4Address", &a.to_string());
+                    }
+                    NtpServer::Ip(IpAddr::V6(a)) => {
+                        w.leaf("tt:Type", "IPv6");
+                        w.leaf("tt:IPv6Address", &a.to_string());
+                    }
+                    NtpServer::Name(n) => {
+                        w.leaf("tt:Type", "DNS");
+                        w.leaf("tt:DNSname", n);
+                    }
+                });
+            }
+        });
+    });
+    Ok(w.finish())
+}
+
+pub(super) async fn get_network_protocols(ctx: &Ctx, _req: &Element) -> OpResult {
+    let mut w = XmlWriter::new();
+    w.with("tds:GetNetworkProtocolsResponse", &[], |w| {
+        let mut ports = ctx.app.http_ports.clone();
+        ports.sort_unstable();
+        ports.dedup();
+        w.with("tds:NetworkProtocols", &[], |w| {
+            w.leaf("tt:Name", "HTTP");
+            w.leaf("tt:Enabled", "true");
+            for p in &ports {
+                w.leaf("tt:Port", &p.to_string());
+            }
+        });
+    });
+    Ok(w.finish())
+}
+
+pub(super) async fn get_network_default_gateway(_ctx: &Ctx, _req: &Element) -> OpResult {
+    let (v4, v6) = net::default_gateways();
+    let mut w = XmlWriter::new();
+    w.with("tds:GetNetworkDefaultGatewayResponse", &[], |w| {
+        w.with("tds:NetworkGateway", &[], |w| {
+            for a in &v4 {
+                w.leaf("tt:IPv4Address", &a.to_string());
+            }
+            for a in &v6 {
+                w.leaf("tt:IPv6Address", &a.to_string());
+            }
+        });
+    });
+    Ok(w.finish())
+}
+
+pub(super) async fn get_zero_configuration(_ctx: &Ctx, _req: &Element) -> OpResult {
+    let interfaces = visible_interfaces()?;
+    let Some(first) = primary(&interfaces) else {
+        return Err(SoapFault::action_failed(
+            None,
+            "the host has no network interface",
+        ));
+    };
+    let link_local: Vec<String> = first
+        .ipv4
+        .iter()
+        .filter(|(a, _)| is_link_local_v4(a))
+        .map(|(a, _)| a.to_string())
+        .collect();
+    let mut w = XmlWriter::new();
+    w.with("tds:GetZeroConfigurationResponse", &[], |w| {
+        w.with("tds:ZeroConfiguration", &[], |w| {
+            w.leaf("tt:InterfaceToken", &first.name);
+            w.leaf(
+                "tt:Enabled",
+                if link_local.is_empty() {
+                    "false"
+                } else {
+                    "true"
+                },
+            );
+            for a in &link_local {
+                w.leaf("tt:Addresses", a);
+            }
+        });
+    });
+    Ok(w.finish())
+}

@@ -1,0 +1,49 @@
+//! SOAP 1.2: reading request envelopes, writing responses and faults, and routing a body
+//! element to the operation that serves it.
+
+pub mod envelope;
+pub mod fault;
+
+pub use envelope::{Envelope, parse_envelope, write_envelope};
+pub use fault::{FaultCode, SoapFault};
+
+/// The web services railgate hosts; each has its own endpoint path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Service {
+    /// Device management, at `/onvif/device_service`.
+    Device,
+    /// Device I/O (relays, inputs, serial ports), at `/onvif/deviceio_service`.
+    DeviceIo,
+    /// Events, at `/onvif/event_service` (and the subscription addresses below it).
+    Events,
+}
+
+impl Service {
+    /// Every service, in the order GetServices lists them.
+    pub const ALL: [Service; 3] = [Service::Device, Service::DeviceIo, Service::Events];
+
+    /// The endpoint path.
+    pub fn path(self) -> &'static str {
+        match self {
+            Service::Device => "/onvif/device_service",
+            Service::DeviceIo => "/onvif/deviceio_service",
+            Service::Events => "/onvif/event_service",
+        }
+    }
+
+    /// The service's WSDL namespace.
+    pub fn namespace(self) -> &'static str {
+        match self {
+            Service::Device => crate::xml::ns::TDS,
+            Service::DeviceIo => crate::xml::ns::TMD,
+            Service::Events => crate::xml::ns::TEV,
+        }
+    }
+
+    /// Finds the service whose endpoint is `path`.
+    pub fn from_path(path: &str) -> Option<Service> {
+        Service::ALL
+            .into_iter()
+            .find(|s| s.path() == path.trim_end_matches('/'))
+    }
+}

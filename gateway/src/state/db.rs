@@ -1,0 +1,305 @@
+//! The state database: users, configurable scopes and settings, with versioned migrations.
+//!
+//! Writes are rare (a client changes a user or a scope) and small, so one connection behind a
+//! mutex serves; hot paths read from in-memory copies kept by their owners (see
+//! `security::users`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::security::{Secret, UserLevel};
+
+use super::datadir;
+
+/// The file name inside the data folder.
+pub const FILE_NAME: &str = "state.db";
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[
+    // 1: users, configurable scopes, settings.
+    "CREATE TABLE users (
+         username TEXT PRIMARY KEY NOT NULL,
+         password TEXT NOT NULL,
+         level    TEXT NOT NULL
+     );
+     CREATE TABLE scopes (
+         position INTEGER PRIMARY KEY NOT NULL,
+         uri      TEXT NOT NULL UNIQUE
+     );
+     CREATE TABLE settings (
+         key   TEXT PRIMARY KEY NOT NULL,
+         value TEXT NOT NULL
+     );",
+];
+
+/// Why the state database failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The data folder or file could not be created.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// SQLite failed.
+    #[error("state database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The database was written by a newer railgate.
+    #[error("state database schema version {found} is newer than this railgate ({known})")]
+    TooNew {
+        /// The version found.
+        found: usize,
+        /// The newest this build knows.
+        known: usize,
+    },
+    /// A stored value cannot be read.
+    #[error("state database holds an unreadable value: {0}")]
+    Corrupt(String),
+}
+
+/// A user as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredUser {
+    /// User name.
+    pub username: String,
+    /// Password (kept in clear because both digest schemes need it; the file is 0600).
+    pub password: Secret,
+    /// Level.
+    pub level: UserLevel,
+}
+
+/// The state database.
+#[derive(Debug)]
+pub struct StateDb {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl StateDb {
+    /// Opens (creating if needed) `state.db` in `data_dir`, which is created 0700 if missing,
+    /// and migrates it to the current schema.
+    pub fn open(data_dir: &Path) -> Result<StateDb, StateError> {
+        datadir::ensure_private_dir(data_dir).map_err(|source| StateError::Io {
+            path: data_dir.into(),
+            source,
+        })?;
+        let path = data_dir.join(FILE_NAME);
+        datadir::create_private_file(&path).map_err(|source| StateError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let mut conn = Connection::open(&path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrate(&mut conn)?;
+        Ok(StateDb {
+            conn: Mutex::new(conn),
+            path,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StateError>,
+    ) -> Result<T, StateError> {
+        let mut conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut conn)
+    }
+
+    /// A setting, if set.
+    pub fn setting(&self, key: &str) -> Result<Option<String>, StateError> {
+        self.with(|c| {
+            Ok(
+                c.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                    r.get(0)
+                })
+                .optional()?,
+            )
+        })
+    }
+
+    /// Sets a setting.
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<(), StateError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Every user, by name.
+    pub fn users(&self) -> Result<Vec<StoredUser>, StateError> {
+        self.with(|c| {
+            let mut stmt =
+                c.prepare("SELECT username, password, level FROM users ORDER BY username")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?;
+            let mut users = Vec::new();
+            for row in rows {
+                let (username, password, level) = row?;
+                let level = level
+                    .parse()
+                    .map_err(|_| StateError::Corrupt(format!("user level {level:?}")))?;
+                users.push(StoredUser {
+                    username,
+                    password: Secret::new(password),
+                    level,
+                });
+            }
+            Ok(users)
+        })
+    }
+
+    /// Inserts or replaces `upserts` and deletes `deletes`, all in one transaction.
+    pub fn write_users(
+        &self,
+        upserts: &[StoredUser],
+        deletes: &[String],
+    ) -> Result<(), StateError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            for u in upserts {
+                tx.execute(
+                    "INSERT INTO users (username, password, level) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(username) DO UPDATE SET password = excluded.password, level = excluded.level",
+                    params![u.username, u.password.expose(), u.level.as_str()],
+                )?;
+            }
+            for name in deletes {
+                tx.execute("DELETE FROM users WHERE username = ?1", [name])?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    /// The configurable scopes, in order; `None` until they were first written.
+    pub fn scopes(&self) -> Result<Option<Vec<String>>, StateError> {
+        if self.setting("scopes_initialized")?.is_none() {
+            return Ok(None);
+        }
+        self.with(|c| {
+            let mut stmt = c.prepare("SELECT uri FROM scopes ORDER BY position")?;
+            let uris = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            Ok(Some(uris))
+        })
+    }
+
+    /// Replaces the configurable scopes.
+    pub fn set_scopes(&self, uris: &[String]) -> Result<(), StateError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute("DELETE FROM scopes", [])?;
+            for (i, uri) in uris.iter().enumerate() {
+                tx.execute("INSERT INTO scopes (position, uri) VALUES (?1, ?2)", params![i as i64, uri])?;
+            }
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES ('scopes_initialized', '1') ON CONFLICT(key) DO NOTHING",
+                [],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StateError> {
+    let version: usize =
+        conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+    if version > MIGRATIONS.len() {
+        return Err(StateError::TooNew {
+            found: version,
+            known: MIGRATIONS.len(),
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "state database migrated");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::MetadataExt;
+
+    use super::*;
+
+    #[test]
+    fn persists_across_reopen_with_private_modes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        {
+            let db = StateDb::open(&dir).unwrap();
+            assert_eq!(db.scopes().unwrap(), None);
+            db.write_users(
+                &[StoredUser {
+                    username: "admin".into(),
+                    password: Secret::new("pw"),
+                    level: UserLevel::Administrator,
+                }],
+                &[],
+            )
+            .unwrap();
+            db.set_scopes(&["onvif://www.onvif.org/name/x".into()])
+                .unwrap();
+            db.set_setting("discovery_mode", "NonDiscoverable").unwrap();
+        }
+        assert_eq!(std::fs::metadata(&dir).unwrap().mode() & 0o777, 0o700);
+        assert_eq!(
+            std::fs::metadata(dir.join(FILE_NAME)).unwrap().mode() & 0o777,
+            0o600
+        );
+        let db = StateDb::open(&dir).unwrap();
+        assert_eq!(db.users().unwrap()[0].password.expose(), "pw");
+        assert_eq!(
+            db.scopes().unwrap(),
+            Some(vec!["onvif://www.onvif.org/name/x".to_string()])
+        );
+        assert_eq!(
+            db.setting("discovery_mode").unwrap().as_deref(),
+            Some("NonDiscoverable")
+        );
+        db.write_users(&[], &["admin".into()]).unwrap();
+        assert!(db.users().unwrap().is_empty());
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(FILE_NAME);
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        assert!(matches!(
+            StateDb::open(tmp.path()),
+            Err(StateError::TooNew { found: 99, .. })
+        ));
+    }
+}

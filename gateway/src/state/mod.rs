@@ -1,0 +1,7 @@
+//! Runtime state that clients change (users, scopes, discovery mode, settings), kept in a
+//! SQLite database in the data folder so it survives restarts.
+
+pub mod datadir;
+pub mod db;
+
+pub use db::{StateDb, StateError, StoredUser};

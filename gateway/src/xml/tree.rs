@@ -1,0 +1,364 @@
+//! A small element tree built with quick-xml's namespace-aware reader.
+//!
+//! Every element carries its namespace URI and local name (never a prefix), its attributes
+//! resolved the same way, its direct text, and the namespace bindings in scope (needed to
+//! resolve QName *values* such as topic expressions). Parsing is bounded: nesting depth and
+//! element count are capped, DTDs are refused (so no entity can be declared, let alone
+//! expanded), and only the five predefined entities and character references are accepted.
+
+use std::sync::Arc;
+
+use quick_xml::NsReader;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::ResolveResult;
+
+/// In-scope namespace bindings: (prefix, URI), the default namespace with prefix "".
+pub type Scope = Arc<Vec<(String, String)>>;
+
+/// An attribute, by namespace and local name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attribute {
+    /// Namespace URI; empty for unqualified attributes.
+    pub ns: String,
+    /// Local name.
+    pub name: String,
+    /// Unescaped value.
+    pub value: String,
+}
+
+/// One element of a parsed document.
+#[derive(Clone, Debug)]
+pub struct Element {
+    /// Namespace URI; empty when the element is in no namespace.
+    pub ns: String,
+    /// Local name.
+    pub name: String,
+    /// Attributes other than namespace declarations.
+    pub attrs: Vec<Attribute>,
+    /// Child elements in document order.
+    pub children: Vec<Element>,
+    /// The element's own character data (text and CDATA), concatenated, untrimmed.
+    pub text: String,
+    /// Namespace bindings in scope at this element.
+    pub scope: Scope,
+}
+
+/// Bounds on what a request may contain.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Deepest element nesting accepted (the root is depth 1).
+    pub max_depth: usize,
+    /// Most elements accepted in one document.
+    pub max_elements: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 32,
+            max_elements: 10_000,
+        }
+    }
+}
+
+/// Why a document was refused. Every variant means "not acceptable XML" to the caller.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ParseError {
+    /// Not UTF-8.
+    #[error("the document is not UTF-8")]
+    NotUtf8,
+    /// Not well-formed.
+    #[error("not well-formed: {0}")]
+    Syntax(String),
+    /// A document type declaration (and with it, any entity declaration).
+    #[error("DTDs are not accepted")]
+    Doctype,
+    /// An entity other than the five predefined ones.
+    #[error("unknown entity &{0};")]
+    UnknownEntity(String),
+    /// A prefix without a namespace declaration.
+    #[error("unbound namespace prefix {0}")]
+    UnboundPrefix(String),
+    /// Nesting deeper than the limit.
+    #[error("elements nested deeper than {0}")]
+    TooDeep(usize),
+    /// More elements than the limit.
+    #[error("more than {0} elements")]
+    TooManyElements(usize),
+    /// No root element, or content after it.
+    #[error("{0}")]
+    Structure(&'static str),
+}
+
+impl Element {
+    /// The first child with this namespace and local name.
+    pub fn child(&self, ns: &str, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.is(ns, name))
+    }
+
+    /// Every child with this namespace and local name.
+    pub fn children_named<'a>(
+        &'a self,
+        ns: &'a str,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a Element> + 'a {
+        self.children.iter().filter(move |c| c.is(ns, name))
+    }
+
+    /// Whether this element has this namespace and local name.
+    pub fn is(&self, ns: &str, name: &str) -> bool {
+        self.ns == ns && self.name == name
+    }
+
+    /// The element's text with surrounding XML white space removed.
+    pub fn text_trim(&self) -> &str {
+        self.text
+            .trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))
+    }
+
+    /// The value of an attribute (namespace "" for unqualified ones).
+    pub fn attr(&self, ns: &str, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|a| a.ns == ns && a.name == name)
+            .map(|a| a.value.as_str())
+    }
+
+    /// Resolves a QName value (`prefix:local` or `local`) against this element's scope.
+    /// Returns (namespace URI, local name); an unprefixed name takes the default namespace.
+    pub fn resolve_qname<'a>(&self, qname: &'a str) -> Option<(String, &'a str)> {
+        let (prefix, local) = match qname.split_once(':') {
+            Some((p, l)) => (p, l),
+            None => ("", qname),
+        };
+        if local.is_empty() {
+            return None;
+        }
+        match self.scope.iter().rev().find(|(p, _)| p == prefix) {
+            Some((_, uri)) => Some((uri.clone(), local)),
+            None if prefix.is_empty() => Some((String::new(), local)),
+            None => None,
+        }
+    }
+}
+
+/// Parses a whole document and returns its root element.
+pub fn parse(input: &[u8], limits: &Limits) -> Result<Element, ParseError> {
+    let text = std::str::from_utf8(input).map_err(|_| ParseError::NotUtf8)?;
+    let mut reader = NsReader::from_str(text);
+    let config = reader.config_mut();
+    config.expand_empty_elements = true;
+    config.check_end_names = true;
+    config.check_comments = true;
+
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+    let mut count = 0usize;
+    loop {
+        let (resolved, event) = reader
+            .read_resolved_event()
+            .map_err(|e| ParseError::Syntax(e.to_string()))?;
+        match event {
+            Event::Start(start) => {
+                if root.is_some() {
+                    return Err(ParseError::Structure("content after the root element"));
+                }
+                count += 1;
+                if count > limits.max_elements {
+                    return Err(ParseError::TooManyElements(limits.max_elements));
+                }
+                if stack.len() + 1 > limits.max_depth {
+                    return Err(ParseError::TooDeep(limits.max_depth));
+                }
+                let ns = match resolved {
+                    ResolveResult::Bound(ns) => ns.as_ref().to_owned(),
+                    ResolveResult::Unbound => String::new(),
+                    ResolveResult::Unknown(p) => return Err(ParseError::UnboundPrefix(p)),
+                };
+                let parent_scope = stack.last().map(|p: &Element| p.scope.clone());
+                let element = start_element(&reader, &start, ns, parent_scope)?;
+                stack.push(element);
+            }
+            Event::End(_) => {
+                let done = stack
+                    .pop()
+                    .ok_or(ParseError::Structure("unbalanced end tag"))?;
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(done),
+                    None => root = Some(done),
+                }
+            }
+            Event::Text(t) => {
+                let content = t.xml10_content();
+                match stack.last_mut() {
+                    Some(current) => current.text.push_str(&content),
+                    None if content.trim().is_empty() => {}
+                    None => return Err(ParseError::Structure("text outside the root element")),
+                }
+            }
+            Event::CData(c) => match stack.last_mut() {
+                Some(current) => current.text.push_str(&c.xml10_content()),
+                None => return Err(ParseError::Structure("CDATA outside the root element")),
+            },
+            Event::GeneralRef(r) => {
+                let resolved = match r.resolve_char_ref() {
+                    Ok(Some(c)) => c.to_string(),
+                    Ok(None) => quick_xml::escape::resolve_predefined_entity(&r)
+                        .ok_or_else(|| ParseError::UnknownEntity(r.to_string()))?
+                        .to_string(),
+                    Err(e) => return Err(ParseError::Syntax(e.to_string())),
+                };
+                match stack.last_mut() {
+                    Some(current) => current.text.push_str(&resolved),
+                    None => {
+                        return Err(ParseError::Structure("reference outside the root element"));
+                    }
+                }
+            }
+            Event::DocType(_) => return Err(ParseError::Doctype),
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+            Event::Empty(_) => unreachable!("expand_empty_elements is set"),
+            Event::Eof => break,
+        }
+    }
+    if !stack.is_empty() {
+        return Err(ParseError::Syntax("unexpected end of document".into()));
+    }
+    root.ok_or(ParseError::Structure("no root element"))
+}
+
+fn start_element(
+    reader: &NsReader<&[u8]>,
+    start: &BytesStart<'_>,
+    ns: String,
+    parent_scope: Option<Scope>,
+) -> Result<Element, ParseError> {
+    let name = start.local_name().as_ref().to_owned();
+    let mut attrs = Vec::new();
+    let mut declares = false;
+    for attr in start.attributes() {
+        let attr = attr.map_err(|e| ParseError::Syntax(e.to_string()))?;
+        if attr.key.as_namespace_binding().is_some() {
+            declares = true;
+            continue;
+        }
+        let (resolved, local) = reader.resolver().resolve_attribute(attr.key);
+        let ns = match resolved {
+            ResolveResult::Bound(ns) => ns.as_ref().to_owned(),
+            ResolveResult::Unbound => String::new(),
+            ResolveResult::Unknown(p) => return Err(ParseError::UnboundPrefix(p)),
+        };
+        let value = attr
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|e| ParseError::Syntax(e.to_string()))?;
+        attrs.push(Attribute {
+            ns,
+            name: local.as_ref().to_owned(),
+            value: value.into_owned(),
+        });
+    }
+    let scope = match (declares, parent_scope) {
+        (false, Some(parent)) => parent,
+        _ => Arc::new(
+            reader
+                .resolver()
+                .bindings()
+                .map(|(prefix, uri)| {
+                    let prefix = match prefix {
+                        quick_xml::name::PrefixDeclaration::Default => String::new(),
+                        quick_xml::name::PrefixDeclaration::Named(p) => p.to_owned(),
+                    };
+                    (prefix, uri.as_ref().to_owned())
+                })
+                .collect(),
+        ),
+    };
+    Ok(Element {
+        ns,
+        name,
+        attrs,
+        children: Vec::new(),
+        text: String::new(),
+        scope,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Result<Element, ParseError> {
+        parse(s.as_bytes(), &Limits::default())
+    }
+
+    #[test]
+    fn resolves_namespaces_not_prefixes() {
+        let a = p(r#"<a:x xmlns:a="urn:1"><y xmlns="urn:2" q="1"/></a:x>"#).unwrap();
+        let b = p(r#"<x xmlns="urn:1"><b:y xmlns:b="urn:2" q="1"></b:y></x>"#).unwrap();
+        for root in [&a, &b] {
+            assert!(root.is("urn:1", "x"));
+            let y = root.child("urn:2", "y").expect("child by namespace");
+            assert_eq!(y.attr("", "q"), Some("1"));
+        }
+    }
+
+    #[test]
+    fn text_with_references_and_cdata() {
+        let e = p("<a>1 &lt; 2 &amp;&#65;&#x42;<![CDATA[<c>]]></a>").unwrap();
+        assert_eq!(e.text, "1 < 2 &AB<c>");
+    }
+
+    #[test]
+    fn refuses_doctype_and_custom_entities() {
+        let bomb = r#"<?xml version="1.0"?><!DOCTYPE a [<!ENTITY b "bbbbbbbb">]><a>&b;</a>"#;
+        assert_eq!(p(bomb).unwrap_err(), ParseError::Doctype);
+        assert!(matches!(
+            p("<a>&b;</a>").unwrap_err(),
+            ParseError::UnknownEntity(_)
+        ));
+    }
+
+    #[test]
+    fn bounds_depth_and_count() {
+        let deep = "<a>".repeat(40) + &"</a>".repeat(40);
+        assert_eq!(p(&deep).unwrap_err(), ParseError::TooDeep(32));
+        let many = format!("<a>{}</a>", "<b/>".repeat(20));
+        let limits = Limits {
+            max_depth: 8,
+            max_elements: 10,
+        };
+        assert_eq!(
+            parse(many.as_bytes(), &limits).unwrap_err(),
+            ParseError::TooManyElements(10)
+        );
+    }
+
+    #[test]
+    fn refuses_malformed_input() {
+        for bad in [
+            "<a>",
+            "<a></b>",
+            "",
+            "text",
+            "<a/><b/>",
+            "<p:a/>",
+            "<a x='1' x='2'/>",
+            "\u{feff}\u{0}",
+        ] {
+            assert!(p(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert_eq!(
+            parse(&[0xff, 0xfe, 0x3c], &Limits::default()).unwrap_err(),
+            ParseError::NotUtf8
+        );
+    }
+
+    #[test]
+    fn resolves_qname_values_in_scope() {
+        let e = p(r#"<a xmlns:t="urn:t" xmlns="urn:d"><b>t:X</b></a>"#).unwrap();
+        let b = &e.children[0];
+        assert_eq!(b.resolve_qname("t:X"), Some(("urn:t".to_string(), "X")));
+        assert_eq!(b.resolve_qname("Y"), Some(("urn:d".to_string(), "Y")));
+        assert_eq!(b.resolve_qname("u:Z"), None);
+    }
+}

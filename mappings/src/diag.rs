@@ -1,0 +1,132 @@
+//! Diagnostics that point into the file the integrator wrote.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A configuration file kept in memory so diagnostics can quote it.
+#[derive(Clone, Debug)]
+pub struct Source {
+    /// Where it was read from (shown in diagnostics).
+    pub path: PathBuf,
+    /// Its full text.
+    pub text: String,
+}
+
+impl Source {
+    /// Wraps a text read from `path`.
+    pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Self {
+        Source {
+            path: path.into(),
+            text: text.into(),
+        }
+    }
+
+    /// The 1-based line `line` of the text, without its line end.
+    pub fn line(&self, line: usize) -> Option<&str> {
+        self.text.lines().nth(line.checked_sub(1)?)
+    }
+}
+
+/// One problem found in a file: where, and what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line; 0 when unknown.
+    pub line: usize,
+    /// 1-based column; 0 when unknown.
+    pub column: usize,
+    /// The key path, e.g. `server.listen[1]`; empty when unknown.
+    pub path: String,
+    /// What is wrong, in the integrator's words.
+    pub message: String,
+    /// The offending source line, if known, for the caret display.
+    pub snippet: Option<String>,
+}
+
+impl Diagnostic {
+    /// A diagnostic at `line`:`column` of `source` (1-based; 0 for unknown).
+    pub fn at(
+        source: &Source,
+        line: usize,
+        column: usize,
+        path: &str,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            file: source.path.clone(),
+            line,
+            column,
+            path: path.to_string(),
+            message: message.into(),
+            snippet: source.line(line).map(str::to_string),
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if self.line > 0 {
+            write!(f, ":{}:{}", self.line, self.column)?;
+        }
+        write!(f, ": error: {}", self.message)?;
+        if !self.path.is_empty() {
+            write!(f, " (at `{}`)", self.path)?;
+        }
+        if let Some(snippet) = &self.snippet {
+            let gutter = self.line.to_string();
+            write!(f, "\n {gutter} | {snippet}")?;
+            if self.column > 0 {
+                // Tabs keep their width so the caret lines up under the column.
+                let pad: String = snippet
+                    .chars()
+                    .take(self.column - 1)
+                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .collect();
+                write!(f, "\n {} | {pad}^", " ".repeat(gutter.len()))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every problem found in one pass: validation reports them all at once.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_file_line_column_path_and_caret() {
+        let src = Source::new("site.yaml", "server:\n  listen: [1]\n");
+        let d = Diagnostic::at(&src, 2, 12, "server.listen[0]", "expected an address");
+        assert_eq!(
+            d.to_string(),
+            "site.yaml:2:12: error: expected an address (at `server.listen[0]`)\n 2 |   listen: [1]\n   |            ^"
+        );
+    }
+
+    #[test]
+    fn unknown_position_has_no_snippet() {
+        let src = Source::new("x.yaml", "a: 1\n");
+        let d = Diagnostic::at(&src, 0, 0, "", "empty");
+        assert_eq!(d.to_string(), "x.yaml: error: empty");
+    }
+}
