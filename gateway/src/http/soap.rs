@@ -96,6 +96,17 @@ pub async fn handle(
     req: HttpRequest<'_>,
 ) -> http::Response<String> {
     let started = Instant::now();
+    if req.body.iter().all(u8::is_ascii_whitespace) {
+        // No SOAP message at all: an HTTP error, not a fault. Digest clients such as curl
+        // probe with an empty POST first and expect the challenge.
+        if req.headers.get(http::header::AUTHORIZATION).is_none() {
+            return challenge_response(&app, false);
+        }
+        return plain(
+            StatusCode::BAD_REQUEST,
+            "empty request: send a SOAP 1.2 envelope",
+        );
+    }
     let envelope = match parse_envelope(req.body, &app.xml_limits) {
         Ok(e) => e,
         Err(fault) => {

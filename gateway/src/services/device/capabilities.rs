@@ -79,7 +79,7 @@ pub fn write_device_capabilities(ctx: &Ctx, w: &mut XmlWriter, tag: &str) {
                 ("RemoteDiscovery", "false"),
                 ("SystemBackup", "false"),
                 ("SystemLogging", "false"),
-                ("FirmwareUpgrade", "false"),
+                ("CloudFirmwareUpgrade", "false"),
                 ("HttpFirmwareUpgrade", "false"),
                 ("HttpSystemBackup", "false"),
                 ("HttpSystemLogging", "false"),
