@@ -78,7 +78,8 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Deepest XML nesting accepted.
     pub max_xml_depth: usize,
-    /// Time a client has to send the request head, in seconds.
+    /// Time a client has to send a request head, in seconds; it also closes keep-alive
+    /// connections that stay idle this long.
     pub header_timeout_secs: u64,
     /// Time a client has to send the request body, in seconds.
     pub body_timeout_secs: u64,
@@ -91,7 +92,7 @@ impl Default for ServerConfig {
             advertised_address: None,
             max_body_bytes: 256 * 1024,
             max_xml_depth: 32,
-            header_timeout_secs: 10,
+            header_timeout_secs: 20,
             body_timeout_secs: 10,
         }
     }

@@ -112,6 +112,7 @@ class Gateway:
 
     def start(self, timeout: float = 15.0) -> "Gateway":
         log = open(self.log_path, "ab")
+        offset = log.tell()
         self.proc = subprocess.Popen(
             [str(binary()), "--config", str(self.config_path), "--data-dir", str(self.data),
              "--listen", self.listen, "--log-level", "info,railgate=debug"],
@@ -119,7 +120,8 @@ class Gateway:
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            m = re.findall(r"serving ONVIF at http://[^ ]*:(\d+)/onvif", self.log_path.read_text(errors="replace"))
+            fresh = self.log_path.read_bytes()[offset:].decode(errors="replace")
+            m = re.findall(r"serving ONVIF at http://[^ ]*:(\d+)/onvif", fresh)
             if m:
                 self.port = int(m[-1])
                 return self

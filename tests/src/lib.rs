@@ -1,1 +1,156 @@
+//! Test peers for railgate's integration tests and benchmarks.
+//!
+//! - [`TestGateway`]: the real gateway, in-process, on `127.0.0.1:0` with a private data
+//!   folder, stopped through its cancellation token (the way mini-redis tests start a server).
+//! - [`Client`]: one keep-alive HTTP/1.1 connection (hyper) for SOAP requests.
+//! - [`soap_envelope`] and [`username_token`]: request builders, with the UsernameToken
+//!   digest computed by railgate's own function so the tests cannot drift from it.
 
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use base64::Engine;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use railgate::config::Config;
+use railgate::runtime::Gateway;
+use railgate::security::{Secret, random_bytes, wsse::password_digest};
+use tokio_util::sync::CancellationToken;
+
+/// The admin password test gateways start with.
+pub const ADMIN_PASSWORD: &str = "adminpass1";
+
+/// A gateway running inside the test process.
+#[derive(Debug)]
+pub struct TestGateway {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Cancel to stop it.
+    pub stop: CancellationToken,
+    /// Finishes when it has stopped.
+    pub handle: tokio::task::JoinHandle<()>,
+    /// The data folder (removed on drop).
+    pub data: tempfile::TempDir,
+}
+
+impl TestGateway {
+    /// Starts a gateway with `config` (its listen addresses replaced by `127.0.0.1:0`).
+    pub async fn start(mut config: Config) -> anyhow::Result<TestGateway> {
+        config.server.listen = vec![SocketAddr::from(([127, 0, 0, 1], 0))];
+        let data = tempfile::tempdir()?;
+        let gateway = Gateway::start(config, data.path(), Some(Secret::new(ADMIN_PASSWORD)))?;
+        let addr = gateway.addrs[0];
+        let stop = CancellationToken::new();
+        let handle = tokio::spawn(gateway.serve(stop.clone()));
+        Ok(TestGateway {
+            addr,
+            stop,
+            handle,
+            data,
+        })
+    }
+
+    /// Stops it and waits until it has stopped.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.stop.cancel();
+        tokio::time::timeout(Duration::from_secs(10), self.handle).await??;
+        Ok(())
+    }
+}
+
+/// A SOAP 1.2 envelope around `body` (with `header` blocks), declaring tds/tt/wsse/wsu.
+pub fn soap_envelope(header: &str, body: &str) -> String {
+    format!(
+        concat!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope""#,
+            r#" xmlns:tds="http://www.onvif.org/ver10/device/wsdl" xmlns:tt="http://www.onvif.org/ver10/schema""#,
+            r#" xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd""#,
+            r#" xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd">"#,
+            "<s:Header>{}</s:Header><s:Body>{}</s:Body></s:Envelope>"
+        ),
+        header, body
+    )
+}
+
+/// A fresh WS-Security UsernameToken (PasswordDigest, random nonce, Created = now).
+pub fn username_token(user: &str, password: &str) -> String {
+    let nonce: [u8; 16] = random_bytes();
+    let created = chrono_now();
+    let digest = password_digest(&nonce, &created, password);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(nonce);
+    format!(
+        concat!(
+            "<wsse:Security><wsse:UsernameToken><wsse:Username>{}</wsse:Username>",
+            r#"<wsse:Password Type="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest">{}</wsse:Password>"#,
+            "<wsse:Nonce>{}</wsse:Nonce><wsu:Created>{}</wsu:Created></wsse:UsernameToken></wsse:Security>"
+        ),
+        user, digest, b64, created
+    )
+}
+
+fn chrono_now() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+/// One keep-alive HTTP/1.1 connection.
+#[derive(Debug)]
+pub struct Client {
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    host: String,
+}
+
+/// A response: status and body.
+#[derive(Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Body.
+    pub body: Bytes,
+}
+
+impl Client {
+    /// Connects to `addr`.
+    pub async fn connect(addr: SocketAddr) -> anyhow::Result<Client> {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(Client {
+            sender,
+            host: addr.to_string(),
+        })
+    }
+
+    /// POSTs `body` to `path` as SOAP 1.2.
+    pub async fn post(&mut self, path: &str, body: String) -> anyhow::Result<Reply> {
+        let req = http::Request::post(path)
+            .header(http::header::HOST, &self.host)
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/soap+xml; charset=utf-8",
+            )
+            .body(Full::new(Bytes::from(body)))?;
+        self.send(req).await
+    }
+
+    /// GETs `path`.
+    pub async fn get(&mut self, path: &str) -> anyhow::Result<Reply> {
+        let req = http::Request::get(path)
+            .header(http::header::HOST, &self.host)
+            .body(Full::new(Bytes::new()))?;
+        self.send(req).await
+    }
+
+    async fn send(&mut self, req: http::Request<Full<Bytes>>) -> anyhow::Result<Reply> {
+        self.sender.ready().await?;
+        let res = self.sender.send_request(req).await?;
+        let status = res.status().as_u16();
+        let body = res.into_body().collect().await?.to_bytes();
+        Ok(Reply { status, body })
+    }
+}

@@ -87,6 +87,23 @@ pub fn posix_tz() -> Option<String> {
     tzif_footer(&bytes)
 }
 
+/// [`posix_tz`], re-read at most every ten seconds: GetSystemDateAndTime is called often
+/// (every client, first), and the zone rarely changes.
+pub fn posix_tz_cached() -> Option<String> {
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+    static CACHE: Mutex<Option<(Instant, Option<String>)>> = Mutex::new(None);
+    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    match &*cache {
+        Some((at, tz)) if at.elapsed() < Duration::from_secs(10) => tz.clone(),
+        _ => {
+            let tz = posix_tz();
+            *cache = Some((Instant::now(), tz.clone()));
+            tz
+        }
+    }
+}
+
 /// Maps a `$TZ` zone name or `:path` to a file; rejects `..` components.
 fn zone_file(tz: &str) -> Option<PathBuf> {
     let name = tz.strip_prefix(':').unwrap_or(tz);

@@ -166,4 +166,41 @@ mod tests {
         assert!(doc.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
         assert!(tree::parse(doc.as_bytes(), &Limits::default()).is_ok());
     }
+
+    /// Mutated and truncated requests never panic the parser or the token reader.
+    #[test]
+    fn mutations_never_panic() {
+        let seed = format!(
+            r#"<?xml version="1.0"?><s:Envelope xmlns:s="{ENV}" xmlns:w="{WSSE}"><s:Header><w:Security s:mustUnderstand="1"><w:UsernameToken><w:Username>a&amp;b</w:Username><w:Password Type="x">p</w:Password><w:Nonce>AAAA</w:Nonce></w:UsernameToken></w:Security></s:Header><s:Body><GetScopes xmlns="http://www.onvif.org/ver10/device/wsdl"><![CDATA[x]]></GetScopes></s:Body></s:Envelope>"#
+        )
+        .into_bytes();
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let specials = b"<>&;:\"'/=![]?# \xff\x00";
+        for _ in 0..20_000 {
+            let mut input = seed.clone();
+            for _ in 0..(next() % 4 + 1) {
+                let at = (next() as usize) % input.len();
+                match next() % 4 {
+                    0 => input[at] = specials[(next() as usize) % specials.len()],
+                    1 => {
+                        input.remove(at);
+                    }
+                    2 => input.insert(at, specials[(next() as usize) % specials.len()]),
+                    _ => input.truncate(at),
+                }
+                if input.is_empty() {
+                    break;
+                }
+            }
+            if let Ok(env) = parse_envelope(&input, &Limits::default()) {
+                let _ = crate::security::wsse::extract(&env);
+            }
+        }
+    }
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Datelike, Timelike, Utc};
 
 use crate::host::clock;
 use crate::services::{Ctx, OpResult};
+use crate::xml::write::bool_str;
 use crate::xml::{Element, XmlWriter};
 
 #[allow(clippy::too_many_arguments)]
@@ -45,13 +46,9 @@ pub(super) async fn get_system_date_and_time(_ctx: &Ctx, _req: &Element) -> OpRe
             w.leaf("tt:DateTimeType", if ntp { "NTP" } else { "Manual" });
             w.leaf(
                 "tt:DaylightSavings",
-                if local.as_ref().is_some_and(|l| l.dst) {
-                    "true"
-                } else {
-                    "false"
-                },
+                bool_str(local.as_ref().is_some_and(|l| l.dst)),
             );
-            if let Some(tz) = clock::posix_tz() {
+            if let Some(tz) = clock::posix_tz_cached() {
                 w.with("tt:TimeZone", &[], |w| {
                     w.leaf("tt:TZ", &tz);
                 });

@@ -8,6 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use crate::host::net::{self, Interface, NtpServer};
 use crate::services::{Ctx, OpResult};
 use crate::soap::SoapFault;
+use crate::xml::write::bool_str;
 use crate::xml::{Element, XmlWriter};
 
 /// The interfaces ONVIF clients should see: every non-loopback one, or loopback alone when
@@ -62,7 +63,7 @@ fn prefixed(w: &mut XmlWriter, tag: &str, addr: &str, prefix: u8) {
 
 fn write_interface(w: &mut XmlWriter, i: &Interface) {
     w.with("tds:NetworkInterfaces", &[("token", &i.name)], |w| {
-        w.leaf("tt:Enabled", if i.up { "true" } else { "false" });
+        w.leaf("tt:Enabled", bool_str(i.up));
         w.with("tt:Info", &[], |w| {
             w.leaf("tt:Name", &i.name);
             w.leaf("tt:HwAddress", &mac_text(i.mac));
@@ -108,7 +109,7 @@ fn write_interface(w: &mut XmlWriter, i: &Interface) {
                             prefixed(w, "tt:FromDHCP", &a.to_string(), *p);
                         }
                     }
-                    w.leaf("tt:DHCP", if i.dhcp_v4 { "true" } else { "false" });
+                    w.leaf("tt:DHCP", bool_str(i.dhcp_v4));
                 });
             });
         }
@@ -172,7 +173,7 @@ pub(super) async fn get_dns(_ctx: &Ctx, _req: &Element) -> OpResult {
     let mut w = XmlWriter::new();
     w.with("tds:GetDNSResponse", &[], |w| {
         w.with("tds:DNSInformation", &[], |w| {
-            w.leaf("tt:FromDHCP", if dns.from_dhcp { "true" } else { "false" });
+            w.leaf("tt:FromDHCP", bool_str(dns.from_dhcp));
             for d in &dns.search {
                 w.leaf("tt:SearchDomain", d);
             }
@@ -194,7 +195,7 @@ pub(super) async fn get_ntp(_ctx: &Ctx, _req: &Element) -> OpResult {
     let mut w = XmlWriter::new();
     w.with("tds:GetNTPResponse", &[], |w| {
         w.with("tds:NTPInformation", &[], |w| {
-            w.leaf("tt:FromDHCP", if ntp.from_dhcp { "true" } else { "false" });
+            w.leaf("tt:FromDHCP", bool_str(ntp.from_dhcp));
             let tag = if ntp.from_dhcp {
                 "tt:NTPFromDHCP"
             } else {
@@ -272,14 +273,7 @@ pub(super) async fn get_zero_configuration(_ctx: &Ctx, _req: &Element) -> OpResu
     w.with("tds:GetZeroConfigurationResponse", &[], |w| {
         w.with("tds:ZeroConfiguration", &[], |w| {
             w.leaf("tt:InterfaceToken", &first.name);
-            w.leaf(
-                "tt:Enabled",
-                if link_local.is_empty() {
-                    "false"
-                } else {
-                    "true"
-                },
-            );
+            w.leaf("tt:Enabled", bool_str(!link_local.is_empty()));
             for a in &link_local {
                 w.leaf("tt:Addresses", a);
             }

@@ -1,0 +1,276 @@
+//! Load benchmark of the SOAP stack (a load script, not a timed test).
+//!
+//! Starts railgate in-process with one extra route, `/hello` (a plain text reply served by the
+//! very same warp routes + hyper-util server), then drives each of these on loopback for a
+//! fixed time at 1 and at 64 concurrent keep-alive connections:
+//! - `hello`: the plain HTTP baseline;
+//! - `GetSystemDateAndTime`: unauthenticated SOAP;
+//! - `GetDeviceInformation`: SOAP with a fresh WS-UsernameToken digest per request.
+//! Prints requests/s, p50 and p99 latency, and each SOAP case's throughput as a ratio of the
+//! baseline measured in the same run.
+//!
+//! `cargo run --release -p railgate-tests --bin railgate-load -- --seconds 5`
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use railgate::app::App;
+use railgate::config::Config;
+use railgate::http::{ServeSettings, bind, routes, serve};
+use railgate::security::Secret;
+use railgate_tests::{ADMIN_PASSWORD, soap_envelope, username_token};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
+use warp::Filter;
+
+#[derive(Parser, Debug)]
+struct Args {
+    /// Seconds per measurement.
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// Concurrency levels.
+    #[arg(long, value_delimiter = ',', default_value = "1,64")]
+    connections: Vec<usize>,
+    /// Cases to run (the first one is the baseline of the ratios).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_enum,
+        default_value = "hello,hello-post,date-time,device-info-digest"
+    )]
+    cases: Vec<Case>,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Case {
+    Hello,
+    HelloPost,
+    DateTime,
+    DeviceInfoDigest,
+}
+
+impl Case {
+    fn name(self) -> &'static str {
+        match self {
+            Case::Hello => "hello (plain HTTP GET)",
+            Case::HelloPost => "hello (POST, SOAP-sized body)",
+            Case::DateTime => "GetSystemDateAndTime",
+            Case::DeviceInfoDigest => "GetDeviceInformation + UsernameToken",
+        }
+    }
+}
+
+struct Outcome {
+    requests: usize,
+    errors: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+async fn drive(
+    addr: SocketAddr,
+    case: Case,
+    connections: usize,
+    seconds: u64,
+) -> anyhow::Result<Outcome> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..connections {
+        tasks.spawn(async move {
+            let mut client = RawClient::connect(addr).await?;
+            let mut latencies = Vec::with_capacity(100_000);
+            let mut errors = 0usize;
+            while Instant::now() < deadline {
+                let t0 = Instant::now();
+                let request = match case {
+                    Case::Hello => get("/hello"),
+                    Case::HelloPost => {
+                        post("/hello", &soap_envelope("", "<tds:GetSystemDateAndTime/>"))
+                    }
+                    Case::DateTime => post(
+                        "/onvif/device_service",
+                        &soap_envelope("", "<tds:GetSystemDateAndTime/>"),
+                    ),
+                    Case::DeviceInfoDigest => post(
+                        "/onvif/device_service",
+                        &soap_envelope(
+                            &username_token("admin", ADMIN_PASSWORD),
+                            "<tds:GetDeviceInformation/>",
+                        ),
+                    ),
+                };
+                let status = client.request(&request).await?;
+                latencies.push(t0.elapsed());
+                if status != 200 {
+                    errors += 1;
+                }
+            }
+            anyhow::Ok((latencies, errors))
+        });
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    while let Some(r) = tasks.join_next().await {
+        let (l, e) = r??;
+        all.extend(l);
+        errors += e;
+    }
+    all.sort_unstable();
+    Ok(Outcome {
+        requests: all.len(),
+        errors,
+        elapsed: started.elapsed(),
+        latencies: all,
+    })
+}
+
+fn get(path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n").into_bytes()
+}
+
+fn post(path: &str, body: &str) -> Vec<u8> {
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/soap+xml; charset=utf-8\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// A minimal keep-alive HTTP/1.1 client that sends each request in one write, as SOAP
+/// clients (requests, aiohttp, gSOAP) do, so the benchmark measures the server.
+struct RawClient {
+    stream: tokio::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+impl RawClient {
+    async fn connect(addr: SocketAddr) -> anyhow::Result<RawClient> {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(RawClient {
+            stream,
+            buf: Vec::with_capacity(16 * 1024),
+        })
+    }
+
+    /// Sends `request`, reads the whole response, returns its status.
+    async fn request(&mut self, request: &[u8]) -> anyhow::Result<u16> {
+        self.stream.write_all(request).await?;
+        let head_end = loop {
+            if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            self.fill().await?;
+        };
+        let head = std::str::from_utf8(&self.buf[..head_end])?;
+        let status: u16 = head
+            .get(9..12)
+            .ok_or_else(|| anyhow::anyhow!("bad status line"))?
+            .parse()?;
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                l.split_once(':')
+                    .filter(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            })
+            .map(|(_, v)| v.trim().parse())
+            .transpose()?
+            .unwrap_or(0);
+        while self.buf.len() < head_end + length {
+            self.fill().await?;
+        }
+        self.buf.drain(..head_end + length);
+        Ok(status)
+    }
+
+    async fn fill(&mut self) -> anyhow::Result<()> {
+        let mut chunk = [0u8; 16 * 1024];
+        let n = self.stream.read(&mut chunk).await?;
+        anyhow::ensure!(n > 0, "connection closed");
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(())
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    // The server runs on its own runtime, built as the `railgate` binary builds it; the load
+    // generator has a separate one, as a client in another process would.
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("server")
+        .build()?;
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .thread_name("client")
+        .build()?;
+    let data = tempfile::tempdir()?;
+    let mut config = Config::default();
+    config.server.listen = vec![SocketAddr::from(([127, 0, 0, 1], 0))];
+    let stop = CancellationToken::new();
+    let (addr, server) = server_rt.block_on(async {
+        let listeners = bind(&config.server.listen)?;
+        let addr = listeners[0].local_addr()?;
+        let app = Arc::new(App::build(
+            config,
+            data.path(),
+            vec![addr.port()],
+            Some(Secret::new(ADMIN_PASSWORD)),
+        )?);
+        let hello = warp::path("hello").map(|| http::Response::new("hello\n".to_string()));
+        let stack = hello.or(routes(app)).unify();
+        anyhow::Ok((
+            addr,
+            tokio::spawn(serve(
+                listeners,
+                stack,
+                ServeSettings::default(),
+                stop.clone(),
+            )),
+        ))
+    })?;
+    client_rt.block_on(async {
+        println!(
+            "railgate load benchmark: {}s per case, loopback {addr}, {} CPUs",
+            args.seconds,
+            std::thread::available_parallelism()?
+        );
+        println!(
+            "{:<40} {:>5} {:>10} {:>9} {:>9} {:>7} {:>8}",
+            "case", "conns", "req/s", "p50 µs", "p99 µs", "errors", "ratio"
+        );
+        for &connections in &args.connections {
+            let mut baseline = None;
+            for &case in &args.cases {
+                let o = drive(addr, case, connections, args.seconds).await?;
+                let rps = o.requests as f64 / o.elapsed.as_secs_f64();
+                let base = *baseline.get_or_insert(rps);
+                println!(
+                    "{:<40} {:>5} {:>10.0} {:>9} {:>9} {:>7} {:>8.2}",
+                    case.name(),
+                    connections,
+                    rps,
+                    percentile(&o.latencies, 0.50).as_micros(),
+                    percentile(&o.latencies, 0.99).as_micros(),
+                    o.errors,
+                    rps / base
+                );
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    stop.cancel();
+    server_rt.block_on(server)?;
+    Ok(())
+}
