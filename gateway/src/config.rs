@@ -207,13 +207,13 @@ impl Config {
         if self.server.listen.is_empty() {
             problem("server.listen", "at least one address is needed".into());
         }
-        if let Some(a) = &self.server.advertised_address {
-            if a.is_empty() || a.contains(['/', ' ', '@']) {
-                problem(
-                    "server.advertised_address",
-                    format!("{a:?} is not a host or host:port"),
-                );
-            }
+        if let Some(a) = &self.server.advertised_address
+            && (a.is_empty() || a.contains(['/', ' ', '@']))
+        {
+            problem(
+                "server.advertised_address",
+                format!("{a:?} is not a host or host:port"),
+            );
         }
         if self.server.max_body_bytes < 1024 {
             problem("server.max_body_bytes", "must be at least 1024".into());

@@ -10,6 +10,7 @@
 //!   the one the access policy judges;
 //! - authenticated, but the user level does not reach the operation's access class:
 //!   `ter:NotAuthorized`.
+//!
 //! An address that failed too often is locked out before any credential is looked at.
 
 use std::net::IpAddr;
@@ -145,10 +146,8 @@ pub fn decide(app: &App, op: &Operation, envelope: &Envelope, http: &HttpAuth<'_
 
 fn note_failure(app: &App, peer: IpAddr, counts: bool, op: &Operation, scheme: &str, reason: &str) {
     tracing::warn!(%peer, operation = op.name, scheme, reason, "authentication failed");
-    if counts {
-        if let Some(lock) = app.throttle.failure(peer, Instant::now()) {
-            tracing::warn!(%peer, lockout_secs = lock.as_secs(), "too many failed logins: address locked out");
-        }
+    if counts && let Some(lock) = app.throttle.failure(peer, Instant::now()) {
+        tracing::warn!(%peer, lockout_secs = lock.as_secs(), "too many failed logins: address locked out");
     }
 }
 

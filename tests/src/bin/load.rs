@@ -3,11 +3,15 @@
 //! Starts railgate in-process with one extra route, `/hello` (a plain text reply served by the
 //! very same warp routes + hyper-util server), then drives each of these on loopback for a
 //! fixed time at 1 and at 64 concurrent keep-alive connections:
-//! - `hello`: the plain HTTP baseline;
+//! - `hello`: the plain HTTP baseline (GET);
+//! - `hello-post`: the same reply to a POST carrying a SOAP-sized body (not read);
 //! - `GetSystemDateAndTime`: unauthenticated SOAP;
 //! - `GetDeviceInformation`: SOAP with a fresh WS-UsernameToken digest per request.
+//!
 //! Prints requests/s, p50 and p99 latency, and each SOAP case's throughput as a ratio of the
-//! baseline measured in the same run.
+//! baseline measured in the same run. The server runs on its own multi-thread runtime, as in
+//! the `railgate` binary; the load generator on a separate one, sending each request in one
+//! write as SOAP client libraries do.
 //!
 //! `cargo run --release -p railgate-tests --bin railgate-load -- --seconds 5`
 

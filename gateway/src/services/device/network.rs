@@ -104,10 +104,10 @@ fn write_interface(w: &mut XmlWriter, i: &Interface) {
                     if let Some((a, p)) = i.ipv4.iter().find(|(a, _)| is_link_local_v4(a)) {
                         prefixed(w, "tt:LinkLocal", &a.to_string(), *p);
                     }
-                    if i.dhcp_v4 {
-                        if let Some((a, p)) = i.ipv4.iter().find(|(a, _)| !is_link_local_v4(a)) {
-                            prefixed(w, "tt:FromDHCP", &a.to_string(), *p);
-                        }
+                    if i.dhcp_v4
+                        && let Some((a, p)) = i.ipv4.iter().find(|(a, _)| !is_link_local_v4(a))
+                    {
+                        prefixed(w, "tt:FromDHCP", &a.to_string(), *p);
                     }
                     w.leaf("tt:DHCP", bool_str(i.dhcp_v4));
                 });
