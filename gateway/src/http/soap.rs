@@ -114,7 +114,7 @@ pub async fn handle(
             return fault_response(&fault);
         }
     };
-    let (ns, name) = (envelope.body.ns.as_str(), envelope.body.name.as_str());
+    let (ns, name) = (&*envelope.body.ns, &*envelope.body.name);
     let Some(op) = operation(service, ns, name) else {
         tracing::info!(peer = %req.conn.peer, ?service, namespace = ns, operation = name, "unknown operation");
         return fault_response(&SoapFault::action_not_supported(format!(

@@ -1,6 +1,6 @@
 //! Request envelopes in, response envelopes out.
 
-use crate::xml::ns::{ENV, ENVELOPE_DECLS, SOAP11, WSA, WSSE};
+use crate::xml::ns::{ENV, ENVELOPE_DECLS, WSA, WSSE};
 use crate::xml::{Element, Limits, ParseError, tree};
 
 use super::SoapFault;
@@ -23,10 +23,10 @@ impl Envelope {
 
 /// Header blocks railgate processes (or may safely ignore) even when marked mustUnderstand.
 fn understood(block: &Element) -> bool {
-    (block.ns == WSSE && block.name == "Security")
-        || (block.ns == WSA
+    (&*block.ns == WSSE && &*block.name == "Security")
+        || (&*block.ns == WSA
             && matches!(
-                block.name.as_str(),
+                &*block.name,
                 "To" | "Action" | "MessageID" | "ReplyTo" | "From" | "FaultTo" | "RelatesTo"
             ))
 }
@@ -46,19 +46,19 @@ pub fn parse_envelope(bytes: &[u8], limits: &Limits) -> Result<Envelope, SoapFau
         }
         other => SoapFault::well_formed(other.to_string()),
     })?;
-    if root.name != "Envelope" {
+    if &*root.name != "Envelope" {
         return Err(SoapFault::tag_mismatch(format!(
             "expected a SOAP Envelope, found {}",
             root.name
         )));
     }
-    if root.ns == SOAP11 || root.ns != ENV {
+    if &*root.ns != ENV {
         return Err(SoapFault::version_mismatch());
     }
     let mut headers = Vec::new();
     let mut body = None;
     for child in root.children {
-        match (child.ns.as_str(), child.name.as_str(), body.is_some()) {
+        match (&*child.ns, &*child.name, body.is_some()) {
             (ENV, "Header", false) if headers.is_empty() => headers = child.children,
             (ENV, "Body", false) => body = Some(child),
             _ => {
@@ -73,7 +73,7 @@ pub fn parse_envelope(bytes: &[u8], limits: &Limits) -> Result<Envelope, SoapFau
     let not_understood: Vec<(String, String)> = headers
         .iter()
         .filter(|h| must_understand(h) && !understood(h))
-        .map(|h| (h.ns.clone(), h.name.clone()))
+        .map(|h| (h.ns.to_string(), h.name.to_string()))
         .collect();
     if !not_understood.is_empty() {
         return Err(SoapFault::must_understand(not_understood));

@@ -8,9 +8,10 @@
 
 use std::sync::Arc;
 
-use quick_xml::NsReader;
+use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::ResolveResult;
+
+use super::ns::XML;
 
 /// In-scope namespace bindings: (prefix, URI), the default namespace with prefix "".
 pub type Scope = Arc<Vec<(String, String)>>;
@@ -19,7 +20,7 @@ pub type Scope = Arc<Vec<(String, String)>>;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Attribute {
     /// Namespace URI; empty for unqualified attributes.
-    pub ns: String,
+    pub ns: Arc<str>,
     /// Local name.
     pub name: String,
     /// Unescaped value.
@@ -29,10 +30,11 @@ pub struct Attribute {
 /// One element of a parsed document.
 #[derive(Clone, Debug)]
 pub struct Element {
-    /// Namespace URI; empty when the element is in no namespace.
-    pub ns: String,
+    /// Namespace URI; empty when the element is in no namespace. Shared between the
+    /// elements of one document (a request repeats a handful of namespaces many times).
+    pub ns: Arc<str>,
     /// Local name.
-    pub name: String,
+    pub name: Box<str>,
     /// Attributes other than namespace declarations.
     pub attrs: Vec<Attribute>,
     /// Child elements in document order.
@@ -107,7 +109,7 @@ impl Element {
 
     /// Whether this element has this namespace and local name.
     pub fn is(&self, ns: &str, name: &str) -> bool {
-        self.ns == ns && self.name == name
+        &*self.ns == ns && &*self.name == name
     }
 
     /// The element's text with surrounding XML white space removed.
@@ -120,7 +122,7 @@ impl Element {
     pub fn attr(&self, ns: &str, name: &str) -> Option<&str> {
         self.attrs
             .iter()
-            .find(|a| a.ns == ns && a.name == name)
+            .find(|a| &*a.ns == ns && a.name == name)
             .map(|a| a.value.as_str())
     }
 
@@ -145,18 +147,19 @@ impl Element {
 /// Parses a whole document and returns its root element.
 pub fn parse(input: &[u8], limits: &Limits) -> Result<Element, ParseError> {
     let text = std::str::from_utf8(input).map_err(|_| ParseError::NotUtf8)?;
-    let mut reader = NsReader::from_str(text);
+    let mut reader = Reader::from_str(text);
     let config = reader.config_mut();
     config.expand_empty_elements = true;
     config.check_end_names = true;
     config.check_comments = true;
 
+    let mut ns = Namespaces::default();
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     let mut count = 0usize;
     loop {
-        let (resolved, event) = reader
-            .read_resolved_event()
+        let event = reader
+            .read_event()
             .map_err(|e| ParseError::Syntax(e.to_string()))?;
         match event {
             Event::Start(start) => {
@@ -170,16 +173,12 @@ pub fn parse(input: &[u8], limits: &Limits) -> Result<Element, ParseError> {
                 if stack.len() + 1 > limits.max_depth {
                     return Err(ParseError::TooDeep(limits.max_depth));
                 }
-                let ns = match resolved {
-                    ResolveResult::Bound(ns) => ns.as_ref().to_owned(),
-                    ResolveResult::Unbound => String::new(),
-                    ResolveResult::Unknown(p) => return Err(ParseError::UnboundPrefix(p)),
-                };
                 let parent_scope = stack.last().map(|p: &Element| p.scope.clone());
-                let element = start_element(&reader, &start, ns, parent_scope)?;
+                let element = ns.start(&start, parent_scope)?;
                 stack.push(element);
             }
             Event::End(_) => {
+                ns.end();
                 let done = stack
                     .pop()
                     .ok_or(ParseError::Structure("unbalanced end tag"))?;
@@ -227,60 +226,122 @@ pub fn parse(input: &[u8], limits: &Limits) -> Result<Element, ParseError> {
     root.ok_or(ParseError::Structure("no root element"))
 }
 
-fn start_element(
-    reader: &NsReader<&[u8]>,
-    start: &BytesStart<'_>,
-    ns: String,
-    parent_scope: Option<Scope>,
-) -> Result<Element, ParseError> {
-    let name = start.local_name().as_ref().to_owned();
-    let mut attrs = Vec::new();
-    let mut declares = false;
-    for attr in start.attributes() {
-        let attr = attr.map_err(|e| ParseError::Syntax(e.to_string()))?;
-        if attr.key.as_namespace_binding().is_some() {
-            declares = true;
-            continue;
+/// Namespace resolution for one document: the bindings in force (a stack, with a mark per
+/// open element), and the URIs seen, shared rather than copied into every element.
+#[derive(Default)]
+struct Namespaces {
+    bindings: Vec<(Box<str>, Arc<str>)>,
+    marks: Vec<usize>,
+    uris: Vec<Arc<str>>,
+}
+
+impl Namespaces {
+    fn intern(&mut self, uri: &str) -> Arc<str> {
+        if let Some(found) = self.uris.iter().find(|u| &***u == uri) {
+            return found.clone();
         }
-        let (resolved, local) = reader.resolver().resolve_attribute(attr.key);
-        let ns = match resolved {
-            ResolveResult::Bound(ns) => ns.as_ref().to_owned(),
-            ResolveResult::Unbound => String::new(),
-            ResolveResult::Unknown(p) => return Err(ParseError::UnboundPrefix(p)),
-        };
-        let value = attr
-            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-            .map_err(|e| ParseError::Syntax(e.to_string()))?;
-        attrs.push(Attribute {
-            ns,
-            name: local.as_ref().to_owned(),
-            value: value.into_owned(),
-        });
+        let new: Arc<str> = Arc::from(uri);
+        self.uris.push(new.clone());
+        new
     }
-    let scope = match (declares, parent_scope) {
-        (false, Some(parent)) => parent,
-        _ => Arc::new(
-            reader
-                .resolver()
-                .bindings()
-                .map(|(prefix, uri)| {
-                    let prefix = match prefix {
-                        quick_xml::name::PrefixDeclaration::Default => String::new(),
-                        quick_xml::name::PrefixDeclaration::Named(p) => p.to_owned(),
-                    };
-                    (prefix, uri.as_ref().to_owned())
-                })
-                .collect(),
-        ),
-    };
-    Ok(Element {
-        ns,
-        name,
-        attrs,
-        children: Vec::new(),
-        text: String::new(),
-        scope,
-    })
+
+    /// The URI bound to `prefix` ("" for the default namespace; an empty URI when unbound).
+    fn resolve(&mut self, prefix: &str) -> Result<Arc<str>, ParseError> {
+        if prefix == "xml" {
+            return Ok(self.intern(XML));
+        }
+        match self.bindings.iter().rev().find(|(p, _)| &**p == prefix) {
+            Some((_, uri)) => Ok(uri.clone()),
+            None if prefix.is_empty() => Ok(self.intern("")),
+            None => Err(ParseError::UnboundPrefix(prefix.to_string())),
+        }
+    }
+
+    /// Opens an element: records its declarations, resolves its name and attributes.
+    fn start(
+        &mut self,
+        start: &BytesStart<'_>,
+        parent_scope: Option<Scope>,
+    ) -> Result<Element, ParseError> {
+        self.marks.push(self.bindings.len());
+        let mut raw_attrs: Vec<(&str, String)> = Vec::new();
+        for attr in start.attributes() {
+            let attr = attr.map_err(|e| ParseError::Syntax(e.to_string()))?;
+            let key: &str = attr.key.into_inner();
+            let value = attr
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .map_err(|e| ParseError::Syntax(e.to_string()))?;
+            let declared = if key == "xmlns" {
+                Some("")
+            } else {
+                key.strip_prefix("xmlns:")
+            };
+            match declared {
+                Some(prefix) => {
+                    if !prefix.is_empty() && value.is_empty() {
+                        return Err(ParseError::Syntax(format!(
+                            "the prefix {prefix} cannot be undeclared"
+                        )));
+                    }
+                    let uri = self.intern(&value);
+                    self.bindings.push((prefix.into(), uri));
+                }
+                None => raw_attrs.push((key, value.into_owned())),
+            }
+        }
+        let (prefix, name) = split_qname(start.name().into_inner())?;
+        let ns = self.resolve(prefix)?;
+        let mut attrs = Vec::with_capacity(raw_attrs.len());
+        for (key, value) in raw_attrs {
+            let (prefix, local) = split_qname(key)?;
+            // Unprefixed attributes are in no namespace, whatever the default namespace is.
+            let ns = if prefix.is_empty() {
+                self.intern("")
+            } else {
+                self.resolve(prefix)?
+            };
+            attrs.push(Attribute {
+                ns,
+                name: local.to_string(),
+                value,
+            });
+        }
+        let declares = self.bindings.len() > *self.marks.last().unwrap_or(&0);
+        let scope = match (declares, parent_scope) {
+            (false, Some(parent)) => parent,
+            _ => Arc::new(
+                self.bindings
+                    .iter()
+                    .map(|(p, u)| (p.to_string(), u.to_string()))
+                    .collect(),
+            ),
+        };
+        Ok(Element {
+            ns,
+            name: name.into(),
+            attrs,
+            children: Vec::new(),
+            text: String::new(),
+            scope,
+        })
+    }
+
+    /// Closes the innermost element: its declarations go out of scope.
+    fn end(&mut self) {
+        let mark = self.marks.pop().unwrap_or(0);
+        self.bindings.truncate(mark);
+    }
+}
+
+/// `prefix:local` or `local`; more than one colon is not a namespace-well-formed name.
+fn split_qname(qname: &str) -> Result<(&str, &str), ParseError> {
+    match qname.split_once(':') {
+        None => Ok(("", qname)),
+        Some((p, l)) if !p.is_empty() && !l.is_empty() && !l.contains(':') => Ok((p, l)),
+        Some(_) => Err(ParseError::Syntax(format!(
+            "{qname:?} is not a qualified name"
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -360,5 +421,29 @@ mod tests {
         assert_eq!(b.resolve_qname("t:X"), Some(("urn:t".to_string(), "X")));
         assert_eq!(b.resolve_qname("Y"), Some(("urn:d".to_string(), "Y")));
         assert_eq!(b.resolve_qname("u:Z"), None);
+    }
+
+    #[test]
+    fn namespace_edge_cases() {
+        let e =
+            p(r#"<a xmlns="urn:d"><b xmlns=""><c/></b><x:d xmlns:x="urn:x" xml:lang="en"/></a>"#)
+                .unwrap();
+        assert!(e.is("urn:d", "a"));
+        let b = &e.children[0];
+        assert!(b.is("", "b"), "xmlns=\"\" takes the default namespace away");
+        assert!(b.children[0].is("", "c"));
+        let d = &e.children[1];
+        assert!(d.is("urn:x", "d"));
+        assert_eq!(d.attr(crate::xml::ns::XML, "lang"), Some("en"));
+        // Declarations end with their element.
+        assert!(matches!(
+            p(r#"<a><x:b xmlns:x="urn:x"/><x:c/></a>"#),
+            Err(ParseError::UnboundPrefix(_))
+        ));
+        assert!(
+            p(r#"<a xmlns:x=""/>"#).is_err(),
+            "prefixes cannot be undeclared in XML 1.0"
+        );
+        assert!(p("<a:b:c xmlns:a='urn:a'/>").is_err());
     }
 }

@@ -2,18 +2,19 @@
 //!
 //! Starts railgate in-process with one extra route, `/hello` (a plain text reply served by the
 //! very same warp routes + hyper-util server), then drives each of these on loopback for a
-//! fixed time at 1 and at 64 concurrent keep-alive connections:
+//! time at 1 and at 64 concurrent keep-alive connections, the cases taking turns in short
+//! slices so that a noisy machine affects them alike:
 //! - `hello`: the plain HTTP baseline (GET);
 //! - `hello-post`: the same reply to a POST carrying a SOAP-sized body (not read);
 //! - `GetSystemDateAndTime`: unauthenticated SOAP;
 //! - `GetDeviceInformation`: SOAP with a fresh WS-UsernameToken digest per request.
 //!
 //! Prints requests/s, p50 and p99 latency, and each SOAP case's throughput as a ratio of the
-//! baseline measured in the same run. The server runs on its own multi-thread runtime, as in
+//! baseline measured in the same run, and the server threads' CPU time per request. The server runs on its own multi-thread runtime, as in
 //! the `railgate` binary; the load generator on a separate one, sending each request in one
 //! write as SOAP client libraries do.
 //!
-//! `cargo run --release -p railgate-tests --bin railgate-load -- --seconds 5`
+//! `cargo run --release -p railgate-tests --bin railgate-load` (options: `--help`)
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,9 +32,12 @@ use warp::Filter;
 
 #[derive(Parser, Debug)]
 struct Args {
-    /// Seconds per measurement.
-    #[arg(long, default_value_t = 5)]
+    /// Seconds per slice (one case, one round).
+    #[arg(long, default_value_t = 1)]
     seconds: u64,
+    /// Rounds: every case runs once per round, in turn.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
     /// Concurrency levels.
     #[arg(long, value_delimiter = ',', default_value = "1,64")]
     connections: Vec<usize>,
@@ -64,6 +68,17 @@ impl Case {
             Case::DeviceInfoDigest => "GetDeviceInformation + UsernameToken",
         }
     }
+}
+
+/// One case's measurements over all rounds.
+#[derive(Default)]
+struct Totals {
+    requests: usize,
+    errors: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+    ratios: Vec<f64>,
+    server_cpu: Duration,
 }
 
 struct Outcome {
@@ -129,6 +144,29 @@ async fn drive(
         elapsed: started.elapsed(),
         latencies: all,
     })
+}
+
+/// CPU time (user + system) used so far by this process's threads whose name starts with
+/// `prefix`, from /proc (Linux).
+fn thread_cpu(prefix: &str) -> Duration {
+    let ticks_per_sec = 100.0; // USER_HZ on Linux
+    let mut ticks = 0u64;
+    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+        for task in tasks.flatten() {
+            let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+            if !comm.starts_with(prefix) {
+                continue;
+            }
+            let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+            // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+            let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+            let fields: Vec<&str> = after.split_whitespace().collect();
+            let utime: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0);
+            let stime: u64 = fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+            ticks += utime + stime;
+        }
+    }
+    Duration::from_secs_f64(ticks as f64 / ticks_per_sec)
 }
 
 fn get(path: &str) -> Vec<u8> {
@@ -246,29 +284,50 @@ fn main() -> anyhow::Result<()> {
     })?;
     client_rt.block_on(async {
         println!(
-            "railgate load benchmark: {}s per case, loopback {addr}, {} CPUs",
+            "railgate load benchmark: {} rounds of {}s slices per case, loopback {addr}, {} CPUs; ratio = median over rounds",
+            args.rounds,
             args.seconds,
             std::thread::available_parallelism()?
         );
         println!(
-            "{:<40} {:>5} {:>10} {:>9} {:>9} {:>7} {:>8}",
-            "case", "conns", "req/s", "p50 µs", "p99 µs", "errors", "ratio"
+            "{:<40} {:>5} {:>10} {:>9} {:>9} {:>7} {:>8} {:>14}",
+            "case", "conns", "req/s", "p50 µs", "p99 µs", "errors", "ratio", "server CPU µs"
         );
         for &connections in &args.connections {
-            let mut baseline = None;
-            for &case in &args.cases {
-                let o = drive(addr, case, connections, args.seconds).await?;
-                let rps = o.requests as f64 / o.elapsed.as_secs_f64();
-                let base = *baseline.get_or_insert(rps);
+            // Cases alternate in short slices, round after round, so that a slow spell of a
+            // noisy machine hits every case alike; each round's throughput is divided by the
+            // baseline's throughput of the same round, and the median ratio is reported.
+            let mut totals: Vec<Totals> = args.cases.iter().map(|_| Totals::default()).collect();
+            for _ in 0..args.rounds {
+                let mut round_rps = Vec::with_capacity(args.cases.len());
+                for (i, &case) in args.cases.iter().enumerate() {
+                    let cpu_before = thread_cpu("server");
+                    let o = drive(addr, case, connections, args.seconds).await?;
+                    let t = &mut totals[i];
+                    t.server_cpu += thread_cpu("server").saturating_sub(cpu_before);
+                    t.requests += o.requests;
+                    t.errors += o.errors;
+                    t.elapsed += o.elapsed;
+                    t.latencies.extend(o.latencies);
+                    round_rps.push(o.requests as f64 / o.elapsed.as_secs_f64());
+                }
+                for (i, rps) in round_rps.iter().enumerate() {
+                    totals[i].ratios.push(rps / round_rps[0]);
+                }
+            }
+            for (case, t) in args.cases.iter().zip(&mut totals) {
+                t.latencies.sort_unstable();
+                t.ratios.sort_by(f64::total_cmp);
                 println!(
-                    "{:<40} {:>5} {:>10.0} {:>9} {:>9} {:>7} {:>8.2}",
+                    "{:<40} {:>5} {:>10.0} {:>9} {:>9} {:>7} {:>8.2} {:>14.1}",
                     case.name(),
                     connections,
-                    rps,
-                    percentile(&o.latencies, 0.50).as_micros(),
-                    percentile(&o.latencies, 0.99).as_micros(),
-                    o.errors,
-                    rps / base
+                    t.requests as f64 / t.elapsed.as_secs_f64(),
+                    percentile(&t.latencies, 0.50).as_micros(),
+                    percentile(&t.latencies, 0.99).as_micros(),
+                    t.errors,
+                    t.ratios[t.ratios.len() / 2],
+                    t.server_cpu.as_secs_f64() * 1e6 / t.requests.max(1) as f64
                 );
             }
         }
