@@ -59,6 +59,7 @@ def test_first_start_random_admin_password_private_files_and_persistence(tmp_pat
         for f in ["state.db", "initial-admin-password"]:
             assert stat.S_IMODE(os.stat(g.data / f).st_mode) == 0o600, f
         assert g.log().count(password) == 1, "printed once"
+        assert "\x1b[" not in g.log(), "no terminal colour codes in a log file"
         admin = ("admin", password)
         dev = zeep_client(g.url, auth=admin)
         dev.CreateUsers(User=[{"Username": "keeper", "Password": "keeper-pass", "UserLevel": "Operator"}])

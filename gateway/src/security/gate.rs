@@ -23,7 +23,7 @@ use crate::soap::{Envelope, SoapFault};
 
 use super::access::{AccessClass, Operation, allows};
 use super::digest::DigestError;
-use super::wsse::{self, TokenError};
+use super::wsse;
 use super::{Principal, UserLevel};
 
 /// What to do with a request.
@@ -149,9 +149,4 @@ fn note_failure(app: &App, peer: IpAddr, counts: bool, op: &Operation, scheme: &
     if counts && let Some(lock) = app.throttle.failure(peer, Instant::now()) {
         tracing::warn!(%peer, lockout_secs = lock.as_secs(), "too many failed logins: address locked out");
     }
-}
-
-/// Whether a token error would count (exported for tests of the gate's policy).
-pub fn counts_as_failure(e: TokenError) -> bool {
-    e.is_credential_failure()
 }
