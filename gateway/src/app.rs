@@ -114,6 +114,7 @@ impl App {
             max_skew: (sec.created_window_secs > 0)
                 .then(|| Duration::from_secs(sec.created_window_secs)),
             allow_password_text: sec.allow_password_text,
+            replay_capacity: sec.replay_cache_size,
             ..WsseConfig::default()
         });
         let digest = DigestAuth::new(
@@ -171,6 +172,8 @@ fn derive_serial() -> String {
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let digest = Sha256::digest(format!("railgate:{seed}").as_bytes());
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02X}")).collect();
-    format!("RG{hex}")
+    format!(
+        "RG{}",
+        crate::security::hex(&digest[..8]).to_ascii_uppercase()
+    )
 }

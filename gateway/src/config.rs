@@ -126,6 +126,10 @@ pub struct SecurityConfig {
     pub min_password_length: usize,
     /// Users that can be neither deleted nor changed through ONVIF.
     pub fixed_users: Vec<String>,
+    /// UsernameToken nonces remembered at once (each until its token goes stale). When all
+    /// are in use, further tokens are refused rather than a nonce forgotten early; the default
+    /// covers about 160 requests/s sustained with the default window.
+    pub replay_cache_size: usize,
 }
 
 impl Default for SecurityConfig {
@@ -142,6 +146,7 @@ impl Default for SecurityConfig {
             max_users: 32,
             min_password_length: 8,
             fixed_users: Vec::new(),
+            replay_cache_size: 100_000,
         }
     }
 }
@@ -208,7 +213,7 @@ impl Config {
             problem("server.listen", "at least one address is needed".into());
         }
         if let Some(a) = &self.server.advertised_address
-            && (a.is_empty() || a.contains(['/', ' ', '@']))
+            && !crate::http::soap::is_plausible_authority(a)
         {
             problem(
                 "server.advertised_address",
@@ -224,11 +229,61 @@ impl Config {
         if self.security.max_users == 0 {
             problem("security.max_users", "must be at least 1".into());
         }
-        if self.security.lockout_after_failures == 0 {
-            problem(
+        let sec = &self.security;
+        for (key, value, range) in [
+            (
                 "security.lockout_after_failures",
-                "must be at least 1".into(),
-            );
+                u64::from(sec.lockout_after_failures),
+                1..=1000,
+            ),
+            (
+                "security.created_window_secs",
+                sec.created_window_secs,
+                0..=86_400,
+            ),
+            (
+                "security.digest_nonce_lifetime_secs",
+                sec.digest_nonce_lifetime_secs,
+                1..=86_400,
+            ),
+            (
+                "security.lockout_window_secs",
+                sec.lockout_window_secs,
+                1..=86_400,
+            ),
+            ("security.lockout_secs", sec.lockout_secs, 1..=86_400),
+            (
+                "security.max_lockout_secs",
+                sec.max_lockout_secs,
+                1..=604_800,
+            ),
+            (
+                "security.replay_cache_size",
+                sec.replay_cache_size as u64,
+                1_000..=10_000_000,
+            ),
+            (
+                "security.min_password_length",
+                sec.min_password_length as u64,
+                1..=64,
+            ),
+            (
+                "server.header_timeout_secs",
+                self.server.header_timeout_secs,
+                1..=3600,
+            ),
+            (
+                "server.body_timeout_secs",
+                self.server.body_timeout_secs,
+                1..=3600,
+            ),
+        ] {
+            if !range.contains(&value) {
+                problem(
+                    key,
+                    format!("must be between {} and {}", range.start(), range.end()),
+                );
+            }
         }
         if self.security.realm.is_empty() || self.security.realm.contains('"') {
             problem(
@@ -332,6 +387,20 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!((d.0[0].line, d.0[0].column), (4, 7), "{d}");
+    }
+
+    #[test]
+    fn numeric_settings_are_bounded() {
+        let yaml = "security:\n  created_window_secs: 99999999999\n  lockout_secs: 0\n";
+        let d = Config::parse(Path::new("s.yaml"), yaml).unwrap_err();
+        let found: Vec<_> = d.0.iter().map(|d| (d.path.as_str(), d.line)).collect();
+        assert_eq!(
+            found,
+            [
+                ("security.created_window_secs", 2),
+                ("security.lockout_secs", 3)
+            ]
+        );
     }
 
     #[test]

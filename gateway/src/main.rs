@@ -139,6 +139,10 @@ fn main() -> ExitCode {
         .ok()
         .filter(|p| !p.is_empty())
         .map(Secret::new);
+    // The password is not left in the environment for later readers of it (child processes,
+    // diagnostics). SAFETY: no other thread exists yet (the async runtime starts below), so
+    // nothing reads or writes the environment concurrently.
+    unsafe { std::env::remove_var("RAILGATE_ADMIN_PASSWORD") };
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

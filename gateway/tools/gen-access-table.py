@@ -38,6 +38,10 @@ def fallback(service, name):
     return ("ReadMedia" if name.startswith("Get") else "Actuate", "not stated; media configuration")
 
 
+def name_of(cells):
+    return cells[0].strip("` ")
+
+
 def main(path):
     rows = []
     service = None
@@ -47,7 +51,8 @@ def main(path):
             continue
         if service is None or not line.startswith("| `"):
             continue
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        # Cells are separated by " | "; a bare "|" inside a cell (e.g. `tt:Wiper|On`) is text.
+        cells = [c.strip() for c in re.split(r"\s\|\s", line.strip().strip("|").strip())]
         if "->" in cells[0]:
             continue  # Notify (device->client) is sent by us, not an operation we serve
         elements = re.findall(r"\b(tds|tmd|tev|wsnt):(\w+)", cells[1].split("→")[0])
@@ -55,6 +60,8 @@ def main(path):
             continue
         raw_class = cells[4]
         m = re.match(r"([A-Z_]+)", raw_class)
+        if m is None and raw_class not in ("–", "-"):
+            sys.exit(f"{name_of(cells)}: unreadable access class {raw_class!r}")
         for prefix, name in elements:
             if m and m.group(1) in CLASSES:
                 cls, note = CLASSES[m.group(1)], raw_class if "not stated" in raw_class else ""
@@ -70,6 +77,7 @@ def main(path):
         "use crate::xml::ns::{TDS, TEV, TMD, WSNT};",
         "",
         "/// Every operation of the device, DeviceIO and event services, with its access class.",
+        "#[rustfmt::skip]",
         "pub const OPERATIONS: &[Operation] = &[",
     ]
     for service, ns, name, cls, note in rows:

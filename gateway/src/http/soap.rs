@@ -16,7 +16,6 @@ use super::routes::plain;
 use super::server::ConnInfo;
 
 /// The parts of an HTTP request the SOAP layer needs.
-#[derive(Debug)]
 pub struct HttpRequest<'a> {
     /// Method.
     pub method: &'a str,
@@ -28,6 +27,18 @@ pub struct HttpRequest<'a> {
     pub conn: ConnInfo,
     /// The body.
     pub body: &'a [u8],
+}
+
+impl std::fmt::Debug for HttpRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Headers and body may carry credentials (Authorization, PasswordText): never printed.
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("target", &self.target)
+            .field("conn", &self.conn)
+            .field("body_len", &self.body.len())
+            .finish_non_exhaustive()
+    }
 }
 
 const SOAP_CONTENT_TYPE: &str = "application/soap+xml; charset=utf-8";
@@ -81,7 +92,7 @@ pub fn base_url(app: &App, headers: &HeaderMap, conn: &ConnInfo) -> String {
 }
 
 /// host, host:port, IPv4, or [IPv6]:port; nothing that could smuggle a path or markup.
-fn is_plausible_authority(h: &str) -> bool {
+pub fn is_plausible_authority(h: &str) -> bool {
     !h.is_empty()
         && h.len() <= 255
         && h.chars().all(|c| {

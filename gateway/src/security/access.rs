@@ -158,5 +158,12 @@ mod tests {
         assert!(operation(Service::DeviceIo, TDS, "SetRelayOutputState").is_some());
         assert!(operation(Service::DeviceIo, TMD, "GetDigitalInputs").is_some());
         assert!(operation(Service::Device, TMD, "GetDigitalInputs").is_none());
+        // The checklist row holds `tt:Wiper|On`: a pipe inside a cell must not shift columns.
+        assert_eq!(
+            operation(Service::Device, TDS, "SendAuxiliaryCommand")
+                .unwrap()
+                .class,
+            AccessClass::Actuate
+        );
     }
 }

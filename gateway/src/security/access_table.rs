@@ -6,905 +6,156 @@ use crate::soap::Service::*;
 use crate::xml::ns::{TDS, TEV, TMD, WSNT};
 
 /// Every operation of the device, DeviceIO and event services, with its access class.
+#[rustfmt::skip]
 pub const OPERATIONS: &[Operation] = &[
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetServices",
-        class: PreAuth,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetServiceCapabilities",
-        class: PreAuth,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetDeviceInformation",
-        class: ReadSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetSystemDateAndTime",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetSystemDateAndTime",
-        class: PreAuth,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetSystemFactoryDefault",
-        class: Unrecoverable,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "UpgradeSystemFirmware",
-        class: Unrecoverable,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SystemReboot",
-        class: Unrecoverable,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "RestoreSystem",
-        class: Unrecoverable,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetSystemBackup",
-        class: ReadSystemSecret,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetSystemLog",
-        class: ReadSystemSecret,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetSystemSupportInformation",
-        class: ReadSystemSecret,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetScopes",
-        class: ReadSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetScopes",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "AddScopes",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "RemoveScopes",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetDiscoveryMode",
-        class: ReadSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetDiscoveryMode",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetRemoteDiscoveryMode",
-        class: ReadSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetRemoteDiscoveryMode",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetDPAddresses",
-        class: ReadSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetDPAddresses",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetEndpointReference",
-        class: PreAuth,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetUserRoles",
-        class: ReadSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetUserRole",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "DeleteUserRole",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetRemoteUser",
-        class: ReadSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetRemoteUser",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetUsers",
-        class: ReadSystemSecret,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "CreateUsers",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "DeleteUsers",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetUser",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetWsdlUrl",
-        class: PreAuth,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetPasswordComplexityOptions",
-        class: ReadSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetPasswordComplexityConfiguration",
-        class: ReadSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetPasswordComplexityConfiguration",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetPasswordHistoryConfiguration",
-        class: ReadSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetPasswordHistoryConfiguration",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetAuthFailureWarningOptions",
-        class: ReadSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetAuthFailureWarningConfiguration",
-        class: ReadSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetAuthFailureWarningConfiguration",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetCapabilities",
-        class: PreAuth,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetHostname",
-        class: PreAuth,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetHostname",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetHostnameFromDHCP",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetDNS",
-        class: ReadSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetDNS",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetNTP",
-        class: ReadSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetNTP",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetDynamicDNS",
-        class: ReadSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetDynamicDNS",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetNetworkInterfaces",
-        class: ReadSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetNetworkInterfaces",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetNetworkProtocols",
-        class: ReadSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetNetworkProtocols",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetNetworkDefaultGateway",
-        class: ReadSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetNetworkDefaultGateway",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetZeroConfiguration",
-        class: ReadSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetZeroConfiguration",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetIPAddressFilter",
-        class: ReadSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetIPAddressFilter",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "AddIPAddressFilter",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "RemoveIPAddressFilter",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetAccessPolicy",
-        class: ReadSystemSecret,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetAccessPolicy",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetRelayOutputs",
-        class: ReadMedia,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetRelayOutputSettings",
-        class: Actuate,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetRelayOutputState",
-        class: Actuate,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SendAuxiliaryCommand",
-        class: WriteSystem,
-    }, // not stated; security configuration
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetDot11Capabilities",
-        class: ReadSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetDot11Status",
-        class: ReadSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "ScanAvailableDot11Networks",
-        class: ReadSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetSystemUris",
-        class: ReadSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "StartFirmwareUpgrade",
-        class: Unrecoverable,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "UpgradeFirmware",
-        class: Unrecoverable,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "StartSystemRestore",
-        class: Unrecoverable,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetStorageConfigurations",
-        class: ReadMedia,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "CreateStorageConfiguration",
-        class: Actuate,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetStorageConfiguration",
-        class: ReadMedia,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetStorageConfiguration",
-        class: Actuate,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "DeleteStorageConfiguration",
-        class: Actuate,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetGeoLocation",
-        class: ReadSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetGeoLocation",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "DeleteGeoLocation",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetHashingAlgorithm",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "CreateCertificate",
-        class: WriteSystem,
-    }, // not stated; security configuration
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetCertificates",
-        class: ReadSystemSecret,
-    }, // not stated; security configuration
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetCertificatesStatus",
-        class: ReadSystemSecret,
-    }, // not stated; security configuration
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetCertificatesStatus",
-        class: WriteSystem,
-    }, // not stated; security configuration
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "DeleteCertificates",
-        class: WriteSystem,
-    }, // not stated; security configuration
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetPkcs10Request",
-        class: ReadSystemSecret,
-    }, // not stated; security configuration
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "LoadCertificates",
-        class: WriteSystem,
-    }, // not stated; security configuration
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetClientCertificateMode",
-        class: ReadSystemSecret,
-    }, // not stated; security configuration
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetClientCertificateMode",
-        class: WriteSystem,
-    }, // not stated; security configuration
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetCACertificates",
-        class: ReadSystemSecret,
-    }, // not stated; security configuration
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "LoadCertificateWithPrivateKey",
-        class: WriteSystem,
-    }, // not stated; security configuration
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetCertificateInformation",
-        class: ReadSystemSecret,
-    }, // not stated; security configuration
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "LoadCACertificates",
-        class: WriteSystem,
-    }, // not stated; security configuration
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "CreateDot1XConfiguration",
-        class: WriteSystem,
-    }, // not stated; security configuration
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "SetDot1XConfiguration",
-        class: WriteSystem,
-    }, // not stated; security configuration
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetDot1XConfiguration",
-        class: ReadSystemSecret,
-    }, // not stated; security configuration
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "GetDot1XConfigurations",
-        class: ReadSystemSecret,
-    }, // not stated; security configuration
-    Operation {
-        service: Device,
-        ns: TDS,
-        name: "DeleteDot1XConfiguration",
-        class: WriteSystem,
-    }, // not stated; security configuration
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "GetServiceCapabilities",
-        class: PreAuth,
-    },
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "GetRelayOutputOptions",
-        class: PreAuth,
-    },
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "GetAudioSources",
-        class: ReadMedia,
-    },
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "GetAudioOutputs",
-        class: ReadMedia,
-    },
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "GetVideoSources",
-        class: ReadMedia,
-    },
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "GetVideoOutputs",
-        class: ReadMedia,
-    },
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "GetVideoSourceConfiguration",
-        class: ReadMedia,
-    }, // not stated; media configuration
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "GetVideoOutputConfiguration",
-        class: ReadMedia,
-    },
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "GetAudioSourceConfiguration",
-        class: ReadMedia,
-    }, // not stated; media configuration
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "GetAudioOutputConfiguration",
-        class: ReadMedia,
-    }, // not stated; media configuration
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "SetVideoSourceConfiguration",
-        class: Actuate,
-    }, // not stated; media configuration
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "SetVideoOutputConfiguration",
-        class: Actuate,
-    },
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "SetAudioSourceConfiguration",
-        class: Actuate,
-    }, // not stated; media configuration
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "SetAudioOutputConfiguration",
-        class: Actuate,
-    }, // not stated; media configuration
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "GetVideoSourceConfigurationOptions",
-        class: ReadMedia,
-    }, // not stated; media configuration
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "GetVideoOutputConfigurationOptions",
-        class: ReadMedia,
-    }, // not stated; media configuration
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "GetAudioSourceConfigurationOptions",
-        class: ReadMedia,
-    }, // not stated; media configuration
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "GetAudioOutputConfigurationOptions",
-        class: ReadMedia,
-    }, // not stated; media configuration
-    Operation {
-        service: DeviceIo,
-        ns: TDS,
-        name: "GetRelayOutputs",
-        class: ReadMedia,
-    },
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "SetRelayOutputSettings",
-        class: Actuate,
-    },
-    Operation {
-        service: DeviceIo,
-        ns: TDS,
-        name: "SetRelayOutputState",
-        class: Actuate,
-    },
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "GetDigitalInputs",
-        class: ReadSystem,
-    },
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "GetDigitalInputConfigurationOptions",
-        class: ReadSystem,
-    },
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "SetDigitalInputConfigurations",
-        class: Actuate,
-    },
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "GetSerialPorts",
-        class: ReadSystem,
-    },
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "GetSerialPortConfiguration",
-        class: ReadSystem,
-    },
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "SetSerialPortConfiguration",
-        class: Actuate,
-    },
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "GetSerialPortConfigurationOptions",
-        class: ReadSystem,
-    },
-    Operation {
-        service: DeviceIo,
-        ns: TMD,
-        name: "SendReceiveSerialCommand",
-        class: Actuate,
-    },
-    Operation {
-        service: Events,
-        ns: TEV,
-        name: "GetServiceCapabilities",
-        class: PreAuth,
-    },
-    Operation {
-        service: Events,
-        ns: TEV,
-        name: "CreatePullPointSubscription",
-        class: ReadMedia,
-    },
-    Operation {
-        service: Events,
-        ns: TEV,
-        name: "GetEventProperties",
-        class: ReadMedia,
-    },
-    Operation {
-        service: Events,
-        ns: TEV,
-        name: "AddEventBroker",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Events,
-        ns: TEV,
-        name: "DeleteEventBroker",
-        class: WriteSystem,
-    },
-    Operation {
-        service: Events,
-        ns: TEV,
-        name: "GetEventBrokers",
-        class: ReadMedia,
-    },
-    Operation {
-        service: Events,
-        ns: TEV,
-        name: "PullMessages",
-        class: ReadMedia,
-    },
-    Operation {
-        service: Events,
-        ns: TEV,
-        name: "Seek",
-        class: ReadMedia,
-    },
-    Operation {
-        service: Events,
-        ns: TEV,
-        name: "SetSynchronizationPoint",
-        class: ReadMedia,
-    },
-    Operation {
-        service: Events,
-        ns: WSNT,
-        name: "Unsubscribe",
-        class: ReadMedia,
-    },
-    Operation {
-        service: Events,
-        ns: WSNT,
-        name: "Renew",
-        class: ReadMedia,
-    },
-    Operation {
-        service: Events,
-        ns: WSNT,
-        name: "Subscribe",
-        class: ReadMedia,
-    }, // READ_MEDIA (by analogy; not stated)
-    Operation {
-        service: Events,
-        ns: WSNT,
-        name: "GetCurrentMessage",
-        class: ReadMedia,
-    }, // READ_MEDIA (by analogy; not stated)
-    Operation {
-        service: Events,
-        ns: WSNT,
-        name: "PauseSubscription",
-        class: ReadMedia,
-    }, // READ_MEDIA (by analogy; not stated)
-    Operation {
-        service: Events,
-        ns: WSNT,
-        name: "ResumeSubscription",
-        class: ReadMedia,
-    }, // READ_MEDIA (by analogy; not stated)
-    Operation {
-        service: Events,
-        ns: WSNT,
-        name: "CreatePullPoint",
-        class: ReadMedia,
-    }, // READ_MEDIA (by analogy; not stated)
-    Operation {
-        service: Events,
-        ns: WSNT,
-        name: "GetMessages",
-        class: ReadMedia,
-    }, // READ_MEDIA (by analogy; not stated)
-    Operation {
-        service: Events,
-        ns: WSNT,
-        name: "DestroyPullPoint",
-        class: ReadMedia,
-    }, // READ_MEDIA (by analogy; not stated)
+    Operation { service: Device, ns: TDS, name: "GetServices", class: PreAuth },
+    Operation { service: Device, ns: TDS, name: "GetServiceCapabilities", class: PreAuth },
+    Operation { service: Device, ns: TDS, name: "GetDeviceInformation", class: ReadSystem },
+    Operation { service: Device, ns: TDS, name: "SetSystemDateAndTime", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "GetSystemDateAndTime", class: PreAuth },
+    Operation { service: Device, ns: TDS, name: "SetSystemFactoryDefault", class: Unrecoverable },
+    Operation { service: Device, ns: TDS, name: "UpgradeSystemFirmware", class: Unrecoverable },
+    Operation { service: Device, ns: TDS, name: "SystemReboot", class: Unrecoverable },
+    Operation { service: Device, ns: TDS, name: "RestoreSystem", class: Unrecoverable },
+    Operation { service: Device, ns: TDS, name: "GetSystemBackup", class: ReadSystemSecret },
+    Operation { service: Device, ns: TDS, name: "GetSystemLog", class: ReadSystemSecret },
+    Operation { service: Device, ns: TDS, name: "GetSystemSupportInformation", class: ReadSystemSecret },
+    Operation { service: Device, ns: TDS, name: "GetScopes", class: ReadSystem },
+    Operation { service: Device, ns: TDS, name: "SetScopes", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "AddScopes", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "RemoveScopes", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "GetDiscoveryMode", class: ReadSystem },
+    Operation { service: Device, ns: TDS, name: "SetDiscoveryMode", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "GetRemoteDiscoveryMode", class: ReadSystem },
+    Operation { service: Device, ns: TDS, name: "SetRemoteDiscoveryMode", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "GetDPAddresses", class: ReadSystem },
+    Operation { service: Device, ns: TDS, name: "SetDPAddresses", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "GetEndpointReference", class: PreAuth },
+    Operation { service: Device, ns: TDS, name: "GetUserRoles", class: ReadSystem },
+    Operation { service: Device, ns: TDS, name: "SetUserRole", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "DeleteUserRole", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "GetRemoteUser", class: ReadSystem },
+    Operation { service: Device, ns: TDS, name: "SetRemoteUser", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "GetUsers", class: ReadSystemSecret },
+    Operation { service: Device, ns: TDS, name: "CreateUsers", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "DeleteUsers", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "SetUser", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "GetWsdlUrl", class: PreAuth },
+    Operation { service: Device, ns: TDS, name: "GetPasswordComplexityOptions", class: ReadSystem },
+    Operation { service: Device, ns: TDS, name: "GetPasswordComplexityConfiguration", class: ReadSystem },
+    Operation { service: Device, ns: TDS, name: "SetPasswordComplexityConfiguration", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "GetPasswordHistoryConfiguration", class: ReadSystem },
+    Operation { service: Device, ns: TDS, name: "SetPasswordHistoryConfiguration", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "GetAuthFailureWarningOptions", class: ReadSystem },
+    Operation { service: Device, ns: TDS, name: "GetAuthFailureWarningConfiguration", class: ReadSystem },
+    Operation { service: Device, ns: TDS, name: "SetAuthFailureWarningConfiguration", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "GetCapabilities", class: PreAuth },
+    Operation { service: Device, ns: TDS, name: "GetHostname", class: PreAuth },
+    Operation { service: Device, ns: TDS, name: "SetHostname", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "SetHostnameFromDHCP", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "GetDNS", class: ReadSystem },
+    Operation { service: Device, ns: TDS, name: "SetDNS", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "GetNTP", class: ReadSystem },
+    Operation { service: Device, ns: TDS, name: "SetNTP", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "GetDynamicDNS", class: ReadSystem },
+    Operation { service: Device, ns: TDS, name: "SetDynamicDNS", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "GetNetworkInterfaces", class: ReadSystem },
+    Operation { service: Device, ns: TDS, name: "SetNetworkInterfaces", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "GetNetworkProtocols", class: ReadSystem },
+    Operation { service: Device, ns: TDS, name: "SetNetworkProtocols", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "GetNetworkDefaultGateway", class: ReadSystem },
+    Operation { service: Device, ns: TDS, name: "SetNetworkDefaultGateway", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "GetZeroConfiguration", class: ReadSystem },
+    Operation { service: Device, ns: TDS, name: "SetZeroConfiguration", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "GetIPAddressFilter", class: ReadSystem },
+    Operation { service: Device, ns: TDS, name: "SetIPAddressFilter", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "AddIPAddressFilter", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "RemoveIPAddressFilter", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "GetAccessPolicy", class: ReadSystemSecret },
+    Operation { service: Device, ns: TDS, name: "SetAccessPolicy", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "GetRelayOutputs", class: ReadMedia },
+    Operation { service: Device, ns: TDS, name: "SetRelayOutputSettings", class: Actuate },
+    Operation { service: Device, ns: TDS, name: "SetRelayOutputState", class: Actuate },
+    Operation { service: Device, ns: TDS, name: "SendAuxiliaryCommand", class: Actuate },
+    Operation { service: Device, ns: TDS, name: "GetDot11Capabilities", class: ReadSystem },
+    Operation { service: Device, ns: TDS, name: "GetDot11Status", class: ReadSystem },
+    Operation { service: Device, ns: TDS, name: "ScanAvailableDot11Networks", class: ReadSystem },
+    Operation { service: Device, ns: TDS, name: "GetSystemUris", class: ReadSystem },
+    Operation { service: Device, ns: TDS, name: "StartFirmwareUpgrade", class: Unrecoverable },
+    Operation { service: Device, ns: TDS, name: "UpgradeFirmware", class: Unrecoverable },
+    Operation { service: Device, ns: TDS, name: "StartSystemRestore", class: Unrecoverable },
+    Operation { service: Device, ns: TDS, name: "GetStorageConfigurations", class: ReadMedia },
+    Operation { service: Device, ns: TDS, name: "CreateStorageConfiguration", class: Actuate },
+    Operation { service: Device, ns: TDS, name: "GetStorageConfiguration", class: ReadMedia },
+    Operation { service: Device, ns: TDS, name: "SetStorageConfiguration", class: Actuate },
+    Operation { service: Device, ns: TDS, name: "DeleteStorageConfiguration", class: Actuate },
+    Operation { service: Device, ns: TDS, name: "GetGeoLocation", class: ReadSystem },
+    Operation { service: Device, ns: TDS, name: "SetGeoLocation", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "DeleteGeoLocation", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "SetHashingAlgorithm", class: WriteSystem },
+    Operation { service: Device, ns: TDS, name: "CreateCertificate", class: WriteSystem }, // not stated; security configuration
+    Operation { service: Device, ns: TDS, name: "GetCertificates", class: ReadSystemSecret }, // not stated; security configuration
+    Operation { service: Device, ns: TDS, name: "GetCertificatesStatus", class: ReadSystemSecret }, // not stated; security configuration
+    Operation { service: Device, ns: TDS, name: "SetCertificatesStatus", class: WriteSystem }, // not stated; security configuration
+    Operation { service: Device, ns: TDS, name: "DeleteCertificates", class: WriteSystem }, // not stated; security configuration
+    Operation { service: Device, ns: TDS, name: "GetPkcs10Request", class: ReadSystemSecret }, // not stated; security configuration
+    Operation { service: Device, ns: TDS, name: "LoadCertificates", class: WriteSystem }, // not stated; security configuration
+    Operation { service: Device, ns: TDS, name: "GetClientCertificateMode", class: ReadSystemSecret }, // not stated; security configuration
+    Operation { service: Device, ns: TDS, name: "SetClientCertificateMode", class: WriteSystem }, // not stated; security configuration
+    Operation { service: Device, ns: TDS, name: "GetCACertificates", class: ReadSystemSecret }, // not stated; security configuration
+    Operation { service: Device, ns: TDS, name: "LoadCertificateWithPrivateKey", class: WriteSystem }, // not stated; security configuration
+    Operation { service: Device, ns: TDS, name: "GetCertificateInformation", class: ReadSystemSecret }, // not stated; security configuration
+    Operation { service: Device, ns: TDS, name: "LoadCACertificates", class: WriteSystem }, // not stated; security configuration
+    Operation { service: Device, ns: TDS, name: "CreateDot1XConfiguration", class: WriteSystem }, // not stated; security configuration
+    Operation { service: Device, ns: TDS, name: "SetDot1XConfiguration", class: WriteSystem }, // not stated; security configuration
+    Operation { service: Device, ns: TDS, name: "GetDot1XConfiguration", class: ReadSystemSecret }, // not stated; security configuration
+    Operation { service: Device, ns: TDS, name: "GetDot1XConfigurations", class: ReadSystemSecret }, // not stated; security configuration
+    Operation { service: Device, ns: TDS, name: "DeleteDot1XConfiguration", class: WriteSystem }, // not stated; security configuration
+    Operation { service: DeviceIo, ns: TMD, name: "GetServiceCapabilities", class: PreAuth },
+    Operation { service: DeviceIo, ns: TMD, name: "GetRelayOutputOptions", class: PreAuth },
+    Operation { service: DeviceIo, ns: TMD, name: "GetAudioSources", class: ReadMedia },
+    Operation { service: DeviceIo, ns: TMD, name: "GetAudioOutputs", class: ReadMedia },
+    Operation { service: DeviceIo, ns: TMD, name: "GetVideoSources", class: ReadMedia },
+    Operation { service: DeviceIo, ns: TMD, name: "GetVideoOutputs", class: ReadMedia },
+    Operation { service: DeviceIo, ns: TMD, name: "GetVideoSourceConfiguration", class: ReadMedia }, // not stated; media configuration
+    Operation { service: DeviceIo, ns: TMD, name: "GetVideoOutputConfiguration", class: ReadMedia },
+    Operation { service: DeviceIo, ns: TMD, name: "GetAudioSourceConfiguration", class: ReadMedia }, // not stated; media configuration
+    Operation { service: DeviceIo, ns: TMD, name: "GetAudioOutputConfiguration", class: ReadMedia }, // not stated; media configuration
+    Operation { service: DeviceIo, ns: TMD, name: "SetVideoSourceConfiguration", class: Actuate }, // not stated; media configuration
+    Operation { service: DeviceIo, ns: TMD, name: "SetVideoOutputConfiguration", class: Actuate },
+    Operation { service: DeviceIo, ns: TMD, name: "SetAudioSourceConfiguration", class: Actuate }, // not stated; media configuration
+    Operation { service: DeviceIo, ns: TMD, name: "SetAudioOutputConfiguration", class: Actuate }, // not stated; media configuration
+    Operation { service: DeviceIo, ns: TMD, name: "GetVideoSourceConfigurationOptions", class: ReadMedia }, // not stated; media configuration
+    Operation { service: DeviceIo, ns: TMD, name: "GetVideoOutputConfigurationOptions", class: ReadMedia }, // not stated; media configuration
+    Operation { service: DeviceIo, ns: TMD, name: "GetAudioSourceConfigurationOptions", class: ReadMedia }, // not stated; media configuration
+    Operation { service: DeviceIo, ns: TMD, name: "GetAudioOutputConfigurationOptions", class: ReadMedia }, // not stated; media configuration
+    Operation { service: DeviceIo, ns: TDS, name: "GetRelayOutputs", class: ReadMedia },
+    Operation { service: DeviceIo, ns: TMD, name: "SetRelayOutputSettings", class: Actuate },
+    Operation { service: DeviceIo, ns: TDS, name: "SetRelayOutputState", class: Actuate },
+    Operation { service: DeviceIo, ns: TMD, name: "GetDigitalInputs", class: ReadSystem },
+    Operation { service: DeviceIo, ns: TMD, name: "GetDigitalInputConfigurationOptions", class: ReadSystem },
+    Operation { service: DeviceIo, ns: TMD, name: "SetDigitalInputConfigurations", class: Actuate },
+    Operation { service: DeviceIo, ns: TMD, name: "GetSerialPorts", class: ReadSystem },
+    Operation { service: DeviceIo, ns: TMD, name: "GetSerialPortConfiguration", class: ReadSystem },
+    Operation { service: DeviceIo, ns: TMD, name: "SetSerialPortConfiguration", class: Actuate },
+    Operation { service: DeviceIo, ns: TMD, name: "GetSerialPortConfigurationOptions", class: ReadSystem },
+    Operation { service: DeviceIo, ns: TMD, name: "SendReceiveSerialCommand", class: Actuate },
+    Operation { service: Events, ns: TEV, name: "GetServiceCapabilities", class: PreAuth },
+    Operation { service: Events, ns: TEV, name: "CreatePullPointSubscription", class: ReadMedia },
+    Operation { service: Events, ns: TEV, name: "GetEventProperties", class: ReadMedia },
+    Operation { service: Events, ns: TEV, name: "AddEventBroker", class: WriteSystem },
+    Operation { service: Events, ns: TEV, name: "DeleteEventBroker", class: WriteSystem },
+    Operation { service: Events, ns: TEV, name: "GetEventBrokers", class: ReadMedia },
+    Operation { service: Events, ns: TEV, name: "PullMessages", class: ReadMedia },
+    Operation { service: Events, ns: TEV, name: "Seek", class: ReadMedia },
+    Operation { service: Events, ns: TEV, name: "SetSynchronizationPoint", class: ReadMedia },
+    Operation { service: Events, ns: WSNT, name: "Unsubscribe", class: ReadMedia },
+    Operation { service: Events, ns: WSNT, name: "Renew", class: ReadMedia },
+    Operation { service: Events, ns: WSNT, name: "Subscribe", class: ReadMedia }, // READ_MEDIA (by analogy; not stated)
+    Operation { service: Events, ns: WSNT, name: "GetCurrentMessage", class: ReadMedia }, // READ_MEDIA (by analogy; not stated)
+    Operation { service: Events, ns: WSNT, name: "PauseSubscription", class: ReadMedia }, // READ_MEDIA (by analogy; not stated)
+    Operation { service: Events, ns: WSNT, name: "ResumeSubscription", class: ReadMedia }, // READ_MEDIA (by analogy; not stated)
+    Operation { service: Events, ns: WSNT, name: "CreatePullPoint", class: ReadMedia }, // READ_MEDIA (by analogy; not stated)
+    Operation { service: Events, ns: WSNT, name: "GetMessages", class: ReadMedia }, // READ_MEDIA (by analogy; not stated)
+    Operation { service: Events, ns: WSNT, name: "DestroyPullPoint", class: ReadMedia }, // READ_MEDIA (by analogy; not stated)
 ];

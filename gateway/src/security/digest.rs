@@ -16,7 +16,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use md5::Md5;
 use sha2::{Digest, Sha256};
 
-use super::{Secret, constant_time_eq, random_bytes};
+use super::{Secret, constant_time_eq, hex, random_bytes};
 
 /// The hash algorithms offered, in order of preference.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,9 +36,6 @@ impl Algorithm {
     }
 
     fn hash(self, data: &str) -> String {
-        fn hex(bytes: &[u8]) -> String {
-            bytes.iter().map(|b| format!("{b:02x}")).collect()
-        }
         match self {
             Algorithm::Md5 => hex(&Md5::digest(data.as_bytes())),
             Algorithm::Sha256 => hex(&Sha256::digest(data.as_bytes())),
@@ -52,13 +49,12 @@ pub enum DigestError {
     /// Not a Digest header, or a required parameter is missing or unreadable.
     #[error("malformed Authorization header: {0}")]
     Malformed(&'static str),
-    /// The nonce was not issued by this process.
-    #[error("unknown nonce")]
-    BadNonce,
-    /// The nonce expired: the client should retry with the new one (`stale=true`).
+    /// The password was right but the nonce was not issued by this process, has expired, or
+    /// too many are in use: the client should retry with a new one (`stale=true`).
     #[error("stale nonce")]
     Stale,
-    /// The nonce-count was used before.
+    /// The password was right but the nonce-count was used before (a replay, or a client
+    /// reordering requests): answered like a stale nonce.
     #[error("nonce count replayed")]
     Replayed,
     /// The digest URI is not the request's.
@@ -77,6 +73,12 @@ impl DigestError {
     pub fn is_credential_failure(self) -> bool {
         matches!(self, DigestError::UnknownUser | DigestError::WrongPassword)
     }
+
+    /// Whether the credentials were right and only the nonce was not: the challenge then says
+    /// `stale=true`.
+    pub fn is_stale(self) -> bool {
+        matches!(self, DigestError::Stale | DigestError::Replayed)
+    }
 }
 
 /// Verifies Digest credentials and issues challenges.
@@ -86,11 +88,21 @@ pub struct DigestAuth {
     key: [u8; 32],
     opaque: String,
     nonce_lifetime: Duration,
-    /// Highest nc seen per nonce, with the nonce's issue time for pruning.
-    counts: Mutex<HashMap<String, (u32, u64)>>,
+    /// Highest nc seen per nonce in use.
+    counts: Mutex<NonceCounts>,
 }
 
 type HmacSha256 = Hmac<Sha256>;
+
+/// Most nonces tracked at once (each is tracked from first use until it expires).
+const MAX_TRACKED_NONCES: usize = 100_000;
+
+/// The nonce counts of the nonces in use, and the order they came into use for pruning.
+#[derive(Debug, Default)]
+struct NonceCounts {
+    last_nc: HashMap<String, u32>,
+    order: std::collections::VecDeque<(String, u64)>,
+}
 
 impl DigestAuth {
     /// A verifier for `realm` whose nonces live `nonce_lifetime`.
@@ -100,7 +112,7 @@ impl DigestAuth {
             key: random_bytes(),
             opaque: B64URL.encode(random_bytes::<12>()),
             nonce_lifetime,
-            counts: Mutex::new(HashMap::new()),
+            counts: Mutex::new(NonceCounts::default()),
         }
     }
 
@@ -189,36 +201,63 @@ impl DigestAuth {
             .map_err(|_| DigestError::Malformed("nc is not hex"))?;
         let cnonce = get("cnonce").ok_or(DigestError::Malformed("no cnonce"))?;
         if realm != self.realm {
-            return Err(DigestError::BadNonce);
-        }
-        let issued = self.nonce_issued(nonce).ok_or(DigestError::BadNonce)?;
-        let now_secs = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-        if now_secs.saturating_sub(issued) > self.nonce_lifetime.as_secs() {
-            return Err(DigestError::Stale);
+            return Err(DigestError::Malformed("wrong realm"));
         }
         if !uri_matches(digest_uri, uri) {
             return Err(DigestError::WrongUri);
         }
-        let password = password_of(username).ok_or(DigestError::UnknownUser)?;
+        // The response is checked first, and with the same hashing for unknown users, so that
+        // a nonce problem is only ever reported (as stale) to someone who knows the password.
+        let (password, known) = match password_of(username) {
+            Some(p) => (p, true),
+            None => (Secret::new("\u{0}unknown-user\u{0}"), false),
+        };
         let ha1 = algorithm.hash(&format!("{username}:{realm}:{}", password.expose()));
         let ha2 = algorithm.hash(&format!("{method}:{digest_uri}"));
         let expected = algorithm.hash(&format!("{ha1}:{nonce}:{nc_text}:{cnonce}:auth:{ha2}"));
-        if !constant_time_eq(
+        let matches = constant_time_eq(
             expected.as_bytes(),
             response.to_ascii_lowercase().as_bytes(),
-        ) {
+        );
+        if !known {
+            return Err(DigestError::UnknownUser);
+        }
+        if !matches {
             return Err(DigestError::WrongPassword);
         }
-        let mut counts = self.counts.lock().expect("digest counts poisoned");
-        let lifetime = self.nonce_lifetime.as_secs();
-        if counts.len() > 10_000 {
-            counts.retain(|_, (_, at)| now_secs.saturating_sub(*at) <= lifetime);
+        // Right password. A nonce we did not issue (e.g. before a restart), an expired one or
+        // a replayed count gets a fresh challenge marked stale, so the client retries silently.
+        let issued = self.nonce_issued(nonce).ok_or(DigestError::Stale)?;
+        let now_secs = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+        if now_secs.saturating_sub(issued) > self.nonce_lifetime.as_secs() {
+            return Err(DigestError::Stale);
         }
-        let entry = counts.entry(nonce.to_string()).or_insert((0, issued));
-        if nc <= entry.0 {
+        let mut guard = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let NonceCounts { last_nc, order } = &mut *guard;
+        let lifetime = self.nonce_lifetime.as_secs();
+        while let Some((front_nonce, front_issued)) = order.front() {
+            if now_secs.saturating_sub(*front_issued) <= lifetime {
+                break;
+            }
+            last_nc.remove(front_nonce);
+            order.pop_front();
+        }
+        if !last_nc.contains_key(nonce) {
+            if last_nc.len() >= MAX_TRACKED_NONCES {
+                tracing::warn!(
+                    limit = MAX_TRACKED_NONCES,
+                    "too many live digest nonces; answering stale"
+                );
+                return Err(DigestError::Stale);
+            }
+            last_nc.insert(nonce.to_string(), 0);
+            order.push_back((nonce.to_string(), issued));
+        }
+        let last = last_nc.get_mut(nonce).expect("inserted above");
+        if nc <= *last {
             return Err(DigestError::Replayed);
         }
-        entry.0 = nc;
+        *last = nc;
         Ok(username.to_string())
     }
 }
@@ -365,6 +404,7 @@ mod tests {
                 auth.verify(&h, "POST", "/onvif/device_service", pw, now),
                 Err(DigestError::Replayed)
             );
+            assert!(DigestError::Replayed.is_stale());
             let next = header(
                 &auth,
                 alg,
@@ -411,6 +451,11 @@ mod tests {
             Err(DigestError::Stale)
         );
         assert_eq!(
+            auth.verify(&bad, "POST", "/onvif/device_service", pw, later),
+            Err(DigestError::WrongPassword),
+            "stale is only said to a client that knows the password"
+        );
+        assert_eq!(
             auth.verify(&good, "POST", "/onvif/event_service", pw, now),
             Err(DigestError::WrongUri)
         );
@@ -426,7 +471,7 @@ mod tests {
         );
         assert_eq!(
             auth.verify(&forged, "POST", "/onvif/device_service", pw, now),
-            Err(DigestError::BadNonce)
+            Err(DigestError::Stale)
         );
         assert!(matches!(
             auth.verify("Basic abc", "POST", "/", pw, now),

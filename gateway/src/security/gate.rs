@@ -22,7 +22,6 @@ use crate::app::App;
 use crate::soap::{Envelope, SoapFault};
 
 use super::access::{AccessClass, Operation, allows};
-use super::digest::DigestError;
 use super::wsse;
 use super::{Principal, UserLevel};
 
@@ -43,7 +42,6 @@ pub enum Decision {
 }
 
 /// The HTTP facts the gate needs.
-#[derive(Debug)]
 pub struct HttpAuth<'a> {
     /// The `Authorization` header, if any.
     pub authorization: Option<&'a str>,
@@ -53,6 +51,18 @@ pub struct HttpAuth<'a> {
     pub uri: &'a str,
     /// The client's address.
     pub peer: IpAddr,
+}
+
+impl std::fmt::Debug for HttpAuth<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The Authorization header carries a (digested) credential: never printed.
+        f.debug_struct("HttpAuth")
+            .field("authorization", &self.authorization.map(|_| "***"))
+            .field("method", &self.method)
+            .field("uri", &self.uri)
+            .field("peer", &self.peer)
+            .finish()
+    }
 }
 
 /// Decides on one request.
@@ -74,16 +84,23 @@ pub fn decide(app: &App, op: &Operation, envelope: &Envelope, http: &HttpAuth<'_
         tracing::warn!(peer = %http.peer, operation = op.name, retry_after_secs = retry.as_secs(), "refused: address locked out after failed logins");
         return Decision::Locked(retry);
     }
-    let mut principal = None;
+    // The user's level is read in the same lookup as the password.
+    let mut principal: Option<(String, UserLevel)> = None;
+    let level = std::cell::Cell::new(None);
+    let credentials = |u: &str| {
+        let (password, l) = app.users.credentials(u)?;
+        level.set(Some(l));
+        Some(password)
+    };
     if let Some(header) = digest {
         match app.digest.verify(
             header,
             http.method,
             http.uri,
-            |u| app.users.password_of(u),
+            &credentials,
             SystemTime::now(),
         ) {
-            Ok(user) => principal = Some(user),
+            Ok(user) => principal = Some((user, level.get().unwrap_or(UserLevel::Anonymous))),
             Err(e) => {
                 note_failure(
                     app,
@@ -94,19 +111,16 @@ pub fn decide(app: &App, op: &Operation, envelope: &Envelope, http: &HttpAuth<'_
                     &e.to_string(),
                 );
                 return Decision::Challenge {
-                    stale: e == DigestError::Stale,
+                    stale: e.is_stale(),
                 };
             }
         }
     }
     match token {
-        Ok(Some(token)) => match app.wsse.verify(
-            &token,
-            |u| app.users.password_of(u),
-            Utc::now(),
-            Instant::now(),
-        ) {
-            Ok(()) => principal = Some(token.username),
+        Ok(Some(token)) => match app.wsse.verify(&token, &credentials, Utc::now()) {
+            Ok(()) => {
+                principal = Some((token.username, level.get().unwrap_or(UserLevel::Anonymous)))
+            }
             Err(e) => {
                 note_failure(
                     app,
@@ -125,15 +139,9 @@ pub fn decide(app: &App, op: &Operation, envelope: &Envelope, http: &HttpAuth<'_
             return Decision::Refuse(SoapFault::not_authorized());
         }
     }
-    let Some(username) = principal else {
+    let Some((username, level)) = principal else {
         return Decision::Challenge { stale: false };
     };
-    app.throttle.success(http.peer);
-    // A user deleted between verification and here has no level: treat as anonymous.
-    let level = app
-        .users
-        .level_of(&username)
-        .unwrap_or(UserLevel::Anonymous);
     if !allows(level, op.class) {
         tracing::warn!(user = %username, %level, operation = op.name, class = ?op.class, "refused: user level too low");
         return Decision::Refuse(SoapFault::not_authorized());

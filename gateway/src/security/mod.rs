@@ -41,12 +41,27 @@ impl Principal {
     }
 }
 
-/// Compares two byte strings in time independent of where they differ.
+/// Compares two byte strings in time independent of their content and of where they differ:
+/// both are hashed first, so neither the position of the first difference nor the length of
+/// the stored value shows in the timing.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
+    use sha2::{Digest, Sha256};
+    let (ha, hb) = (Sha256::digest(a), Sha256::digest(b));
+    ha.iter()
+        .zip(hb.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
+/// Lower-case hexadecimal.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 15) as usize] as char);
     }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    out
 }
 
 /// Fills a buffer from the operating system's random source.

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::state::{StateDb, StateError, StoredUser, datadir};
 
@@ -63,8 +63,8 @@ pub enum UserError {
     /// The user name is empty.
     #[error("user name is empty")]
     UsernameTooShort,
-    /// The user name has control characters.
-    #[error("user name contains control characters")]
+    /// The user name has control characters, or starts or ends with white space.
+    #[error("user name contains control characters or surrounding white space")]
     UsernameInvalid,
     /// The password is longer than allowed.
     #[error("password is longer than {0} characters")]
@@ -100,6 +100,8 @@ pub enum UserError {
 pub struct UserDirectory {
     db: Arc<StateDb>,
     users: RwLock<BTreeMap<String, StoredUser>>,
+    /// Serializes changes (CreateUsers, DeleteUsers, SetUser, first start).
+    writer: Mutex<()>,
     limits: UserLimits,
 }
 
@@ -114,6 +116,7 @@ impl UserDirectory {
         Ok(UserDirectory {
             db,
             users: RwLock::new(users),
+            writer: Mutex::new(()),
             limits,
         })
     }
@@ -137,6 +140,13 @@ impl UserDirectory {
         self.read().get(username).map(|u| u.level)
     }
 
+    /// A user's password and level, in one lookup (what authentication needs).
+    pub fn credentials(&self, username: &str) -> Option<(Secret, UserLevel)> {
+        self.read()
+            .get(username)
+            .map(|u| (u.password.clone(), u.level))
+    }
+
     /// Every user name with its level (never the password).
     pub fn list(&self) -> Vec<(String, UserLevel)> {
         self.read()
@@ -152,7 +162,9 @@ impl UserDirectory {
         if name.chars().count() > self.limits.max_username_len {
             return Err(UserError::UsernameTooLong(self.limits.max_username_len));
         }
-        if name.chars().any(char::is_control) {
+        // Control characters break headers and logs; surrounding white space would make a
+        // user that no client can log in as (tokens are read trimmed).
+        if name.chars().any(char::is_control) || name.trim() != name {
             return Err(UserError::UsernameInvalid);
         }
         Ok(())
@@ -211,13 +223,19 @@ impl UserDirectory {
             .count()
     }
 
-    fn commit(
-        &self,
-        users: &mut BTreeMap<String, StoredUser>,
-        upserts: Vec<StoredUser>,
-        deletes: Vec<String>,
-    ) -> Result<(), UserError> {
+    /// Starts a change: serializes changers (not readers) and gives a snapshot to check the
+    /// change against. Logins keep reading while a change is checked and written.
+    fn begin(&self) -> (std::sync::MutexGuard<'_, ()>, BTreeMap<String, StoredUser>) {
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let snapshot = self.read().clone();
+        (writer, snapshot)
+    }
+
+    /// Writes a checked change to the database, then applies it to the copy (the write lock
+    /// is held only for the apply, never during the disk write).
+    fn commit(&self, upserts: Vec<StoredUser>, deletes: Vec<String>) -> Result<(), UserError> {
         self.db.write_users(&upserts, &deletes)?;
+        let mut users = self.users.write().unwrap_or_else(|p| p.into_inner());
         for d in &deletes {
             users.remove(d);
         }
@@ -229,7 +247,7 @@ impl UserDirectory {
 
     /// CreateUsers: all or nothing.
     pub fn create(&self, new: Vec<UserChange>) -> Result<(), UserError> {
-        let mut users = self.users.write().unwrap_or_else(|p| p.into_inner());
+        let (_writer, users) = self.begin();
         Self::check_unique(
             new.iter().map(|u| u.username.as_str()),
             UserError::UsernameClash,
@@ -253,12 +271,12 @@ impl UserDirectory {
                 level: u.level,
             })
             .collect();
-        self.commit(&mut users, upserts, Vec::new())
+        self.commit(upserts, Vec::new())
     }
 
     /// DeleteUsers: all or nothing.
     pub fn delete(&self, names: Vec<String>) -> Result<(), UserError> {
-        let mut users = self.users.write().unwrap_or_else(|p| p.into_inner());
+        let (_writer, users) = self.begin();
         Self::check_unique(names.iter().map(String::as_str), UserError::Repeated)?;
         for n in &names {
             if !users.contains_key(n) {
@@ -271,13 +289,13 @@ impl UserDirectory {
         if Self::admins_after(&users, &[], &names) == 0 {
             return Err(UserError::LastAdministrator);
         }
-        self.commit(&mut users, Vec::new(), names)
+        self.commit(Vec::new(), names)
     }
 
     /// SetUser: all or nothing. An omitted password means "clear it", which the password
     /// rules refuse (as the standard says: PasswordTooWeak).
     pub fn set(&self, changes: Vec<UserChange>) -> Result<(), UserError> {
-        let mut users = self.users.write().unwrap_or_else(|p| p.into_inner());
+        let (_writer, users) = self.begin();
         Self::check_unique(
             changes.iter().map(|u| u.username.as_str()),
             UserError::Repeated,
@@ -303,7 +321,7 @@ impl UserDirectory {
         if Self::admins_after(&users, &upserts, &[]) == 0 {
             return Err(UserError::LastAdministrator);
         }
-        self.commit(&mut users, upserts, Vec::new())
+        self.commit(upserts, Vec::new())
     }
 
     /// First start: with no users at all, creates `admin` (Administrator) with `password`, or
@@ -326,26 +344,35 @@ impl UserDirectory {
                 (Secret::new(random), true)
             }
         };
-        self.create(vec![UserChange {
-            username: "admin".into(),
-            password: Some(password.clone()),
-            level: UserLevel::Administrator,
-        }])
-        .map_err(BootstrapError::Rejected)?;
         if !generated {
+            self.create(vec![UserChange {
+                username: "admin".into(),
+                password: Some(password),
+                level: UserLevel::Administrator,
+            }])
+            .map_err(BootstrapError::Rejected)?;
             tracing::info!(
                 user = "admin",
                 "created the first Administrator with the password from RAILGATE_ADMIN_PASSWORD"
             );
             return Ok(None);
         }
+        // The file is written before the user is created: if writing fails, nothing is
+        // created and the next start tries again, so the password is never lost. A file left
+        // over from an earlier database is replaced.
         let file = data_dir.join("initial-admin-password");
-        datadir::write_private_file(&file, &format!("{}\n", password.expose())).map_err(
+        datadir::replace_private_file(&file, &format!("{}\n", password.expose())).map_err(
             |source| BootstrapError::Io {
                 path: file.clone(),
                 source,
             },
         )?;
+        self.create(vec![UserChange {
+            username: "admin".into(),
+            password: Some(password.clone()),
+            level: UserLevel::Administrator,
+        }])
+        .map_err(BootstrapError::Rejected)?;
         // Printed once, on purpose: this is the only way an installer learns it besides the file.
         tracing::warn!(
             user = "admin",

@@ -3,12 +3,16 @@
 //! PasswordDigest = Base64(SHA-1(nonce + created + password)), where `nonce` is the decoded
 //! Nonce and `created` the Created string exactly as the client sent it. A token is accepted
 //! once: its nonce goes into a replay cache. Created must be within a configurable window of
-//! the device clock (clients correct their clock with GetSystemDateAndTime first); the window
-//! can be switched off for clients with absurd clocks, and the replay cache still protects.
+//! the device clock (clients correct their clock with GetSystemDateAndTime first), and its
+//! nonce is remembered until Created + window, after which the token is stale anyway. The
+//! window can be switched off for clients with absurd clocks; nonces are then remembered for
+//! `replay_memory` (an hour by default) only.
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -70,6 +74,9 @@ pub enum TokenError {
     /// PasswordText while only digests are allowed.
     #[error("PasswordText is not allowed")]
     TextNotAllowed,
+    /// Every replay-cache slot holds a nonce that could still be replayed.
+    #[error("replay cache full: raise security.replay_cache_size or lower created_window_secs")]
+    CacheFull,
 }
 
 impl TokenError {
@@ -122,9 +129,15 @@ fn parse_token(token: &Element) -> Result<UsernameToken, TokenError> {
         .child(WSU, "Created")
         .or_else(|| token.child(WSSE, "Created"))
         .map(|c| c.text_trim().to_string());
+    // A digest is base64 (white space around it is formatting); a PasswordText is the
+    // password exactly as sent.
+    let password = match password_type {
+        PasswordType::Digest => password_el.text_trim(),
+        PasswordType::Text => password_el.text.as_str(),
+    };
     Ok(UsernameToken {
         username,
-        password: Secret::new(password_el.text_trim()),
+        password: Secret::new(password),
         password_type,
         nonce,
         created,
@@ -158,9 +171,10 @@ pub struct WsseConfig {
     pub max_skew: Option<Duration>,
     /// Whether PasswordText tokens are accepted.
     pub allow_password_text: bool,
-    /// How long nonces are remembered when `max_skew` is off.
+    /// How long nonces are remembered when `max_skew` is off (a token can be replayed after
+    /// that: switching the window off trades replay protection for tolerance of bad clocks).
     pub replay_memory: Duration,
-    /// Most nonces remembered; the oldest are forgotten first.
+    /// Most nonces remembered at once; beyond that, tokens are refused.
     pub replay_capacity: usize,
 }
 
@@ -191,13 +205,13 @@ impl WsseVerifier {
         }
     }
 
-    /// Verifies `token`; `password_of` gives a user's stored password.
+    /// Verifies `token` at wall-clock time `now`; `password_of` gives a user's stored
+    /// password.
     pub fn verify(
         &self,
         token: &UsernameToken,
         password_of: impl FnOnce(&str) -> Option<Secret>,
         now: DateTime<Utc>,
-        instant: Instant,
     ) -> Result<(), TokenError> {
         if token.password_type == PasswordType::Text && !self.config.allow_password_text {
             return Err(TokenError::TextNotAllowed);
@@ -208,17 +222,24 @@ impl WsseVerifier {
             (PasswordType::Digest, _, None) => return Err(TokenError::Malformed("no Created")),
             (PasswordType::Text, ..) => None,
         };
-        if let Some(created) = &token.created {
-            let when =
-                parse_created(created).ok_or(TokenError::Malformed("Created is not a dateTime"))?;
-            if let Some(max) = self.config.max_skew {
-                let skew = (now - when).abs().to_std().unwrap_or(Duration::MAX);
-                if skew > max {
-                    return Err(TokenError::Stale);
-                }
+        let created = match &token.created {
+            Some(c) => {
+                Some(parse_created(c).ok_or(TokenError::Malformed("Created is not a dateTime"))?)
+            }
+            None => None,
+        };
+        if let (Some(max), Some(when)) = (self.config.max_skew, created) {
+            let skew = (now - when).abs().to_std().unwrap_or(Duration::MAX);
+            if skew > max {
+                return Err(TokenError::Stale);
             }
         }
-        let stored = password_of(&token.username).ok_or(TokenError::UnknownUser)?;
+        // An unknown user costs the same hashing as a known one, so response times do not
+        // tell which user names exist.
+        let (stored, known) = match password_of(&token.username) {
+            Some(p) => (p, true),
+            None => (Secret::new("\u{0}unknown-user\u{0}"), false),
+        };
         let matches = match digest_parts {
             Some((nonce, created)) => {
                 let expected = password_digest(nonce, created, stored.expose());
@@ -229,36 +250,49 @@ impl WsseVerifier {
                 token.password.expose().as_bytes(),
             ),
         };
+        if !known {
+            return Err(TokenError::UnknownUser);
+        }
         if !matches {
             return Err(TokenError::WrongPassword);
         }
         // Remember the nonce only for tokens that verified: a forged token must not be able
-        // to burn a legitimate client's nonce.
+        // to burn a legitimate client's nonce. The nonce must be remembered for as long as its
+        // token passes the freshness check: until Created + window.
         if let Some(nonce) = &token.nonce {
-            let ttl = self
-                .config
-                .max_skew
-                .map(|s| s * 2)
-                .unwrap_or(self.config.replay_memory);
-            let fresh = self.replay.lock().expect("replay cache poisoned").insert(
-                &token.username,
-                nonce,
-                instant,
-                ttl,
-            );
-            if !fresh {
-                return Err(TokenError::Replayed);
+            let now_secs = now.timestamp();
+            let expiry = match (self.config.max_skew, created) {
+                (Some(max), Some(when)) => when
+                    .timestamp()
+                    .saturating_add(max.as_secs() as i64)
+                    .saturating_add(1),
+                _ => now_secs.saturating_add(self.config.replay_memory.as_secs() as i64),
+            };
+            let mut cache = self.replay.lock().unwrap_or_else(|p| p.into_inner());
+            match cache.insert(nonce, expiry, now_secs) {
+                Ok(true) => {}
+                Ok(false) => return Err(TokenError::Replayed),
+                Err(Full) => return Err(TokenError::CacheFull),
             }
         }
         Ok(())
     }
 }
 
-/// Nonces seen recently, bounded in time and count.
+/// The replay cache holds as many live nonces as it may.
+#[derive(Debug)]
+struct Full;
+
+/// Nonces of accepted tokens, each until its token could no longer pass the freshness check.
+/// Bounded: when every slot holds a live nonce, new tokens are refused (fail closed) rather
+/// than forgetting a nonce that could still be replayed.
 #[derive(Debug)]
 struct ReplayCache {
-    seen: HashMap<[u8; 20], Instant>,
-    order: VecDeque<([u8; 20], Instant)>,
+    /// Keyed hash of the nonce (SipHash with a per-process random key) to expiry (Unix s).
+    seen: HashMap<u64, i64>,
+    /// Expiries in order, for pruning.
+    queue: BinaryHeap<Reverse<(i64, u64)>>,
+    hasher: RandomState,
     capacity: usize,
 }
 
@@ -266,34 +300,33 @@ impl ReplayCache {
     fn new(capacity: usize) -> Self {
         ReplayCache {
             seen: HashMap::new(),
-            order: VecDeque::new(),
+            queue: BinaryHeap::new(),
+            hasher: RandomState::new(),
             capacity: capacity.max(1),
         }
     }
 
-    /// Records a nonce; false if it was already there.
-    fn insert(&mut self, user: &str, nonce: &[u8], now: Instant, ttl: Duration) -> bool {
-        while let Some(&(key, expiry)) = self.order.front() {
-            if expiry > now && self.order.len() < self.capacity {
+    /// Records a nonce until `expiry`; `Ok(false)` if it is already there.
+    fn insert(&mut self, nonce: &[u8], expiry: i64, now: i64) -> Result<bool, Full> {
+        while let Some(&Reverse((at, key))) = self.queue.peek() {
+            if at > now {
                 break;
             }
-            self.order.pop_front();
-            if self.seen.get(&key) == Some(&expiry) {
+            self.queue.pop();
+            if self.seen.get(&key) == Some(&at) {
                 self.seen.remove(&key);
             }
         }
-        let mut h = Sha1::new();
-        h.update(user.as_bytes());
-        h.update([0]);
-        h.update(nonce);
-        let key: [u8; 20] = h.finalize().into();
-        if self.seen.get(&key).is_some_and(|&expiry| expiry > now) {
-            return false;
+        let key = self.hasher.hash_one(nonce);
+        if self.seen.get(&key).is_some_and(|&at| at > now) {
+            return Ok(false);
         }
-        let expiry = now + ttl;
+        if self.seen.len() >= self.capacity {
+            return Err(Full);
+        }
         self.seen.insert(key, expiry);
-        self.order.push_back((key, expiry));
-        true
+        self.queue.push(Reverse((expiry, key)));
+        Ok(true)
     }
 }
 
@@ -333,32 +366,27 @@ mod tests {
         let v = WsseVerifier::new(WsseConfig::default());
         let now = at("2026-01-01T00:00:10Z");
         let t = token(b"n1", "2026-01-01T00:00:00.123Z", "pass");
-        let i = Instant::now();
-        assert_eq!(v.verify(&t, store, now, i), Ok(()));
-        assert_eq!(v.verify(&t, store, now, i), Err(TokenError::Replayed));
+        assert_eq!(v.verify(&t, store, now), Ok(()));
+        assert_eq!(v.verify(&t, store, now), Err(TokenError::Replayed));
     }
 
     #[test]
     fn refuses_wrong_password_unknown_user_stale_and_text() {
         let v = WsseVerifier::new(WsseConfig::default());
         let now = at("2026-01-01T00:00:00Z");
-        let i = Instant::now();
         assert_eq!(
-            v.verify(&token(b"a", "2026-01-01T00:00:00Z", "nope"), store, now, i),
+            v.verify(&token(b"a", "2026-01-01T00:00:00Z", "nope"), store, now),
             Err(TokenError::WrongPassword)
         );
         let mut other = token(b"b", "2026-01-01T00:00:00Z", "pass");
         other.username = "eve".into();
+        assert_eq!(v.verify(&other, store, now), Err(TokenError::UnknownUser));
         assert_eq!(
-            v.verify(&other, store, now, i),
-            Err(TokenError::UnknownUser)
-        );
-        assert_eq!(
-            v.verify(&token(b"c", "2025-12-31T23:50:00Z", "pass"), store, now, i),
+            v.verify(&token(b"c", "2025-12-31T23:50:00Z", "pass"), store, now),
             Err(TokenError::Stale)
         );
         assert_eq!(
-            v.verify(&token(b"d", "2255-11-30T00:00:00Z", "pass"), store, now, i),
+            v.verify(&token(b"d", "2255-11-30T00:00:00Z", "pass"), store, now),
             Err(TokenError::Stale)
         );
         let text = UsernameToken {
@@ -366,14 +394,11 @@ mod tests {
             password_type: PasswordType::Text,
             ..token(b"e", "2026-01-01T00:00:00Z", "x")
         };
-        assert_eq!(
-            v.verify(&text, store, now, i),
-            Err(TokenError::TextNotAllowed)
-        );
+        assert_eq!(v.verify(&text, store, now), Err(TokenError::TextNotAllowed));
         let mut no_nonce = token(b"f", "2026-01-01T00:00:00Z", "pass");
         no_nonce.nonce = None;
         assert!(matches!(
-            v.verify(&no_nonce, store, now, i),
+            v.verify(&no_nonce, store, now),
             Err(TokenError::Malformed(_))
         ));
     }
@@ -386,9 +411,8 @@ mod tests {
         });
         let now = at("2026-01-01T00:00:00Z");
         let t = token(b"x", "2255-11-30T00:00:00Z", "pass");
-        let i = Instant::now();
-        assert_eq!(v.verify(&t, store, now, i), Ok(()));
-        assert_eq!(v.verify(&t, store, now, i), Err(TokenError::Replayed));
+        assert_eq!(v.verify(&t, store, now), Ok(()));
+        assert_eq!(v.verify(&t, store, now), Err(TokenError::Replayed));
     }
 
     #[test]
@@ -404,22 +428,59 @@ mod tests {
             nonce: None,
             created: None,
         };
-        assert_eq!(v.verify(&t, store, Utc::now(), Instant::now()), Ok(()));
+        assert_eq!(v.verify(&t, store, Utc::now()), Ok(()));
     }
 
     #[test]
-    fn replay_cache_forgets_after_ttl_and_is_bounded() {
+    fn replay_cache_forgets_after_expiry_and_fails_closed_when_full() {
         let mut c = ReplayCache::new(2);
-        let t0 = Instant::now();
-        let ttl = Duration::from_secs(10);
-        assert!(c.insert("u", b"1", t0, ttl));
-        assert!(!c.insert("u", b"1", t0, ttl));
-        assert!(c.insert("v", b"1", t0, ttl), "same nonce, other user");
-        assert!(
-            c.insert("u", b"1", t0 + Duration::from_secs(11), ttl),
-            "expired"
+        assert_eq!(c.insert(b"1", 10, 0).ok(), Some(true));
+        assert_eq!(
+            c.insert(b"1", 10, 5).ok(),
+            Some(false),
+            "replayed before expiry"
         );
-        assert!(c.seen.len() <= 2);
+        assert_eq!(c.insert(b"2", 10, 5).ok(), Some(true));
+        assert!(
+            c.insert(b"3", 10, 5).is_err(),
+            "full of live nonces: refused, nothing forgotten"
+        );
+        assert_eq!(c.insert(b"1", 10, 5).ok(), Some(false), "still remembered");
+        assert_eq!(
+            c.insert(b"3", 20, 11).ok(),
+            Some(true),
+            "expired entries make room"
+        );
+        assert_eq!(
+            c.insert(b"1", 20, 11).ok(),
+            Some(true),
+            "an expired nonce is forgotten"
+        );
+    }
+
+    #[test]
+    fn a_nonce_is_remembered_until_its_token_goes_stale() {
+        let v = WsseVerifier::new(WsseConfig::default());
+        let t = token(b"late", "2026-01-01T00:00:00Z", "pass");
+        assert_eq!(v.verify(&t, store, at("2026-01-01T00:04:59Z")), Ok(()));
+        // Replayed just inside the window: refused as a replay; just after: stale.
+        assert_eq!(
+            v.verify(&t, store, at("2026-01-01T00:05:00Z")),
+            Err(TokenError::Replayed)
+        );
+        assert_eq!(
+            v.verify(&t, store, at("2026-01-01T00:05:01Z")),
+            Err(TokenError::Stale)
+        );
+        // The same nonce under another user name is still a replay.
+        let mut other = t.clone();
+        other.username = "operator".into();
+        let both =
+            |name: &str| (name == "admin" || name == "operator").then(|| Secret::new("pass"));
+        assert_eq!(
+            v.verify(&other, both, at("2026-01-01T00:01:00Z")),
+            Err(TokenError::Replayed)
+        );
     }
 
     #[test]

@@ -149,6 +149,8 @@ mod tests {
             let limits = Limits {
                 max_depth: 64,
                 max_elements: 1_000_000,
+                max_declarations: 10_000,
+                max_attributes: 64,
             };
             let root = tree::parse(&text, &limits).unwrap();
             let mut count = 0;

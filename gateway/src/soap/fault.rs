@@ -132,11 +132,8 @@ impl SoapFault {
     pub fn not_authorized() -> Self {
         Self::new(FaultCode::Sender, &["ter:NotAuthorized"], "")
     }
-    /// `env:Sender/ter:UnknownAction`: no such operation on this service.
-    pub fn unknown_action(detail: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(FaultCode::Sender, &["ter:UnknownAction"], detail)
-    }
-    /// `env:Receiver/ter:ActionNotSupported`: an operation railgate does not implement.
+    /// `env:Receiver/ter:ActionNotSupported`: an operation railgate does not implement, or
+    /// an element that is no operation of the service at all.
     pub fn action_not_supported(detail: impl Into<Cow<'static, str>>) -> Self {
         Self::new(FaultCode::Receiver, &["ter:ActionNotSupported"], detail)
     }

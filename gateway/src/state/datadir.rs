@@ -58,6 +58,15 @@ pub fn write_private_file(path: &Path, contents: &str) -> io::Result<()> {
     f.sync_all()
 }
 
+/// Writes `contents` to `path` (mode 0600), replacing any earlier file atomically: the new
+/// text goes to a fresh private file first, which is then renamed over the old one.
+pub fn replace_private_file(path: &Path, contents: &str) -> io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&tmp);
+    write_private_file(&tmp, contents)?;
+    std::fs::rename(&tmp, path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +84,9 @@ mod tests {
         write_private_file(&s, "pw\n").unwrap();
         assert_eq!(std::fs::metadata(&s).unwrap().mode() & 0o777, 0o600);
         assert!(write_private_file(&s, "again").is_err(), "never overwrites");
+        replace_private_file(&s, "new").unwrap();
+        assert_eq!(std::fs::read_to_string(&s).unwrap(), "new");
+        assert_eq!(std::fs::metadata(&s).unwrap().mode() & 0o777, 0o600);
         assert!(ensure_private_dir(&f).is_err(), "a file is not a folder");
     }
 }

@@ -2,8 +2,6 @@
 
 /// SOAP 1.2 envelope.
 pub const ENV: &str = "http://www.w3.org/2003/05/soap-envelope";
-/// SOAP 1.1 envelope (answered with VersionMismatch, like any envelope not in `ENV`).
-pub const SOAP11: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 /// ONVIF device management service.
 pub const TDS: &str = "http://www.onvif.org/ver10/device/wsdl";
 /// ONVIF device I/O service.

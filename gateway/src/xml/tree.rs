@@ -13,8 +13,19 @@ use quick_xml::events::{BytesStart, Event};
 
 use super::ns::XML;
 
-/// In-scope namespace bindings: (prefix, URI), the default namespace with prefix "".
-pub type Scope = Arc<Vec<(String, String)>>;
+/// The namespace declarations made on one element, linked to those of its ancestors; an
+/// element that declares nothing shares its parent's node, so a document costs one node per
+/// declaring element, whatever its depth.
+#[derive(Debug)]
+pub struct ScopeNode {
+    /// (prefix, URI) declared on the element; the default namespace has prefix "".
+    pub declared: Vec<(Box<str>, Arc<str>)>,
+    /// The enclosing declarations.
+    pub parent: Scope,
+}
+
+/// In-scope namespace bindings: `None` at the top of the document.
+pub type Scope = Option<Arc<ScopeNode>>;
 
 /// An attribute, by namespace and local name.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,6 +63,10 @@ pub struct Limits {
     pub max_depth: usize,
     /// Most elements accepted in one document.
     pub max_elements: usize,
+    /// Most namespace declarations (`xmlns` attributes) accepted in one document.
+    pub max_declarations: usize,
+    /// Most attributes accepted on one element (duplicate checks are quadratic).
+    pub max_attributes: usize,
 }
 
 impl Default for Limits {
@@ -59,6 +74,8 @@ impl Default for Limits {
         Limits {
             max_depth: 32,
             max_elements: 10_000,
+            max_declarations: 256,
+            max_attributes: 64,
         }
     }
 }
@@ -87,6 +104,12 @@ pub enum ParseError {
     /// More elements than the limit.
     #[error("more than {0} elements")]
     TooManyElements(usize),
+    /// More attributes on one element than the limit.
+    #[error("more than {0} attributes on one element")]
+    TooManyAttributes(usize),
+    /// More namespace declarations than the limit.
+    #[error("more than {0} namespace declarations")]
+    TooManyDeclarations(usize),
     /// No root element, or content after it.
     #[error("{0}")]
     Structure(&'static str),
@@ -136,11 +159,17 @@ impl Element {
         if local.is_empty() {
             return None;
         }
-        match self.scope.iter().rev().find(|(p, _)| p == prefix) {
-            Some((_, uri)) => Some((uri.clone(), local)),
-            None if prefix.is_empty() => Some((String::new(), local)),
-            None => None,
+        if prefix == "xml" {
+            return Some((super::ns::XML.to_string(), local));
         }
+        let mut node = self.scope.as_deref();
+        while let Some(n) = node {
+            if let Some((_, uri)) = n.declared.iter().rev().find(|(p, _)| &**p == prefix) {
+                return Some((uri.to_string(), local));
+            }
+            node = n.parent.as_deref();
+        }
+        prefix.is_empty().then(|| (String::new(), local))
     }
 }
 
@@ -153,7 +182,11 @@ pub fn parse(input: &[u8], limits: &Limits) -> Result<Element, ParseError> {
     config.check_end_names = true;
     config.check_comments = true;
 
-    let mut ns = Namespaces::default();
+    let mut ns = Namespaces {
+        max_declarations: limits.max_declarations,
+        max_attributes: limits.max_attributes,
+        ..Namespaces::default()
+    };
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     let mut count = 0usize;
@@ -233,6 +266,9 @@ struct Namespaces {
     bindings: Vec<(Box<str>, Arc<str>)>,
     marks: Vec<usize>,
     uris: Vec<Arc<str>>,
+    declarations: usize,
+    max_declarations: usize,
+    max_attributes: usize,
 }
 
 impl Namespaces {
@@ -265,7 +301,10 @@ impl Namespaces {
     ) -> Result<Element, ParseError> {
         self.marks.push(self.bindings.len());
         let mut raw_attrs: Vec<(&str, String)> = Vec::new();
-        for attr in start.attributes() {
+        for (i, attr) in start.attributes().enumerate() {
+            if i >= self.max_attributes {
+                return Err(ParseError::TooManyAttributes(self.max_attributes));
+            }
             let attr = attr.map_err(|e| ParseError::Syntax(e.to_string()))?;
             let key: &str = attr.key.into_inner();
             let value = attr
@@ -278,6 +317,10 @@ impl Namespaces {
             };
             match declared {
                 Some(prefix) => {
+                    self.declarations += 1;
+                    if self.declarations > self.max_declarations {
+                        return Err(ParseError::TooManyDeclarations(self.max_declarations));
+                    }
                     if !prefix.is_empty() && value.is_empty() {
                         return Err(ParseError::Syntax(format!(
                             "the prefix {prefix} cannot be undeclared"
@@ -306,15 +349,14 @@ impl Namespaces {
                 value,
             });
         }
-        let declares = self.bindings.len() > *self.marks.last().unwrap_or(&0);
-        let scope = match (declares, parent_scope) {
-            (false, Some(parent)) => parent,
-            _ => Arc::new(
-                self.bindings
-                    .iter()
-                    .map(|(p, u)| (p.to_string(), u.to_string()))
-                    .collect(),
-            ),
+        let mark = *self.marks.last().unwrap_or(&0);
+        let scope = if self.bindings.len() > mark {
+            Some(Arc::new(ScopeNode {
+                declared: self.bindings[mark..].to_vec(),
+                parent: parent_scope.flatten(),
+            }))
+        } else {
+            parent_scope.flatten()
         };
         Ok(Element {
             ns,
@@ -387,6 +429,8 @@ mod tests {
         let limits = Limits {
             max_depth: 8,
             max_elements: 10,
+            max_declarations: 256,
+            max_attributes: 64,
         };
         assert_eq!(
             parse(many.as_bytes(), &limits).unwrap_err(),
@@ -445,5 +489,37 @@ mod tests {
             "prefixes cannot be undeclared in XML 1.0"
         );
         assert!(p("<a:b:c xmlns:a='urn:a'/>").is_err());
+    }
+
+    #[test]
+    fn namespace_declarations_are_bounded() {
+        // One declaration per element, many elements: memory stays linear (one scope node per
+        // declaring element, holding only its own declarations), and the count is capped.
+        let many: String = (0..300)
+            .map(|i| format!("<e xmlns:p{i}=\"urn:{i}\"/>"))
+            .collect();
+        let doc = format!("<r>{many}</r>");
+        assert_eq!(p(&doc).unwrap_err(), ParseError::TooManyDeclarations(256));
+        let fewer: String = (0..200)
+            .map(|i| format!("<p{i}:e xmlns:p{i}=\"urn:{i}\"/>"))
+            .collect();
+        let root = p(&format!("<r xmlns:t=\"urn:t\">{fewer}</r>")).unwrap();
+        let last = root.children.last().unwrap();
+        assert!(last.is("urn:199", "e"));
+        assert_eq!(
+            last.resolve_qname("t:x"),
+            Some(("urn:t".to_string(), "x")),
+            "ancestors' declarations are seen"
+        );
+        assert_eq!(last.scope.as_ref().unwrap().declared.len(), 1);
+    }
+
+    #[test]
+    fn attributes_per_element_are_bounded() {
+        let attrs: String = (0..100).map(|i| format!(" a{i}=\"x\"")).collect();
+        assert_eq!(
+            p(&format!("<r{attrs}/>")).unwrap_err(),
+            ParseError::TooManyAttributes(64)
+        );
     }
 }

@@ -20,17 +20,15 @@ pub fn version(service: Service) -> (u32, u32) {
     }
 }
 
+/// Whether railgate serves on IPv6 (some listen address is one).
+fn serves_ipv6(ctx: &Ctx) -> bool {
+    ctx.app.config.server.listen.iter().any(|a| a.is_ipv6())
+}
+
 /// `tds:DeviceServiceCapabilities`, written as the element `tag`.
 pub fn write_device_capabilities(ctx: &Ctx, w: &mut XmlWriter, tag: &str) {
     let limits = ctx.app.users.limits();
-    let ipv6 = ctx
-        .app
-        .config
-        .server
-        .listen
-        .iter()
-        .any(|a| a.is_ipv6())
-        .to_string();
+    let ipv6 = serves_ipv6(ctx).to_string();
     let max_users = limits.max_users.to_string();
     let max_name = limits.max_username_len.to_string();
     let max_password = limits.max_password_len.to_string();
@@ -118,10 +116,11 @@ pub(super) async fn get_services(ctx: &Ctx, req: &Element) -> OpResult {
             w.with("tds:Service", &[], |w| {
                 w.leaf("tds:Namespace", service.namespace());
                 w.leaf("tds:XAddr", &ctx.xaddr(service));
-                if include {
-                    w.with("tds:Capabilities", &[], |w| match service {
-                        Service::Device => write_device_capabilities(ctx, w, "tds:Capabilities"),
-                        Service::DeviceIo | Service::Events => {}
+                // The wrapper must hold the service's capabilities element; services gain
+                // theirs here as they are implemented.
+                if include && service == Service::Device {
+                    w.with("tds:Capabilities", &[], |w| {
+                        write_device_capabilities(ctx, w, "tds:Capabilities")
                     });
                 }
                 write_version(w, "tds:Version", service);
@@ -176,10 +175,7 @@ pub(super) async fn get_capabilities(ctx: &Ctx, req: &Element) -> OpResult {
                     w.with("tt:Network", &[], |w| {
                         w.leaf("tt:IPFilter", "false");
                         w.leaf("tt:ZeroConfiguration", "false");
-                        w.leaf(
-                            "tt:IPVersion6",
-                            bool_str(ctx.app.config.server.listen.iter().any(|a| a.is_ipv6())),
-                        );
+                        w.leaf("tt:IPVersion6", bool_str(serves_ipv6(ctx)));
                         w.leaf("tt:DynDNS", "false");
                     });
                     w.with("tt:System", &[], |w| {

@@ -37,7 +37,8 @@ pub fn primary_mac() -> Option<[u8; 6]> {
     primary(&interfaces)?.mac
 }
 
-fn mac_text(mac: Option<[u8; 6]>) -> String {
+/// A MAC address as `aa:bb:cc:dd:ee:ff` (all zeros when unknown).
+pub fn mac_text(mac: Option<[u8; 6]>) -> String {
     let bytes = mac.unwrap_or([0; 6]);
     bytes
         .iter()

@@ -76,8 +76,10 @@ impl ScopeStore {
             encode_segment(&device.model, false)
         )];
         if let Some(mac) = super::network::primary_mac() {
-            let mac: Vec<String> = mac.iter().map(|b| format!("{b:02x}")).collect();
-            fixed.push(format!("{ONVIF_SCOPE}MacAddress/{}", mac.join(":")));
+            fixed.push(format!(
+                "{ONVIF_SCOPE}MacAddress/{}",
+                super::network::mac_text(Some(mac))
+            ));
         }
         fixed.push(format!(
             "{ONVIF_SCOPE}SerialNumber/{}",
