@@ -260,6 +260,10 @@ fn main() -> anyhow::Result<()> {
     let data = tempfile::tempdir()?;
     let mut config = Config::default();
     config.server.listen = vec![SocketAddr::from(([127, 0, 0, 1], 0))];
+    // Tens of thousands of UsernameTokens per second must each stay in the replay cache until
+    // they go stale: a tight window (client and server share one clock here) and a large cache.
+    config.security.created_window_secs = 10;
+    config.security.replay_cache_size = 2_000_000;
     let stop = CancellationToken::new();
     let (addr, server) = server_rt.block_on(async {
         let listeners = bind(&config.server.listen)?;
