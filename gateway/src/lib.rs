@@ -15,12 +15,15 @@
 //! - [`security`]: UsernameToken, HTTP Digest, throttling, users, access classes.
 //! - [`services`]: the ONVIF services and their operations.
 //! - [`state`]: the SQLite state database and the private data folder.
+//! - [`events`], [`eventstore`]: events, and the durable SQLite store they are committed to.
 //! - [`host`]: read-only facts about the host (network, clock).
 
 #![warn(missing_debug_implementations)]
 
 pub mod app;
 pub mod config;
+pub mod events;
+pub mod eventstore;
 pub mod host;
 pub mod http;
 pub mod runtime;

@@ -1,0 +1,76 @@
+//! The events database schema, its migrations, and connection settings.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::StoreError;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the events. AUTOINCREMENT: a sequence number is never reused, even after pruning.
+    "CREATE TABLE events (
+         seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+         utc_ms    INTEGER NOT NULL,
+         topic_ns  TEXT NOT NULL,
+         topic     TEXT NOT NULL,
+         operation TEXT,
+         source    TEXT NOT NULL,
+         key       TEXT NOT NULL,
+         data      TEXT NOT NULL,
+         producer  TEXT NOT NULL
+     );
+     CREATE INDEX events_by_time ON events (utc_ms, seq);
+     CREATE INDEX events_by_topic ON events (topic, utc_ms);",
+];
+
+/// Opens the writable connection: WAL, full sync, migrated.
+pub(super) fn open_writable(path: &Path) -> Result<Connection, StoreError> {
+    let mut conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let version = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+    if version > MIGRATIONS.len() {
+        return Err(StoreError::TooNew {
+            found: version,
+            known: MIGRATIONS.len(),
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "event store migrated");
+    }
+    Ok(conn)
+}
+
+/// Opens a read-only connection (WAL lets it read while the writer writes).
+pub(super) fn open_readonly(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+/// The highest sequence number ever given (0 for a new store).
+pub(super) fn last_seq(conn: &Connection) -> Result<u64, StoreError> {
+    let from_events: Option<i64> =
+        conn.query_row("SELECT max(seq) FROM events", [], |r| r.get(0))?;
+    let from_sequence: Option<i64> = conn
+        .query_row(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'events'",
+            [],
+            |r| r.get(0),
+        )
+        .ok();
+    Ok(from_events
+        .into_iter()
+        .chain(from_sequence)
+        .max()
+        .unwrap_or(0)
+        .max(0) as u64)
+}
