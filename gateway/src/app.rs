@@ -8,6 +8,10 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
+use crate::events::core::EventCore;
+use crate::events::subscription::{SubscriptionLimits, Subscriptions};
+use crate::events::topics::TopicRegistry;
+use crate::eventstore::{EventStore, StoreConfig, StoreError};
 use crate::security::Secret;
 use crate::security::digest::DigestAuth;
 use crate::security::throttle::{Throttle, ThrottleConfig};
@@ -41,6 +45,9 @@ pub enum StartError {
     /// The first Administrator could not be created.
     #[error(transparent)]
     Bootstrap(#[from] BootstrapError),
+    /// The event store could not be opened.
+    #[error(transparent)]
+    Events(#[from] StoreError),
 }
 
 /// The gateway.
@@ -70,6 +77,14 @@ pub struct App {
     pub http_ports: Vec<u16>,
     /// Bounds on request XML.
     pub xml_limits: Limits,
+    /// Raises events (into the durable store).
+    pub events: EventCore,
+    /// Event subscriptions and pull points.
+    pub subscriptions: Arc<Subscriptions>,
+    /// The topics railgate can emit.
+    pub topics: Arc<TopicRegistry>,
+    /// Cancelled when the gateway stops: long polls end, background tasks stop.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl App {
@@ -128,6 +143,26 @@ impl App {
             max_lockout: Duration::from_secs(sec.max_lockout_secs),
             ..ThrottleConfig::default()
         });
+        let ev = &config.events;
+        let store = EventStore::open(
+            data_dir,
+            StoreConfig {
+                max_age: (ev.retention_days > 0)
+                    .then(|| Duration::from_secs(ev.retention_days * 86_400)),
+                max_count: (ev.max_events > 0).then_some(ev.max_events),
+                ..StoreConfig::default()
+            },
+        )?;
+        let events = EventCore::new(store);
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let subscriptions = Arc::new(Subscriptions::new(
+            events.clone(),
+            SubscriptionLimits {
+                max_pull_points: ev.max_pull_points,
+                ..SubscriptionLimits::default()
+            },
+            shutdown.clone(),
+        ));
         let xml_limits = Limits {
             max_depth: config.server.max_xml_depth,
             ..Limits::default()
@@ -145,6 +180,10 @@ impl App {
             endpoint_reference,
             http_ports,
             xml_limits,
+            events,
+            subscriptions,
+            topics: Arc::new(TopicRegistry::default()),
+            shutdown,
         })
     }
 }

@@ -22,6 +22,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// Authentication settings.
     pub security: SecurityConfig,
+    /// The event store and subscriptions.
+    pub events: EventsConfig,
     /// The data folder (state database, event store); relative paths are taken from the
     /// working directory.
     pub data_dir: Option<PathBuf>,
@@ -94,6 +96,28 @@ impl Default for ServerConfig {
             max_xml_depth: 32,
             header_timeout_secs: 20,
             body_timeout_secs: 10,
+        }
+    }
+}
+
+/// The event store and subscriptions.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsConfig {
+    /// Delete stored events older than this many days (0: never by age).
+    pub retention_days: u64,
+    /// Keep at most this many stored events (0: no limit).
+    pub max_events: u64,
+    /// Most pull-point subscriptions at once (MaxPullPoints).
+    pub max_pull_points: usize,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        EventsConfig {
+            retention_days: 30,
+            max_events: 1_000_000,
+            max_pull_points: 64,
         }
     }
 }

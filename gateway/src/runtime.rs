@@ -66,16 +66,34 @@ impl Gateway {
             header_timeout: Duration::from_secs(server.header_timeout_secs),
             ..ServeSettings::default()
         };
+        let app = self.app.clone();
+        // The gateway's own shutdown follows the caller's: long polls end, tasks stop.
+        let linked = app.shutdown.clone();
+        let caller = stop.clone();
+        tokio::spawn(async move {
+            caller.cancelled().await;
+            linked.cancel();
+        });
+        let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(app.subscriptions.clone().janitor());
+        tasks.spawn(crate::events::monitoring::run(
+            app.events.clone(),
+            app.shutdown.clone(),
+        ));
+        #[cfg(feature = "test-events")]
+        tasks.spawn(crate::events::test_source::run(
+            app.events.clone(),
+            app.topics.clone(),
+            app.shutdown.clone(),
+        ));
         for addr in &self.addrs {
             tracing::info!(%addr, "serving ONVIF at http://{addr}/onvif/device_service");
         }
-        http::serve(
-            self.listeners,
-            http::routes(self.app.clone()),
-            settings,
-            stop,
-        )
-        .await;
+        http::serve(self.listeners, http::routes(app.clone()), settings, stop).await;
+        app.shutdown.cancel();
+        while tasks.join_next().await.is_some() {}
+        // Everything raised before this point is committed before the process exits.
+        app.events.store().close().await;
         tracing::info!("stopped");
     }
 }

@@ -51,6 +51,7 @@ fn pipeline(c: &mut Criterion) {
     });
     fn request<'a>(headers: &'a http::HeaderMap, conn: ConnInfo, body: &'a str) -> HttpRequest<'a> {
         HttpRequest {
+            subscription: None,
             method: "POST",
             target: "/onvif/device_service",
             headers,

@@ -84,7 +84,7 @@ where
     S: Stream<Item = Result<B, E>> + Send,
     B: bytes::Buf,
 {
-    let Some(service) = Service::from_path(path.as_str()) else {
+    let Some((service, subscription)) = Service::route(path.as_str()) else {
         return plain(
             StatusCode::NOT_FOUND,
             "not found: railgate serves ONVIF at /onvif/device_service",
@@ -147,6 +147,7 @@ where
         app,
         service,
         HttpRequest {
+            subscription,
             method: method.as_str(),
             target: &target,
             headers: &headers,

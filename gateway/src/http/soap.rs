@@ -17,6 +17,8 @@ use super::server::ConnInfo;
 
 /// The parts of an HTTP request the SOAP layer needs.
 pub struct HttpRequest<'a> {
+    /// The subscription the path names, for subscription manager operations.
+    pub subscription: Option<String>,
     /// Method.
     pub method: &'a str,
     /// Request target (path and query).
@@ -33,6 +35,7 @@ impl std::fmt::Debug for HttpRequest<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Headers and body may carry credentials (Authorization, PasswordText): never printed.
         f.debug_struct("HttpRequest")
+            .field("subscription", &self.subscription)
             .field("method", &self.method)
             .field("target", &self.target)
             .field("conn", &self.conn)
@@ -167,6 +170,7 @@ pub async fn handle(
         base_url: base_url(&app, req.headers, &req.conn),
         principal,
         peer: req.conn.peer,
+        subscription: req.subscription.clone(),
         app,
     };
     let result = handler(&ctx, &envelope.body).await;

@@ -1,7 +1,308 @@
-//! The event service. Filled in with the event store; until then every operation answers
-//! "not supported", and the service is not advertised.
+//! The event service (`tev`), at `/onvif/event_service`, and its pull points at
+//! `/onvif/event_service/pull/<id>`: GetServiceCapabilities, GetEventProperties,
+//! CreatePullPointSubscription, PullMessages, Renew, Unsubscribe, SetSynchronizationPoint,
+//! Seek.
 
-#[allow(unused_imports)]
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use crate::events::filter::content::{self, ContentFilter};
+use crate::events::filter::topic::{self, TopicFilter};
+use crate::events::render::write_notification;
+use crate::events::subscription::{Filter, Subscription, SubscriptionError};
+use crate::events::time::{duration, parse_duration, parse_termination, utc};
+use crate::services::{Ctx, OpResult, parse_bool};
+use crate::soap::SoapFault;
 use crate::xml::ns::{TEV, WSNT};
+use crate::xml::{Element, XmlWriter};
 
-super::operations! {}
+crate::services::operations! {
+    TEV "GetServiceCapabilities" => get_service_capabilities,
+    TEV "GetEventProperties" => get_event_properties,
+    TEV "CreatePullPointSubscription" => create_pull_point_subscription,
+    TEV "PullMessages" => pull_messages,
+    TEV "SetSynchronizationPoint" => set_synchronization_point,
+    TEV "Seek" => seek,
+    WSNT "Renew" => renew,
+    WSNT "Unsubscribe" => unsubscribe,
+}
+
+const WSNT_CREATION_FAILED: &str = "wsnt:SubscribeCreationFailedFault";
+
+impl From<SubscriptionError> for SoapFault {
+    fn from(e: SubscriptionError) -> SoapFault {
+        match e {
+            SubscriptionError::Unknown => SoapFault::notification(
+                "wsrf-r:ResourceUnknownFault",
+                "no such subscription, or it has expired",
+                "",
+            ),
+            SubscriptionError::TooMany(n) => SoapFault::notification(
+                WSNT_CREATION_FAILED,
+                format!("at most {n} subscriptions"),
+                "",
+            ),
+            SubscriptionError::TerminationInPast => {
+                termination_fault("wsnt:UnacceptableTerminationTimeFault")
+            }
+            SubscriptionError::Store(e) => {
+                tracing::error!(error = %e, "event store failed");
+                SoapFault::action_failed(None, "the event store failed")
+            }
+        }
+    }
+}
+
+/// The Unacceptable(Initial)TerminationTime fault, carrying the acceptable range.
+fn termination_fault(element: &'static str) -> SoapFault {
+    let now = Utc::now();
+    let children = format!(
+        "<wsnt:MinimumTime>{}</wsnt:MinimumTime><wsnt:MaximumTime>{}</wsnt:MaximumTime>",
+        utc(now + chrono::Duration::seconds(1)),
+        utc(now + chrono::Duration::days(1))
+    );
+    SoapFault::notification(element, "the termination time is not acceptable", &children)
+}
+
+fn subscription(ctx: &Ctx) -> Result<Arc<Subscription>, SoapFault> {
+    let id = ctx
+        .subscription
+        .as_deref()
+        .ok_or(SubscriptionError::Unknown)?;
+    Ok(ctx.app.subscriptions.get(id)?)
+}
+
+/// Reads a wsnt:FilterType element into a filter.
+pub(crate) fn read_filter(
+    filter: Option<&Element>,
+    changed_only: bool,
+) -> Result<Filter, SoapFault> {
+    let mut out = Filter {
+        changed_only,
+        ..Filter::default()
+    };
+    let Some(filter) = filter else { return Ok(out) };
+    for child in &filter.children {
+        if child.is(WSNT, "TopicExpression") {
+            out.topics
+                .push(TopicFilter::from_element(child).map_err(|e| match e {
+                    topic::TopicFilterError::UnknownDialect(_) => SoapFault::notification(
+                        "wsnt:TopicExpressionDialectUnknownFault",
+                        e.to_string(),
+                        "",
+                    ),
+                    topic::TopicFilterError::Invalid(_) => SoapFault::notification(
+                        "wsnt:InvalidTopicExpressionFault",
+                        e.to_string(),
+                        "",
+                    ),
+                })?);
+        } else if child.is(WSNT, "MessageContent") {
+            out.content.push(ContentFilter::from_element(child).map_err(
+                |e: content::ContentFilterError| {
+                    SoapFault::notification(
+                        "wsnt:InvalidMessageContentExpressionFault",
+                        e.to_string(),
+                        "",
+                    )
+                },
+            )?);
+        } else {
+            let unknown = format!(
+                "<wsnt:UnknownFilter xmlns:uf=\"{}\">uf:{}</wsnt:UnknownFilter>",
+                quick_xml::escape::escape(&*child.ns),
+                child.name
+            );
+            return Err(SoapFault::notification(
+                "wsnt:InvalidFilterFault",
+                format!("unknown filter {}", child.name),
+                &unknown,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// The `tev:Capabilities` element (also inside GetServices with capabilities).
+pub fn write_capabilities(ctx: &Ctx, w: &mut XmlWriter) {
+    let limits = ctx.app.subscriptions.limits();
+    w.empty(
+        "tev:Capabilities",
+        &[
+            ("WSSubscriptionPolicySupport", "true"),
+            ("WSPausableSubscriptionManagerInterfaceSupport", "false"),
+            ("MaxNotificationProducers", "0"),
+            ("MaxPullPoints", &limits.max_pull_points.to_string()),
+            ("PersistentNotificationStorage", "true"),
+            ("MaxEventBrokers", "0"),
+            ("MetadataOverMQTT", "false"),
+        ],
+    );
+}
+
+async fn get_service_capabilities(ctx: &Ctx, _req: &Element) -> OpResult {
+    let mut w = XmlWriter::new();
+    w.with("tev:GetServiceCapabilitiesResponse", &[], |w| {
+        write_capabilities(ctx, w)
+    });
+    Ok(w.finish())
+}
+
+async fn get_event_properties(ctx: &Ctx, _req: &Element) -> OpResult {
+    let mut w = XmlWriter::new();
+    w.with("tev:GetEventPropertiesResponse", &[], |w| {
+        w.leaf(
+            "tev:TopicNamespaceLocation",
+            "http://www.onvif.org/onvif/ver10/topics/topicns.xml",
+        );
+        w.leaf("wsnt:FixedTopicSet", "true");
+        ctx.app.topics.write_topic_set(w);
+        w.leaf("wsnt:TopicExpressionDialect", topic::CONCRETE);
+        w.leaf("wsnt:TopicExpressionDialect", topic::CONCRETE_SET);
+        w.leaf("tev:MessageContentFilterDialect", content::ITEM_FILTER);
+        w.leaf(
+            "tev:MessageContentSchemaLocation",
+            "http://www.onvif.org/onvif/ver10/schema/onvif.xsd",
+        );
+    });
+    Ok(w.finish())
+}
+
+async fn create_pull_point_subscription(ctx: &Ctx, req: &Element) -> OpResult {
+    let now = Utc::now();
+    let changed_only = req
+        .child(TEV, "SubscriptionPolicy")
+        .is_some_and(|p| p.child(TEV, "ChangedOnly").is_some());
+    let filter = read_filter(req.child(TEV, "Filter"), changed_only)?;
+    let requested = match req
+        .child(TEV, "InitialTerminationTime")
+        .map(Element::text_trim)
+        .filter(|t| !t.is_empty())
+    {
+        None => None,
+        Some(t) => Some(
+            parse_termination(t, now)
+                .ok_or_else(|| termination_fault("wsnt:UnacceptableInitialTerminationTimeFault"))?,
+        ),
+    };
+    let termination = ctx
+        .app
+        .subscriptions
+        .grant(requested, now)
+        .map_err(|_| termination_fault("wsnt:UnacceptableInitialTerminationTimeFault"))?;
+    let sub = ctx
+        .app
+        .subscriptions
+        .create(filter, termination, ctx.principal.username.clone(), None)
+        .await?;
+    tracing::info!(subscription = %sub.id, user = ?ctx.principal.username, peer = %ctx.peer, "pull point created");
+    let mut w = XmlWriter::new();
+    w.with("tev:CreatePullPointSubscriptionResponse", &[], |w| {
+        w.with("tev:SubscriptionReference", &[], |w| {
+            w.leaf(
+                "wsa:Address",
+                &format!("{}/onvif/event_service/pull/{}", ctx.base_url, sub.id),
+            );
+        });
+        w.leaf("wsnt:CurrentTime", &utc(now));
+        w.leaf("wsnt:TerminationTime", &utc(termination));
+    });
+    Ok(w.finish())
+}
+
+async fn pull_messages(ctx: &Ctx, req: &Element) -> OpResult {
+    let sub = subscription(ctx)?;
+    let limits = ctx.app.subscriptions.limits();
+    let timeout = req
+        .child(TEV, "Timeout")
+        .map(Element::text_trim)
+        .and_then(parse_duration)
+        .ok_or_else(|| SoapFault::invalid_args("Timeout must be an xs:duration"))?;
+    let limit: usize = req
+        .child(TEV, "MessageLimit")
+        .and_then(|e| e.text_trim().parse::<i64>().ok())
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| SoapFault::invalid_args("MessageLimit must be a non-negative integer"))?
+        as usize;
+    if timeout > limits.max_pull_timeout {
+        let mut fault = SoapFault::new(
+            crate::soap::FaultCode::Receiver,
+            &["ter:Action"],
+            "Timeout is larger than this device accepts",
+        );
+        fault.detail = Some(format!(
+            "<tev:PullMessagesFaultResponse><tev:MaxTimeout>{}</tev:MaxTimeout><tev:MaxMessageLimit>{}</tev:MaxMessageLimit></tev:PullMessagesFaultResponse>",
+            duration(limits.max_pull_timeout),
+            limits.max_message_limit
+        ));
+        return Err(fault);
+    }
+    let pulled = ctx
+        .app
+        .subscriptions
+        .pull(&sub, timeout, limit.max(1))
+        .await?;
+    let now = Utc::now();
+    let mut w = XmlWriter::new();
+    w.with("tev:PullMessagesResponse", &[], |w| {
+        w.leaf("tev:CurrentTime", &utc(now));
+        w.leaf("tev:TerminationTime", &utc(pulled.termination));
+        for event in &pulled.events {
+            write_notification(w, event, None);
+        }
+    });
+    Ok(w.finish())
+}
+
+async fn renew(ctx: &Ctx, req: &Element) -> OpResult {
+    let now = Utc::now();
+    let requested = req
+        .child(WSNT, "TerminationTime")
+        .map(Element::text_trim)
+        .and_then(|t| parse_termination(t, now))
+        .ok_or_else(|| termination_fault("wsnt:UnacceptableTerminationTimeFault"))?;
+    let id = ctx
+        .subscription
+        .as_deref()
+        .ok_or(SubscriptionError::Unknown)?;
+    let granted = ctx.app.subscriptions.renew(id, requested)?;
+    let mut w = XmlWriter::new();
+    w.with("wsnt:RenewResponse", &[], |w| {
+        w.leaf("wsnt:TerminationTime", &utc(granted));
+        w.leaf("wsnt:CurrentTime", &utc(now));
+    });
+    Ok(w.finish())
+}
+
+async fn unsubscribe(ctx: &Ctx, _req: &Element) -> OpResult {
+    let id = ctx
+        .subscription
+        .as_deref()
+        .ok_or(SubscriptionError::Unknown)?;
+    ctx.app.subscriptions.unsubscribe(id)?;
+    tracing::info!(subscription = id, peer = %ctx.peer, "unsubscribed");
+    Ok("<wsnt:UnsubscribeResponse/>".into())
+}
+
+async fn set_synchronization_point(ctx: &Ctx, _req: &Element) -> OpResult {
+    let sub = subscription(ctx)?;
+    ctx.app.subscriptions.synchronize(&sub).await;
+    Ok("<tev:SetSynchronizationPointResponse/>".into())
+}
+
+async fn seek(ctx: &Ctx, req: &Element) -> OpResult {
+    let sub = subscription(ctx)?;
+    let at = req
+        .child(TEV, "UtcTime")
+        .map(Element::text_trim)
+        .and_then(crate::security::wsse::parse_created)
+        .ok_or_else(|| SoapFault::invalid_args("UtcTime must be an xs:dateTime"))?;
+    let reverse = match req.child(TEV, "Reverse") {
+        None => false,
+        Some(r) => parse_bool(r.text_trim())
+            .ok_or_else(|| SoapFault::invalid_args("Reverse must be a boolean"))?,
+    };
+    ctx.app.subscriptions.seek(&sub, at, reverse).await?;
+    Ok("<tev:SeekResponse/>".into())
+}

@@ -36,6 +36,8 @@ pub struct Ctx {
     pub principal: Principal,
     /// The client's address.
     pub peer: SocketAddr,
+    /// The subscription the request was addressed to (event subscription managers).
+    pub subscription: Option<String>,
 }
 
 impl Ctx {

@@ -43,6 +43,11 @@ pub struct SoapFault {
     pub reason: Cow<'static, str>,
     /// Header blocks not understood, as (namespace, local name), for `env:NotUnderstood`.
     pub not_understood: Vec<(String, String)>,
+    /// Markup for `env:Detail` (e.g. a WS-BaseNotification fault element), if any.
+    pub detail: Option<String>,
+    /// A `wsa:Action` header for the fault (WS-BaseNotification faults carry the
+    /// WS-Addressing fault action).
+    pub action: Option<&'static str>,
 }
 
 /// The normative reason text of a generic subcode (ONVIF Core, generic faults).
@@ -89,6 +94,8 @@ impl SoapFault {
             subcodes: subcodes.to_vec(),
             reason,
             not_understood: Vec::new(),
+            detail: None,
+            action: None,
         }
     }
 
@@ -181,9 +188,31 @@ impl SoapFault {
         }
     }
 
-    /// The fault's header blocks (`env:Upgrade`, `env:NotUnderstood`), if any.
+    /// A WS-BaseNotification / WS-ResourceFramework fault, as ONVIF Core's event chapter
+    /// says to send them: `env:Receiver` (HTTP 500), the WS-Addressing fault action, and the
+    /// fault element (with its required `wsrf-bf:Timestamp`) in `env:Detail`. `element` is the
+    /// qualified name of the fault element and `children` any further markup it needs.
+    pub fn notification(
+        element: &'static str,
+        reason: impl Into<Cow<'static, str>>,
+        children: &str,
+    ) -> Self {
+        let mut fault = Self::new(FaultCode::Receiver, &[], "");
+        fault.reason = reason.into();
+        let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
+        fault.detail = Some(format!(
+            r#"<{element} xmlns:wsrf-bf="http://docs.oasis-open.org/wsrf/bf-2" xmlns:wsrf-r="http://docs.oasis-open.org/wsrf/r-2"><wsrf-bf:Timestamp>{now}</wsrf-bf:Timestamp>{children}</{element}>"#
+        ));
+        fault.action = Some("http://www.w3.org/2005/08/addressing/soap/fault");
+        fault
+    }
+
+    /// The fault's header blocks (`wsa:Action`, `env:Upgrade`, `env:NotUnderstood`), if any.
     pub fn header_xml(&self) -> Option<String> {
         let mut w = XmlWriter::new();
+        if let Some(action) = self.action {
+            w.leaf("wsa:Action", action);
+        }
         if self.code == FaultCode::VersionMismatch {
             w.with("env:Upgrade", &[], |w| {
                 w.empty("env:SupportedEnvelope", &[("qname", "env:Envelope")]);
@@ -212,6 +241,11 @@ impl SoapFault {
                     .text(&self.reason)
                     .close("env:Text");
             });
+            if let Some(detail) = &self.detail {
+                w.with("env:Detail", &[], |w| {
+                    w.raw(detail);
+                });
+            }
         });
         w.finish()
     }

@@ -40,10 +40,21 @@ impl Service {
         }
     }
 
-    /// Finds the service whose endpoint is `path`.
-    pub fn from_path(path: &str) -> Option<Service> {
-        Service::ALL
-            .into_iter()
-            .find(|s| s.path() == path.trim_end_matches('/'))
+    /// Finds the service whose endpoint is `path`, and the subscription a path below the
+    /// event service names (`/onvif/event_service/pull/<id>`, `.../subscription/<id>`).
+    pub fn route(path: &str) -> Option<(Service, Option<String>)> {
+        let path = path.trim_end_matches('/');
+        if let Some(service) = Service::ALL.into_iter().find(|s| s.path() == path) {
+            return Some((service, None));
+        }
+        let rest = path.strip_prefix("/onvif/event_service/")?;
+        let (kind, id) = rest.split_once('/')?;
+        let valid = matches!(kind, "pull" | "subscription")
+            && !id.is_empty()
+            && id.len() <= 64
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        valid.then(|| (Service::Events, Some(id.to_string())))
     }
 }

@@ -118,10 +118,20 @@ pub(super) async fn get_services(ctx: &Ctx, req: &Element) -> OpResult {
                 w.leaf("tds:XAddr", &ctx.xaddr(service));
                 // The wrapper must hold the service's capabilities element; services gain
                 // theirs here as they are implemented.
-                if include && service == Service::Device {
-                    w.with("tds:Capabilities", &[], |w| {
-                        write_device_capabilities(ctx, w, "tds:Capabilities")
-                    });
+                if include {
+                    match service {
+                        Service::Device => {
+                            w.with("tds:Capabilities", &[], |w| {
+                                write_device_capabilities(ctx, w, "tds:Capabilities")
+                            });
+                        }
+                        Service::Events => {
+                            w.with("tds:Capabilities", &[], |w| {
+                                crate::services::events::write_capabilities(ctx, w)
+                            });
+                        }
+                        Service::DeviceIo => {}
+                    }
                 }
                 write_version(w, "tds:Version", service);
             });
@@ -139,18 +149,19 @@ pub(super) async fn get_service_capabilities(ctx: &Ctx, _req: &Element) -> OpRes
 }
 
 pub(super) async fn get_capabilities(ctx: &Ctx, req: &Element) -> OpResult {
-    let mut want_device = false;
+    let (mut want_device, mut want_events) = (false, false);
     let mut categories = req
         .children_named(TDS, "Category")
         .map(|c| c.text_trim())
         .peekable();
     if categories.peek().is_none() {
-        want_device = true;
+        (want_device, want_events) = (true, true);
     }
     for category in categories {
         match category {
-            "All" | "Device" => want_device = true,
-            "Events" if is_offered(Service::Events) => {}
+            "All" => (want_device, want_events) = (true, true),
+            "Device" => want_device = true,
+            "Events" if is_offered(Service::Events) => want_events = true,
             "Analytics" | "Events" | "Imaging" | "Media" | "PTZ" => {
                 return Err(SoapFault::action_not_supported_because(
                     "ter:NoSuchService",
@@ -212,6 +223,14 @@ pub(super) async fn get_capabilities(ctx: &Ctx, req: &Element) -> OpResult {
                             w.leaf(&format!("tt:{flag}"), "false");
                         }
                     });
+                });
+            }
+            if want_events && is_offered(Service::Events) {
+                w.with("tt:Events", &[], |w| {
+                    w.leaf("tt:XAddr", &ctx.xaddr(Service::Events));
+                    w.leaf("tt:WSSubscriptionPolicySupport", "true");
+                    w.leaf("tt:WSPullPointSupport", "false");
+                    w.leaf("tt:WSPausableSubscriptionManagerInterfaceSupport", "false");
                 });
             }
         });

@@ -1,0 +1,95 @@
+//! The one place events are raised: it owns the property state model and hands every event
+//! to the store, in order. Adapters, the mapping engine, monitoring and (in test builds) the
+//! test source all raise through an [`EventCore`].
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use tokio::sync::Mutex;
+
+use crate::eventstore::{EventStore, StoreError};
+
+use super::model::{Event, Item, Topic, to_millis};
+use super::properties::PropertyState;
+
+/// Raises events. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct EventCore {
+    store: EventStore,
+    properties: Arc<Mutex<PropertyState>>,
+}
+
+impl EventCore {
+    /// A core writing to `store`.
+    pub fn new(store: EventStore) -> Self {
+        EventCore {
+            store,
+            properties: Arc::new(Mutex::new(PropertyState::default())),
+        }
+    }
+
+    /// The store events go to.
+    pub fn store(&self) -> &EventStore {
+        &self.store
+    }
+
+    /// Raises a non-property event; returns its sequence number once it is durable.
+    pub async fn raise(&self, mut event: Event) -> Result<u64, StoreError> {
+        event.utc = to_millis(event.utc);
+        event.operation = None;
+        self.store.append(event).await
+    }
+
+    /// Sets a property (`event.operation` is decided here). Returns the sequence number of the
+    /// stored event, or `None` when the value did not change (no event).
+    pub async fn set_property(&self, mut event: Event) -> Result<Option<u64>, StoreError> {
+        event.utc = to_millis(event.utc);
+        // The state lock is held until the event is queued, so the store sees property
+        // events in the order their values were decided; the commit is awaited after.
+        let ack = {
+            let mut state = self.properties.lock().await;
+            let Some(event) = state.set(event) else {
+                return Ok(None);
+            };
+            self.store.enqueue(event).await?
+        };
+        match ack.await {
+            Ok(Ok(seq)) => Ok(Some(seq)),
+            _ => Err(StoreError::Closed),
+        }
+    }
+
+    /// Removes a property, raising `Deleted`. `None` if it was not known.
+    pub async fn delete_property(
+        &self,
+        topic: &Topic,
+        source: &[Item],
+        producer: &str,
+    ) -> Result<Option<u64>, StoreError> {
+        let event = Event {
+            utc: to_millis(Utc::now()),
+            topic: topic.clone(),
+            operation: None,
+            source: source.to_vec(),
+            key: vec![],
+            data: vec![],
+            producer: producer.to_string(),
+        };
+        let ack = {
+            let mut state = self.properties.lock().await;
+            let Some(event) = state.delete(topic, source, event) else {
+                return Ok(None);
+            };
+            self.store.enqueue(event).await?
+        };
+        match ack.await {
+            Ok(Ok(seq)) => Ok(Some(seq)),
+            _ => Err(StoreError::Closed),
+        }
+    }
+
+    /// The current value of every property, as `Initialized` events (for synchronization).
+    pub async fn snapshot(&self) -> Vec<Event> {
+        self.properties.lock().await.snapshot()
+    }
+}

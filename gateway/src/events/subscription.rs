@@ -1,0 +1,511 @@
+//! Subscriptions: pull points (and, with a consumer address, basic-notification
+//! subscriptions), their filters, lifetimes, positions in the store, and the long poll.
+//!
+//! A subscription reads the store from a cursor (a sequence number), so nothing a client has
+//! not pulled is ever lost while the subscription lives, and Seek is a cursor move. Messages
+//! are delivered in this order: the `Initialized` state of every matching property (after
+//! creation and after SetSynchronizationPoint), then stored events after the cursor.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+
+use crate::eventstore::{EventStore, StoreError};
+
+use super::core::EventCore;
+use super::filter::content::ContentFilter;
+use super::filter::topic::TopicFilter;
+use super::model::{Event, PropertyOperation, StoredEvent};
+use super::topics::beginning_of_buffer;
+
+/// What a subscription lets through.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Topic expressions; all must match (each may have `|` alternatives).
+    pub topics: Vec<TopicFilter>,
+    /// Message content expressions; all must match.
+    pub content: Vec<ContentFilter>,
+    /// `tev:ChangedOnly`: no Initialized or Deleted messages.
+    pub changed_only: bool,
+}
+
+impl Filter {
+    /// Whether `event` passes.
+    pub fn matches(&self, event: &Event) -> bool {
+        if self.changed_only
+            && matches!(
+                event.operation,
+                Some(PropertyOperation::Initialized | PropertyOperation::Deleted)
+            )
+        {
+            return false;
+        }
+        self.topics.iter().all(|t| t.matches(&event.topic))
+            && self
+                .content
+                .iter()
+                .all(|c| c.matches(&event.source, &event.key, &event.data))
+    }
+}
+
+/// Limits and defaults.
+#[derive(Clone, Debug)]
+pub struct SubscriptionLimits {
+    /// Most pull points at once.
+    pub max_pull_points: usize,
+    /// Most basic-notification subscriptions at once.
+    pub max_push: usize,
+    /// Lifetime when the client asks for none.
+    pub default_lifetime: Duration,
+    /// Longest lifetime granted (longer requests are shortened to this).
+    pub max_lifetime: Duration,
+    /// Longest PullMessages Timeout accepted.
+    pub max_pull_timeout: Duration,
+    /// Most messages in one PullMessages response.
+    pub max_message_limit: usize,
+}
+
+impl Default for SubscriptionLimits {
+    fn default() -> Self {
+        SubscriptionLimits {
+            max_pull_points: 64,
+            max_push: 16,
+            default_lifetime: Duration::from_secs(60),
+            max_lifetime: Duration::from_secs(24 * 3600),
+            max_pull_timeout: Duration::from_secs(600),
+            max_message_limit: 1000,
+        }
+    }
+}
+
+/// Where reading stands.
+#[derive(Debug)]
+struct Position {
+    /// Forward: the last sequence number read. Reverse: the next read is below this.
+    cursor: u64,
+    reverse: bool,
+    /// Property states to deliver first (`Initialized`).
+    sync: VecDeque<Event>,
+    /// A beginning-of-buffer event is owed (once per Seek).
+    begin_pending: bool,
+    /// Reverse reading reached the oldest event.
+    exhausted: bool,
+    /// The pull in progress, if any (its number, and how to cancel it when a newer one
+    /// arrives).
+    pulling: Option<(u64, CancellationToken)>,
+}
+
+/// One subscription.
+#[derive(Debug)]
+pub struct Subscription {
+    /// Its id (the last segment of its address).
+    pub id: String,
+    /// Its filter.
+    pub filter: Filter,
+    /// Who created it.
+    pub owner: Option<String>,
+    /// For basic notification: where Notify goes.
+    pub consumer: Option<String>,
+    termination: Mutex<DateTime<Utc>>,
+    position: tokio::sync::Mutex<Position>,
+    ended: CancellationToken,
+    pulls: std::sync::atomic::AtomicU64,
+}
+
+impl Subscription {
+    /// When it ends unless renewed.
+    pub fn termination(&self) -> DateTime<Utc> {
+        *self.termination.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn extend_to(&self, at_least: DateTime<Utc>) {
+        let mut t = self.termination.lock().unwrap_or_else(|p| p.into_inner());
+        if *t < at_least {
+            *t = at_least;
+        }
+    }
+
+    fn set_termination(&self, at: DateTime<Utc>) {
+        *self.termination.lock().unwrap_or_else(|p| p.into_inner()) = at;
+    }
+
+    /// Cancelled when the subscription ends (unsubscribed, expired, shutdown).
+    pub fn ended(&self) -> &CancellationToken {
+        &self.ended
+    }
+}
+
+/// Why a subscription request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SubscriptionError {
+    /// No such subscription (or it expired).
+    #[error("no such subscription")]
+    Unknown,
+    /// Too many subscriptions.
+    #[error("at most {0} subscriptions of this kind")]
+    TooMany(usize),
+    /// A requested termination time in the past.
+    #[error("the termination time is in the past")]
+    TerminationInPast,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Every live subscription.
+#[derive(Debug)]
+pub struct Subscriptions {
+    map: Mutex<HashMap<String, Arc<Subscription>>>,
+    limits: SubscriptionLimits,
+    core: EventCore,
+    shutdown: CancellationToken,
+}
+
+/// A PullMessages outcome.
+#[derive(Debug)]
+pub struct Pulled {
+    /// The messages, in delivery order.
+    pub events: Vec<Event>,
+    /// The subscription's termination time after the pull.
+    pub termination: DateTime<Utc>,
+}
+
+impl Subscriptions {
+    /// An empty set.
+    pub fn new(core: EventCore, limits: SubscriptionLimits, shutdown: CancellationToken) -> Self {
+        Subscriptions {
+            map: Mutex::new(HashMap::new()),
+            limits,
+            core,
+            shutdown,
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &SubscriptionLimits {
+        &self.limits
+    }
+
+    fn store(&self) -> &EventStore {
+        self.core.store()
+    }
+
+    /// Termination for a requested lifetime: `None` gives the default; longer than the
+    /// maximum is shortened; in the past is refused.
+    pub fn grant(
+        &self,
+        requested: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, SubscriptionError> {
+        let max = now + chrono::Duration::from_std(self.limits.max_lifetime).unwrap_or_default();
+        match requested {
+            None => {
+                Ok(now
+                    + chrono::Duration::from_std(self.limits.default_lifetime).unwrap_or_default())
+            }
+            Some(t) if t <= now => Err(SubscriptionError::TerminationInPast),
+            Some(t) => Ok(t.min(max)),
+        }
+    }
+
+    /// Creates a subscription (a pull point when `consumer` is `None`), positioned at the
+    /// newest event, with the current property states queued.
+    pub async fn create(
+        &self,
+        filter: Filter,
+        termination: DateTime<Utc>,
+        owner: Option<String>,
+        consumer: Option<String>,
+    ) -> Result<Arc<Subscription>, SubscriptionError> {
+        self.expire(Utc::now());
+        let sync: VecDeque<Event> = self
+            .core
+            .snapshot()
+            .await
+            .into_iter()
+            .filter(|e| filter.matches(e))
+            .collect();
+        let cursor = self.store().latest_seq();
+        let id = {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(crate::security::random_bytes::<12>())
+        };
+        let sub = Arc::new(Subscription {
+            id: id.clone(),
+            filter,
+            owner,
+            consumer,
+            termination: Mutex::new(termination),
+            position: tokio::sync::Mutex::new(Position {
+                cursor,
+                reverse: false,
+                sync,
+                begin_pending: false,
+                exhausted: false,
+                pulling: None,
+            }),
+            ended: self.shutdown.child_token(),
+            pulls: std::sync::atomic::AtomicU64::new(0),
+        });
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let push = sub.consumer.is_some();
+        let (count, max) = (
+            map.values()
+                .filter(|s| s.consumer.is_some() == push)
+                .count(),
+            if push {
+                self.limits.max_push
+            } else {
+                self.limits.max_pull_points
+            },
+        );
+        if count >= max {
+            return Err(SubscriptionError::TooMany(max));
+        }
+        map.insert(id, sub.clone());
+        Ok(sub)
+    }
+
+    /// A live subscription by id.
+    pub fn get(&self, id: &str) -> Result<Arc<Subscription>, SubscriptionError> {
+        let now = Utc::now();
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        match map.get(id) {
+            Some(s) if s.termination() > now => Ok(s.clone()),
+            _ => Err(SubscriptionError::Unknown),
+        }
+    }
+
+    /// Ends a subscription.
+    pub fn unsubscribe(&self, id: &str) -> Result<(), SubscriptionError> {
+        let sub = self.get(id)?;
+        self.map
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+        sub.ended.cancel();
+        Ok(())
+    }
+
+    /// Sets a new termination time (Renew).
+    pub fn renew(
+        &self,
+        id: &str,
+        requested: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, SubscriptionError> {
+        let sub = self.get(id)?;
+        let granted = self.grant(Some(requested), Utc::now())?;
+        sub.set_termination(granted);
+        Ok(granted)
+    }
+
+    /// Drops every subscription whose termination time has passed.
+    pub fn expire(&self, now: DateTime<Utc>) -> usize {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let before = map.len();
+        map.retain(|_, s| {
+            let live = s.termination() > now;
+            if !live {
+                s.ended.cancel();
+            }
+            live
+        });
+        before - map.len()
+    }
+
+    /// How many subscriptions are live (pull points, basic).
+    pub fn counts(&self) -> (usize, usize) {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let push = map.values().filter(|s| s.consumer.is_some()).count();
+        (map.len() - push, push)
+    }
+
+    /// Queues the current state of every matching property again (SetSynchronizationPoint).
+    pub async fn synchronize(&self, sub: &Subscription) {
+        let sync: VecDeque<Event> = self
+            .core
+            .snapshot()
+            .await
+            .into_iter()
+            .filter(|e| sub.filter.matches(e))
+            .collect();
+        let mut pos = sub.position.lock().await;
+        pos.sync = sync;
+    }
+
+    /// Moves the subscription to `t` in the store: forward from the first event at or after
+    /// it, or (reverse) backwards from the last event at or before it.
+    pub async fn seek(
+        &self,
+        sub: &Subscription,
+        t: DateTime<Utc>,
+        reverse: bool,
+    ) -> Result<(), SubscriptionError> {
+        let store = self.store().clone();
+        let (cursor, oldest) =
+            tokio::task::spawn_blocking(move || -> Result<(u64, Option<u64>), StoreError> {
+                let reader = store.reader();
+                let forward = reader.cursor_at(t)?;
+                let cursor = if reverse {
+                    // Read below the first event after t.
+                    let after_t = reader.cursor_at(t + chrono::Duration::milliseconds(1))?;
+                    after_t + 1
+                } else {
+                    forward
+                };
+                Ok((cursor, reader.oldest_seq()?))
+            })
+            .await
+            .map_err(|_| SubscriptionError::Store(StoreError::Closed))??;
+        let mut pos = sub.position.lock().await;
+        if let Some((_, old)) = pos.pulling.take() {
+            old.cancel();
+        }
+        pos.sync.clear();
+        pos.cursor = cursor;
+        pos.reverse = reverse;
+        pos.exhausted = false;
+        // Seeking to before the oldest stored event reports the beginning of the buffer,
+        // whatever the direction.
+        pos.begin_pending = match oldest {
+            Some(o) => !reverse && cursor < o,
+            None => true,
+        };
+        Ok(())
+    }
+
+    /// PullMessages: up to `limit` messages, waiting up to `timeout` for the first one.
+    pub async fn pull(
+        &self,
+        sub: &Subscription,
+        timeout: Duration,
+        limit: usize,
+    ) -> Result<Pulled, SubscriptionError> {
+        let limit = limit.clamp(1, self.limits.max_message_limit);
+        let deadline = tokio::time::Instant::now() + timeout;
+        let keep_alive = Utc::now() + chrono::Duration::from_std(timeout).unwrap_or_default();
+        sub.extend_to(keep_alive);
+        let mine = CancellationToken::new();
+        let number = sub.pulls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        {
+            let mut pos = sub.position.lock().await;
+            if let Some((_, older)) = pos.pulling.replace((number, mine.clone())) {
+                // A client that gave up on its previous pull and asks again wins.
+                older.cancel();
+            }
+        }
+        let mut latest = self.store().watch();
+        let result = loop {
+            latest.borrow_and_update();
+            let events = self.collect(sub, limit).await?;
+            if !events.is_empty() {
+                break events;
+            }
+            tokio::select! {
+                changed = latest.changed() => if changed.is_err() { break Vec::new() },
+                _ = tokio::time::sleep_until(deadline) => break Vec::new(),
+                _ = mine.cancelled() => break Vec::new(),
+                _ = sub.ended.cancelled() => break Vec::new(),
+            }
+        };
+        {
+            let mut pos = sub.position.lock().await;
+            if pos.pulling.as_ref().is_some_and(|(n, _)| *n == number) {
+                pos.pulling = None;
+            }
+        }
+        sub.extend_to(keep_alive);
+        Ok(Pulled {
+            events: result,
+            termination: sub.termination(),
+        })
+    }
+
+    /// Takes up to `limit` deliverable messages and advances the position past them.
+    async fn collect(
+        &self,
+        sub: &Subscription,
+        limit: usize,
+    ) -> Result<Vec<Event>, SubscriptionError> {
+        let mut pos = sub.position.lock().await;
+        let mut out = Vec::new();
+        if pos.begin_pending {
+            pos.begin_pending = false;
+            out.push(begin_event());
+        }
+        while out.len() < limit {
+            let Some(e) = pos.sync.pop_front() else { break };
+            out.push(e);
+        }
+        const SCAN: usize = 512;
+        while out.len() < limit {
+            let batch: Vec<Arc<StoredEvent>> = if pos.reverse {
+                if pos.exhausted {
+                    break;
+                }
+                let store = self.store().clone();
+                let below = pos.cursor;
+                let older = tokio::task::spawn_blocking(move || store.reader().before(below, SCAN))
+                    .await
+                    .map_err(|_| SubscriptionError::Store(StoreError::Closed))??;
+                if older.is_empty() {
+                    pos.exhausted = true;
+                    out.push(begin_event());
+                    break;
+                }
+                older.into_iter().map(Arc::new).collect()
+            } else {
+                let store = self.store().clone();
+                let after = pos.cursor;
+                tokio::task::spawn_blocking(move || store.after(after, SCAN))
+                    .await
+                    .map_err(|_| SubscriptionError::Store(StoreError::Closed))??
+            };
+            if batch.is_empty() {
+                break;
+            }
+            for stored in batch {
+                if out.len() >= limit {
+                    break;
+                }
+                pos.cursor = stored.seq;
+                if sub.filter.matches(&stored.event) {
+                    out.push(stored.event.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs until shutdown: drops expired subscriptions every second.
+    pub async fn janitor(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    let n = self.expire(Utc::now());
+                    if n > 0 {
+                        tracing::debug!(expired = n, "subscriptions expired");
+                    }
+                }
+                _ = self.shutdown.cancelled() => break,
+            }
+        }
+    }
+}
+
+fn begin_event() -> Event {
+    Event {
+        utc: super::model::to_millis(Utc::now()),
+        topic: beginning_of_buffer(),
+        operation: None,
+        source: vec![],
+        key: vec![],
+        data: vec![],
+        producer: "railgate".into(),
+    }
+}

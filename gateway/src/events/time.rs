@@ -1,0 +1,135 @@
+//! Times in event requests: xs:duration, xs:dateTime, and WS-BaseNotification's
+//! AbsoluteOrRelativeTimeType (either of them), and the UTC `Z` form responses use.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::security::wsse::parse_created;
+
+/// Parses an xs:duration (`PT600S`, `PT10M`, `P1D`, `PT0.5S`, `P1DT2H`). Years and months
+/// have no fixed length and are refused; so are negative durations.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let rest = s.strip_prefix('P')?;
+    let (date, time) = match rest.split_once('T') {
+        Some((d, t)) => {
+            if t.is_empty() {
+                return None;
+            }
+            (d, Some(t))
+        }
+        None => (rest, None),
+    };
+    if date.is_empty() && time.is_none() {
+        return None;
+    }
+    let mut total = 0f64;
+    let mut parse_part = |part: &str, units: &[(char, f64)], allow_fraction: bool| -> Option<()> {
+        let mut number = String::new();
+        let mut unit_index = 0;
+        for c in part.chars() {
+            if c.is_ascii_digit() || (allow_fraction && c == '.') {
+                number.push(c);
+                continue;
+            }
+            let position = units.iter().skip(unit_index).position(|(u, _)| *u == c)? + unit_index;
+            let value: f64 = number.parse().ok()?;
+            if number.contains('.') && units[position].0 != 'S' {
+                return None;
+            }
+            total += value * units[position].1;
+            unit_index = position + 1;
+            number.clear();
+        }
+        number.is_empty().then_some(())
+    };
+    parse_part(date, &[('D', 86_400.0)], false)?;
+    if let Some(t) = time {
+        parse_part(t, &[('H', 3600.0), ('M', 60.0), ('S', 1.0)], true)?;
+    }
+    (total.is_finite() && total <= 10.0 * 365.0 * 86_400.0).then(|| Duration::from_secs_f64(total))
+}
+
+/// Parses a wsnt:AbsoluteOrRelativeTimeType relative to `now`.
+pub fn parse_termination(s: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if s.starts_with('P') {
+        let d = chrono::Duration::from_std(parse_duration(s)?).ok()?;
+        return now.checked_add_signed(d);
+    }
+    parse_created(s)
+}
+
+/// `2026-11-25T12:00:00Z` (milliseconds when not whole).
+pub fn utc(t: DateTime<Utc>) -> String {
+    if t.timestamp_subsec_millis() == 0 {
+        t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    } else {
+        t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    }
+}
+
+/// An xs:duration of whole seconds (`PT60S`).
+pub fn duration(d: Duration) -> String {
+    format!("PT{}S", d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_home_assistant_and_others_send() {
+        for (text, secs) in [
+            ("PT600S", 600.0),
+            ("PT10M", 600.0),
+            ("P1D", 86_400.0),
+            ("PT1M", 60.0),
+            ("PT0.5S", 0.5),
+            ("P1DT2H", 93_600.0),
+            ("PT1H1M1S", 3661.0),
+            (" PT60S ", 60.0),
+        ] {
+            assert_eq!(
+                parse_duration(text).map(|d| d.as_secs_f64()),
+                Some(secs),
+                "{text}"
+            );
+        }
+        for bad in [
+            "",
+            "P",
+            "PT",
+            "P1DT",
+            "10S",
+            "PT1S1M",
+            "P1Y",
+            "P1M",
+            "-PT1S",
+            "PT1.5M",
+            "PTS",
+            "PT99999999999999999999H",
+        ] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn absolute_or_relative() {
+        let now = parse_created("2026-01-01T00:00:00Z").unwrap();
+        assert_eq!(
+            utc(parse_termination("PT60S", now).unwrap()),
+            "2026-01-01T00:01:00Z"
+        );
+        assert_eq!(
+            utc(parse_termination("2026-01-01T01:00:00+01:00", now).unwrap()),
+            "2026-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            utc(parse_termination("2026-01-01T00:00:00.250Z", now).unwrap()),
+            "2026-01-01T00:00:00.250Z"
+        );
+        assert!(parse_termination("tomorrow", now).is_none());
+    }
+}
