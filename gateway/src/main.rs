@@ -64,6 +64,25 @@ enum Command {
         /// The file to check (default: --config).
         file: Option<PathBuf>,
     },
+    /// List stored events (from the data folder's event store), oldest first; with
+    /// --follow, keep printing new ones as they are stored.
+    Events {
+        /// Only this topic, e.g. Device/Trigger/Relay; a trailing / takes everything below.
+        #[arg(long)]
+        topic: Option<String>,
+        /// Only events at or after this time (RFC 3339, e.g. 2026-11-25T08:00:00Z).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only events before this time.
+        #[arg(long)]
+        until: Option<String>,
+        /// At most this many (the newest ones, unless --since is given).
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Keep printing new events.
+        #[arg(long)]
+        follow: bool,
+    },
 }
 
 fn init_logging(filter: Option<&str>, format: LogFormat) {
@@ -87,6 +106,64 @@ fn init_logging(filter: Option<&str>, format: LogFormat) {
     }
 }
 
+/// `railgate events`: prints stored events, one per line.
+fn events_command(
+    data_dir: &std::path::Path,
+    topic: Option<String>,
+    since: Option<&str>,
+    until: Option<&str>,
+    limit: usize,
+    follow: bool,
+) -> ExitCode {
+    use railgate::eventstore::{Query, StoreReader};
+    let parse = |s: Option<&str>, what: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>, ExitCode> {
+        match s {
+            None => Ok(None),
+            Some(text) => railgate::security::wsse::parse_created(text).map(Some).ok_or_else(|| {
+                eprintln!("railgate events: --{what} {text:?} is not a date and time (e.g. 2026-11-25T08:00:00Z)");
+                ExitCode::from(EX_USAGE)
+            }),
+        }
+    };
+    let (since, until) = match (parse(since, "since"), parse(until, "until")) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    let path = data_dir.join(railgate::eventstore::FILE_NAME);
+    if !path.exists() {
+        eprintln!("railgate events: no event store at {}", path.display());
+        return ExitCode::from(EX_USAGE);
+    }
+    let reader = match StoreReader::open(&path) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("railgate events: {e}");
+            return ExitCode::from(EX_SOFTWARE);
+        }
+    };
+    let mut query = Query { topic, since, until, limit, newest: since.is_none(), ..Query::default() };
+    loop {
+        match reader.query(&query) {
+            Ok(events) => {
+                for e in &events {
+                    println!("{}", railgate::events::model::describe(e));
+                    query.after_seq = e.seq;
+                }
+            }
+            Err(e) => {
+                eprintln!("railgate events: {e}");
+                return ExitCode::from(EX_SOFTWARE);
+            }
+        }
+        if !follow {
+            return ExitCode::SUCCESS;
+        }
+        query.newest = false;
+        query.since = None;
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -100,6 +177,10 @@ fn main() -> ExitCode {
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     init_logging(cli.log_level.as_deref(), cli.log_format);
 
+    if let Some(Command::Events { topic, since, until, limit, follow }) = &cli.command {
+        let data_dir = cli.data_dir.clone().unwrap_or_else(|| PathBuf::from("data"));
+        return events_command(&data_dir, topic.clone(), since.as_deref(), until.as_deref(), *limit, *follow);
+    }
     if let Some(Command::Check { file }) = &cli.command {
         let Some(path) = file.as_ref().or(cli.config.as_ref()) else {
             eprintln!("railgate check: give a file (railgate check FILE)");

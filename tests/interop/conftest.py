@@ -158,16 +158,21 @@ def _binary_exists():
     assert binary().exists(), f"{binary()} is missing: build it first (cargo build)"
 
 
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory):
-    """One gateway per test module, with an Operator and a User besides the admin."""
-    g = Gateway(tmp_path_factory.mktemp("gw")).start()
+def add_users(g: "Gateway") -> None:
+    """Creates the Operator and User the tests log in as."""
     body = "".join(
         f"<tds:User><tt:Username>{u}</tt:Username><tt:Password>{p}</tt:Password><tt:UserLevel>{lvl}</tt:UserLevel></tds:User>"
         for (u, p), lvl in [(OPERATOR, "Operator"), (USER, "User")]
     )
     r = soap(g.url, f"<tds:CreateUsers>{body}</tds:CreateUsers>", auth=ADMIN)
     assert r.status_code == 200, r.text
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory):
+    """One gateway per test module, with an Operator and a User besides the admin."""
+    g = Gateway(tmp_path_factory.mktemp("gw")).start()
+    add_users(g)
     yield g
     assert g.stop() == 0, g.log()
 
@@ -268,6 +273,21 @@ def _catalog() -> dict[str, Path]:
     return out
 
 
+def offline_load(catalog: dict, url: str) -> bytes | None:
+    """A schema or WSDL from the vendored set: by the XML catalog, else (for the OASIS
+    files, which import each other relative to their published addresses) by file name.
+    Never from the network."""
+    for candidate in (url, url.replace("https://", "http://", 1)):
+        if candidate in catalog:
+            return catalog[candidate].read_bytes()
+    if url.startswith(("http:", "https:")):
+        local = WSDL / "external" / url.rsplit("/", 1)[-1]
+        if local.is_file():
+            return local.read_bytes()
+        raise RuntimeError(f"refusing to fetch {url}: schemas must come from the vendored set")
+    return None
+
+
 def zeep_client(url: str, auth: tuple[str, str] | None = ADMIN, http_digest: bool = False):
     """A zeep client of the device service built from the official WSDL (offline, through
     the XML catalog); every response it receives is validated."""
@@ -278,12 +298,7 @@ def zeep_client(url: str, auth: tuple[str, str] | None = ADMIN, http_digest: boo
 
     class OfflineValidatingTransport(zeep.Transport):
         def load(self, url):
-            for candidate in (url, url.replace("https://", "http://", 1)):
-                if candidate in catalog:
-                    return catalog[candidate].read_bytes()
-            if url.startswith(("http:", "https:")):
-                raise RuntimeError(f"refusing to fetch {url}: schemas must come from the catalog")
-            return super().load(url)
+            return offline_load(catalog, url) or super().load(url)
 
         def post_xml(self, address, envelope, headers):
             response = super().post_xml(address, envelope, headers)
@@ -304,3 +319,110 @@ def zeep_fault_codes(exc) -> list[str]:
     detail = exc.code, exc.subcodes
     codes = [detail[0]] + [q.localname if hasattr(q, "localname") else str(q) for q in (detail[1] or [])]
     return [c.split("}")[-1].split(":")[-1] for c in codes if c]
+
+
+# --------------------------------------------------------------------------- events
+EVENT_WSDL = WSDL / "ver10" / "events" / "wsdl" / "event.wsdl"
+NS.update({
+    "tev": "http://www.onvif.org/ver10/events/wsdl",
+    "wsnt": "http://docs.oasis-open.org/wsn/b-2",
+    "wsa": "http://www.w3.org/2005/08/addressing",
+    "tns1": "http://www.onvif.org/ver10/topics",
+    "wsrf-r": "http://docs.oasis-open.org/wsrf/r-2",
+})
+
+
+class EventSource:
+    """The test-build event source of a gateway (a Unix socket, one JSON line per request)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.sock: socket.socket | None = None
+        self.reader = None
+
+    def connect(self) -> None:
+        deadline = time.monotonic() + 10
+        while not self.path.exists():
+            assert time.monotonic() < deadline, f"{self.path} never appeared: is the binary built with test-events?"
+            time.sleep(0.05)
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.connect(str(self.path))
+        self.reader = self.sock.makefile("r")
+
+    def send(self, obj: dict) -> str:
+        import json
+        if self.sock is None:
+            self.connect()
+        self.sock.sendall((json.dumps(obj) + "\n").encode())
+        reply = self.reader.readline().strip()
+        assert reply.startswith("ok"), reply
+        return reply
+
+    def raise_event(self, topic: str, source: dict, data: dict, prop: bool = True) -> int | None:
+        reply = self.send({"topic": topic, "property": prop, "source": source, "data": data})
+        return None if reply == "ok -" else int(reply.split()[1])
+
+    def close(self) -> None:
+        if self.sock:
+            self.sock.close()
+            self.sock = None
+
+
+def event_gateway(workdir: Path, config: str = "") -> tuple["Gateway", EventSource]:
+    sock = workdir / "events.sock"
+    g = Gateway(workdir, config=config, env={"RAILGATE_TEST_EVENTS": str(sock)})
+    return g, EventSource(sock)
+
+
+def zeep_events(url: str, binding: str = "EventBinding", auth: tuple[str, str] | None = ADMIN):
+    """A zeep client of the event service (or, with binding PullPointSubscriptionBinding /
+    SubscriptionManagerBinding, of a subscription address), from the official WSDL."""
+    import zeep
+    from zeep.wsse.username import UsernameToken
+
+    catalog = _catalog()
+
+    class OfflineValidatingTransport(zeep.Transport):
+        def load(self, u):
+            return offline_load(catalog, u) or super().load(u)
+
+        def post_xml(self, address, envelope, headers):
+            response = super().post_xml(address, envelope, headers)
+            check_response(response)
+            return response
+
+    transport = OfflineValidatingTransport(session=requests.Session(), timeout=30, operation_timeout=120)
+    client = zeep.Client(str(EVENT_WSDL), transport=transport, wsse=UsernameToken(*auth, use_digest=True) if auth else None)
+    return client.create_service("{http://www.onvif.org/ver10/events/wsdl}" + binding, url)
+
+
+def pull(url: str, timeout: str = "PT1S", limit: int = 100, auth=ADMIN) -> requests.Response:
+    return soap(url, f"<tev:PullMessages><tev:Timeout>{timeout}</tev:Timeout><tev:MessageLimit>{limit}</tev:MessageLimit></tev:PullMessages>", auth=auth)
+
+
+def messages(resp) -> list[dict]:
+    """The notification messages of a PullMessages response, as dicts."""
+    out = []
+    for m in xml(resp).findall(".//wsnt:NotificationMessage", NS):
+        msg = m.find(".//tt:Message", NS)
+        items = lambda group: {i.get("Name"): i.get("Value") for i in msg.findall(f"tt:{group}/tt:SimpleItem", NS)}  # noqa: E731
+        out.append({
+            "topic": m.find("wsnt:Topic", NS).text.strip(),
+            "op": msg.get("PropertyOperation"),
+            "utc": msg.get("UtcTime"),
+            "source": items("Source"),
+            "data": items("Data"),
+        })
+    return out
+
+
+def create_pull_point(gw: "Gateway", filter_xml: str = "", termination: str = "PT60S", auth=ADMIN, policy: str = "") -> str:
+    body = (f"<tev:CreatePullPointSubscription>{f'<tev:Filter>{filter_xml}</tev:Filter>' if filter_xml else ''}"
+            f"<tev:InitialTerminationTime>{termination}</tev:InitialTerminationTime>{policy}</tev:CreatePullPointSubscription>")
+    r = soap(gw.endpoint("event_service"), body, auth=auth)
+    assert r.status_code == 200, r.text
+    return texts(r, ".//tev:SubscriptionReference/wsa:Address")[0]
+
+
+def topic_filter(expr: str, dialect: str = "http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet") -> str:
+    return f'<wsnt:TopicExpression Dialect="{dialect}">{expr}</wsnt:TopicExpression>'

@@ -151,3 +151,28 @@ pub struct StoredEvent {
 pub fn to_millis(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
 }
+
+/// One line for people: `seq time topic [operation] source=.. data=.. (producer)`.
+pub fn describe(e: &StoredEvent) -> String {
+    let items = |items: &[Item]| -> String {
+        items
+            .iter()
+            .map(|i| match i {
+                Item::Simple { name, value } => format!("{name}={value}"),
+                Item::Element { name, .. } => format!("{name}=<element>"),
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut line = format!("{:>8} {} {}", e.seq, super::time::utc(e.event.utc), e.event.topic);
+    if let Some(op) = e.event.operation {
+        line.push_str(&format!(" [{}]", op.as_str()));
+    }
+    for (label, list) in [("source", &e.event.source), ("key", &e.event.key), ("data", &e.event.data)] {
+        if !list.is_empty() {
+            line.push_str(&format!(" {label}:{}", items(list)));
+        }
+    }
+    line.push_str(&format!(" ({})", e.event.producer));
+    line
+}
