@@ -85,6 +85,8 @@ pub struct App {
     pub topics: Arc<TopicRegistry>,
     /// Cancelled when the gateway stops: long polls end, background tasks stop.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// Networks basic-notification consumers may be in (empty: any).
+    pub consumer_networks: Vec<crate::events::push::Network>,
 }
 
 impl App {
@@ -154,6 +156,11 @@ impl App {
             },
         )?;
         let events = EventCore::new(store);
+        let consumer_networks = ev
+            .consumer_networks
+            .iter()
+            .filter_map(|n| crate::events::push::Network::parse(n))
+            .collect();
         let shutdown = tokio_util::sync::CancellationToken::new();
         let subscriptions = Arc::new(Subscriptions::new(
             events.clone(),
@@ -183,6 +190,7 @@ impl App {
             events,
             subscriptions,
             topics: Arc::new(TopicRegistry::default()),
+            consumer_networks,
             shutdown,
         })
     }

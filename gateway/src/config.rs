@@ -110,6 +110,11 @@ pub struct EventsConfig {
     pub max_events: u64,
     /// Most pull-point subscriptions at once (MaxPullPoints).
     pub max_pull_points: usize,
+    /// Most basic-notification (push) subscriptions at once (MaxNotificationProducers).
+    pub max_push_subscriptions: usize,
+    /// Networks basic-notification consumers may be in (CIDR, e.g. `10.0.0.0/8`); empty
+    /// means any. Keeps railgate from being used to send requests to arbitrary hosts.
+    pub consumer_networks: Vec<String>,
 }
 
 impl Default for EventsConfig {
@@ -118,6 +123,8 @@ impl Default for EventsConfig {
             retention_days: 30,
             max_events: 1_000_000,
             max_pull_points: 64,
+            max_push_subscriptions: 16,
+            consumer_networks: Vec::new(),
         }
     }
 }
@@ -314,6 +321,14 @@ impl Config {
                 "security.realm",
                 "must be non-empty and without quotes".into(),
             );
+        }
+        for (i, net) in self.events.consumer_networks.iter().enumerate() {
+            if crate::events::push::Network::parse(net).is_none() {
+                problem(
+                    &format!("events.consumer_networks[{i}]"),
+                    format!("{net:?} is not a network such as 10.0.0.0/8"),
+                );
+            }
         }
         for (i, scope) in self.device.fixed_scopes.iter().enumerate() {
             if !crate::services::device::scopes::is_valid_scope(scope) {

@@ -116,7 +116,9 @@ fn events_command(
     follow: bool,
 ) -> ExitCode {
     use railgate::eventstore::{Query, StoreReader};
-    let parse = |s: Option<&str>, what: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>, ExitCode> {
+    let parse = |s: Option<&str>,
+                 what: &str|
+     -> Result<Option<chrono::DateTime<chrono::Utc>>, ExitCode> {
         match s {
             None => Ok(None),
             Some(text) => railgate::security::wsse::parse_created(text).map(Some).ok_or_else(|| {
@@ -141,7 +143,14 @@ fn events_command(
             return ExitCode::from(EX_SOFTWARE);
         }
     };
-    let mut query = Query { topic, since, until, limit, newest: since.is_none(), ..Query::default() };
+    let mut query = Query {
+        topic,
+        since,
+        until,
+        limit,
+        newest: since.is_none(),
+        ..Query::default()
+    };
     loop {
         match reader.query(&query) {
             Ok(events) => {
@@ -177,9 +186,26 @@ fn main() -> ExitCode {
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     init_logging(cli.log_level.as_deref(), cli.log_format);
 
-    if let Some(Command::Events { topic, since, until, limit, follow }) = &cli.command {
-        let data_dir = cli.data_dir.clone().unwrap_or_else(|| PathBuf::from("data"));
-        return events_command(&data_dir, topic.clone(), since.as_deref(), until.as_deref(), *limit, *follow);
+    if let Some(Command::Events {
+        topic,
+        since,
+        until,
+        limit,
+        follow,
+    }) = &cli.command
+    {
+        let data_dir = cli
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("data"));
+        return events_command(
+            &data_dir,
+            topic.clone(),
+            since.as_deref(),
+            until.as_deref(),
+            *limit,
+            *follow,
+        );
     }
     if let Some(Command::Check { file }) = &cli.command {
         let Some(path) = file.as_ref().or(cli.config.as_ref()) else {

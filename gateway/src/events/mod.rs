@@ -8,6 +8,7 @@ pub mod filter;
 pub mod model;
 pub mod monitoring;
 pub mod properties;
+pub mod push;
 pub mod render;
 pub mod subscription;
 #[cfg(feature = "test-events")]

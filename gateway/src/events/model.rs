@@ -164,11 +164,20 @@ pub fn describe(e: &StoredEvent) -> String {
             .collect::<Vec<_>>()
             .join(",")
     };
-    let mut line = format!("{:>8} {} {}", e.seq, super::time::utc(e.event.utc), e.event.topic);
+    let mut line = format!(
+        "{:>8} {} {}",
+        e.seq,
+        super::time::utc(e.event.utc),
+        e.event.topic
+    );
     if let Some(op) = e.event.operation {
         line.push_str(&format!(" [{}]", op.as_str()));
     }
-    for (label, list) in [("source", &e.event.source), ("key", &e.event.key), ("data", &e.event.data)] {
+    for (label, list) in [
+        ("source", &e.event.source),
+        ("key", &e.event.key),
+        ("data", &e.event.data),
+    ] {
         if !list.is_empty() {
             line.push_str(&format!(" {label}:{}", items(list)));
         }

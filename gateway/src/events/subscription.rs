@@ -82,10 +82,10 @@ impl Default for SubscriptionLimits {
 }
 
 /// Where reading stands.
-#[derive(Debug)]
-struct Position {
+#[derive(Clone, Debug)]
+pub struct Cursor {
     /// Forward: the last sequence number read. Reverse: the next read is below this.
-    cursor: u64,
+    seq: u64,
     reverse: bool,
     /// Property states to deliver first (`Initialized`).
     sync: VecDeque<Event>,
@@ -93,9 +93,26 @@ struct Position {
     begin_pending: bool,
     /// Reverse reading reached the oldest event.
     exhausted: bool,
+}
+
+#[derive(Debug)]
+struct Position {
+    at: Cursor,
+    /// Bumped by every change of `at` from outside a delivery (Seek, sync point), so a
+    /// delivery that read ahead does not overwrite it.
+    version: u64,
     /// The pull in progress, if any (its number, and how to cancel it when a newer one
     /// arrives).
     pulling: Option<(u64, CancellationToken)>,
+}
+
+/// Messages read ahead of delivery (basic notification): committed once delivered.
+#[derive(Debug)]
+pub struct Peeked {
+    /// The messages.
+    pub events: Vec<Event>,
+    /// Where reading stands once they are delivered.
+    pub cursor: (Cursor, u64),
 }
 
 /// One subscription.
@@ -241,11 +258,14 @@ impl Subscriptions {
             consumer,
             termination: Mutex::new(termination),
             position: tokio::sync::Mutex::new(Position {
-                cursor,
-                reverse: false,
-                sync,
-                begin_pending: false,
-                exhausted: false,
+                at: Cursor {
+                    seq: cursor,
+                    reverse: false,
+                    sync,
+                    begin_pending: false,
+                    exhausted: false,
+                },
+                version: 0,
                 pulling: None,
             }),
             ended: self.shutdown.child_token(),
@@ -334,7 +354,8 @@ impl Subscriptions {
             .filter(|e| sub.filter.matches(e))
             .collect();
         let mut pos = sub.position.lock().await;
-        pos.sync = sync;
+        pos.at.sync = sync;
+        pos.version += 1;
     }
 
     /// Moves the subscription to `t` in the store: forward from the first event at or after
@@ -365,16 +386,19 @@ impl Subscriptions {
         if let Some((_, old)) = pos.pulling.take() {
             old.cancel();
         }
-        pos.sync.clear();
-        pos.cursor = cursor;
-        pos.reverse = reverse;
-        pos.exhausted = false;
-        // Seeking to before the oldest stored event reports the beginning of the buffer,
-        // whatever the direction.
-        pos.begin_pending = match oldest {
-            Some(o) => !reverse && cursor < o,
-            None => true,
+        pos.at = Cursor {
+            seq: cursor,
+            reverse,
+            sync: VecDeque::new(),
+            exhausted: false,
+            // Seeking to before the oldest stored event reports the beginning of the buffer,
+            // whatever the direction.
+            begin_pending: match oldest {
+                Some(o) => !reverse && cursor < o,
+                None => true,
+            },
         };
+        pos.version += 1;
         Ok(())
     }
 
@@ -401,7 +425,10 @@ impl Subscriptions {
         let mut latest = self.store().watch();
         let result = loop {
             latest.borrow_and_update();
-            let events = self.collect(sub, limit).await?;
+            let events = {
+                let mut pos = sub.position.lock().await;
+                self.collect(&mut pos.at, &sub.filter, limit).await?
+            };
             if !events.is_empty() {
                 break events;
             }
@@ -425,45 +452,102 @@ impl Subscriptions {
         })
     }
 
-    /// Takes up to `limit` deliverable messages and advances the position past them.
-    async fn collect(
+    /// Reads ahead for basic notification: waits up to `timeout` for messages and returns
+    /// them with the position to [`commit`](Self::commit) once they are delivered.
+    pub async fn peek(
         &self,
         sub: &Subscription,
+        timeout: Duration,
+        limit: usize,
+    ) -> Result<Peeked, SubscriptionError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut latest = self.store().watch();
+        loop {
+            latest.borrow_and_update();
+            let (events, at, version) = {
+                let pos = sub.position.lock().await;
+                let mut at = pos.at.clone();
+                let events = self.collect(&mut at, &sub.filter, limit).await?;
+                (events, at, pos.version)
+            };
+            if !events.is_empty() {
+                return Ok(Peeked {
+                    events,
+                    cursor: (at, version),
+                });
+            }
+            tokio::select! {
+                changed = latest.changed() => if changed.is_err() { return Err(SubscriptionError::Unknown) },
+                _ = tokio::time::sleep_until(deadline) => return Ok(Peeked { events, cursor: (at, version) }),
+                _ = sub.ended.cancelled() => return Err(SubscriptionError::Unknown),
+            }
+        }
+    }
+
+    /// Moves past messages delivered after a [`peek`](Self::peek), unless the position was
+    /// changed meanwhile (Seek, synchronization point).
+    pub async fn commit(&self, sub: &Subscription, (at, version): (Cursor, u64)) {
+        let mut pos = sub.position.lock().await;
+        if pos.version == version {
+            pos.at = at;
+        }
+    }
+
+    /// Skips the oldest undelivered events beyond `max` (a consumer far behind); returns how
+    /// many were skipped.
+    pub async fn skip_backlog(&self, sub: &Subscription, max: u64) -> u64 {
+        let latest = self.store().latest_seq();
+        let mut pos = sub.position.lock().await;
+        if pos.at.reverse || latest.saturating_sub(pos.at.seq) <= max {
+            return 0;
+        }
+        let skipped = latest - max - pos.at.seq;
+        pos.at.seq = latest - max;
+        skipped
+    }
+
+    /// Takes up to `limit` deliverable messages and advances `at` past them.
+    async fn collect(
+        &self,
+        at: &mut Cursor,
+        filter: &Filter,
         limit: usize,
     ) -> Result<Vec<Event>, SubscriptionError> {
-        let mut pos = sub.position.lock().await;
         let mut out = Vec::new();
-        if pos.begin_pending {
-            pos.begin_pending = false;
+        if at.begin_pending {
+            at.begin_pending = false;
             out.push(begin_event());
         }
         while out.len() < limit {
-            let Some(e) = pos.sync.pop_front() else { break };
+            let Some(e) = at.sync.pop_front() else { break };
             out.push(e);
         }
         const SCAN: usize = 512;
         while out.len() < limit {
-            let batch: Vec<Arc<StoredEvent>> = if pos.reverse {
-                if pos.exhausted {
+            let store = self.store().clone();
+            let batch: Vec<Arc<StoredEvent>> = if at.reverse {
+                if at.exhausted {
                     break;
                 }
-                let store = self.store().clone();
-                let below = pos.cursor;
+                let below = at.seq;
                 let older = tokio::task::spawn_blocking(move || store.reader().before(below, SCAN))
                     .await
                     .map_err(|_| SubscriptionError::Store(StoreError::Closed))??;
                 if older.is_empty() {
-                    pos.exhausted = true;
+                    at.exhausted = true;
                     out.push(begin_event());
                     break;
                 }
                 older.into_iter().map(Arc::new).collect()
             } else {
-                let store = self.store().clone();
-                let after = pos.cursor;
-                tokio::task::spawn_blocking(move || store.after(after, SCAN))
-                    .await
-                    .map_err(|_| SubscriptionError::Store(StoreError::Closed))??
+                let after = at.seq;
+                // Recent events come from memory without a thread hop.
+                match store.after_recent(after, SCAN) {
+                    Some(recent) => recent,
+                    None => tokio::task::spawn_blocking(move || store.after(after, SCAN))
+                        .await
+                        .map_err(|_| SubscriptionError::Store(StoreError::Closed))??,
+                }
             };
             if batch.is_empty() {
                 break;
@@ -472,8 +556,8 @@ impl Subscriptions {
                 if out.len() >= limit {
                     break;
                 }
-                pos.cursor = stored.seq;
-                if sub.filter.matches(&stored.event) {
+                at.seq = stored.seq;
+                if filter.matches(&stored.event) {
                     out.push(stored.event.clone());
                 }
             }

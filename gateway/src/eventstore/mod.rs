@@ -186,6 +186,28 @@ impl EventStore {
         *self.inner.latest.borrow()
     }
 
+    /// Up to `limit` events after `after` if they are all still in memory (`None` when the
+    /// file must be read).
+    pub fn after_recent(&self, after: u64, limit: usize) -> Option<Vec<Arc<StoredEvent>>> {
+        let ring = self.inner.ring.read().unwrap_or_else(|p| p.into_inner());
+        let covered = ring
+            .events
+            .front()
+            .is_some_and(|first| first.seq <= after + 1);
+        if covered || (ring.events.is_empty() && after >= self.latest_seq()) {
+            let start = ring.events.partition_point(|e| e.seq <= after);
+            return Some(
+                ring.events
+                    .iter()
+                    .skip(start)
+                    .take(limit)
+                    .cloned()
+                    .collect(),
+            );
+        }
+        None
+    }
+
     /// Up to `limit` events with a sequence number above `after`, in order: from memory when
     /// they are recent, else from the file.
     pub fn after(&self, after: u64, limit: usize) -> Result<Vec<Arc<StoredEvent>>, StoreError> {

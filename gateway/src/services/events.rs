@@ -24,6 +24,7 @@ crate::services::operations! {
     TEV "PullMessages" => pull_messages,
     TEV "SetSynchronizationPoint" => set_synchronization_point,
     TEV "Seek" => seek,
+    WSNT "Subscribe" => subscribe,
     WSNT "Renew" => renew,
     WSNT "Unsubscribe" => unsubscribe,
 }
@@ -132,7 +133,7 @@ pub fn write_capabilities(ctx: &Ctx, w: &mut XmlWriter) {
         &[
             ("WSSubscriptionPolicySupport", "true"),
             ("WSPausableSubscriptionManagerInterfaceSupport", "false"),
-            ("MaxNotificationProducers", "0"),
+            ("MaxNotificationProducers", &limits.max_push.to_string()),
             ("MaxPullPoints", &limits.max_pull_points.to_string()),
             ("PersistentNotificationStorage", "true"),
             ("MaxEventBrokers", "0"),
@@ -211,8 +212,76 @@ async fn create_pull_point_subscription(ctx: &Ctx, req: &Element) -> OpResult {
     Ok(w.finish())
 }
 
+async fn subscribe(ctx: &Ctx, req: &Element) -> OpResult {
+    let now = Utc::now();
+    let consumer = req
+        .child(WSNT, "ConsumerReference")
+        .and_then(|c| c.child(crate::xml::ns::WSA, "Address"))
+        .map(|a| a.text_trim().to_string())
+        .ok_or_else(|| SoapFault::missing_tag("ConsumerReference/Address is required"))?;
+    crate::events::push::check_consumer(&consumer, &ctx.app.consumer_networks)
+        .await
+        .map_err(|why| SoapFault::notification(WSNT_CREATION_FAILED, why, ""))?;
+    let changed_only = req
+        .child(WSNT, "SubscriptionPolicy")
+        .is_some_and(|p| p.child(TEV, "ChangedOnly").is_some());
+    let filter = read_filter(req.child(WSNT, "Filter"), changed_only)?;
+    let requested = match req
+        .child(WSNT, "InitialTerminationTime")
+        .map(Element::text_trim)
+        .filter(|t| !t.is_empty())
+    {
+        None => None,
+        Some(t) => Some(
+            parse_termination(t, now)
+                .ok_or_else(|| termination_fault("wsnt:UnacceptableInitialTerminationTimeFault"))?,
+        ),
+    };
+    let termination = ctx
+        .app
+        .subscriptions
+        .grant(requested, now)
+        .map_err(|_| termination_fault("wsnt:UnacceptableInitialTerminationTimeFault"))?;
+    let sub = ctx
+        .app
+        .subscriptions
+        .create(
+            filter,
+            termination,
+            ctx.principal.username.clone(),
+            Some(consumer.clone()),
+        )
+        .await?;
+    let manager = format!(
+        "{}/onvif/event_service/subscription/{}",
+        ctx.base_url, sub.id
+    );
+    tokio::spawn(crate::events::push::deliver(
+        ctx.app.subscriptions.clone(),
+        sub.clone(),
+        manager.clone(),
+    ));
+    tracing::info!(subscription = %sub.id, consumer = %consumer, user = ?ctx.principal.username, "basic notification subscription created");
+    let mut w = XmlWriter::new();
+    w.with("wsnt:SubscribeResponse", &[], |w| {
+        w.with("wsnt:SubscriptionReference", &[], |w| {
+            w.leaf("wsa:Address", &manager);
+        });
+        w.leaf("wsnt:CurrentTime", &utc(now));
+        w.leaf("wsnt:TerminationTime", &utc(termination));
+    });
+    Ok(w.finish())
+}
+
 async fn pull_messages(ctx: &Ctx, req: &Element) -> OpResult {
     let sub = subscription(ctx)?;
+    if sub.consumer.is_some() {
+        return Err(SoapFault::notification(
+            "wsnt:UnableToGetMessagesFault",
+            "this subscription delivers by Notify, not PullMessages",
+            "",
+        ));
+    }
     let limits = ctx.app.subscriptions.limits();
     let timeout = req
         .child(TEV, "Timeout")
