@@ -249,3 +249,32 @@ def test_home_assistant_pull_point_manager(gw):
             await cam.close()
 
     asyncio.run(flow())
+
+
+def test_link_status_of_a_southbound_link(gw):
+    address = create_pull_point(gw, topic_filter("tns1:Monitoring/LinkStatus"))
+    pull(address, "PT1S")
+    gw.source.send({"link": "panel1", "up": True})
+    up = messages(pull(address, "PT5S"))
+    assert [(m["source"], m["op"]) for m in up] == [({"Token": "panel1"}, "Initialized")]
+    gw.source.send({"link": "panel1", "up": False})
+    down = messages(pull(address, "PT5S"))
+    assert [(m["source"], m["op"]) for m in down] == [({"Token": "panel1"}, "Deleted")], "a lost panel shows"
+
+
+def test_events_command_lists_and_follows(gw):
+    import subprocess
+    from conftest import binary
+    gw.source.raise_event("Test/Cli", {"Id": "c"}, {"N": "1"}, prop=False)
+    out = subprocess.run([binary(), "--data-dir", gw.data, "events", "--topic", "Test/Cli"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "tns1:Test/Cli" in out and "data:N=1" in out
+    follower = subprocess.Popen([binary(), "--data-dir", gw.data, "events", "--topic", "Test/Cli", "--follow"],
+                                stdout=subprocess.PIPE, text=True)
+    try:
+        assert "data:N=1" in follower.stdout.readline()
+        gw.source.raise_event("Test/Cli", {"Id": "c"}, {"N": "2"}, prop=False)
+        assert "data:N=2" in follower.stdout.readline(), "new events are printed as they are stored"
+    finally:
+        follower.kill()
+        follower.wait()

@@ -16,6 +16,7 @@ use hyper_util::rt::TokioIo;
 use railgate::config::Config;
 use railgate::runtime::Gateway;
 use railgate::security::{Secret, random_bytes, wsse::password_digest};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
 /// The admin password test gateways start with.
@@ -152,5 +153,81 @@ impl Client {
         let status = res.status().as_u16();
         let body = res.into_body().collect().await?.to_bytes();
         Ok(Reply { status, body })
+    }
+}
+
+/// A GET request in HTTP/1.1 wire form.
+pub fn get(path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n").into_bytes()
+}
+
+/// A SOAP POST request in HTTP/1.1 wire form.
+pub fn post(path: &str, body: &str) -> Vec<u8> {
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/soap+xml; charset=utf-8\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// A minimal keep-alive HTTP/1.1 client that sends each request in one write, as SOAP
+/// clients (requests, aiohttp, gSOAP) do, so the benchmark measures the server.
+#[derive(Debug)]
+pub struct RawClient {
+    stream: tokio::net::TcpStream,
+    buf: Vec<u8>,
+    /// The body of the last response.
+    pub body: Vec<u8>,
+}
+
+impl RawClient {
+    /// Connects to `addr`.
+    pub async fn connect(addr: SocketAddr) -> anyhow::Result<RawClient> {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(RawClient {
+            stream,
+            buf: Vec::with_capacity(16 * 1024),
+            body: Vec::new(),
+        })
+    }
+
+    /// Sends `request`, reads the whole response, returns its status.
+    pub async fn request(&mut self, request: &[u8]) -> anyhow::Result<u16> {
+        self.stream.write_all(request).await?;
+        let head_end = loop {
+            if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            self.fill().await?;
+        };
+        let head = std::str::from_utf8(&self.buf[..head_end])?;
+        let status: u16 = head
+            .get(9..12)
+            .ok_or_else(|| anyhow::anyhow!("bad status line"))?
+            .parse()?;
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                l.split_once(':')
+                    .filter(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            })
+            .map(|(_, v)| v.trim().parse())
+            .transpose()?
+            .unwrap_or(0);
+        while self.buf.len() < head_end + length {
+            self.fill().await?;
+        }
+        self.body = self.buf[head_end..head_end + length].to_vec();
+        self.buf.drain(..head_end + length);
+        Ok(status)
+    }
+
+    async fn fill(&mut self) -> anyhow::Result<()> {
+        let mut chunk = [0u8; 16 * 1024];
+        let n = self.stream.read(&mut chunk).await?;
+        anyhow::ensure!(n > 0, "connection closed");
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(())
     }
 }

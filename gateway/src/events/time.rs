@@ -61,13 +61,28 @@ pub fn parse_termination(s: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     parse_created(s)
 }
 
-/// `2026-11-25T12:00:00Z` (milliseconds when not whole).
+/// `2026-11-25T12:00:00Z` (milliseconds when not whole). Written by hand: it runs for every
+/// message of every response.
 pub fn utc(t: DateTime<Utc>) -> String {
-    if t.timestamp_subsec_millis() == 0 {
-        t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-    } else {
-        t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write;
+    let mut out = String::with_capacity(24);
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    let millis = t.timestamp_subsec_millis();
+    if millis != 0 {
+        let _ = write!(out, ".{millis:03}");
     }
+    out.push('Z');
+    out
 }
 
 /// An xs:duration of whole seconds (`PT60S`).

@@ -97,11 +97,24 @@ pub struct Operation {
     pub class: AccessClass,
 }
 
-/// Looks an operation up by service and request element.
+/// Looks an operation up by service and request element (hashed by name: this runs for
+/// every request).
 pub fn operation(service: Service, ns: &str, name: &str) -> Option<&'static Operation> {
-    OPERATIONS
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+    static BY_NAME: OnceLock<HashMap<&'static str, Vec<&'static Operation>>> = OnceLock::new();
+    let by_name = BY_NAME.get_or_init(|| {
+        let mut map: HashMap<&'static str, Vec<&'static Operation>> = HashMap::new();
+        for op in OPERATIONS {
+            map.entry(op.name).or_default().push(op);
+        }
+        map
+    });
+    by_name
+        .get(name)?
         .iter()
-        .find(|op| op.service == service && op.ns == ns && op.name == name)
+        .find(|op| op.service == service && op.ns == ns)
+        .copied()
 }
 
 #[cfg(test)]

@@ -25,8 +25,7 @@ use railgate::app::App;
 use railgate::config::Config;
 use railgate::http::{ServeSettings, bind, routes, serve};
 use railgate::security::Secret;
-use railgate_tests::{ADMIN_PASSWORD, soap_envelope, username_token};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use railgate_tests::{ADMIN_PASSWORD, RawClient, get, post, soap_envelope, username_token};
 use tokio_util::sync::CancellationToken;
 use warp::Filter;
 
@@ -167,74 +166,6 @@ fn thread_cpu(prefix: &str) -> Duration {
         }
     }
     Duration::from_secs_f64(ticks as f64 / ticks_per_sec)
-}
-
-fn get(path: &str) -> Vec<u8> {
-    format!("GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n").into_bytes()
-}
-
-fn post(path: &str, body: &str) -> Vec<u8> {
-    format!(
-        "POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/soap+xml; charset=utf-8\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
-}
-
-/// A minimal keep-alive HTTP/1.1 client that sends each request in one write, as SOAP
-/// clients (requests, aiohttp, gSOAP) do, so the benchmark measures the server.
-struct RawClient {
-    stream: tokio::net::TcpStream,
-    buf: Vec<u8>,
-}
-
-impl RawClient {
-    async fn connect(addr: SocketAddr) -> anyhow::Result<RawClient> {
-        let stream = tokio::net::TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        Ok(RawClient {
-            stream,
-            buf: Vec::with_capacity(16 * 1024),
-        })
-    }
-
-    /// Sends `request`, reads the whole response, returns its status.
-    async fn request(&mut self, request: &[u8]) -> anyhow::Result<u16> {
-        self.stream.write_all(request).await?;
-        let head_end = loop {
-            if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-            self.fill().await?;
-        };
-        let head = std::str::from_utf8(&self.buf[..head_end])?;
-        let status: u16 = head
-            .get(9..12)
-            .ok_or_else(|| anyhow::anyhow!("bad status line"))?
-            .parse()?;
-        let length: usize = head
-            .lines()
-            .find_map(|l| {
-                l.split_once(':')
-                    .filter(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-            })
-            .map(|(_, v)| v.trim().parse())
-            .transpose()?
-            .unwrap_or(0);
-        while self.buf.len() < head_end + length {
-            self.fill().await?;
-        }
-        self.buf.drain(..head_end + length);
-        Ok(status)
-    }
-
-    async fn fill(&mut self) -> anyhow::Result<()> {
-        let mut chunk = [0u8; 16 * 1024];
-        let n = self.stream.read(&mut chunk).await?;
-        anyhow::ensure!(n > 0, "connection closed");
-        self.buf.extend_from_slice(&chunk[..n]);
-        Ok(())
-    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
