@@ -231,3 +231,11 @@ impl RawClient {
         Ok(())
     }
 }
+
+/// The `p` quantile (0..=1) of sorted durations (zero when empty).
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}

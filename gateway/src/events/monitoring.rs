@@ -96,19 +96,19 @@ pub async fn run(core: EventCore, stop: CancellationToken) {
             _ = stop.cancelled() => break,
         }
         let now = cpu_jiffies();
-        if let (Some((busy0, total0)), Some((busy1, total1))) = (previous, now) {
-            if total1 > total0 {
-                let usage = 100.0 * (busy1.saturating_sub(busy0)) as f64 / (total1 - total0) as f64;
-                if reported.is_none_or(|r| (r - usage).abs() >= CPU_DEADBAND) {
-                    reported = Some(usage);
-                    let e = property(
-                        "Monitoring/ProcessorUsage",
-                        vec![Item::simple("Token", "cpu")],
-                        vec![Item::simple("Value", format!("{usage:.1}"))],
-                    );
-                    if let Err(e) = core.set_property(e).await {
-                        tracing::warn!(error = %e, "cannot raise ProcessorUsage");
-                    }
+        if let (Some((busy0, total0)), Some((busy1, total1))) = (previous, now)
+            && total1 > total0
+        {
+            let usage = 100.0 * (busy1.saturating_sub(busy0)) as f64 / (total1 - total0) as f64;
+            if reported.is_none_or(|r| (r - usage).abs() >= CPU_DEADBAND) {
+                reported = Some(usage);
+                let e = property(
+                    "Monitoring/ProcessorUsage",
+                    vec![Item::simple("Token", "cpu")],
+                    vec![Item::simple("Value", format!("{usage:.1}"))],
+                );
+                if let Err(e) = core.set_property(e).await {
+                    tracing::warn!(error = %e, "cannot raise ProcessorUsage");
                 }
             }
         }

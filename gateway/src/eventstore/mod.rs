@@ -282,7 +282,7 @@ mod tests {
             key: vec![],
             data: vec![Item::simple(
                 "LogicalState",
-                if i % 2 == 0 { "true" } else { "false" },
+                if i.is_multiple_of(2) { "true" } else { "false" },
             )],
             producer: "test".into(),
         }

@@ -29,20 +29,12 @@ pub(super) fn open_writable(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    let version = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
-    if version > MIGRATIONS.len() {
-        return Err(StoreError::TooNew {
-            found: version,
-            known: MIGRATIONS.len(),
-        });
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
-        tracing::info!(version = i + 1, "event store migrated");
-    }
+    crate::state::migrate::migrate(&mut conn, MIGRATIONS, "events").map_err(|e| match e {
+        crate::state::migrate::MigrationError::TooNew { found, known } => {
+            StoreError::TooNew { found, known }
+        }
+        crate::state::migrate::MigrationError::Sqlite(e) => StoreError::Sqlite(e),
+    })?;
     Ok(conn)
 }
 

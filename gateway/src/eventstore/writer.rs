@@ -48,7 +48,8 @@ struct Writer {
     last_chunk: Instant,
 }
 
-type Pending = (Event, oneshot::Sender<Result<u64, String>>);
+type Ack = oneshot::Sender<Result<u64, String>>;
+type Pending = (Event, Ack);
 
 impl Writer {
     fn run(mut self, mut rx: mpsc::Receiver<Command>) {
@@ -142,7 +143,7 @@ impl Writer {
                 return;
             }
         };
-        let stored: Vec<(Arc<StoredEvent>, oneshot::Sender<Result<u64, String>>)> = batch
+        let stored: Vec<(Arc<StoredEvent>, Ack)> = batch
             .into_iter()
             .zip(&seqs)
             .map(|((event, ack), &seq)| (Arc::new(StoredEvent { seq, event }), ack))

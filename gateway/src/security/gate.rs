@@ -97,7 +97,7 @@ pub fn decide(app: &App, op: &Operation, envelope: &Envelope, http: &HttpAuth<'_
             header,
             http.method,
             http.uri,
-            &credentials,
+            credentials,
             SystemTime::now(),
         ) {
             Ok(user) => principal = Some((user, level.get().unwrap_or(UserLevel::Anonymous))),
@@ -117,7 +117,7 @@ pub fn decide(app: &App, op: &Operation, envelope: &Envelope, http: &HttpAuth<'_
         }
     }
     match token {
-        Ok(Some(token)) => match app.wsse.verify(&token, &credentials, Utc::now()) {
+        Ok(Some(token)) => match app.wsse.verify(&token, credentials, Utc::now()) {
             Ok(()) => {
                 principal = Some((token.username, level.get().unwrap_or(UserLevel::Anonymous)))
             }

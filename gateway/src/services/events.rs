@@ -170,14 +170,20 @@ async fn get_event_properties(ctx: &Ctx, _req: &Element) -> OpResult {
     Ok(w.finish())
 }
 
-async fn create_pull_point_subscription(ctx: &Ctx, req: &Element) -> OpResult {
+/// What CreatePullPointSubscription (tev: children) and Subscribe (wsnt: children) share:
+/// the filter, the `ChangedOnly` policy and the granted termination time.
+fn subscription_request(
+    ctx: &Ctx,
+    req: &Element,
+    ns: &str,
+) -> Result<(Filter, chrono::DateTime<Utc>), SoapFault> {
     let now = Utc::now();
     let changed_only = req
-        .child(TEV, "SubscriptionPolicy")
+        .child(ns, "SubscriptionPolicy")
         .is_some_and(|p| p.child(TEV, "ChangedOnly").is_some());
-    let filter = read_filter(req.child(TEV, "Filter"), changed_only)?;
+    let filter = read_filter(req.child(ns, "Filter"), changed_only)?;
     let requested = match req
-        .child(TEV, "InitialTerminationTime")
+        .child(ns, "InitialTerminationTime")
         .map(Element::text_trim)
         .filter(|t| !t.is_empty())
     {
@@ -192,6 +198,12 @@ async fn create_pull_point_subscription(ctx: &Ctx, req: &Element) -> OpResult {
         .subscriptions
         .grant(requested, now)
         .map_err(|_| termination_fault("wsnt:UnacceptableInitialTerminationTimeFault"))?;
+    Ok((filter, termination))
+}
+
+async fn create_pull_point_subscription(ctx: &Ctx, req: &Element) -> OpResult {
+    let now = Utc::now();
+    let (filter, termination) = subscription_request(ctx, req, TEV)?;
     let sub = ctx
         .app
         .subscriptions
@@ -222,26 +234,7 @@ async fn subscribe(ctx: &Ctx, req: &Element) -> OpResult {
     crate::events::push::check_consumer(&consumer, &ctx.app.consumer_networks)
         .await
         .map_err(|why| SoapFault::notification(WSNT_CREATION_FAILED, why, ""))?;
-    let changed_only = req
-        .child(WSNT, "SubscriptionPolicy")
-        .is_some_and(|p| p.child(TEV, "ChangedOnly").is_some());
-    let filter = read_filter(req.child(WSNT, "Filter"), changed_only)?;
-    let requested = match req
-        .child(WSNT, "InitialTerminationTime")
-        .map(Element::text_trim)
-        .filter(|t| !t.is_empty())
-    {
-        None => None,
-        Some(t) => Some(
-            parse_termination(t, now)
-                .ok_or_else(|| termination_fault("wsnt:UnacceptableInitialTerminationTimeFault"))?,
-        ),
-    };
-    let termination = ctx
-        .app
-        .subscriptions
-        .grant(requested, now)
-        .map_err(|_| termination_fault("wsnt:UnacceptableInitialTerminationTimeFault"))?;
+    let (filter, termination) = subscription_request(ctx, req, WSNT)?;
     let sub = ctx
         .app
         .subscriptions

@@ -226,22 +226,12 @@ impl StateDb {
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StateError> {
-    let version: usize =
-        conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
-    if version > MIGRATIONS.len() {
-        return Err(StateError::TooNew {
-            found: version,
-            known: MIGRATIONS.len(),
-        });
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
-        tracing::info!(version = i + 1, "state database migrated");
-    }
-    Ok(())
+    super::migrate::migrate(conn, MIGRATIONS, "state").map_err(|e| match e {
+        super::migrate::MigrationError::TooNew { found, known } => {
+            StateError::TooNew { found, known }
+        }
+        super::migrate::MigrationError::Sqlite(e) => StateError::Sqlite(e),
+    })
 }
 
 #[cfg(test)]

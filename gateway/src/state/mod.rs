@@ -3,5 +3,6 @@
 
 pub mod datadir;
 pub mod db;
+pub mod migrate;
 
 pub use db::{StateDb, StateError, StoredUser};

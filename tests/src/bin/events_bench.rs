@@ -20,7 +20,7 @@ use railgate::events::subscription::Filter;
 use railgate::eventstore::{EventStore, StoreConfig};
 use railgate::runtime::Gateway;
 use railgate::security::Secret;
-use railgate_tests::{ADMIN_PASSWORD, RawClient, post, soap_envelope, username_token};
+use railgate_tests::{ADMIN_PASSWORD, RawClient, percentile, post, soap_envelope, username_token};
 use tokio_util::sync::CancellationToken;
 
 /// Counts live heap bytes, for the memory figure.
@@ -91,13 +91,6 @@ async fn appends(store: &EventStore, raisers: usize, seconds: u64) -> f64 {
 
 fn live_bytes() -> u64 {
     LIVE.load(Ordering::Relaxed)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 const CREATE: &str = "<tev:CreatePullPointSubscription xmlns:tev=\"http://www.onvif.org/ver10/events/wsdl\" xmlns:wsnt=\"http://docs.oasis-open.org/wsn/b-2\"><tev:Filter><wsnt:TopicExpression xmlns:tns1=\"http://www.onvif.org/ver10/topics\" Dialect=\"http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet\">tns1:Bench/Event</wsnt:TopicExpression></tev:Filter><tev:InitialTerminationTime>PT600S</tev:InitialTerminationTime></tev:CreatePullPointSubscription>";

@@ -25,7 +25,9 @@ use railgate::app::App;
 use railgate::config::Config;
 use railgate::http::{ServeSettings, bind, routes, serve};
 use railgate::security::Secret;
-use railgate_tests::{ADMIN_PASSWORD, RawClient, get, post, soap_envelope, username_token};
+use railgate_tests::{
+    ADMIN_PASSWORD, RawClient, get, percentile, post, soap_envelope, username_token,
+};
 use tokio_util::sync::CancellationToken;
 use warp::Filter;
 
@@ -166,13 +168,6 @@ fn thread_cpu(prefix: &str) -> Duration {
         }
     }
     Duration::from_secs_f64(ticks as f64 / ticks_per_sec)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn main() -> anyhow::Result<()> {
