@@ -53,6 +53,9 @@ struct Args {
     /// Events raised per latency measurement.
     #[arg(long, default_value_t = 200)]
     events: usize,
+    /// Only the latency measurement (for profiling it).
+    #[arg(long)]
+    latency_only: bool,
 }
 
 fn event(i: u64) -> Event {
@@ -201,6 +204,9 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(async move {
         println!("railgate events benchmark on {} CPUs", std::thread::available_parallelism()?);
 
+        if args.latency_only {
+            return anyhow::Ok(());
+        }
         // 1. Store.
         let dir = tempfile::tempdir()?;
         let store = EventStore::open(dir.path(), StoreConfig { max_age: None, max_count: None, ..StoreConfig::default() })?;
