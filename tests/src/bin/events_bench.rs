@@ -20,7 +20,9 @@ use railgate::events::subscription::Filter;
 use railgate::eventstore::{EventStore, StoreConfig};
 use railgate::runtime::Gateway;
 use railgate::security::Secret;
-use railgate_tests::{ADMIN_PASSWORD, RawClient, percentile, post, soap_envelope, username_token};
+use railgate_tests::{
+    ADMIN_PASSWORD, RawClient, percentile, post, soap_envelope, thread_cpu, username_token,
+};
 use tokio_util::sync::CancellationToken;
 
 /// Counts live heap bytes, for the memory figure.
@@ -274,14 +276,17 @@ fn main() -> anyhow::Result<()> {
     client_rt.block_on(async {
         let mut p99s = Vec::new();
         for subs in [1usize, 100] {
+            let cpu_before = thread_cpu("server");
             let l = latency(addr, &app, subs, args.events).await?;
+            let server_cpu = thread_cpu("server").saturating_sub(cpu_before);
             let (p50, p99) = (percentile(&l, 0.5), percentile(&l, 0.99));
             p99s.push(p99);
             println!(
-                "raise -> PullMessages response, {subs:>3} subscription(s): p50 {:>7.0} µs  p99 {:>7.0} µs  ({} deliveries)",
+                "raise -> PullMessages response, {subs:>3} subscription(s): p50 {:>7.0} µs  p99 {:>7.0} µs  ({} deliveries; gateway CPU {:.0} µs per delivery incl. the next pull)",
                 p50.as_secs_f64() * 1e6,
                 p99.as_secs_f64() * 1e6,
-                l.len()
+                l.len(),
+                server_cpu.as_secs_f64() * 1e6 / l.len().max(1) as f64
             );
         }
         println!("p99 with 100 subscriptions / p99 with 1: {:.1}", p99s[1].as_secs_f64() / p99s[0].as_secs_f64().max(1e-9));

@@ -26,7 +26,7 @@ use railgate::config::Config;
 use railgate::http::{ServeSettings, bind, routes, serve};
 use railgate::security::Secret;
 use railgate_tests::{
-    ADMIN_PASSWORD, RawClient, get, percentile, post, soap_envelope, username_token,
+    ADMIN_PASSWORD, RawClient, get, percentile, post, soap_envelope, thread_cpu, username_token,
 };
 use tokio_util::sync::CancellationToken;
 use warp::Filter;
@@ -145,29 +145,6 @@ async fn drive(
         elapsed: started.elapsed(),
         latencies: all,
     })
-}
-
-/// CPU time (user + system) used so far by this process's threads whose name starts with
-/// `prefix`, from /proc (Linux).
-fn thread_cpu(prefix: &str) -> Duration {
-    let ticks_per_sec = 100.0; // USER_HZ on Linux
-    let mut ticks = 0u64;
-    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
-        for task in tasks.flatten() {
-            let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-            if !comm.starts_with(prefix) {
-                continue;
-            }
-            let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
-            // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
-            let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-            let fields: Vec<&str> = after.split_whitespace().collect();
-            let utime: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0);
-            let stime: u64 = fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
-            ticks += utime + stime;
-        }
-    }
-    Duration::from_secs_f64(ticks as f64 / ticks_per_sec)
 }
 
 fn main() -> anyhow::Result<()> {
