@@ -83,18 +83,29 @@ pub fn parse_envelope(bytes: &[u8], limits: &Limits) -> Result<Envelope, SoapFau
     })
 }
 
-/// A complete response document: the XML declaration at byte 0, then the envelope with every
-/// prefix railgate writes declared once.
+/// A complete response document: the XML declaration at byte 0, then the envelope declaring
+/// the prefixes railgate writes that the header or body use (`env` always). A prefix counts
+/// as used wherever `prefix:` appears, QName values included; declaring one too many is
+/// harmless, one too few is impossible.
 pub fn write_envelope(header: Option<&str>, body: &str) -> String {
-    let mut out = String::with_capacity(body.len() + 700);
+    let mut out = String::with_capacity(body.len() + 400);
     out.push_str(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
     out.push_str("\n<env:Envelope");
+    let mut needle = String::with_capacity(8);
     for (prefix, uri) in ENVELOPE_DECLS {
-        out.push_str(" xmlns:");
-        out.push_str(prefix);
-        out.push_str("=\"");
-        out.push_str(uri);
-        out.push('"');
+        needle.clear();
+        needle.push_str(prefix);
+        needle.push(':');
+        let used = *prefix == "env"
+            || body.contains(needle.as_str())
+            || header.is_some_and(|h| h.contains(needle.as_str()));
+        if used {
+            out.push_str(" xmlns:");
+            out.push_str(prefix);
+            out.push_str("=\"");
+            out.push_str(uri);
+            out.push('"');
+        }
     }
     out.push('>');
     if let Some(h) = header {
@@ -148,6 +159,22 @@ mod tests {
         );
         let ignorable = unknown.replace("e:mustUnderstand=\"true\"", "e:mustUnderstand=\"0\"");
         assert!(parse(&ignorable).is_ok());
+    }
+
+    #[test]
+    fn declares_the_prefixes_used() {
+        let doc = write_envelope(None, "<tds:X><tt:Y>tns1:Device/Trigger</tt:Y></tds:X>");
+        for used in ["xmlns:env=", "xmlns:tds=", "xmlns:tt=", "xmlns:tns1="] {
+            assert!(doc.contains(used), "{used} in {doc}");
+        }
+        for unused in ["xmlns:tev=", "xmlns:wsnt=", "xmlns:ter="] {
+            assert!(!doc.contains(unused), "{unused} in {doc}");
+        }
+        let fault = write_envelope(
+            Some("<wsa:Action>x</wsa:Action>"),
+            "<env:Fault><env:Value>ter:X</env:Value></env:Fault>",
+        );
+        assert!(fault.contains("xmlns:wsa=") && fault.contains("xmlns:ter="));
     }
 
     #[test]
