@@ -10,6 +10,7 @@
 //! Retention (by age and count) deletes in small chunks between batches, so it never holds up
 //! publishing.
 
+mod checkpoint;
 mod codec;
 mod reader;
 mod schema;
@@ -135,7 +136,8 @@ impl EventStore {
         let (latest_tx, latest) = watch::channel(last);
         let (tx, rx) = mpsc::channel(config.queue.max(1));
         let reader = StoreReader::open(&path)?;
-        let thread = writer::spawn(conn, rx, ring.clone(), latest_tx, config)?;
+        let checkpointer = checkpoint::Checkpointer::spawn(&path)?;
+        let thread = writer::spawn(conn, checkpointer, rx, ring.clone(), latest_tx, config)?;
         Ok(EventStore {
             inner: Arc::new(Inner {
                 tx,

@@ -28,6 +28,10 @@ pub(super) fn open_writable(path: &Path) -> Result<Connection, StoreError> {
     let mut conn = Connection::open(path)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
+    // Checkpoints run on their own thread (checkpoint.rs), never inside an append.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    // After a checkpoint the WAL is reused from its start; keep its file from staying large.
+    conn.pragma_update(None, "journal_size_limit", 16 * 1024 * 1024)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     crate::state::migrate::migrate(&mut conn, MIGRATIONS, "events").map_err(|e| match e {
         crate::state::migrate::MigrationError::TooNew { found, known } => {

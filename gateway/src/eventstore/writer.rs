@@ -8,6 +8,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::events::model::{Event, StoredEvent};
 
+use super::checkpoint::Checkpointer;
 use super::{Command, Ring, StoreConfig, StoreError, codec};
 
 /// Rows deleted per retention step (one short transaction each).
@@ -15,6 +16,7 @@ const PRUNE_CHUNK: i64 = 1000;
 
 pub(super) fn spawn(
     conn: Connection,
+    checkpointer: Checkpointer,
     rx: mpsc::Receiver<Command>,
     ring: Arc<RwLock<Ring>>,
     latest: watch::Sender<u64>,
@@ -25,6 +27,7 @@ pub(super) fn spawn(
         .spawn(move || {
             Writer {
                 conn,
+                checkpointer,
                 ring,
                 latest,
                 config,
@@ -41,6 +44,7 @@ pub(super) fn spawn(
 
 struct Writer {
     conn: Connection,
+    checkpointer: Checkpointer,
     ring: Arc<RwLock<Ring>>,
     latest: watch::Sender<u64>,
     config: StoreConfig,
@@ -99,6 +103,7 @@ impl Writer {
                 self.prune_step();
             }
         }
+        self.checkpointer.stop();
         if let Err(e) = self.conn.pragma_update(None, "wal_checkpoint", "TRUNCATE") {
             tracing::debug!(error = %e, "event store checkpoint at close failed");
         }
@@ -131,6 +136,7 @@ impl Writer {
                 }
             }
             tx.commit()?;
+            self.checkpointer.committed();
             Ok(seqs)
         })();
         let seqs = match written {
