@@ -16,6 +16,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod adapter;
+pub mod modbus;
 pub mod point;
 
 pub use adapter::{

@@ -8,10 +8,13 @@
 //! Layout:
 //! - [`diag`]: [`Diagnostic`]s with file, line, column and key path, rendered with the source
 //!   line and a caret. The gateway's own configuration loader reports through it too.
+//! - [`plan`]: the compiled mapping the loader produces and the engine and gateway run.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod diag;
+pub mod engine;
+pub mod plan;
 
 pub use diag::{Diagnostic, Diagnostics, Source};

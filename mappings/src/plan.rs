@@ -1,0 +1,293 @@
+//! The compiled mapping: what a validated YAML file means, resolved and ready to run.
+//!
+//! The loader (`load`) produces a [`Plan`]; the engine (`engine`) runs it; the gateway starts
+//! one adapter per [`Controller`] and serves the tokens to ONVIF clients. Nothing here refers to
+//! YAML, files or positions: every check that needs them has passed before a `Plan` exists.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use railgate_adapters::PointId;
+use railgate_adapters::modbus::ModbusConfig;
+
+/// A whole site: every controller and every ONVIF-visible thing bound to it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Plan {
+    /// The southbound links, in file order.
+    pub controllers: Vec<Controller>,
+    /// ONVIF digital inputs, in file order (the order GetDigitalInputs lists them).
+    pub inputs: Vec<InputPoint>,
+    /// ONVIF relay outputs, in file order.
+    pub relays: Vec<RelayPoint>,
+    /// Values published as events.
+    pub values: Vec<ValuePoint>,
+    /// SendAuxiliaryCommand strings and the writes they cause.
+    pub commands: Vec<AuxCommand>,
+}
+
+/// One southbound link and its protocol settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Controller {
+    /// Unique name from the mapping (`controllers.<name>`).
+    pub name: String,
+    /// The protocol and its settings, including every point the adapter must poll.
+    pub link: Link,
+}
+
+/// A controller's protocol.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Link {
+    /// Modbus TCP or RTU; `points` lists every point of this controller.
+    Modbus(ModbusConfig),
+}
+
+/// The electrical state a contact rests in (tt:DigitalIdleState / tt:RelayIdleState).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdleState {
+    /// The circuit is open when idle (normally open).
+    Open,
+    /// The circuit is closed when idle (normally closed).
+    Closed,
+}
+
+impl IdleState {
+    /// `open` / `closed`, as ONVIF writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdleState::Open => "open",
+            IdleState::Closed => "closed",
+        }
+    }
+}
+
+/// tt:RelayMode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RelayMode {
+    /// Returns to idle after `delay` by itself.
+    Monostable,
+    /// Stays where it was set.
+    Bistable,
+}
+
+/// A digital input (tmd:GetDigitalInputs lists it by `token`).
+///
+/// The wire value is `true` when the contact is closed (after `invert`). The input is
+/// *active* (LogicalState true) when its electrical state differs from `idle_state`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InputPoint {
+    /// tt:ReferenceToken, unique among inputs.
+    pub token: String,
+    /// The controller it is read from.
+    pub controller: String,
+    /// The point the adapter reports (a bit: coil, discrete input, or register bit).
+    pub point: PointId,
+    /// Flip the wire value (for inputs wired so that `1` means open).
+    pub invert: bool,
+    /// A change counts only once the new value has held this long (zero: no debounce).
+    pub debounce: Duration,
+    /// The configured idle state (SetDigitalInputConfigurations may change it at run time).
+    pub idle_state: IdleState,
+}
+
+/// A relay output (tds/tmd:GetRelayOutputs lists it by `token`).
+///
+/// The wire value `true` energises the relay (its contact closes), after `invert`. An
+/// *active* relay is in the opposite electrical state to `idle_state`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RelayPoint {
+    /// tt:ReferenceToken, unique among relays.
+    pub token: String,
+    /// The controller it is written to.
+    pub controller: String,
+    /// The point written (a coil or a holding-register bit).
+    pub write: PointId,
+    /// The point read back for the actual state; equal to `write` unless the mapping names a
+    /// separate feedback point.
+    pub read: PointId,
+    /// Flip the wire value.
+    pub invert: bool,
+    /// Configured mode (SetRelayOutputSettings may change it at run time).
+    pub mode: RelayMode,
+    /// Monostable hold time.
+    pub delay: Duration,
+    /// Configured idle state.
+    pub idle_state: IdleState,
+}
+
+/// A wire type for a value read from registers or bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WireType {
+    /// One bit (coil, discrete input, or register bit).
+    Bool,
+    /// One register, unsigned.
+    U16,
+    /// One register, two's complement.
+    I16,
+    /// Two registers, unsigned.
+    U32,
+    /// Two registers, two's complement.
+    I32,
+    /// Two registers, IEEE 754 single precision.
+    F32,
+}
+
+impl WireType {
+    /// Registers this type occupies (bits count as 1).
+    pub fn registers(self) -> u16 {
+        match self {
+            WireType::Bool | WireType::U16 | WireType::I16 => 1,
+            WireType::U32 | WireType::I32 | WireType::F32 => 2,
+        }
+    }
+}
+
+/// Byte order of a 32-bit value, named by where bytes A (most significant) to D land on the
+/// wire: `ABCD` is big-endian (Modbus's own order), `CDAB` swaps the two registers, `BADC`
+/// swaps the bytes inside each register, `DCBA` is little-endian.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ByteOrder {
+    /// Big-endian, high word first.
+    #[default]
+    Abcd,
+    /// Low word first (word swap).
+    Cdab,
+    /// Bytes swapped inside each register.
+    Badc,
+    /// Little-endian.
+    Dcba,
+}
+
+/// A bit field cut out of an integer value: `(raw >> shift) & ((1 << width) - 1)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BitField {
+    /// Least significant bit of the field.
+    pub shift: u8,
+    /// Width in bits (1–32).
+    pub width: u8,
+}
+
+/// How a raw reading becomes the published value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decode {
+    /// The wire type.
+    pub wire: WireType,
+    /// Byte order (32-bit types only; `Abcd` otherwise).
+    pub order: ByteOrder,
+    /// A field of the integer (applied before map, scale and offset).
+    pub bits: Option<BitField>,
+    /// `published = raw * scale + offset` (numeric values without a map).
+    pub scale: f64,
+    /// See `scale`.
+    pub offset: f64,
+    /// Enumeration: raw integer → published text (and back, for writes). When present, the
+    /// value is published as text and raw values not in the map are published as their number.
+    pub map: Option<BTreeMap<i64, String>>,
+}
+
+/// The XML Schema type a published data item is declared with in GetEventProperties.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemType {
+    /// xs:boolean
+    Boolean,
+    /// xs:int
+    Int,
+    /// xs:float
+    Float,
+    /// xs:double
+    Double,
+    /// xs:string
+    String,
+}
+
+impl ItemType {
+    /// The QName, e.g. `xs:float`.
+    pub fn qname(self) -> &'static str {
+        match self {
+            ItemType::Boolean => "xs:boolean",
+            ItemType::Int => "xs:int",
+            ItemType::Float => "xs:float",
+            ItemType::Double => "xs:double",
+            ItemType::String => "xs:string",
+        }
+    }
+}
+
+/// A topic, by namespace URI and path, e.g. `http://www.onvif.org/ver10/topics` +
+/// `Monitoring/BatteryCapacity` (written `tns1:Monitoring/BatteryCapacity` in YAML).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TopicName {
+    /// The namespace URI of the topic's root.
+    pub namespace: String,
+    /// Slash-separated path below the root.
+    pub path: String,
+}
+
+/// A fixed SimpleItem (source or key) with its declared type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FixedItem {
+    /// Item name.
+    pub name: String,
+    /// Declared type.
+    pub ty: ItemType,
+    /// The value every event of this point carries.
+    pub value: String,
+}
+
+/// What an event of a value point looks like.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventSpec {
+    /// The topic.
+    pub topic: TopicName,
+    /// Source items (fixed per point).
+    pub source: Vec<FixedItem>,
+    /// Key items (fixed per point).
+    pub key: Vec<FixedItem>,
+    /// The name of the data item carrying the value (e.g. `Value`, `State`).
+    pub data_name: String,
+    /// Its declared type.
+    pub data_type: ItemType,
+    /// Whether events are property events (Initialized/Changed/Deleted) or plain ones.
+    pub property: bool,
+}
+
+/// A value read from a controller and published as events.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValuePoint {
+    /// Unique name from the mapping.
+    pub name: String,
+    /// The controller it is read from.
+    pub controller: String,
+    /// The point the adapter reports.
+    pub point: PointId,
+    /// How to turn the raw reading into the published value.
+    pub decode: Decode,
+    /// Numeric values: publish only when the value moved by more than this since the last
+    /// published value.
+    pub deadband: Option<f64>,
+    /// Republish the current value this often even without a change.
+    pub heartbeat: Option<Duration>,
+    /// The event it becomes.
+    pub event: EventSpec,
+}
+
+/// A raw value written by an auxiliary command.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WriteValue {
+    /// A coil or register bit.
+    Bool(bool),
+    /// A whole register.
+    U16(u16),
+}
+
+/// A SendAuxiliaryCommand string and the write it causes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuxCommand {
+    /// The exact string clients send (and GetCapabilities lists), e.g. `tt:Arm|Partition1`.
+    pub command: String,
+    /// The controller written to.
+    pub controller: String,
+    /// The point written.
+    pub point: PointId,
+    /// The value written.
+    pub value: WriteValue,
+}
