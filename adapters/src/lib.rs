@@ -8,16 +8,22 @@
 //! Layout:
 //! - [`point`]: the vocabulary shared with the mapping engine (point ids, values, quality).
 //! - [`adapter`]: the [`Adapter`] seam, its I/O context and link-state events.
+//! - [`modbus`]: Modbus TCP and RTU ([`modbus::ModbusAdapter`]).
+//! - `sim` (feature `sim`): the simulated legacy panel, a real Modbus TCP server.
+//! - `conformance` (feature `conformance`): the tests every adapter must pass.
 //!
-//! Protocol implementations (Modbus, serial line protocols, Wiegand, OSDP) and the simulated
-//! panel are added here, one folder per protocol.
+//! Further protocols (serial line protocols, Wiegand, OSDP) are added here, one folder each.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod adapter;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod modbus;
 pub mod point;
+#[cfg(feature = "sim")]
+pub mod sim;
 
 pub use adapter::{
     Adapter, AdapterError, AdapterIo, LinkEvent, LinkState, WriteError, WriteRequest,

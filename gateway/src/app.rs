@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use railgate_mappings::plan::Plan;
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
@@ -18,6 +19,7 @@ use crate::security::throttle::{Throttle, ThrottleConfig};
 use crate::security::users::{BootstrapError, UserDirectory, UserLimits};
 use crate::security::wsse::{WsseConfig, WsseVerifier};
 use crate::services::device::scopes::{DiscoveryMode, ScopeStore};
+use crate::southbound::Io;
 use crate::state::{StateDb, StateError};
 use crate::xml::Limits;
 
@@ -87,13 +89,16 @@ pub struct App {
     pub shutdown: tokio_util::sync::CancellationToken,
     /// Networks basic-notification consumers may be in (empty: any).
     pub consumer_networks: Vec<crate::events::push::Network>,
+    /// The southbound side: the mapping's controllers, inputs, relays and commands.
+    pub io: Arc<Io>,
 }
 
 impl App {
-    /// Opens the state in `data_dir` and builds the gateway. `admin_password` seeds the first
-    /// Administrator when there is no user yet.
+    /// Opens the state in `data_dir` and builds the gateway around the mapping `plan`.
+    /// `admin_password` seeds the first Administrator when there is no user yet.
     pub fn build(
         config: Config,
+        plan: Plan,
         data_dir: &Path,
         http_ports: Vec<u16>,
         admin_password: Option<Secret>,
@@ -174,6 +179,9 @@ impl App {
             max_depth: config.server.max_xml_depth,
             ..Limits::default()
         };
+        let topics = Arc::new(TopicRegistry::default());
+        crate::southbound::publish::register_topics(&plan, &topics);
+        let io = Arc::new(Io::new(plan, db.clone()));
         Ok(App {
             config,
             identity,
@@ -189,9 +197,10 @@ impl App {
             xml_limits,
             events,
             subscriptions,
-            topics: Arc::new(TopicRegistry::default()),
+            topics,
             consumer_networks,
             shutdown,
+            io,
         })
     }
 }

@@ -27,6 +27,10 @@ pub struct Config {
     /// The data folder (state database, event store); relative paths are taken from the
     /// working directory.
     pub data_dir: Option<PathBuf>,
+    /// The mapping file (controllers, inputs, relays, values, commands: see
+    /// `mappings/README.md`); a relative path is taken from this file's folder. Without one,
+    /// the gateway serves no inputs or relays.
+    pub mapping: Option<PathBuf>,
 }
 
 /// Identity of the device, as GetDeviceInformation and the scopes report it.
@@ -225,7 +229,14 @@ impl Config {
                 format!("cannot read: {e}"),
             )])
         })?;
-        Self::parse(path, &text)
+        let mut config = Self::parse(path, &text)?;
+        if let Some(mapping) = &config.mapping
+            && mapping.is_relative()
+            && let Some(dir) = path.parent()
+        {
+            config.mapping = Some(dir.join(mapping));
+        }
+        Ok(config)
     }
 
     /// The built-in demo configuration.

@@ -22,6 +22,7 @@
 
 pub mod app;
 pub mod config;
+pub mod demo;
 pub mod events;
 pub mod eventstore;
 pub mod host;
@@ -30,5 +31,6 @@ pub mod runtime;
 pub mod security;
 pub mod services;
 pub mod soap;
+pub mod southbound;
 pub mod state;
 pub mod xml;

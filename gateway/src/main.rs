@@ -58,11 +58,23 @@ enum LogFormat {
 enum Command {
     /// Run the gateway (the default).
     Run,
-    /// Check a configuration file and report every problem with file, line and column;
-    /// exit 0 when it is valid, 78 when not.
+    /// Check a configuration file (and the mapping it names) or a mapping file, and report
+    /// every problem with file, line and column; exit 0 when valid, 78 when not.
     Check {
         /// The file to check (default: --config).
         file: Option<PathBuf>,
+    },
+    /// Print the JSON Schema of the mapping language (for editor completion).
+    Schema,
+    /// Run the simulated panel alone (a Modbus TCP server: unit 1 a 16-in/8-out I/O module,
+    /// unit 2 an alarm panel), for bench work with other Modbus tools.
+    Sim {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:1502")]
+        listen: std::net::SocketAddr,
+        /// Keep inputs still (by default they change over time).
+        #[arg(long)]
+        still: bool,
     },
     /// List stored events (from the data folder's event store), oldest first; with
     /// --follow, keep printing new ones as they are stored.
@@ -173,6 +185,93 @@ fn events_command(
     }
 }
 
+/// Keys only a mapping file has at its top level.
+const MAPPING_KEYS: &[&str] = &["controllers", "inputs", "relays", "values", "commands"];
+
+/// `railgate check FILE`: a mapping file, or a configuration and the mapping it names.
+fn check_command(path: &std::path::Path) -> ExitCode {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{}: cannot read: {e}", path.display());
+            return ExitCode::from(EX_CONFIG);
+        }
+    };
+    let is_mapping = serde_yaml::from_str::<serde_yaml::Value>(&text)
+        .ok()
+        .and_then(|v| v.as_mapping().cloned())
+        .is_some_and(|m| {
+            m.keys()
+                .filter_map(|k| k.as_str())
+                .any(|k| MAPPING_KEYS.contains(&k))
+        });
+    let report =
+        |result: Result<(), railgate_mappings::Diagnostics>, path: &std::path::Path| match result {
+            Ok(()) => {
+                println!("{}: ok", path.display());
+                true
+            }
+            Err(diagnostics) => {
+                eprintln!("{diagnostics}");
+                false
+            }
+        };
+    let ok = if is_mapping {
+        report(railgate_mappings::load_file(path).map(|_| ()), path)
+    } else {
+        match Config::load(path) {
+            Ok(config) => {
+                println!("{}: ok", path.display());
+                match &config.mapping {
+                    Some(m) => report(railgate_mappings::load_file(m).map(|_| ()), m),
+                    None => true,
+                }
+            }
+            Err(diagnostics) => {
+                eprintln!("{diagnostics}");
+                false
+            }
+        }
+    };
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EX_CONFIG)
+    }
+}
+
+/// `railgate sim`: the simulated panel alone, until SIGTERM/SIGINT.
+fn sim_command(listen: std::net::SocketAddr, animate: bool) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("railgate: cannot start the async runtime: {e}");
+            return ExitCode::from(EX_SOFTWARE);
+        }
+    };
+    runtime.block_on(async move {
+        let panel = match railgate_adapters::sim::start(
+            listen,
+            railgate_adapters::sim::SimOptions { animate },
+        )
+        .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("railgate sim: cannot listen on {listen}: {e}");
+                return ExitCode::from(EX_UNAVAILABLE);
+            }
+        };
+        tracing::info!(addr = %panel.local_addr(), "simulated panel serving Modbus TCP (unit 1: I/O module, unit 2: alarm panel)");
+        shutdown_signal().await;
+        panel.stop().await;
+        ExitCode::SUCCESS
+    })
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -212,16 +311,22 @@ fn main() -> ExitCode {
             eprintln!("railgate check: give a file (railgate check FILE)");
             return ExitCode::from(EX_USAGE);
         };
-        return match Config::load(path) {
-            Ok(_) => {
-                println!("{}: ok", path.display());
-                ExitCode::SUCCESS
+        return check_command(path);
+    }
+    if let Some(Command::Schema) = &cli.command {
+        match serde_json::to_string_pretty(&railgate_mappings::json_schema()) {
+            Ok(text) => {
+                println!("{text}");
+                return ExitCode::SUCCESS;
             }
-            Err(diagnostics) => {
-                eprintln!("{diagnostics}");
-                ExitCode::from(EX_CONFIG)
+            Err(e) => {
+                eprintln!("railgate schema: {e}");
+                return ExitCode::from(EX_SOFTWARE);
             }
-        };
+        }
+    }
+    if let Some(Command::Sim { listen, still }) = &cli.command {
+        return sim_command(*listen, !*still);
     }
 
     let mut config = match &cli.config {
@@ -261,8 +366,27 @@ fn main() -> ExitCode {
             return ExitCode::from(EX_SOFTWARE);
         }
     };
+    let demo = cli.config.is_none();
     runtime.block_on(async move {
-        let gateway = match Gateway::start(config, &data_dir, admin_password) {
+        // Without a configuration, the demo: the simulated panel on loopback, polled through
+        // the real Modbus adapter with the demo mapping.
+        let mut panel = None;
+        let started = if demo {
+            match railgate::demo::start().await {
+                Ok((p, plan)) => {
+                    tracing::info!(panel = %p.local_addr(), "demo: simulated panel started (unit 1: 16-in/8-out I/O module, unit 2: alarm panel)");
+                    panel = Some(p);
+                    Gateway::start_with_plan(config, plan, &data_dir, admin_password)
+                }
+                Err(e) => {
+                    eprintln!("railgate: {e}");
+                    return ExitCode::from(EX_SOFTWARE);
+                }
+            }
+        } else {
+            Gateway::start(config, &data_dir, admin_password)
+        };
+        let gateway = match started {
             Ok(g) => g,
             Err(e) => {
                 tracing::error!(error = %e, "cannot start");
@@ -270,6 +394,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(match e {
                     RunError::Bind(_) => EX_UNAVAILABLE,
                     RunError::Start(_) => EX_CANTCREAT,
+                    RunError::Mapping(_) => EX_CONFIG,
                 });
             }
         };
@@ -281,6 +406,9 @@ fn main() -> ExitCode {
             on_signal.cancel();
         });
         gateway.serve(stop).await;
+        if let Some(p) = panel {
+            p.stop().await;
+        }
         ExitCode::SUCCESS
     })
 }

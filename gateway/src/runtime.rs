@@ -16,6 +16,8 @@ use crate::app::{App, StartError};
 use crate::config::Config;
 use crate::http::{self, BindError, ServeSettings};
 use crate::security::Secret;
+use railgate_mappings::Diagnostics;
+use railgate_mappings::plan::Plan;
 
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +28,9 @@ pub enum RunError {
     /// The state could not be opened.
     #[error(transparent)]
     Start(#[from] StartError),
+    /// The mapping file is invalid.
+    #[error("the mapping is invalid:\n{0}")]
+    Mapping(Diagnostics),
 }
 
 /// A gateway with its listeners bound and its state open, ready to serve.
@@ -39,9 +44,24 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Binds the configured listeners and opens the state in `data_dir`.
+    /// Binds the configured listeners, loads the configured mapping (if any) and opens the
+    /// state in `data_dir`.
     pub fn start(
         config: Config,
+        data_dir: &Path,
+        admin_password: Option<Secret>,
+    ) -> Result<Gateway, RunError> {
+        let plan = match &config.mapping {
+            Some(path) => railgate_mappings::load_file(path).map_err(RunError::Mapping)?,
+            None => Plan::default(),
+        };
+        Self::start_with_plan(config, plan, data_dir, admin_password)
+    }
+
+    /// Like [`Gateway::start`], with a mapping already loaded (the demo builds its own).
+    pub fn start_with_plan(
+        config: Config,
+        plan: Plan,
         data_dir: &Path,
         admin_password: Option<Secret>,
     ) -> Result<Gateway, RunError> {
@@ -51,7 +71,7 @@ impl Gateway {
             .filter_map(|l| l.local_addr().ok())
             .collect();
         let ports = addrs.iter().map(SocketAddr::port).collect();
-        let app = Arc::new(App::build(config, data_dir, ports, admin_password)?);
+        let app = Arc::new(App::build(config, plan, data_dir, ports, admin_password)?);
         Ok(Gateway {
             app,
             addrs,
@@ -80,6 +100,7 @@ impl Gateway {
             app.events.clone(),
             app.shutdown.clone(),
         ));
+        tasks.spawn(app.io.clone().run(app.events.clone(), app.shutdown.clone()));
         #[cfg(feature = "test-events")]
         tasks.spawn(crate::events::test_source::run(
             app.events.clone(),

@@ -2,13 +2,19 @@
 //!
 //! Integrators describe in YAML how a legacy controller's points become ONVIF relays, digital
 //! inputs and events. This crate owns that language: its types, validation with precise
-//! diagnostics, and the engine that turns point updates into model changes. It does no I/O and
-//! needs no async runtime.
+//! diagnostics, and the engine that turns point updates into model changes. Only the loader does
+//! I/O (it reads the mapping file and its profiles); nothing needs an async runtime.
 //!
 //! Layout:
 //! - [`diag`]: [`Diagnostic`]s with file, line, column and key path, rendered with the source
 //!   line and a caret. The gateway's own configuration loader reports through it too.
 //! - [`plan`]: the compiled mapping the loader produces and the engine and gateway run.
+//! - [`load_file`] / [`load_str`]: the loader. A file goes through `parse` (YAML with node
+//!   positions from `yaml`, duplicate keys, the JSON Schema from `schema`, typed `model`
+//!   items) and then `compile` (controllers, `profiles`, inputs, relays, values with their
+//!   [`topics`], commands, overlaps) into a [`plan::Plan`], or into every problem at once.
+//! - [`json_schema`]: the language's JSON Schema, generated from the `model` types.
+//! - The language itself is documented for integrators in `mappings/README.md`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
@@ -16,5 +22,19 @@
 pub mod diag;
 pub mod engine;
 pub mod plan;
+
+mod compile;
+mod doc;
+mod load;
+mod model;
+mod parse;
+mod profiles;
+mod schema;
+mod suggest;
+pub mod topics;
+mod yaml;
+
+pub use load::{DEMO_YAML, json_schema, load_demo, load_file, load_str, profile_json_schema};
+pub use profiles::builtin_profiles;
 
 pub use diag::{Diagnostic, Diagnostics, Source};

@@ -25,6 +25,7 @@ fn pipeline(c: &mut Criterion) {
     let app = Arc::new(
         App::build(
             Config::default(),
+            Default::default(),
             data.path(),
             vec![80],
             Some(Secret::new(ADMIN_PASSWORD)),

@@ -44,9 +44,12 @@ def test_system_date_and_time_is_the_host_clock(gateway):
 
 def test_get_services_with_and_without_capabilities(dev, gateway):
     plain = dev.GetServices(IncludeCapability=False)
-    assert [s.Namespace for s in plain] == ["http://www.onvif.org/ver10/device/wsdl", "http://www.onvif.org/ver10/events/wsdl"]
+    assert [s.Namespace for s in plain] == ["http://www.onvif.org/ver10/device/wsdl",
+                                            "http://www.onvif.org/ver10/deviceIO/wsdl",
+                                            "http://www.onvif.org/ver10/events/wsdl"]
     assert plain[0].XAddr == gateway.url
-    assert plain[1].XAddr == gateway.endpoint("event_service")
+    assert plain[1].XAddr == gateway.endpoint("deviceio_service")
+    assert plain[2].XAddr == gateway.endpoint("event_service")
     assert plain[0].Capabilities is None
     assert (plain[0].Version.Major, plain[0].Version.Minor) == (26, 6)
     r = soap(gateway.url, "<tds:GetServices><tds:IncludeCapability>true</tds:IncludeCapability></tds:GetServices>")
@@ -68,7 +71,9 @@ def test_service_capabilities_tell_the_truth(dev):
 def test_xaddrs_follow_the_host_header(gateway):
     r = soap(gateway.url, "<tds:GetServices><tds:IncludeCapability>false</tds:IncludeCapability></tds:GetServices>",
              headers={"Host": "203.0.113.9:8888"})
-    assert texts(r, ".//tds:XAddr") == ["http://203.0.113.9:8888/onvif/device_service", "http://203.0.113.9:8888/onvif/event_service"]
+    assert texts(r, ".//tds:XAddr") == ["http://203.0.113.9:8888/onvif/device_service",
+                                        "http://203.0.113.9:8888/onvif/deviceio_service",
+                                        "http://203.0.113.9:8888/onvif/event_service"]
     r = soap(gateway.url, "<tds:GetCapabilities/>", headers={"Host": "gw.example:80"})
     assert texts(r, ".//tt:Device/tt:XAddr") == ["http://gw.example:80/onvif/device_service"]
 
@@ -78,7 +83,14 @@ def test_get_capabilities(dev, gateway):
     assert caps.Device.XAddr == gateway.url
     assert caps.Device.System.SupportedVersions[0].Major == 26
     assert caps.Events.XAddr == gateway.endpoint("event_service")
-    assert caps.Extension is None, "no device I/O service yet: not advertised"
+    # DeviceIO has no category of its own; it is under Extension (this gateway has no
+    # mapping, so no relays or inputs).
+    r = soap(gateway.url, "<tds:GetCapabilities><tds:Category>All</tds:Category></tds:GetCapabilities>", auth=ADMIN)
+    assert texts(r, ".//tt:Extension/tt:DeviceIO/tt:XAddr") == [gateway.endpoint("deviceio_service")]
+    assert texts(r, ".//tt:Extension/tt:DeviceIO/tt:RelayOutputs") == ["0"]
+    assert texts(r, ".//tt:IO/tt:InputConnectors") == ["0"]
+    r = soap(gateway.url, "<tds:GetCapabilities><tds:Category>Device</tds:Category></tds:GetCapabilities>", auth=ADMIN)
+    assert texts(r, ".//tt:Extension/tt:DeviceIO/tt:XAddr") == []
     assert faults_of(dev.GetCapabilities, Category=["Media"]) == ["Receiver", "ActionNotSupported", "NoSuchService"]
 
 

@@ -12,6 +12,17 @@ use crate::eventstore::{EventStore, StoreError};
 use super::model::{Event, Item, Topic, to_millis};
 use super::properties::PropertyState;
 
+/// A queued event's commit: its sequence number once it is durable.
+pub type Ack = tokio::sync::oneshot::Receiver<Result<u64, String>>;
+
+/// Waits for a queued event's commit.
+pub async fn wait(ack: Ack) -> Result<u64, StoreError> {
+    match ack.await {
+        Ok(Ok(seq)) => Ok(seq),
+        _ => Err(StoreError::Closed),
+    }
+}
+
 /// Raises events. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct EventCore {
@@ -42,21 +53,32 @@ impl EventCore {
 
     /// Sets a property (`event.operation` is decided here). Returns the sequence number of the
     /// stored event, or `None` when the value did not change (no event).
-    pub async fn set_property(&self, mut event: Event) -> Result<Option<u64>, StoreError> {
+    pub async fn set_property(&self, event: Event) -> Result<Option<u64>, StoreError> {
+        match self.queue_property(event).await? {
+            Some(ack) => wait(ack).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Like [`EventCore::set_property`], but returns once the event is queued, in order,
+    /// with its commit to wait for (`None`: the value did not change, no event). For
+    /// raisers that publish many events in a row and must not wait for the disk each time.
+    pub async fn queue_property(&self, mut event: Event) -> Result<Option<Ack>, StoreError> {
         event.utc = to_millis(event.utc);
         // The state lock is held until the event is queued, so the store sees property
-        // events in the order their values were decided; the commit is awaited after.
-        let ack = {
-            let mut state = self.properties.lock().await;
-            let Some(event) = state.set(event) else {
-                return Ok(None);
-            };
-            self.store.enqueue(event).await?
+        // events in the order their values were decided.
+        let mut state = self.properties.lock().await;
+        let Some(event) = state.set(event) else {
+            return Ok(None);
         };
-        match ack.await {
-            Ok(Ok(seq)) => Ok(Some(seq)),
-            _ => Err(StoreError::Closed),
-        }
+        self.store.enqueue(event).await.map(Some)
+    }
+
+    /// Queues a non-property event; returns its commit to wait for.
+    pub async fn queue(&self, mut event: Event) -> Result<Ack, StoreError> {
+        event.utc = to_millis(event.utc);
+        event.operation = None;
+        self.store.enqueue(event).await
     }
 
     /// Removes a property, raising `Deleted`. `None` if it was not known.
@@ -82,10 +104,7 @@ impl EventCore {
             };
             self.store.enqueue(event).await?
         };
-        match ack.await {
-            Ok(Ok(seq)) => Ok(Some(seq)),
-            _ => Err(StoreError::Closed),
-        }
+        wait(ack).await.map(Some)
     }
 
     /// The current value of every property, as `Initialized` events (for synchronization).

@@ -1,8 +1,48 @@
-//! The device I/O service (relays, digital inputs, serial ports). Filled in with the
-//! southbound mapping; until then every operation answers "not supported", and the service is
-//! not advertised.
+//! The device I/O service (`tmd`), at `/onvif/deviceio_service`: relay outputs and digital
+//! inputs from the mapping. GetRelayOutputs and SetRelayOutputState use the device
+//! service's `tds` elements, as the WSDL says; the handlers are shared with the device
+//! service (`services::io`).
 
-#[allow(unused_imports)]
+use crate::services::io;
+use crate::services::{Ctx, OpResult};
 use crate::xml::ns::{TDS, TMD};
+use crate::xml::{Element, XmlWriter};
 
-super::operations! {}
+super::operations! {
+    TMD "GetServiceCapabilities" => get_service_capabilities,
+    TDS "GetRelayOutputs" => io::get_relay_outputs,
+    TDS "SetRelayOutputState" => io::set_relay_output_state,
+    TMD "SetRelayOutputSettings" => io::set_relay_output_settings_tmd,
+    TMD "GetRelayOutputOptions" => io::get_relay_output_options,
+    TMD "GetDigitalInputs" => io::get_digital_inputs,
+    TMD "GetDigitalInputConfigurationOptions" => io::get_digital_input_configuration_options,
+    TMD "SetDigitalInputConfigurations" => io::set_digital_input_configurations,
+}
+
+/// `tmd:Capabilities`: how many relays and inputs the mapping has.
+pub fn write_capabilities(ctx: &Ctx, w: &mut XmlWriter, tag: &str) {
+    let plan = ctx.app.io.plan();
+    let relays = plan.relays.len().to_string();
+    let inputs = plan.inputs.len().to_string();
+    w.empty(
+        tag,
+        &[
+            ("VideoSources", "0"),
+            ("VideoOutputs", "0"),
+            ("AudioSources", "0"),
+            ("AudioOutputs", "0"),
+            ("RelayOutputs", &relays),
+            ("SerialPorts", "0"),
+            ("DigitalInputs", &inputs),
+            ("DigitalInputOptions", "true"),
+        ],
+    );
+}
+
+async fn get_service_capabilities(ctx: &Ctx, _req: &Element) -> OpResult {
+    let mut w = XmlWriter::new();
+    w.with("tmd:GetServiceCapabilitiesResponse", &[], |w| {
+        write_capabilities(ctx, w, "tmd:Capabilities")
+    });
+    Ok(w.finish())
+}

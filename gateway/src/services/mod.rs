@@ -16,6 +16,7 @@ use crate::xml::Element;
 pub mod device;
 pub mod deviceio;
 pub mod events;
+pub mod io;
 
 /// What a handler returns: the response body element, or a fault.
 pub type OpResult = Result<String, SoapFault>;

@@ -111,6 +111,10 @@ impl SoapFault {
     pub fn missing_tag(detail: impl Into<Cow<'static, str>>) -> Self {
         Self::new(FaultCode::Sender, &["ter:Tag"], detail)
     }
+    /// `env:Sender/ter:MissingAttr`: a required attribute is missing.
+    pub fn missing_attr(detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(FaultCode::Sender, &["ter:MissingAttr"], detail)
+    }
     /// `env:Sender/ter:InvalidArgs`: arguments missing, extra or of the wrong type.
     pub fn invalid_args(detail: impl Into<Cow<'static, str>>) -> Self {
         Self::new(FaultCode::Sender, &["ter:InvalidArgs"], detail)

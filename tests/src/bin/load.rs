@@ -173,6 +173,7 @@ fn main() -> anyhow::Result<()> {
         let addr = listeners[0].local_addr()?;
         let app = Arc::new(App::build(
             config,
+            Default::default(),
             data.path(),
             vec![addr.port()],
             Some(Secret::new(ADMIN_PASSWORD)),

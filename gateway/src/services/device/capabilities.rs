@@ -89,6 +89,10 @@ pub fn write_device_capabilities(ctx: &Ctx, w: &mut XmlWriter, tag: &str) {
                 ("UserConfigNotSupported", "false"),
             ],
         );
+        let commands: Vec<&str> = ctx.app.io.commands().collect();
+        if !commands.is_empty() {
+            w.empty("tds:Misc", &[("AuxiliaryCommands", &commands.join(" "))]);
+        }
     });
 }
 
@@ -97,6 +101,25 @@ fn write_version(w: &mut XmlWriter, tag: &str, service: Service) {
     w.with(tag, &[], |w| {
         w.leaf("tt:Major", &major.to_string());
         w.leaf("tt:Minor", &minor.to_string());
+    });
+}
+
+/// `tt:IO` of GetCapabilities: input and relay counts, and the auxiliary commands.
+fn write_io_capabilities(ctx: &Ctx, w: &mut XmlWriter) {
+    let plan = ctx.app.io.plan();
+    w.with("tt:IO", &[], |w| {
+        w.leaf("tt:InputConnectors", &plan.inputs.len().to_string());
+        w.leaf("tt:RelayOutputs", &plan.relays.len().to_string());
+        if !plan.commands.is_empty() {
+            w.with("tt:Extension", &[], |w| {
+                w.leaf("tt:Auxiliary", "true");
+                for c in &plan.commands {
+                    w.leaf("tt:AuxiliaryCommands", &c.command);
+                }
+                // Required by the schema once the extension is present.
+                w.empty("tt:Extension", &[]);
+            });
+        }
     });
 }
 
@@ -130,7 +153,15 @@ pub(super) async fn get_services(ctx: &Ctx, req: &Element) -> OpResult {
                                 crate::services::events::write_capabilities(ctx, w)
                             });
                         }
-                        Service::DeviceIo => {}
+                        Service::DeviceIo => {
+                            w.with("tds:Capabilities", &[], |w| {
+                                crate::services::deviceio::write_capabilities(
+                                    ctx,
+                                    w,
+                                    "tmd:Capabilities",
+                                )
+                            });
+                        }
                     }
                 }
                 write_version(w, "tds:Version", service);
@@ -149,17 +180,17 @@ pub(super) async fn get_service_capabilities(ctx: &Ctx, _req: &Element) -> OpRes
 }
 
 pub(super) async fn get_capabilities(ctx: &Ctx, req: &Element) -> OpResult {
-    let (mut want_device, mut want_events) = (false, false);
+    let (mut want_device, mut want_events, mut want_all) = (false, false, false);
     let mut categories = req
         .children_named(TDS, "Category")
         .map(|c| c.text_trim())
         .peekable();
     if categories.peek().is_none() {
-        (want_device, want_events) = (true, true);
+        (want_device, want_events, want_all) = (true, true, true);
     }
     for category in categories {
         match category {
-            "All" => (want_device, want_events) = (true, true),
+            "All" => (want_device, want_events, want_all) = (true, true, true),
             "Device" => want_device = true,
             "Events" if is_offered(Service::Events) => want_events = true,
             "Analytics" | "Events" | "Imaging" | "Media" | "PTZ" => {
@@ -205,10 +236,7 @@ pub(super) async fn get_capabilities(ctx: &Ctx, req: &Element) -> OpResult {
                             w.leaf("tt:Minor", &minor.to_string());
                         });
                     });
-                    w.with("tt:IO", &[], |w| {
-                        w.leaf("tt:InputConnectors", "0");
-                        w.leaf("tt:RelayOutputs", "0");
-                    });
+                    write_io_capabilities(ctx, w);
                     w.with("tt:Security", &[], |w| {
                         for flag in [
                             "TLS1.1",
@@ -231,6 +259,20 @@ pub(super) async fn get_capabilities(ctx: &Ctx, req: &Element) -> OpResult {
                     w.leaf("tt:WSSubscriptionPolicySupport", "true");
                     w.leaf("tt:WSPullPointSupport", "false");
                     w.leaf("tt:WSPausableSubscriptionManagerInterfaceSupport", "false");
+                });
+            }
+            // DeviceIO has no category of its own: it comes with All (or no category).
+            if want_all && is_offered(Service::DeviceIo) {
+                let relays = ctx.app.io.plan().relays.len().to_string();
+                w.with("tt:Extension", &[], |w| {
+                    w.with("tt:DeviceIO", &[], |w| {
+                        w.leaf("tt:XAddr", &ctx.xaddr(Service::DeviceIo));
+                        w.leaf("tt:VideoSources", "0");
+                        w.leaf("tt:VideoOutputs", "0");
+                        w.leaf("tt:AudioSources", "0");
+                        w.leaf("tt:AudioOutputs", "0");
+                        w.leaf("tt:RelayOutputs", &relays);
+                    });
                 });
             }
         });

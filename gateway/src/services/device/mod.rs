@@ -37,4 +37,8 @@ crate::services::operations! {
     TDS "GetNetworkProtocols" => network::get_network_protocols,
     TDS "GetNetworkDefaultGateway" => network::get_network_default_gateway,
     TDS "GetZeroConfiguration" => network::get_zero_configuration,
+    TDS "GetRelayOutputs" => crate::services::io::get_relay_outputs,
+    TDS "SetRelayOutputSettings" => crate::services::io::set_relay_output_settings_tds,
+    TDS "SetRelayOutputState" => crate::services::io::set_relay_output_state,
+    TDS "SendAuxiliaryCommand" => crate::services::io::send_auxiliary_command,
 }

@@ -1,0 +1,467 @@
+//! One controller's transport: the tokio-modbus client context, and every request made safe.
+//!
+//! Known tokio-modbus hazards and what this module does about them:
+//! - A request without an answer would wait forever: every request (and every connect) runs
+//!   under a timeout.
+//! - After a timeout, a late response desynchronises a reused context (slowtec/tokio-modbus#324):
+//!   any timeout, I/O error, protocol error or malformed response drops the context, and the
+//!   next attempt reconnects (TCP) or reopens and flushes the port (RTU).
+//! - RTU devices need silence between frames (slowtec/tokio-modbus#180): `inter_frame_delay` is
+//!   kept between the end of one exchange and the start of the next; on RTU at least the
+//!   3.5-character silence of the serial line specification (1.75 ms above 19200 baud).
+//! - Bus access is serialised because one task owns the link and awaits each exchange.
+//!
+//! A device's exception response is an answer, not a failure: it is returned as
+//! [`Call::Exception`] and the connection stays.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::time::{Instant, sleep_until, timeout};
+use tokio_modbus::client::{Client, Context};
+use tokio_modbus::{ExceptionCode, ProtocolError, Request, Response, Slave};
+use tokio_serial::{SerialPort, SerialStream};
+use tokio_util::sync::CancellationToken;
+use tracing::debug;
+
+use super::config::{ModbusConfig, Parity, Transport};
+
+/// How long a clean disconnect may take before the context is simply dropped.
+const DISCONNECT_GRACE: Duration = Duration::from_millis(250);
+/// The shortest connect timeout (a TCP handshake to a remote panel may take longer than one
+/// request's timeout).
+const MIN_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The result of one request, after retries.
+#[derive(Debug)]
+pub(crate) enum Call {
+    /// The device answered as asked (read responses hold exactly the requested count).
+    Answer(Response),
+    /// The device answered with an exception; the link is fine.
+    Exception(ExceptionCode),
+    /// No usable answer after every attempt: the link is down. The text says why.
+    Broken(String),
+    /// The stop token was cancelled while waiting.
+    Stopped,
+}
+
+/// The transport of one controller and its request discipline.
+pub(crate) struct Link {
+    name: String,
+    transport: Transport,
+    unit: u8,
+    timeout: Duration,
+    retries: u32,
+    inter_frame_delay: Duration,
+    ctx: Option<Context>,
+    quiet_until: Option<Instant>,
+}
+
+impl Link {
+    /// A link that is not connected yet; fails if the serial settings cannot exist.
+    pub(crate) fn new(config: &ModbusConfig) -> Result<Link, String> {
+        if let Transport::Rtu { .. } = &config.transport {
+            serial_builder(&config.transport)?;
+        }
+        if config.timeout.is_zero() {
+            return Err("timeout must be longer than zero".into());
+        }
+        let inter_frame_delay = match &config.transport {
+            Transport::Rtu { baud, .. } => config.inter_frame_delay.max(rtu_silence(*baud)),
+            Transport::Tcp { .. } => config.inter_frame_delay,
+        };
+        Ok(Link {
+            name: config.name.clone(),
+            transport: config.transport.clone(),
+            unit: config.unit,
+            timeout: config.timeout,
+            retries: config.retries,
+            inter_frame_delay,
+            ctx: None,
+            quiet_until: None,
+        })
+    }
+
+    /// Connects (TCP) or opens and flushes the port (RTU), replacing any open context.
+    pub(crate) async fn open(&mut self) -> Result<(), String> {
+        self.ctx = None;
+        let slave = Slave(self.unit);
+        let ctx = match &self.transport {
+            Transport::Tcp { host, port } => {
+                let limit = self.timeout.max(MIN_CONNECT_TIMEOUT);
+                let stream = timeout(limit, connect_tcp(host, *port))
+                    .await
+                    .map_err(|_| {
+                        format!(
+                            "connect to {host}:{port}: no answer within {} ms",
+                            limit.as_millis()
+                        )
+                    })??;
+                tokio_modbus::client::tcp::attach_slave(stream, slave)
+            }
+            Transport::Rtu { device, .. } => {
+                let builder = serial_builder(&self.transport)?;
+                let port = SerialStream::open(&builder)
+                    .map_err(|e| format!("open {}: {e}", device.display()))?;
+                // Bytes a device sent after an earlier timeout must not be read as an answer.
+                if let Err(e) = port.clear(tokio_serial::ClearBuffer::All) {
+                    debug!(controller = %self.name, error = %e, "flushing the serial port failed");
+                }
+                tokio_modbus::client::rtu::attach_slave(port, slave)
+            }
+        };
+        self.ctx = Some(ctx);
+        Ok(())
+    }
+
+    /// Closes the context cleanly (bounded by a short grace period).
+    pub(crate) async fn close(&mut self) {
+        if let Some(mut ctx) = self.ctx.take() {
+            match timeout(DISCONNECT_GRACE, ctx.disconnect()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => debug!(controller = %self.name, error = %e, "disconnect failed"),
+                Err(_) => debug!(controller = %self.name, "disconnect timed out"),
+            }
+        }
+    }
+
+    /// Sends `request`, retrying up to `retries` times after a timeout or transport failure,
+    /// each retry on a fresh context.
+    pub(crate) async fn call(
+        &mut self,
+        request: &Request<'static>,
+        stop: &CancellationToken,
+    ) -> Call {
+        let mut failure = String::from("not connected");
+        for attempt in 0..=self.retries {
+            if attempt > 0 {
+                debug!(controller = %self.name, attempt, reason = %failure, "retrying");
+            }
+            if self.ctx.is_none() {
+                match stop.run_until_cancelled(self.open()).await {
+                    None => return Call::Stopped,
+                    Some(Err(e)) => {
+                        failure = e;
+                        continue;
+                    }
+                    Some(Ok(())) => {}
+                }
+            }
+            if let Some(quiet) = self.quiet_until
+                && stop.run_until_cancelled(sleep_until(quiet)).await.is_none()
+            {
+                return Call::Stopped;
+            }
+            let limit = self.timeout;
+            let Some(ctx) = self.ctx.as_mut() else {
+                continue;
+            };
+            let result = stop
+                .run_until_cancelled(timeout(limit, ctx.call(request.clone())))
+                .await;
+            self.quiet_until = (!self.inter_frame_delay.is_zero())
+                .then(|| Instant::now() + self.inter_frame_delay);
+            match result {
+                None => return Call::Stopped,
+                Some(Ok(Ok(Err(code)))) => return Call::Exception(code),
+                Some(Ok(Ok(Ok(response)))) => match check_response(request, response) {
+                    Ok(response) => return Call::Answer(response),
+                    Err(e) => failure = e,
+                },
+                Some(Err(_elapsed)) => {
+                    failure = format!("no response within {} ms", limit.as_millis());
+                }
+                Some(Ok(Err(tokio_modbus::Error::Transport(e)))) => {
+                    failure = format!("I/O error: {e}");
+                }
+                Some(Ok(Err(tokio_modbus::Error::Protocol(e)))) => failure = describe_protocol(&e),
+            }
+            // The context may now be out of step with the device: start afresh.
+            self.ctx = None;
+        }
+        Call::Broken(failure)
+    }
+}
+
+/// The 3.5-character silence that ends an RTU frame (Modbus over serial line, 2.5.1.1): 11
+/// bits per character, fixed at 1.75 ms above 19200 baud.
+pub(crate) fn rtu_silence(baud: u32) -> Duration {
+    if baud > 19_200 || baud == 0 {
+        Duration::from_micros(1750)
+    } else {
+        Duration::from_secs_f64(3.5 * 11.0 / f64::from(baud))
+    }
+}
+
+async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, String> {
+    let addrs = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| format!("resolve {host}: {e}"))?;
+    let mut last = format!("{host} has no address");
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(stream) => {
+                // One small request, one small answer: never wait for Nagle.
+                let _ = stream.set_nodelay(true);
+                return Ok(stream);
+            }
+            Err(e) => last = format!("connect to {addr}: {e}"),
+        }
+    }
+    Err(last)
+}
+
+/// The serial port settings of an RTU transport, or why they cannot exist.
+pub(crate) fn serial_builder(
+    transport: &Transport,
+) -> Result<tokio_serial::SerialPortBuilder, String> {
+    let Transport::Rtu {
+        device,
+        baud,
+        parity,
+        data_bits,
+        stop_bits,
+    } = transport
+    else {
+        return Err("not a serial transport".into());
+    };
+    if *baud == 0 {
+        return Err("baud must be more than 0".into());
+    }
+    let data_bits = match data_bits {
+        5 => tokio_serial::DataBits::Five,
+        6 => tokio_serial::DataBits::Six,
+        7 => tokio_serial::DataBits::Seven,
+        8 => tokio_serial::DataBits::Eight,
+        other => return Err(format!("data bits must be 5 to 8, not {other}")),
+    };
+    let stop_bits = match stop_bits {
+        1 => tokio_serial::StopBits::One,
+        2 => tokio_serial::StopBits::Two,
+        other => return Err(format!("stop bits must be 1 or 2, not {other}")),
+    };
+    let parity = match parity {
+        Parity::None => tokio_serial::Parity::None,
+        Parity::Even => tokio_serial::Parity::Even,
+        Parity::Odd => tokio_serial::Parity::Odd,
+    };
+    Ok(tokio_serial::new(device.to_string_lossy(), *baud)
+        .data_bits(data_bits)
+        .stop_bits(stop_bits)
+        .parity(parity)
+        .flow_control(tokio_serial::FlowControl::None))
+}
+
+/// A protocol error in words, without the frame's data (that belongs at debug level).
+fn describe_protocol(e: &ProtocolError) -> String {
+    match e {
+        ProtocolError::HeaderMismatch { .. } => {
+            "the response's header (unit or transaction id) does not match the request".into()
+        }
+        ProtocolError::FunctionCodeMismatch { request, .. } => {
+            format!("the response to function {request} carries another function code")
+        }
+    }
+}
+
+/// Checks that `response` answers `request` (counts, echoed addresses and values) and trims
+/// the padding bits of a bit read.
+pub(crate) fn check_response(
+    request: &Request<'_>,
+    response: Response,
+) -> Result<Response, String> {
+    let mismatch = |what: &str| {
+        Err(format!(
+            "malformed response to function {}: {what}",
+            request.function_code()
+        ))
+    };
+    match (request, response) {
+        (Request::ReadCoils(_, n), Response::ReadCoils(mut bits)) => {
+            if bits.len() < usize::from(*n) {
+                return mismatch(&format!("{} bits for {n} asked", bits.len()));
+            }
+            bits.truncate(usize::from(*n));
+            Ok(Response::ReadCoils(bits))
+        }
+        (Request::ReadDiscreteInputs(_, n), Response::ReadDiscreteInputs(mut bits)) => {
+            if bits.len() < usize::from(*n) {
+                return mismatch(&format!("{} bits for {n} asked", bits.len()));
+            }
+            bits.truncate(usize::from(*n));
+            Ok(Response::ReadDiscreteInputs(bits))
+        }
+        (Request::ReadHoldingRegisters(_, n), Response::ReadHoldingRegisters(words))
+        | (Request::ReadInputRegisters(_, n), Response::ReadInputRegisters(words)) => {
+            if words.len() != usize::from(*n) {
+                return mismatch(&format!("{} registers for {n} asked", words.len()));
+            }
+            Ok(match request {
+                Request::ReadHoldingRegisters(..) => Response::ReadHoldingRegisters(words),
+                _ => Response::ReadInputRegisters(words),
+            })
+        }
+        (Request::WriteSingleCoil(a, v), Response::WriteSingleCoil(ra, rv))
+            if *a == ra && *v == rv =>
+        {
+            Ok(Response::WriteSingleCoil(ra, rv))
+        }
+        (Request::WriteSingleRegister(a, v), Response::WriteSingleRegister(ra, rv))
+            if *a == ra && *v == rv =>
+        {
+            Ok(Response::WriteSingleRegister(ra, rv))
+        }
+        (Request::WriteMultipleRegisters(a, words), Response::WriteMultipleRegisters(ra, n))
+            if *a == ra && usize::from(n) == words.len() =>
+        {
+            Ok(Response::WriteMultipleRegisters(ra, n))
+        }
+        (Request::MaskWriteRegister(a, and, or), Response::MaskWriteRegister(ra, rand, ror))
+            if *a == ra && *and == rand && *or == ror =>
+        {
+            Ok(Response::MaskWriteRegister(ra, rand, ror))
+        }
+        _ => mismatch("it does not echo the request"),
+    }
+}
+
+/// The FC16 request for `values` at `address`.
+pub(crate) fn write_registers(address: u16, values: &[u16]) -> Request<'static> {
+    Request::WriteMultipleRegisters(address, Cow::Owned(values.to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn bit_reads_are_trimmed_and_short_reads_refused() {
+        let r = check_response(
+            &Request::ReadCoils(0, 3),
+            Response::ReadCoils(vec![true, false, true, false, false, false, false, false]),
+        )
+        .unwrap();
+        assert_eq!(r, Response::ReadCoils(vec![true, false, true]));
+        assert!(
+            check_response(
+                &Request::ReadDiscreteInputs(0, 9),
+                Response::ReadDiscreteInputs(vec![false; 8])
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn register_reads_must_have_the_asked_count() {
+        assert!(
+            check_response(
+                &Request::ReadInputRegisters(0, 2),
+                Response::ReadInputRegisters(vec![1, 2])
+            )
+            .is_ok()
+        );
+        let e = check_response(
+            &Request::ReadHoldingRegisters(0, 2),
+            Response::ReadHoldingRegisters(vec![1]),
+        )
+        .unwrap_err();
+        assert!(e.contains("1 registers for 2 asked"), "{e}");
+        // A holding read answered with input registers is no answer.
+        assert!(
+            check_response(
+                &Request::ReadHoldingRegisters(0, 1),
+                Response::ReadInputRegisters(vec![1])
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn writes_must_be_echoed() {
+        assert!(
+            check_response(
+                &Request::WriteSingleCoil(3, true),
+                Response::WriteSingleCoil(3, true)
+            )
+            .is_ok()
+        );
+        assert!(
+            check_response(
+                &Request::WriteSingleCoil(3, true),
+                Response::WriteSingleCoil(3, false)
+            )
+            .is_err()
+        );
+        assert!(
+            check_response(
+                &Request::WriteSingleRegister(3, 7),
+                Response::WriteSingleRegister(4, 7)
+            )
+            .is_err()
+        );
+        assert!(
+            check_response(
+                &write_registers(5, &[1, 2]),
+                Response::WriteMultipleRegisters(5, 2)
+            )
+            .is_ok()
+        );
+        assert!(
+            check_response(
+                &write_registers(5, &[1, 2]),
+                Response::WriteMultipleRegisters(5, 1)
+            )
+            .is_err()
+        );
+        assert!(
+            check_response(
+                &Request::MaskWriteRegister(1, 0xFFFE, 1),
+                Response::MaskWriteRegister(1, 0xFFFE, 1)
+            )
+            .is_ok()
+        );
+        assert!(
+            check_response(
+                &Request::MaskWriteRegister(1, 0xFFFE, 1),
+                Response::MaskWriteRegister(1, 0xFFFE, 0)
+            )
+            .is_err()
+        );
+    }
+
+    fn rtu(data_bits: u8, stop_bits: u8, baud: u32) -> Transport {
+        Transport::Rtu {
+            device: PathBuf::from("/dev/null"),
+            baud,
+            parity: Parity::Even,
+            data_bits,
+            stop_bits,
+        }
+    }
+
+    #[test]
+    fn rtu_frames_are_separated_by_three_and_a_half_characters() {
+        assert_eq!(rtu_silence(9600), Duration::from_secs_f64(38.5 / 9600.0));
+        assert!(rtu_silence(9600) > Duration::from_millis(4));
+        assert_eq!(rtu_silence(115_200), Duration::from_micros(1750));
+    }
+
+    #[test]
+    fn impossible_serial_settings_are_refused() {
+        assert!(serial_builder(&rtu(8, 1, 19200)).is_ok());
+        assert!(serial_builder(&rtu(7, 2, 9600)).is_ok());
+        assert!(
+            serial_builder(&rtu(9, 1, 9600))
+                .unwrap_err()
+                .contains("data bits")
+        );
+        assert!(
+            serial_builder(&rtu(8, 3, 9600))
+                .unwrap_err()
+                .contains("stop bits")
+        );
+        assert!(serial_builder(&rtu(8, 1, 0)).unwrap_err().contains("baud"));
+    }
+}

@@ -1,0 +1,350 @@
+//! Interoperability with an independent Modbus implementation: pymodbus servers
+//! (`tests/peers/modbus_server.py`) polled by the Modbus adapter over TCP on loopback and over
+//! RTU through a socat pseudo-terminal pair.
+//!
+//! Python comes from `$RAILGATE_PYTHON`, else `<workspace>/.venv/bin/python` (created by
+//! `tests/run` from `tests/interop/requirements.txt`). Without pymodbus, or without socat for
+//! the RTU test, the tests FAIL with instructions: they are never skipped silently.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use railgate_adapters::conformance::Running;
+use railgate_adapters::modbus::{
+    Backoff, ModbusAdapter, ModbusConfig, ModbusPoint, Parity, Table, Transport,
+};
+use railgate_adapters::{LinkState, PointId, Quality, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+
+const SOON: Duration = Duration::from_secs(3);
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn server_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/modbus_server.py")
+}
+
+/// The Python with pymodbus, or a panic saying how to get one.
+fn python() -> PathBuf {
+    let python = std::env::var_os("RAILGATE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".venv/bin/python"));
+    let ok = std::process::Command::new(&python)
+        .args(["-c", "import pymodbus, serial"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "pymodbus (and pyserial) are needed by the Modbus interop tests, but `{} -c 'import pymodbus, serial'` failed.\n\
+         Set RAILGATE_PYTHON to a Python that has them, or create the workspace venv:\n  \
+         python3 -m venv .venv && .venv/bin/pip install -r tests/interop/requirements.txt",
+        python.display()
+    );
+    python
+}
+
+fn require_socat() {
+    let ok = std::process::Command::new("socat")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "socat is needed by the Modbus RTU interop test (a pseudo-terminal pair): apt-get install socat"
+    );
+}
+
+/// A child process killed when the guard drops (test passed, failed or panicked).
+struct ChildGuard {
+    child: Child,
+}
+
+impl ChildGuard {
+    fn spawn(command: &mut Command) -> ChildGuard {
+        let child = command
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+        ChildGuard { child }
+    }
+
+    async fn kill(&mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+/// A running pymodbus server and the lines it prints.
+struct PyServer {
+    guard: ChildGuard,
+    lines: mpsc::UnboundedReceiver<String>,
+}
+
+impl PyServer {
+    async fn start(args: &[&str]) -> (PyServer, String) {
+        let mut command = Command::new(python());
+        command
+            .arg(server_script())
+            .args(args)
+            // Held open: the server exits when the test process is gone.
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut guard = ChildGuard::spawn(&mut command);
+        let stdout = guard.child.stdout.take().expect("piped stdout");
+        let (tx, mut lines) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut reader = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = reader.next_line().await {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let ready = tokio::time::timeout(Duration::from_secs(20), lines.recv())
+            .await
+            .expect("the pymodbus server did not report READY within 20 s")
+            .expect("the pymodbus server exited before READY (see its stderr above)");
+        assert!(ready.starts_with("READY"), "unexpected first line: {ready}");
+        (PyServer { guard, lines }, ready)
+    }
+
+    /// Waits for the server to report a write of `values` by function `fc` at `address`.
+    async fn expect_write(&mut self, fc: u8, address: u16, values: &[u16]) {
+        let deadline = tokio::time::Instant::now() + SOON;
+        loop {
+            let line = tokio::time::timeout_at(deadline, self.lines.recv())
+                .await
+                .unwrap_or_else(|_| {
+                    panic!("the server saw no FC{fc} write at {address} of {values:?}")
+                })
+                .expect("the server's output ended");
+            let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            let seen: Vec<u64> = json["values"]
+                .as_array()
+                .map(|a| a.iter().filter_map(serde_json::Value::as_u64).collect())
+                .unwrap_or_default();
+            if json["fc"] == fc
+                && json["address"] == address
+                && seen == values.iter().map(|&v| u64::from(v)).collect::<Vec<_>>()
+            {
+                return;
+            }
+        }
+    }
+}
+
+fn point(
+    name: &str,
+    table: Table,
+    address: u16,
+    count: u16,
+    bit: Option<u8>,
+    writable: bool,
+) -> ModbusPoint {
+    ModbusPoint {
+        id: PointId(name.into()),
+        table,
+        address,
+        count,
+        bit,
+        writable,
+    }
+}
+
+/// The points of the server's unit 1 (see the script's doc).
+fn points() -> Vec<ModbusPoint> {
+    vec![
+        point("coil0", Table::Coil, 0, 1, None, true),
+        point("coil3", Table::Coil, 3, 1, None, true),
+        point("di0", Table::DiscreteInput, 0, 1, None, false),
+        point("di3", Table::DiscreteInput, 3, 1, None, false),
+        point("di5", Table::DiscreteInput, 5, 1, None, false),
+        point("hr0-1", Table::Holding, 0, 2, None, false),
+        point("hr2", Table::Holding, 2, 1, None, true),
+        point("hr4-5", Table::Holding, 4, 2, None, true),
+        point("hr10-bit0", Table::Holding, 10, 1, Some(0), true),
+        point("hr10-bit1", Table::Holding, 10, 1, Some(1), false),
+        point("ir0", Table::Input, 0, 1, None, false),
+        point("ir1", Table::Input, 1, 1, None, false),
+        point("ir-missing", Table::Input, 50, 1, None, false),
+    ]
+}
+
+fn config(transport: Transport) -> ModbusConfig {
+    let mut c = ModbusConfig::new("pymodbus", transport, 1);
+    c.poll_interval = Duration::from_millis(100);
+    c.timeout = Duration::from_millis(300);
+    c.retries = 1;
+    c.backoff = Backoff {
+        initial: Duration::from_millis(100),
+        max: Duration::from_millis(500),
+    };
+    c.points = points();
+    c
+}
+
+async fn expect(running: &mut Running, name: &str, value: Value, quality: Quality) {
+    running
+        .wait_update(SOON, |u| {
+            u.id.0 == name && u.value == value && u.quality == quality
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{name} = {value:?} ({quality:?}): {e}"));
+}
+
+/// The initial state of the server, as the adapter must report it.
+async fn expect_initial_readings(running: &mut Running) {
+    expect(running, "coil0", Value::Bool(true), Quality::Good).await;
+    expect(running, "coil3", Value::Bool(false), Quality::Good).await;
+    expect(running, "di0", Value::Bool(true), Quality::Good).await;
+    expect(running, "di3", Value::Bool(true), Quality::Good).await;
+    expect(running, "di5", Value::Bool(false), Quality::Good).await;
+    expect(
+        running,
+        "hr0-1",
+        Value::Registers(vec![0x1234, 0x5678]),
+        Quality::Good,
+    )
+    .await;
+    expect(running, "hr2", Value::U16(250), Quality::Good).await;
+    expect(running, "hr10-bit0", Value::Bool(false), Quality::Good).await;
+    expect(running, "hr10-bit1", Value::Bool(true), Quality::Good).await;
+    expect(running, "ir0", Value::U16(1000), Quality::Good).await;
+    expect(running, "ir1", Value::U16(2000), Quality::Good).await;
+    expect(running, "ir-missing", Value::U16(0), Quality::Bad).await;
+}
+
+/// Every kind of write lands in the server (its own report) and is read back.
+async fn write_everything(running: &mut Running, server: &mut PyServer) {
+    let write = |name: &str, value: Value| (PointId(name.into()), value);
+    for (id, value, fc, address, wire) in [
+        (write("coil3", Value::Bool(true)), 5u8, 3u16, vec![1u16]),
+        (write("hr2", Value::U16(999)), 6, 2, vec![999]),
+        (
+            write("hr4-5", Value::Registers(vec![7, 8])),
+            16,
+            4,
+            vec![7, 8],
+        ),
+        // FC22 on 0b1010: the server reports the register's new value.
+        (write("hr10-bit0", Value::Bool(true)), 22, 10, vec![0b1011]),
+    ]
+    .into_iter()
+    .map(|((id, value), fc, address, wire)| (id, value, fc, address, wire))
+    {
+        let answer = running.write(&id, value.clone(), SOON).await.unwrap();
+        assert_eq!(answer, Ok(()), "write {id} = {value:?}");
+        server.expect_write(fc, address, &wire).await;
+        expect(running, &id.0, value, Quality::Good).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pymodbus_tcp_server_is_polled_written_lost_and_recovered() {
+    let (mut server, ready) = PyServer::start(&["tcp", "127.0.0.1", "0"]).await;
+    let port: u16 = ready
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {ready:?}"));
+    let mut running = Running::start(ModbusAdapter::new(config(Transport::Tcp {
+        host: "127.0.0.1".into(),
+        port,
+    })));
+    running.wait_link(LinkState::Up, SOON).await.unwrap();
+    expect_initial_readings(&mut running).await;
+    write_everything(&mut running, &mut server).await;
+
+    // The server process dies: one Down event, stale points.
+    server.guard.kill().await;
+    let down = running.wait_link(LinkState::Down, SOON).await.unwrap();
+    assert!(down.reason.is_some());
+    expect(&mut running, "ir0", Value::U16(1000), Quality::Stale).await;
+
+    // It returns on the same port (with its initial state): Up, fresh readings.
+    let port = port.to_string();
+    let (_server, _) = PyServer::start(&["tcp", "127.0.0.1", &port]).await;
+    running.wait_link(LinkState::Up, SOON).await.unwrap();
+    expect(&mut running, "coil3", Value::Bool(false), Quality::Good).await;
+    expect(&mut running, "ir0", Value::U16(1000), Quality::Good).await;
+    running.stop(Duration::from_secs(1)).await.unwrap();
+}
+
+/// socat's pseudo-terminal pair `dir/a` ⇄ `dir/b`, killed on drop.
+async fn pty_pair(dir: &Path) -> (ChildGuard, PathBuf, PathBuf) {
+    require_socat();
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    let guard = ChildGuard::spawn(
+        Command::new("socat")
+            .arg("-d")
+            .arg("-d")
+            .arg(format!("pty,raw,echo=0,link={}", a.display()))
+            .arg(format!("pty,raw,echo=0,link={}", b.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !(a.exists() && b.exists()) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "socat made no pty pair in 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (guard, a, b)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pymodbus_rtu_server_over_a_pty_is_polled_written_lost_and_recovered() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_socat, master, slave) = pty_pair(dir.path()).await;
+    let slave = slave.to_string_lossy().into_owned();
+    let (mut server, _) = PyServer::start(&["rtu", &slave]).await;
+    let mut running = Running::start(ModbusAdapter::new(config(Transport::Rtu {
+        device: master,
+        baud: 19200,
+        parity: Parity::None,
+        data_bits: 8,
+        stop_bits: 1,
+    })));
+    running.wait_link(LinkState::Up, SOON).await.unwrap();
+    expect_initial_readings(&mut running).await;
+    write_everything(&mut running, &mut server).await;
+
+    server.guard.kill().await;
+    let down = running.wait_link(LinkState::Down, SOON).await.unwrap();
+    assert!(
+        down.reason.as_deref().unwrap_or("").contains("no response"),
+        "{down:?}"
+    );
+    expect(&mut running, "di0", Value::Bool(true), Quality::Stale).await;
+
+    let (_server, _) = PyServer::start(&["rtu", &slave]).await;
+    running
+        .wait_link(LinkState::Up, Duration::from_secs(5))
+        .await
+        .unwrap();
+    expect(&mut running, "hr2", Value::U16(250), Quality::Good).await;
+    running.stop(Duration::from_secs(1)).await.unwrap();
+}

@@ -1,0 +1,95 @@
+"""A Modbus server built on pymodbus, the independent peer of railgate's interop tests.
+
+Usage:
+    modbus_server.py tcp HOST PORT     # PORT 0: an ephemeral port
+    modbus_server.py rtu DEVICE        # a serial device, e.g. one end of a socat pty pair
+
+Prints one line `READY <port>` (TCP) or `READY` (RTU) once it serves, then one JSON line per
+write it accepts: {"fc": 5, "address": 3, "values": [1]}. Exits on SIGTERM/SIGINT or when
+its standard input closes (so a dead test process never leaves it behind).
+
+Unit 1 holds (wire addresses, 0-based):
+    coils            0-15   coil 0 on, the rest off
+    discrete inputs  0-15   DI 0 and DI 3 on
+    holding          0-19   HR0 0x1234, HR1 0x5678, HR2 250, HR10 0b1010
+    input            0-9    IR0 1000, IR1 2000
+Anything else answers IllegalDataAddress.
+"""
+
+import asyncio
+import json
+import logging
+import sys
+
+from pymodbus import pymodbus_apply_logging_config
+from pymodbus.simulator import DataType, SimData, SimDevice
+from pymodbus.server import ModbusSerialServer, ModbusTcpServer
+
+WRITE_CODES = {5, 6, 15, 16, 22, 23}
+
+
+async def report_write(function_code, _start, address, _count, _registers, set_values):
+    """Called by pymodbus on every access; reports writes on stdout."""
+    if function_code in WRITE_CODES and set_values is not None:
+        values = [int(v) for v in set_values]
+        print(json.dumps({"fc": function_code, "address": address, "values": values}), flush=True)
+    return None
+
+
+def device():
+    coils = [False] * 16
+    coils[0] = True
+    discretes = [False] * 16
+    discretes[0] = True
+    discretes[3] = True
+    holding = [0] * 20
+    holding[0] = 0x1234
+    holding[1] = 0x5678
+    holding[2] = 250
+    holding[10] = 0b1010
+    inputs = [0] * 10
+    inputs[0] = 1000
+    inputs[1] = 2000
+    return SimDevice(
+        id=1,
+        simdata=(
+            [SimData(0, values=coils, datatype=DataType.BITS)],
+            [SimData(0, values=discretes, datatype=DataType.BITS)],
+            [SimData(0, values=holding, datatype=DataType.REGISTERS)],
+            [SimData(0, values=inputs, datatype=DataType.REGISTERS)],
+        ),
+        action=report_write,
+    )
+
+
+async def wait_for_stdin_eof():
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while await reader.read(4096):
+        pass
+
+
+async def main():
+    pymodbus_apply_logging_config(logging.WARNING)
+    if len(sys.argv) == 4 and sys.argv[1] == "tcp":
+        server = ModbusTcpServer(device(), address=(sys.argv[2], int(sys.argv[3])))
+        await server.serve_forever(background=True)
+        port = server.transport.sockets[0].getsockname()[1]
+        print(f"READY {port}", flush=True)
+    elif len(sys.argv) == 3 and sys.argv[1] == "rtu":
+        server = ModbusSerialServer(device(), port=sys.argv[2], baudrate=19200, timeout=0.05)
+        await server.serve_forever(background=True)
+        print("READY", flush=True)
+    else:
+        print(__doc__, file=sys.stderr)
+        sys.exit(64)
+    await wait_for_stdin_eof()
+    await server.shutdown()
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,301 @@
+//! Relay outputs, digital inputs and auxiliary commands: the operations the device service
+//! and the device I/O service share (same tokens on both, as Genius Vision and others expect),
+//! and the ones only DeviceIO has.
+
+use std::time::Duration;
+
+use railgate_mappings::plan::{IdleState, RelayMode};
+
+use crate::events::time::parse_duration;
+use crate::services::{Ctx, OpResult, required_text};
+use crate::soap::SoapFault;
+use crate::southbound::settings::RelaySettings;
+use crate::southbound::{IoError, RelayView};
+use crate::xml::ns::{TDS, TMD, TT};
+use crate::xml::{Element, XmlWriter};
+
+/// Longest monostable delay railgate accepts (and offers in GetRelayOutputOptions).
+pub const MAX_DELAY: Duration = Duration::from_secs(3600);
+
+impl From<IoError> for SoapFault {
+    fn from(e: IoError) -> SoapFault {
+        match e {
+            IoError::UnknownRelay(t) => {
+                SoapFault::invalid_arg_val(Some("ter:RelayToken"), format!("no relay output {t:?}"))
+            }
+            IoError::UnknownInput(t) => {
+                SoapFault::invalid_arg_val(Some("ter:NoConfig"), format!("no digital input {t:?}"))
+            }
+            IoError::UnknownCommand(c) => SoapFault::invalid_arg_val(
+                Some("ter:AuxiliaryDataNotSupported"),
+                format!("no auxiliary command {c:?}"),
+            ),
+            IoError::State(e) => {
+                tracing::error!(error = %e, "cannot store a setting");
+                SoapFault::action_failed(None, "the setting could not be stored")
+            }
+            // The controller is unreachable or refused: the device could not do it.
+            e @ (IoError::LinkDown(_) | IoError::Refused { .. } | IoError::Timeout(_)) => {
+                tracing::warn!(error = %e, "a write to a controller failed");
+                SoapFault::action_failed(None, e.to_string())
+            }
+        }
+    }
+}
+
+fn mode_str(m: RelayMode) -> &'static str {
+    match m {
+        RelayMode::Monostable => "Monostable",
+        RelayMode::Bistable => "Bistable",
+    }
+}
+
+/// An xs:duration for a delay, with milliseconds when it has them (`PT0.5S`).
+pub fn delay_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms % 1000 == 0 {
+        format!("PT{}S", ms / 1000)
+    } else {
+        let fraction = format!("{:03}", ms % 1000);
+        format!("PT{}.{}S", ms / 1000, fraction.trim_end_matches('0'))
+    }
+}
+
+/// Writes a relay as `tag` (a tt:RelayOutput: `tds:RelayOutputs` in GetRelayOutputsResponse).
+fn write_relay(w: &mut XmlWriter, tag: &str, r: &RelayView) {
+    w.with(tag, &[("token", &r.token)], |w| {
+        w.with("tt:Properties", &[], |w| {
+            w.leaf("tt:Mode", mode_str(r.settings.mode));
+            w.leaf("tt:DelayTime", &delay_duration(r.settings.delay()));
+            w.leaf("tt:IdleState", r.settings.idle.as_str());
+        });
+    });
+}
+
+/// GetRelayOutputs (device and device I/O service; both use the tds elements).
+pub(super) async fn get_relay_outputs(ctx: &Ctx, _req: &Element) -> OpResult {
+    let mut w = XmlWriter::new();
+    w.with("tds:GetRelayOutputsResponse", &[], |w| {
+        for r in ctx.app.io.relays() {
+            write_relay(w, "tds:RelayOutputs", &r);
+        }
+    });
+    Ok(w.finish())
+}
+
+/// SetRelayOutputState (device and device I/O service): answered once the controller
+/// acknowledged the write.
+pub(super) async fn set_relay_output_state(ctx: &Ctx, req: &Element) -> OpResult {
+    let token = required_text(req, TDS, "RelayOutputToken")?;
+    let state = required_text(req, TDS, "LogicalState")?;
+    let active = match state {
+        "active" => true,
+        "inactive" => false,
+        other => {
+            return Err(SoapFault::invalid_args(format!(
+                "LogicalState {other:?} is neither active nor inactive"
+            )));
+        }
+    };
+    if !ctx.app.io.has_relay(token) {
+        return Err(IoError::UnknownRelay(token.to_string()).into());
+    }
+    ctx.app.io.set_relay_state(token, active).await?;
+    tracing::info!(relay = token, state, by = ?ctx.principal.username, "relay set");
+    Ok("<tds:SetRelayOutputStateResponse/>".into())
+}
+
+/// Reads a tt:RelayOutputSettings element (children in the tt namespace).
+fn read_settings(properties: &Element) -> Result<RelaySettings, SoapFault> {
+    let mode = match required_text(properties, TT, "Mode")? {
+        "Monostable" => RelayMode::Monostable,
+        "Bistable" => RelayMode::Bistable,
+        other => {
+            return Err(SoapFault::invalid_arg_val(
+                None,
+                format!("Mode {other:?} is neither Monostable nor Bistable"),
+            ));
+        }
+    };
+    let delay_text = required_text(properties, TT, "DelayTime")?;
+    let delay = parse_duration(delay_text).ok_or_else(|| {
+        SoapFault::invalid_args(format!("DelayTime {delay_text:?} is not an xs:duration"))
+    })?;
+    if mode == RelayMode::Monostable && (delay.is_zero() || delay > MAX_DELAY) {
+        return Err(SoapFault::invalid_arg_val(
+            Some("ter:ModeError"),
+            format!(
+                "a monostable DelayTime must be more than 0 and at most {} s",
+                MAX_DELAY.as_secs()
+            ),
+        ));
+    }
+    let idle = match required_text(properties, TT, "IdleState")? {
+        "open" => IdleState::Open,
+        "closed" => IdleState::Closed,
+        other => {
+            return Err(SoapFault::invalid_arg_val(
+                None,
+                format!("IdleState {other:?} is neither open nor closed"),
+            ));
+        }
+    };
+    Ok(RelaySettings {
+        mode,
+        delay_ms: delay.as_millis().min(u64::MAX as u128) as u64,
+        idle,
+    })
+}
+
+fn apply_settings(ctx: &Ctx, token: &str, settings: RelaySettings) -> Result<(), SoapFault> {
+    ctx.app.io.set_relay_settings(token, settings)?;
+    tracing::info!(relay = token, mode = mode_str(settings.mode), delay_ms = settings.delay_ms, idle = settings.idle.as_str(), by = ?ctx.principal.username, "relay settings changed");
+    Ok(())
+}
+
+/// SetRelayOutputSettings of the device service: `tds:RelayOutputToken` + `tds:Properties`.
+pub(super) async fn set_relay_output_settings_tds(ctx: &Ctx, req: &Element) -> OpResult {
+    let token = required_text(req, TDS, "RelayOutputToken")?;
+    let properties = req
+        .child(TDS, "Properties")
+        .ok_or_else(|| SoapFault::missing_tag("Properties is required"))?;
+    if !ctx.app.io.has_relay(token) {
+        return Err(IoError::UnknownRelay(token.to_string()).into());
+    }
+    apply_settings(ctx, token, read_settings(properties)?)?;
+    Ok("<tds:SetRelayOutputSettingsResponse/>".into())
+}
+
+/// SetRelayOutputSettings of the device I/O service: a `tmd:RelayOutput` (tt:RelayOutput).
+pub(super) async fn set_relay_output_settings_tmd(ctx: &Ctx, req: &Element) -> OpResult {
+    let relay = req
+        .child(TMD, "RelayOutput")
+        .ok_or_else(|| SoapFault::missing_tag("RelayOutput is required"))?;
+    let token = relay
+        .attr("", "token")
+        .ok_or_else(|| SoapFault::missing_attr("RelayOutput/@token is required"))?;
+    let properties = relay
+        .child(TT, "Properties")
+        .ok_or_else(|| SoapFault::missing_tag("RelayOutput/Properties is required"))?;
+    if !ctx.app.io.has_relay(token) {
+        return Err(IoError::UnknownRelay(token.to_string()).into());
+    }
+    apply_settings(ctx, token, read_settings(properties)?)?;
+    Ok("<tmd:SetRelayOutputSettingsResponse/>".into())
+}
+
+/// GetRelayOutputOptions (device I/O): both modes, and monostable delays from 1 ms to
+/// [`MAX_DELAY`] as a range.
+pub(super) async fn get_relay_output_options(ctx: &Ctx, req: &Element) -> OpResult {
+    let wanted = req.child(TMD, "RelayOutputToken").map(Element::text_trim);
+    if let Some(t) = wanted
+        && !ctx.app.io.has_relay(t)
+    {
+        return Err(IoError::UnknownRelay(t.to_string()).into());
+    }
+    let max = MAX_DELAY.as_secs().to_string();
+    let mut w = XmlWriter::new();
+    w.with("tmd:GetRelayOutputOptionsResponse", &[], |w| {
+        for r in ctx.app.io.relays() {
+            if wanted.is_some_and(|t| t != r.token) {
+                continue;
+            }
+            w.with("tmd:RelayOutputOptions", &[("token", &r.token)], |w| {
+                w.leaf("tmd:Mode", "Monostable");
+                w.leaf("tmd:Mode", "Bistable");
+                w.leaf("tmd:DelayTimes", &format!("0.001 {max}"));
+                w.leaf("tmd:Discrete", "false");
+            });
+        }
+    });
+    Ok(w.finish())
+}
+
+/// GetDigitalInputs (device I/O).
+pub(super) async fn get_digital_inputs(ctx: &Ctx, _req: &Element) -> OpResult {
+    let mut w = XmlWriter::new();
+    w.with("tmd:GetDigitalInputsResponse", &[], |w| {
+        for i in ctx.app.io.inputs() {
+            w.empty(
+                "tmd:DigitalInputs",
+                &[("token", &i.token), ("IdleState", i.idle.as_str())],
+            );
+        }
+    });
+    Ok(w.finish())
+}
+
+/// GetDigitalInputConfigurationOptions (device I/O): every input can be either.
+pub(super) async fn get_digital_input_configuration_options(ctx: &Ctx, req: &Element) -> OpResult {
+    if let Some(t) = req.child(TMD, "Token").map(Element::text_trim)
+        && !ctx.app.io.has_input(t)
+    {
+        return Err(IoError::UnknownInput(t.to_string()).into());
+    }
+    Ok("<tmd:GetDigitalInputConfigurationOptionsResponse><tmd:DigitalInputOptions><tmd:IdleState>closed</tmd:IdleState><tmd:IdleState>open</tmd:IdleState></tmd:DigitalInputOptions></tmd:GetDigitalInputConfigurationOptionsResponse>".into())
+}
+
+/// SetDigitalInputConfigurations (device I/O): all or nothing — every token and value is
+/// checked before any is applied.
+pub(super) async fn set_digital_input_configurations(ctx: &Ctx, req: &Element) -> OpResult {
+    let mut changes = Vec::new();
+    for input in req.children_named(TMD, "DigitalInputs") {
+        let token = input
+            .attr("", "token")
+            .ok_or_else(|| SoapFault::missing_attr("DigitalInputs/@token is required"))?;
+        if !ctx.app.io.has_input(token) {
+            return Err(IoError::UnknownInput(token.to_string()).into());
+        }
+        let idle = match input.attr("", "IdleState") {
+            Some("open") => IdleState::Open,
+            Some("closed") => IdleState::Closed,
+            Some(other) => {
+                return Err(SoapFault::invalid_arg_val(
+                    Some("ter:SettingsInvalid"),
+                    format!("{token}: IdleState {other:?} is neither open nor closed"),
+                ));
+            }
+            // Nothing to change for this input.
+            None => continue,
+        };
+        changes.push((token, idle));
+    }
+    if req.children_named(TMD, "DigitalInputs").next().is_none() {
+        return Err(SoapFault::missing_tag("DigitalInputs is required"));
+    }
+    for (token, idle) in changes {
+        ctx.app.io.set_input_idle(token, idle)?;
+        tracing::info!(input = token, idle = idle.as_str(), by = ?ctx.principal.username, "digital input configured");
+    }
+    Ok("<tmd:SetDigitalInputConfigurationsResponse/>".into())
+}
+
+/// SendAuxiliaryCommand (device service): answered once the controller acknowledged.
+pub(super) async fn send_auxiliary_command(ctx: &Ctx, req: &Element) -> OpResult {
+    let command = required_text(req, TDS, "AuxiliaryCommand")?;
+    ctx.app.io.send_command(command).await?;
+    tracing::info!(command, by = ?ctx.principal.username, "auxiliary command sent");
+    let mut w = XmlWriter::new();
+    w.with("tds:SendAuxiliaryCommandResponse", &[], |w| {
+        w.leaf("tds:AuxiliaryCommandResponse", command);
+    });
+    Ok(w.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_render_as_durations() {
+        assert_eq!(delay_duration(Duration::from_secs(5)), "PT5S");
+        assert_eq!(delay_duration(Duration::ZERO), "PT0S");
+        assert_eq!(delay_duration(Duration::from_millis(1500)), "PT1.5S");
+        assert_eq!(delay_duration(Duration::from_millis(250)), "PT0.25S");
+        assert_eq!(delay_duration(Duration::from_millis(1001)), "PT1.001S");
+        for ms in [1u64, 250, 999, 1000, 1500, 61_001] {
+            let d = Duration::from_millis(ms);
+            assert_eq!(parse_duration(&delay_duration(d)), Some(d), "{ms} ms");
+        }
+    }
+}

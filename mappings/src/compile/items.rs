@@ -1,0 +1,356 @@
+//! Digital inputs and relay outputs.
+
+use std::time::Duration;
+
+use crate::model::{IdleStateSpec, InputSpec, PointFields, RelayModeSpec, RelaySpec};
+use crate::plan::{IdleState, InputPoint, RelayMode, RelayPoint};
+
+use super::points::{self, Addr, AddrError, BitRule, Claim, ClaimKind};
+use super::report::Here;
+use super::{Compiler, Scope, checked_name};
+
+/// Longest ONVIF ReferenceToken.
+pub(super) const MAX_TOKEN: usize = 64;
+/// Longest debounce or monostable delay accepted.
+const MAX_HOLD: Duration = Duration::from_secs(3600);
+
+pub(super) fn idle(spec: Option<IdleStateSpec>) -> IdleState {
+    match spec {
+        Some(IdleStateSpec::Closed) => IdleState::Closed,
+        Some(IdleStateSpec::Open) | None => IdleState::Open,
+    }
+}
+
+impl Compiler {
+    /// Checks a token or name (with the scope's prefix); None when unusable.
+    pub(super) fn scoped_name(
+        &mut self,
+        scope: &Scope,
+        here: &Here,
+        sub: &str,
+        raw: &str,
+    ) -> Option<String> {
+        match checked_name(raw, &scope.prefix, MAX_TOKEN) {
+            Ok(name) => Some(name),
+            Err((true, message)) => {
+                if let Some(inst) = scope.inst {
+                    self.rep.instance(
+                        &self.instances,
+                        inst,
+                        format!("the token prefix makes names longer than {MAX_TOKEN} characters"),
+                        format!("`{raw}`"),
+                    );
+                } else {
+                    self.rep.value(&self.docs, here, sub, message);
+                }
+                None
+            }
+            Err((false, message)) => {
+                self.rep.value(&self.docs, here, sub, message);
+                None
+            }
+        }
+    }
+
+    /// Resolves an item's point, reporting problems; `sub` prefixes the address keys (for
+    /// `read_back`).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn point(
+        &mut self,
+        scope: &Scope,
+        here: &Here,
+        ctrl: usize,
+        fields: &PointFields,
+        sub: &str,
+        count: u16,
+        rule: BitRule,
+        label: &str,
+    ) -> Option<(Addr, String)> {
+        let base = scope
+            .base
+            .or_else(|| self.ctrls.get(ctrl).map(|c| c.base))
+            .unwrap_or(0);
+        match points::resolve(fields, base, scope.offset, count, rule) {
+            Ok((addr, key)) => Some((addr, format!("{sub}/{key}"))),
+            Err(e) => {
+                self.address_error(scope, here, sub, e, label);
+                None
+            }
+        }
+    }
+
+    fn address_error(&mut self, scope: &Scope, here: &Here, sub: &str, e: AddrError, label: &str) {
+        match (e.by_offset, scope.inst) {
+            (true, Some(inst)) => self.rep.instance(
+                &self.instances,
+                inst,
+                format!(
+                    "`address_offset: {}` moves points beyond the Modbus address range",
+                    scope.offset
+                ),
+                format!("`{label}`"),
+            ),
+            _ => self
+                .rep
+                .value(&self.docs, here, &format!("{sub}{}", e.sub), e.message),
+        }
+    }
+
+    /// Records that the item `owner` uses the bits of `addr`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn claim(
+        &mut self,
+        ctrl: usize,
+        addr: Addr,
+        masks: Vec<(u16, u16)>,
+        kind: ClaimKind,
+        owner: usize,
+        label: &str,
+        here: &Here,
+        sub: &str,
+    ) {
+        for (address, mask) in masks {
+            self.claims.push(Claim {
+                ctrl,
+                table: addr.table,
+                address,
+                mask,
+                kind,
+                owner,
+                label: label.to_string(),
+                here: here.clone(),
+                sub: sub.to_string(),
+                partial: addr.bit.is_some() || (!addr.table.is_bits() && mask != u16::MAX),
+            });
+        }
+    }
+
+    /// Checks a duration is at most an hour.
+    fn hold_time(&mut self, here: &Here, sub: &str, d: Duration, what: &str) -> Duration {
+        if d > MAX_HOLD {
+            self.rep.value(
+                &self.docs,
+                here,
+                sub,
+                format!("a {what} over 1h is surely a mistake"),
+            );
+        }
+        d
+    }
+
+    /// A digital input.
+    pub(super) fn input(&mut self, scope: &Scope, pointer: &str, spec: &InputSpec) {
+        let here = Here {
+            doc: scope.doc,
+            pointer: pointer.to_string(),
+            inst: scope.inst,
+        };
+        let token = self.scoped_name(scope, &here, "/token", &spec.token);
+        let label = token.clone().unwrap_or_else(|| spec.token.clone());
+        let debounce = spec.debounce.map_or(Duration::ZERO, |d| {
+            self.hold_time(&here, "/debounce", d.0, "debounce")
+        });
+        let Some(ctrl) = self.controller_for(scope, &here, spec.controller.as_deref()) else {
+            return;
+        };
+        let fields = spec.point_fields();
+        let point = self.point(
+            scope,
+            &here,
+            ctrl,
+            &fields,
+            "",
+            1,
+            BitRule::Required,
+            &label,
+        );
+        let Some(token) = token else {
+            return;
+        };
+        if let Some(first) = self.input_tokens.get(&token).cloned() {
+            self.clash(&first, &here, "/token", "input token", &token, &spec.token);
+        } else {
+            self.input_tokens.insert(token.clone(), here.clone());
+        }
+        let Some((addr, sub)) = point else {
+            return;
+        };
+        let owner = self.owner();
+        let masks = points::masks(addr, 1, None, (false, false));
+        self.claim(
+            ctrl,
+            addr,
+            masks,
+            ClaimKind::Input,
+            owner,
+            &token,
+            &here,
+            &sub,
+        );
+        let Some(name) = self.ctrls.get(ctrl).map(|c| c.name.clone()) else {
+            return;
+        };
+        let point = self.points.add(ctrl, &name, addr, 1, false);
+        self.plan.inputs.push(InputPoint {
+            token,
+            controller: name,
+            point,
+            invert: spec.invert.unwrap_or(false),
+            debounce,
+            idle_state: idle(spec.idle_state),
+        });
+    }
+
+    /// A relay output.
+    pub(super) fn relay(&mut self, scope: &Scope, pointer: &str, spec: &RelaySpec) {
+        let here = Here {
+            doc: scope.doc,
+            pointer: pointer.to_string(),
+            inst: scope.inst,
+        };
+        let token = self.scoped_name(scope, &here, "/token", &spec.token);
+        let label = token.clone().unwrap_or_else(|| spec.token.clone());
+        let mode = match spec.mode {
+            Some(RelayModeSpec::Monostable) => RelayMode::Monostable,
+            Some(RelayModeSpec::Bistable) | None => RelayMode::Bistable,
+        };
+        let delay = match (mode, spec.delay) {
+            (RelayMode::Monostable, Some(d)) if d.0.is_zero() => {
+                self.rep.value(
+                    &self.docs,
+                    &here,
+                    "/delay",
+                    "a monostable relay needs a delay above zero",
+                );
+                Duration::ZERO
+            }
+            (RelayMode::Monostable, Some(d)) => self.hold_time(&here, "/delay", d.0, "relay delay"),
+            (RelayMode::Monostable, None) => {
+                self.rep.key(
+                    &self.docs,
+                    &here,
+                    "/mode",
+                    "a monostable relay returns to idle after `delay`: add e.g. `delay: 2s`",
+                );
+                Duration::ZERO
+            }
+            (RelayMode::Bistable, Some(_)) => {
+                self.rep.key(
+                    &self.docs,
+                    &here,
+                    "/delay",
+                    "`delay` applies to `mode: monostable`; a bistable relay stays where it is set",
+                );
+                Duration::ZERO
+            }
+            (RelayMode::Bistable, None) => Duration::ZERO,
+        };
+        let Some(ctrl) = self.controller_for(scope, &here, spec.controller.as_deref()) else {
+            return;
+        };
+        let read_only = [
+            ("discrete_input", spec.discrete_input, "discrete input"),
+            ("input_register", spec.input_register, "input register"),
+        ]
+        .into_iter()
+        .find(|(_, a, _)| a.is_some());
+        let point = match read_only {
+            Some((key, _, words)) => {
+                self.rep.key(
+                    &self.docs,
+                    &here,
+                    &format!("/{key}"),
+                    format!(
+                        "a relay cannot be on {}: that table is read-only (a relay writes a `coil` or a `holding_register` bit; {} can be its `read_back`)",
+                        points::a(words),
+                        points::a(words)
+                    ),
+                );
+                None
+            }
+            None => {
+                let fields = spec.point_fields();
+                self.point(
+                    scope,
+                    &here,
+                    ctrl,
+                    &fields,
+                    "",
+                    1,
+                    BitRule::Required,
+                    &label,
+                )
+            }
+        };
+        let read_back = spec.read_back.as_ref().and_then(|rb| {
+            let fields = rb.point_fields();
+            self.point(
+                scope,
+                &here,
+                ctrl,
+                &fields,
+                "/read_back",
+                1,
+                BitRule::Required,
+                &label,
+            )
+        });
+        let Some(token) = token else {
+            return;
+        };
+        if let Some(first) = self.relay_tokens.get(&token).cloned() {
+            self.clash(&first, &here, "/token", "relay token", &token, &spec.token);
+        } else {
+            self.relay_tokens.insert(token.clone(), here.clone());
+        }
+        let Some((addr, sub)) = point else {
+            return;
+        };
+        if spec.read_back.is_some() && read_back.is_none() {
+            return;
+        }
+        let owner = self.owner();
+        let masks = points::masks(addr, 1, None, (false, false));
+        self.claim(
+            ctrl,
+            addr,
+            masks,
+            ClaimKind::RelayWrite,
+            owner,
+            &token,
+            &here,
+            &sub,
+        );
+        let Some(name) = self.ctrls.get(ctrl).map(|c| c.name.clone()) else {
+            return;
+        };
+        let write = self.points.add(ctrl, &name, addr, 1, true);
+        let read = match read_back {
+            Some((rb, rb_sub)) if rb != addr => {
+                let masks = points::masks(rb, 1, None, (false, false));
+                self.claim(
+                    ctrl,
+                    rb,
+                    masks,
+                    ClaimKind::ReadBack,
+                    owner,
+                    &token,
+                    &here,
+                    &rb_sub,
+                );
+                self.points.add(ctrl, &name, rb, 1, false)
+            }
+            _ => write.clone(),
+        };
+        self.plan.relays.push(RelayPoint {
+            token,
+            controller: name,
+            write,
+            read,
+            invert: spec.invert.unwrap_or(false),
+            mode,
+            delay,
+            idle_state: idle(spec.idle_state),
+        });
+    }
+}

@@ -1,0 +1,198 @@
+//! Event topics: the standard ones a panel can feed, the reserved ones, and topic syntax.
+//!
+//! A value that names a topic of [`CATALOG`] gets the standard's items by default (the
+//! integrator writes just the topic, and a VMS that knows the topic needs no configuration);
+//! contradicting them is an error. The items are those of ONVIF Core's event chapter (see
+//! `OPERATIONS.md` §5 in the shared notes).
+
+use crate::plan::TopicName;
+
+/// `tns1`: the ONVIF topic namespace.
+pub const ONVIF_TOPICS: &str = "http://www.onvif.org/ver10/topics";
+/// `rg`: railgate's own vendor topics.
+pub const RAILGATE_TOPICS: &str = "urn:railgate:topics";
+
+/// The prefixes every file knows without declaring them.
+pub const BUILTIN_PREFIXES: &[(&str, &str)] = &[("tns1", ONVIF_TOPICS), ("rg", RAILGATE_TOPICS)];
+
+/// A standard topic's message description.
+#[derive(Clone, Copy, Debug)]
+pub struct StandardTopic {
+    /// Path below `tns1:`.
+    pub path: &'static str,
+    /// Whether its events are property events.
+    pub property: bool,
+    /// Source items (name, type QName as the standard declares it).
+    pub source: &'static [(&'static str, &'static str)],
+    /// The data item (name, type QName).
+    pub data: (&'static str, &'static str),
+}
+
+/// The standard topics a controller's values may feed, with the standard's items.
+pub const CATALOG: &[StandardTopic] = &[
+    StandardTopic {
+        path: "Monitoring/BatteryCapacity",
+        property: true,
+        source: &[],
+        data: ("PercentageRemainingCapacity", "xs:float"),
+    },
+    StandardTopic {
+        path: "Monitoring/EnvironmentalConditions/Temperature",
+        property: true,
+        source: &[],
+        data: ("Status", "xs:float"),
+    },
+    StandardTopic {
+        path: "Monitoring/EnvironmentalConditions/RelativeHumidity",
+        property: true,
+        source: &[],
+        data: ("Status", "xs:float"),
+    },
+    StandardTopic {
+        path: "Device/HardwareFailure/PowerSupplyFailure",
+        property: true,
+        source: &[("Token", "tt:ReferenceToken")],
+        data: ("Failed", "xs:boolean"),
+    },
+    StandardTopic {
+        path: "Device/HardwareFailure/FanFailure",
+        property: true,
+        source: &[("Token", "tt:ReferenceToken")],
+        data: ("Failed", "xs:boolean"),
+    },
+    StandardTopic {
+        path: "Device/HardwareFailure/TemperatureCritical",
+        property: true,
+        source: &[],
+        data: ("Critical", "xs:boolean"),
+    },
+];
+
+/// Topics the gateway itself emits: a value may not publish on them.
+pub const RESERVED: &[(&str, &str)] = &[
+    (
+        "Device/Trigger/DigitalInput",
+        "the gateway emits it for every digital input; map the point as an input instead",
+    ),
+    (
+        "Device/Trigger/Relay",
+        "the gateway emits it for every relay output; map the point as a relay instead",
+    ),
+    (
+        "Monitoring/ProcessorUsage",
+        "the gateway reports its own processor usage",
+    ),
+    (
+        "Monitoring/LinkStatus",
+        "the gateway reports each controller link's status",
+    ),
+    (
+        "Monitoring/OperatingTime/LastReboot",
+        "the gateway reports its own reboots",
+    ),
+    (
+        "Monitoring/OperatingTime/LastReset",
+        "the gateway reports its own resets",
+    ),
+    (
+        "Monitoring/OperatingTime/LastClockSynchronization",
+        "the gateway reports its own clock",
+    ),
+    ("EventBuffer/Begin", "the gateway's event store uses it"),
+];
+
+/// The catalog entry for a `tns1:` path.
+pub fn standard(path: &str) -> Option<&'static StandardTopic> {
+    CATALOG.iter().find(|t| t.path == path)
+}
+
+/// Why a `tns1:` path is reserved, if it is.
+pub fn reserved(path: &str) -> Option<&'static str> {
+    RESERVED
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, why)| *why)
+}
+
+/// Whether `s` is an XML NCName in ASCII (topic path segments and prefixes are element names
+/// and namespace prefixes in the topic set).
+pub fn is_ncname(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// Splits `prefix:A/B/C` into its prefix and path, checking the syntax (not the prefix).
+pub(crate) fn split(topic: &str) -> Result<(&str, &str), String> {
+    let Some((prefix, path)) = topic.split_once(':') else {
+        return Err(format!(
+            "`{topic}` has no namespace prefix: write e.g. `rg:{topic}` or `tns1:...`"
+        ));
+    };
+    if !is_ncname(prefix) {
+        return Err(format!("`{prefix}` is not a valid namespace prefix"));
+    }
+    if path.is_empty() {
+        return Err(format!("`{topic}` has no path after the prefix"));
+    }
+    for seg in path.split('/') {
+        if seg.is_empty() {
+            return Err(format!(
+                "`{topic}` has an empty path segment (`//` or a trailing `/`)"
+            ));
+        }
+        if !is_ncname(seg) {
+            return Err(format!(
+                "`{seg}` in `{topic}` is not a valid topic segment: letters, digits, `_`, `-`, `.`, not starting with a digit"
+            ));
+        }
+    }
+    Ok((prefix, path))
+}
+
+/// A topic name from a namespace URI and a path.
+pub(crate) fn name(namespace: &str, path: &str) -> TopicName {
+    TopicName {
+        namespace: namespace.to_string(),
+        path: path.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_has_the_standard_items() {
+        let b = standard("Monitoring/BatteryCapacity").expect("battery");
+        assert!(b.source.is_empty() && b.property);
+        assert_eq!(b.data, ("PercentageRemainingCapacity", "xs:float"));
+        let p = standard("Device/HardwareFailure/PowerSupplyFailure").expect("psu");
+        assert_eq!(p.source, &[("Token", "tt:ReferenceToken")]);
+        assert_eq!(p.data, ("Failed", "xs:boolean"));
+        assert_eq!(
+            standard("Device/HardwareFailure/TemperatureCritical").map(|t| t.data),
+            Some(("Critical", "xs:boolean"))
+        );
+        for t in ["Temperature", "RelativeHumidity"] {
+            let s = standard(&format!("Monitoring/EnvironmentalConditions/{t}")).expect(t);
+            assert_eq!(s.data, ("Status", "xs:float"));
+        }
+        assert!(reserved("Device/Trigger/DigitalInput").is_some());
+        assert!(reserved("Device/Trigger/Relay").is_some());
+        assert!(CATALOG.iter().all(|t| reserved(t.path).is_none()));
+    }
+
+    #[test]
+    fn topic_syntax() {
+        assert_eq!(split("rg:Panel/State"), Ok(("rg", "Panel/State")));
+        assert!(split("Panel/State").is_err());
+        assert!(split("rg:").is_err());
+        assert!(split("rg:A//B").is_err());
+        assert!(split("rg:A/1B").is_err());
+        assert!(split("1x:A").is_err());
+        assert!(is_ncname("a.b-c_d") && !is_ncname("") && !is_ncname("-a"));
+    }
+}

@@ -1,0 +1,805 @@
+//! Table-driven diagnostics: YAML in, the exact problems out (line, column, key path, message).
+//!
+//! Each case lists every diagnostic it expects, so a case also fails when a problem is
+//! reported twice or a follow-on error appears. The column is given as a needle: the text the
+//! caret must point at on that line.
+
+use std::path::Path;
+
+use railgate_mappings::{Diagnostic, load_str};
+
+/// A valid controller; case texts are appended (their first line is line 6).
+const BASE: &str = "controllers:
+  - name: panel
+    modbus_tcp: {host: 10.0.0.5}
+    unit: 1
+    address_base: 0
+";
+
+/// (line, needle at the column, key path, message substring)
+type Expect = (usize, &'static str, &'static str, &'static str);
+
+struct Case {
+    name: &'static str,
+    text: String,
+    expect: Vec<Expect>,
+}
+
+fn site(name: &'static str, tail: &str, expect: &[Expect]) -> Case {
+    Case {
+        name,
+        text: format!("{BASE}{tail}"),
+        expect: expect.to_vec(),
+    }
+}
+
+fn raw(name: &'static str, text: &str, expect: &[Expect]) -> Case {
+    Case {
+        name,
+        text: text.to_string(),
+        expect: expect.to_vec(),
+    }
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        // ---- structure: unknown keys, types, enums, required keys
+        site(
+            "unknown key with a near miss",
+            "inputs:\n  - {token: D1, discrete_input: 0, invrt: true}\n",
+            &[(
+                7,
+                "invrt",
+                "inputs[0].invrt",
+                "unknown key `invrt`; did you mean `invert`?",
+            )],
+        ),
+        site(
+            "unknown section",
+            "input:\n  - {token: D1, discrete_input: 0}\n",
+            &[(6, "input", "input", "did you mean `inputs`?")],
+        ),
+        site(
+            "synonym from another system",
+            "values:\n  - {name: t, holding: 3, type: u16, topic: rg:T}\n",
+            &[(
+                7,
+                "holding",
+                "values[0].holding",
+                "did you mean `holding_register`?",
+            )],
+        ),
+        site(
+            "`address` is explained",
+            "inputs:\n  - {token: D1, address: 3}\n",
+            &[(
+                7,
+                "address",
+                "inputs[0].address",
+                "name the table as the key",
+            )],
+        ),
+        raw(
+            "transport keys at the controller level",
+            "controllers:\n  - name: a\n    host: 10.0.0.1\n    unit: 1\n    address_base: 0\n",
+            &[(3, "host", "controllers[0].host", "go under `modbus_tcp:`")],
+        ),
+        site(
+            "a number where text is expected",
+            "inputs:\n  - token: 5\n    discrete_input: 0\n",
+            &[(7, "5", "inputs[0].token", "put it in quotes")],
+        ),
+        site(
+            "text where a number is expected",
+            "inputs:\n  - {token: D1, discrete_input: many}\n",
+            &[(
+                7,
+                "many",
+                "inputs[0].discrete_input",
+                "expected a whole number, found text",
+            )],
+        ),
+        site(
+            "bad enum value with suggestion",
+            "inputs:\n  - {token: D1, discrete_input: 0, idle_state: opn}\n",
+            &[(7, "opn", "inputs[0].idle_state", "did you mean `open`?")],
+        ),
+        site(
+            "wire type synonym",
+            "values:\n  - {name: t, input_register: 3, type: float32, byte_order: ABCD, topic: rg:T}\n",
+            &[(7, "float32", "values[0].type", "did you mean `f32`?")],
+        ),
+        site(
+            "byte order in lower case",
+            "values:\n  - {name: t, input_register: 3, type: u32, byte_order: cdab, topic: rg:T}\n",
+            &[(7, "cdab", "values[0].byte_order", "did you mean `CDAB`?")],
+        ),
+        raw(
+            "address_base is required",
+            "controllers:\n  - name: a\n    modbus_tcp: {host: h}\n    unit: 1\n",
+            &[(2, "name", "controllers[0]", "missing `address_base`")],
+        ),
+        raw(
+            "address_base is 0 or 1",
+            "controllers:\n  - name: a\n    modbus_tcp: {host: h}\n    unit: 1\n    address_base: 2\n",
+            &[(
+                5,
+                "2",
+                "controllers[0].address_base",
+                "expected one of `0`, `1`",
+            )],
+        ),
+        site(
+            "empty value",
+            "inputs:\n  - token: D1\n    discrete_input:\n",
+            &[(
+                8,
+                "discrete_input",
+                "inputs[0].discrete_input",
+                "has no value",
+            )],
+        ),
+        site(
+            "bit above 15",
+            "inputs:\n  - {token: D1, input_register: 3, bit: 16}\n",
+            &[(7, "16", "inputs[0].bit", "too large here: at most 15")],
+        ),
+        // ---- durations
+        raw(
+            "bare number as a duration",
+            "controllers:\n  - name: a\n    modbus_tcp: {host: h}\n    unit: 1\n    address_base: 0\n    poll_interval: 100\n",
+            &[(
+                6,
+                "100",
+                "controllers[0].poll_interval",
+                "durations need a unit",
+            )],
+        ),
+        raw(
+            "unknown duration unit",
+            "controllers:\n  - name: a\n    modbus_tcp: {host: h}\n    unit: 1\n    address_base: 0\n    timeout: 5sec\n",
+            &[(
+                6,
+                "5sec",
+                "controllers[0].timeout",
+                "unknown duration unit `sec`",
+            )],
+        ),
+        raw(
+            "backoff max below initial",
+            "controllers:\n  - name: a\n    modbus_tcp: {host: h}\n    unit: 1\n    address_base: 0\n    backoff: {initial: 2s, max: 1s}\n",
+            &[(
+                6,
+                "1s",
+                "controllers[0].backoff.max",
+                "shorter than initial",
+            )],
+        ),
+        // ---- YAML itself
+        raw(
+            "duplicate keys, all of them",
+            "controllers: []\ninputs: []\ncontrollers: []\nrelays: []\nrelays: []\n",
+            &[
+                (3, "controllers", "controllers", "given twice"),
+                (5, "relays", "relays", "first on line 4"),
+            ],
+        ),
+        raw(
+            "syntax error",
+            "controllers:\n  - name: [a\n",
+            &[(0, "", "", "not valid YAML")],
+        ),
+        site(
+            "YAML tags are refused",
+            "inputs:\n  - {token: !weird D1, discrete_input: 0}\n",
+            &[(7, "D1", "inputs[0].token", "YAML tags")],
+        ),
+        // ---- duplicates
+        site(
+            "duplicate input tokens",
+            "inputs:\n  - {token: D1, discrete_input: 0}\n  - {token: D1, discrete_input: 1}\n",
+            &[(
+                8,
+                "D1",
+                "inputs[1].token",
+                "input token `D1` is already used (line 7)",
+            )],
+        ),
+        site(
+            "duplicate relay tokens",
+            "relays:\n  - {token: R1, coil: 0}\n  - {token: R1, coil: 1}\n",
+            &[(
+                8,
+                "R1",
+                "relays[1].token",
+                "relay token `R1` is already used",
+            )],
+        ),
+        site(
+            "an input and a relay may share a token",
+            "inputs:\n  - {token: X, discrete_input: 0}\nrelays:\n  - {token: X, coil: 0}\n",
+            &[],
+        ),
+        site(
+            "duplicate value names",
+            "values:\n  - {name: v, input_register: 0, type: u16, topic: rg:A}\n  - {name: v, input_register: 1, type: u16, topic: rg:B}\n",
+            &[(8, "v,", "values[1].name", "value name `v` is already used")],
+        ),
+        site(
+            "duplicate command strings",
+            "commands:\n  - {command: Arm, holding_register: 1, value: 1}\n  - {command: Arm, holding_register: 1, value: 2}\n",
+            &[(
+                8,
+                "Arm",
+                "commands[1].command",
+                "command `Arm` is already used",
+            )],
+        ),
+        raw(
+            "duplicate controller names",
+            "controllers:\n  - {name: a, modbus_tcp: {host: h}, unit: 1, address_base: 0}\n  - {name: a, modbus_tcp: {host: h}, unit: 2, address_base: 0}\n",
+            &[(
+                3,
+                "a,",
+                "controllers[1].name",
+                "controller name `a` is already used",
+            )],
+        ),
+        // ---- tables and addresses
+        site(
+            "relay on a discrete input",
+            "relays:\n  - {token: R1, discrete_input: 3}\n",
+            &[(7, "discrete_input", "relays[0].discrete_input", "read-only")],
+        ),
+        site(
+            "relay on an input register bit",
+            "relays:\n  - {token: R1, input_register: 3, bit: 1}\n",
+            &[(7, "input_register", "relays[0].input_register", "read-only")],
+        ),
+        site(
+            "relay on a whole holding register",
+            "relays:\n  - {token: R1, holding_register: 3}\n",
+            &[(
+                7,
+                "3",
+                "relays[0].holding_register",
+                "say which one with `bit: 0..15`",
+            )],
+        ),
+        site(
+            "bit on a coil",
+            "inputs:\n  - {token: D1, coil: 1, bit: 2}\n",
+            &[(7, "2}", "inputs[0].bit", "a coil is already a single bit")],
+        ),
+        site(
+            "no point at all",
+            "inputs:\n  - {token: D1, invert: true}\n",
+            &[(7, "{token", "inputs[0]", "no point given")],
+        ),
+        site(
+            "two points",
+            "inputs:\n  - {token: D1, coil: 1, discrete_input: 2}\n",
+            &[(7, "2}", "inputs[0].discrete_input", "give only one point")],
+        ),
+        site(
+            "address beyond 65535",
+            "values:\n  - {name: v, input_register: 70000, type: u16, topic: rg:A}\n",
+            &[(
+                7,
+                "70000",
+                "values[0].input_register",
+                "beyond the highest Modbus address",
+            )],
+        ),
+        site(
+            "a 32-bit value needs address+1",
+            "values:\n  - {name: v, input_register: 65535, type: f32, byte_order: ABCD, topic: rg:A}\n",
+            &[(
+                7,
+                "65535",
+                "values[0].input_register",
+                "needs addresses 65535 to 65536",
+            )],
+        ),
+        raw(
+            "address 0 with address_base 1",
+            "controllers:\n  - {name: p, modbus_tcp: {host: h}, unit: 1, address_base: 1}\ninputs:\n  - {token: D1, discrete_input: 0}\n",
+            &[(4, "0}", "inputs[0].discrete_input", "addresses start at 1")],
+        ),
+        raw(
+            "address 65536 with address_base 1 is the last one",
+            "controllers:\n  - {name: p, modbus_tcp: {host: h}, unit: 1, address_base: 1}\ninputs:\n  - {token: D1, discrete_input: 65536}\n",
+            &[],
+        ),
+        // ---- overlaps
+        site(
+            "two relays on one coil",
+            "relays:\n  - {token: R1, coil: 0}\n  - {token: R2, coil: 0}\n",
+            &[(8, "0}", "relays[1].coil", "already written by relay `R1`")],
+        ),
+        site(
+            "two inputs on one discrete input",
+            "inputs:\n  - {token: D1, discrete_input: 4}\n  - {token: D2, discrete_input: 4}\n",
+            &[(
+                8,
+                "4}",
+                "inputs[1].discrete_input",
+                "already read by input `D1`",
+            )],
+        ),
+        site(
+            "deliberate sharing is fine",
+            "inputs:\n  - {token: D1, input_register: 5, bit: 0}\n  - {token: D2, input_register: 5, bit: 1}\nrelays:\n  - {token: R1, coil: 3, read_back: {coil: 3}}\n  - {token: P1, holding_register: 9, bit: 0}\n  - {token: P2, holding_register: 9, bit: 1}\nvalues:\n  - {name: z, input_register: 5, type: u16, topic: rg:Z}\n  - {name: b0, input_register: 5, bit: 0, topic: rg:B}\n",
+            &[],
+        ),
+        site(
+            "a command writing a relay's coil",
+            "relays:\n  - {token: R1, coil: 2}\ncommands:\n  - {command: Blink, coil: 2, value: true}\n",
+            &[(9, "2,", "commands[0].coil", "would both write this point")],
+        ),
+        site(
+            "a value overlapping another value",
+            "values:\n  - {name: a, holding_register: 10, type: u32, byte_order: ABCD, topic: rg:A}\n  - {name: b, holding_register: 11, type: u16, topic: rg:B}\n",
+            &[(8, "11", "values[1].holding_register", "overlaps value `a`")],
+        ),
+        site(
+            "bit fields of one register may be shared",
+            "values:\n  - {name: lo, holding_register: 10, type: u16, bits: {shift: 0, width: 4}, topic: rg:A}\n  - {name: hi, holding_register: 10, type: u16, bits: {shift: 4, width: 4}, topic: rg:B}\n",
+            &[],
+        ),
+        site(
+            "an input reading a relay's coil",
+            "relays:\n  - {token: R1, coil: 2}\ninputs:\n  - {token: D1, coil: 2}\n",
+            &[(7, "2}", "relays[0].coil", "already read by input `D1`")],
+        ),
+        // ---- references
+        site(
+            "unknown controller",
+            "inputs:\n  - {token: D1, controller: pannel, discrete_input: 0}\n",
+            &[(
+                7,
+                "pannel",
+                "inputs[0].controller",
+                "unknown controller `pannel`; did you mean `panel`?",
+            )],
+        ),
+        raw(
+            "which controller?",
+            "controllers:\n  - {name: a, modbus_tcp: {host: h}, unit: 1, address_base: 0}\n  - {name: b, modbus_tcp: {host: h}, unit: 2, address_base: 0}\ninputs:\n  - {token: D1, discrete_input: 0}\n",
+            &[(
+                5,
+                "{token",
+                "inputs[0]",
+                "say which with `controller:` (a, b)",
+            )],
+        ),
+        raw(
+            "items without controllers",
+            "inputs:\n  - {token: D1, discrete_input: 0}\n",
+            &[(2, "{token", "inputs[0]", "no controller to bind this to")],
+        ),
+        raw(
+            "unknown profile",
+            "controllers:\n  - {name: a, modbus_tcp: {host: h}, unit: 1, address_base: 0, profile: {name: generic-alarm-panl}}\n",
+            &[(
+                2,
+                "generic-alarm-panl",
+                "controllers[0].profile.name",
+                "did you mean `generic-alarm-panel`?",
+            )],
+        ),
+        raw(
+            "profile names cannot be paths",
+            "controllers:\n  - {name: a, modbus_tcp: {host: h}, unit: 1, address_base: 0, profile: {name: ../../etc/passwd}}\n",
+            &[(
+                2,
+                "../",
+                "controllers[0].profile.name",
+                "is not a profile name",
+            )],
+        ),
+        // ---- transports
+        raw(
+            "no transport",
+            "controllers:\n  - {name: a, unit: 1, address_base: 0}\n",
+            &[(2, "{name", "controllers[0]", "no transport")],
+        ),
+        raw(
+            "two transports",
+            "controllers:\n  - {name: a, modbus_tcp: {host: h}, modbus_rtu: {device: /dev/ttyS0, baud: 9600, parity: even}, unit: 1, address_base: 0}\n",
+            &[(
+                2,
+                "modbus_rtu",
+                "controllers[0].modbus_rtu",
+                "give one transport",
+            )],
+        ),
+        raw(
+            "RTU unit 0 is broadcast",
+            "controllers:\n  - {name: a, modbus_rtu: {device: /dev/ttyS0, baud: 9600, parity: evn}, unit: 0, address_base: 0}\n",
+            &[(
+                2,
+                "evn",
+                "controllers[0].modbus_rtu.parity",
+                "did you mean `even`?",
+            )],
+        ),
+        raw(
+            "RTU settings are checked",
+            "controllers:\n  - name: a\n    modbus_rtu: {device: /dev/ttyS0, baud: 9600, parity: even, data_bits: 6}\n    unit: 0\n    address_base: 0\n",
+            &[
+                (
+                    3,
+                    "6}",
+                    "controllers[0].modbus_rtu.data_bits",
+                    "data bits are 7 or 8",
+                ),
+                (4, "0", "controllers[0].unit", "RTU unit ids are 1 to 247"),
+            ],
+        ),
+        // ---- relays
+        site(
+            "delay on a bistable relay",
+            "relays:\n  - {token: R1, coil: 0, mode: bistable, delay: 2s}\n",
+            &[(
+                7,
+                "delay",
+                "relays[0].delay",
+                "applies to `mode: monostable`",
+            )],
+        ),
+        site(
+            "monostable without delay",
+            "relays:\n  - {token: R1, coil: 0, mode: monostable}\n",
+            &[(7, "mode", "relays[0].mode", "add e.g. `delay: 2s`")],
+        ),
+        // ---- values
+        site(
+            "32-bit without byte order",
+            "values:\n  - {name: e, holding_register: 30, type: u32, topic: rg:E}\n",
+            &[(7, "u32", "values[0].type", "needs `byte_order`")],
+        ),
+        site(
+            "byte order on a 16-bit type",
+            "values:\n  - {name: e, holding_register: 30, type: i16, byte_order: ABCD, topic: rg:E}\n",
+            &[(
+                7,
+                "byte_order",
+                "values[0].byte_order",
+                "32-bit types (u32, i32, f32) only",
+            )],
+        ),
+        site(
+            "whole register without a type",
+            "values:\n  - {name: e, holding_register: 30, topic: rg:E}\n",
+            &[(
+                7,
+                "holding_register",
+                "values[0].holding_register",
+                "add `type:`",
+            )],
+        ),
+        site(
+            "bool needs a bit",
+            "values:\n  - {name: e, holding_register: 30, type: bool, topic: rg:E}\n",
+            &[(7, "bool", "values[0].type", "add `bit: 0..15`")],
+        ),
+        site(
+            "map on a float",
+            "values:\n  - {name: e, holding_register: 30, type: f32, byte_order: ABCD, map: {0: off}, topic: rg:E}\n",
+            &[(7, "map", "values[0].map", "not f32")],
+        ),
+        site(
+            "map and scale",
+            "values:\n  - {name: e, holding_register: 30, type: u16, scale: 2, map: {0: off}, topic: rg:E}\n",
+            &[(7, "scale", "values[0].scale", "exclude each other")],
+        ),
+        site(
+            "map keys outside the raw range",
+            "values:\n  - {name: e, holding_register: 30, type: u16, bits: {shift: 0, width: 2}, map: {0: a, 4: b}, topic: rg:E}\n",
+            &[(7, "4:", "values[0].map.4", "raw readings are 0 to 3")],
+        ),
+        site(
+            "bit field wider than the type",
+            "values:\n  - {name: e, holding_register: 30, type: u16, bits: {shift: 12, width: 8}, topic: rg:E}\n",
+            &[(
+                7,
+                "{shift",
+                "values[0].bits",
+                "do not fit in a 16-bit value",
+            )],
+        ),
+        site(
+            "deadband on a mapped value",
+            "values:\n  - {name: e, holding_register: 30, type: u16, map: {0: a}, deadband: 1, topic: rg:E}\n",
+            &[(7, "deadband", "values[0].deadband", "applies to numbers")],
+        ),
+        // ---- topics
+        site(
+            "topic without a prefix",
+            "values:\n  - {name: e, holding_register: 30, type: u16, topic: Panel/State}\n",
+            &[(7, "Panel/State", "values[0].topic", "no namespace prefix")],
+        ),
+        site(
+            "unknown topic prefix",
+            "values:\n  - {name: e, holding_register: 30, type: u16, topic: acme:Door}\n",
+            &[(7, "acme:", "values[0].topic", "unknown topic prefix `acme`")],
+        ),
+        site(
+            "own namespace",
+            "topic_namespaces: {acme: 'http://acme.example/topics'}\nvalues:\n  - {name: e, holding_register: 30, type: u16, topic: acme:Door/State}\n",
+            &[],
+        ),
+        site(
+            "built-in prefixes cannot be redefined",
+            "topic_namespaces: {rg: 'http://x.example/'}\n",
+            &[(6, "rg:", "topic_namespaces.rg", "is built in")],
+        ),
+        site(
+            "reserved topic",
+            "values:\n  - {name: e, holding_register: 30, bit: 1, topic: 'tns1:Device/Trigger/DigitalInput'}\n",
+            &[(7, "'tns1", "values[0].topic", "is reserved")],
+        ),
+        site(
+            "unknown standard topic",
+            "values:\n  - {name: e, holding_register: 30, type: u16, topic: 'tns1:Monitoring/BatteryCapacty'}\n",
+            &[(
+                7,
+                "'tns1",
+                "values[0].topic",
+                "did you mean `tns1:Monitoring/BatteryCapacity`?",
+            )],
+        ),
+        site(
+            "contradicting the standard's items",
+            "values:\n  - {name: e, input_register: 20, type: u16, topic: 'tns1:Monitoring/BatteryCapacity', data: {name: Percent}}\n",
+            &[(
+                7,
+                "Percent",
+                "values[0].data.name",
+                "carries its value as `PercentageRemainingCapacity`",
+            )],
+        ),
+        site(
+            "a standard boolean topic needs a bit",
+            "values:\n  - {name: psu, input_register: 22, type: u16, topic: 'tns1:Device/HardwareFailure/PowerSupplyFailure'}\n",
+            &[(7, "'tns1", "values[0].topic", "as xs:boolean")],
+        ),
+        site(
+            "a wrong property flag on a standard topic",
+            "values:\n  - {name: t, input_register: 21, type: i16, topic: 'tns1:Monitoring/EnvironmentalConditions/Temperature', property: false}\n",
+            &[(7, "false", "values[0].property", "as a property event")],
+        ),
+        site(
+            "values nobody could tell apart",
+            "values:\n  - {name: a, input_register: 1, type: u16, topic: rg:Level}\n  - {name: b, input_register: 2, type: u16, topic: rg:Level}\n",
+            &[(
+                8,
+                "rg:Level",
+                "values[1].topic",
+                "could not tell the two apart",
+            )],
+        ),
+        site(
+            "one topic, two shapes",
+            "values:\n  - {name: a, input_register: 1, type: u16, topic: rg:Level, source: [{name: Tank, value: 1}]}\n  - {name: b, input_register: 2, type: f32, byte_order: ABCD, topic: rg:Level, source: [{name: Tank, value: 2}]}\n",
+            &[(
+                8,
+                "rg:Level",
+                "values[1].topic",
+                "must carry the same items",
+            )],
+        ),
+        site(
+            "item value of the wrong type",
+            "values:\n  - {name: a, input_register: 1, type: u16, topic: rg:Level, source: [{name: Tank, type: 'xs:int', value: one}]}\n",
+            &[(7, "one", "values[0].source[0].value", "not a valid xs:int")],
+        ),
+        site(
+            "declared data type against the decoding",
+            "values:\n  - {name: a, input_register: 1, type: i16, scale: 0.1, topic: rg:Level, data: {type: 'xs:int'}}\n",
+            &[(7, "'xs:int'", "values[0].data.type", "use xs:float")],
+        ),
+        // ---- commands
+        site(
+            "command value too large",
+            "commands:\n  - {command: Arm, holding_register: 100, value: 70000}\n",
+            &[(7, "70000", "commands[0].value", "does not fit a register")],
+        ),
+        site(
+            "command on a coil needs true/false",
+            "commands:\n  - {command: Siren, coil: 4, value: 1}\n",
+            &[(7, "1}", "commands[0].value", "write `true` or `false`")],
+        ),
+        site(
+            "command writing an input register",
+            "commands:\n  - {command: X, input_register: 4, value: 1}\n",
+            &[(
+                7,
+                "input_register",
+                "commands[0].input_register",
+                "read-only",
+            )],
+        ),
+        site(
+            "named write through a value",
+            "values:\n  - {name: mode, holding_register: 40, type: u16, map: {0: disarmed, 1: armed}, topic: rg:Mode}\ncommands:\n  - {command: Arm, value_point: mode, value: armd}\n  - {command: Disarm, value_point: mode, value: disarmed}\n",
+            &[(9, "armd", "commands[0].value", "did you mean `armed`?")],
+        ),
+        site(
+            "named write through a read-only value",
+            "values:\n  - {name: st, input_register: 40, type: u16, map: {0: off, 1: on}, topic: rg:St}\ncommands:\n  - {command: On, value_point: st, value: 'on'}\n",
+            &[(9, "st,", "commands[0].value_point", "cannot be written")],
+        ),
+        site(
+            "named write through an unknown value",
+            "commands:\n  - {command: On, value_point: nope, value: 'on'}\n",
+            &[(7, "nope", "commands[0].value_point", "unknown value `nope`")],
+        ),
+    ]
+}
+
+fn render(diags: &[Diagnostic]) -> String {
+    diags
+        .iter()
+        .map(|d| {
+            format!(
+                "{d}\n    [line {} col {} path `{}`]",
+                d.line, d.column, d.path
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn every_case_reports_exactly_its_problems() {
+    let mut failures = Vec::new();
+    let all = cases();
+    assert!(all.len() >= 60, "{} cases", all.len());
+    for case in &all {
+        let result = load_str(Path::new("site.yaml"), &case.text);
+        let diags = match result {
+            Ok(_) => Vec::new(),
+            Err(d) => d.0,
+        };
+        let mut problems = Vec::new();
+        if diags.len() != case.expect.len() {
+            problems.push(format!(
+                "expected {} diagnostics, got {}",
+                case.expect.len(),
+                diags.len()
+            ));
+        }
+        for (line, needle, path, message) in &case.expect {
+            let found = diags.iter().any(|d| {
+                let column_ok = if *line == 0 {
+                    true
+                } else {
+                    case.text
+                        .lines()
+                        .nth(line - 1)
+                        .and_then(|l| l.find(needle))
+                        .map(|byte| l_chars(&case.text, *line, byte) + 1)
+                        == Some(d.column)
+                };
+                (*line == 0 || d.line == *line)
+                    && column_ok
+                    && d.path == *path
+                    && d.message.contains(message)
+                    && d.file == Path::new("site.yaml")
+            });
+            if !found {
+                problems.push(format!(
+                    "missing: line {line} at `{needle}`, path `{path}`, message ~ {message:?}"
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            failures.push(format!(
+                "== {}\n{}\n-- got:\n{}",
+                case.name,
+                problems.join("\n"),
+                render(&diags)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Characters before byte `byte` of line `line` (columns count characters).
+fn l_chars(text: &str, line: usize, byte: usize) -> usize {
+    text.lines()
+        .nth(line - 1)
+        .map_or(0, |l| l[..byte].chars().count())
+}
+
+#[test]
+fn one_file_with_many_different_problems_reports_all_of_them() {
+    let text = "\
+controllers:
+  - name: panel
+    modbus_tcp: {host: 10.0.0.5}
+    unit: 1
+    address_base: 1
+    poll_interval: 100
+inputs:
+  - {token: Door1, discrete_input: 0}
+  - {token: Door1, discrete_input: 2, idle_state: opn}
+  - {token: Door3, discrete_input: 3, invrt: true}
+relays:
+  - {token: Lock1, discrete_input: 5}
+values:
+  - {name: energy, holding_register: 30, type: u32, topic: rg:Energy}
+commands:
+  - {command: Arm, controller: pannel, holding_register: 100, value: 1}
+";
+    let diags = load_str(Path::new("site.yaml"), text)
+        .expect_err("invalid")
+        .0;
+    let expect = [
+        (6, "durations need a unit"),
+        (8, "addresses start at 1"),
+        (9, "did you mean `open`?"),
+        (10, "did you mean `invert`?"),
+        (12, "read-only"),
+        (14, "needs `byte_order`"),
+        (16, "did you mean `panel`?"),
+    ];
+    for (line, message) in expect {
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.line == line && d.message.contains(message)),
+            "line {line}: {message}\n{}",
+            render(&diags)
+        );
+    }
+    // Diagnostics come sorted by position, each once.
+    let lines: Vec<usize> = diags.iter().map(|d| d.line).collect();
+    let mut sorted = lines.clone();
+    sorted.sort_unstable();
+    assert_eq!(lines, sorted);
+    assert_eq!(diags.len(), expect.len(), "{}", render(&diags));
+}
+
+#[test]
+fn an_empty_file_is_an_empty_mapping() {
+    for text in [
+        "",
+        "\n",
+        "# nothing yet\n",
+        "---\n",
+        "controllers:\ninputs:\n",
+    ] {
+        let plan =
+            load_str(Path::new("site.yaml"), text).unwrap_or_else(|d| panic!("{text:?}: {d}"));
+        assert!(
+            plan.controllers.is_empty() && plan.inputs.is_empty(),
+            "{text:?}"
+        );
+    }
+}
+
+#[test]
+fn the_rendered_diagnostic_has_a_caret_under_the_problem() {
+    let text = format!("{BASE}inputs:\n  - {{token: D1, discrete_input: 0, invrt: true}}\n");
+    let d = load_str(Path::new("site.yaml"), &text).expect_err("invalid");
+    assert_eq!(
+        d.to_string(),
+        "site.yaml:7:36: error: unknown key `invrt`; did you mean `invert`? (at `inputs[0].invrt`)\n \
+         7 |   - {token: D1, discrete_input: 0, invrt: true}\n   \
+         |                                    ^"
+    );
+}
+
+#[test]
+fn non_mapping_documents_are_refused_politely() {
+    for text in ["- a\n- b\n", "just text\n", "42\n"] {
+        let d = load_str(Path::new("site.yaml"), text).expect_err("invalid");
+        assert!(
+            d.0[0].message.contains("a mapping file is a YAML mapping"),
+            "{text:?}: {d}"
+        );
+    }
+}
