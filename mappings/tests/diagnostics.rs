@@ -510,6 +510,16 @@ fn cases() -> Vec<Case> {
             )],
         ),
         site(
+            "heartbeat on a property value",
+            "values:\n  - {name: e, holding_register: 30, type: u16, topic: rg:E, heartbeat: 1m}\n",
+            &[(
+                7,
+                "heartbeat",
+                "values[0].heartbeat",
+                "needs `property: false`",
+            )],
+        ),
+        site(
             "deadband on a mapped value",
             "values:\n  - {name: e, holding_register: 30, type: u16, map: {0: a}, deadband: 1, topic: rg:E}\n",
             &[(7, "deadband", "values[0].deadband", "applies to numbers")],

@@ -329,6 +329,7 @@ NS.update({
     "wsa": "http://www.w3.org/2005/08/addressing",
     "tns1": "http://www.onvif.org/ver10/topics",
     "wsrf-r": "http://docs.oasis-open.org/wsrf/r-2",
+    "tmd": "http://www.onvif.org/ver10/deviceIO/wsdl",
 })
 
 

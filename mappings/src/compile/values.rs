@@ -113,6 +113,14 @@ impl Compiler {
                 "a heartbeat under 1s would flood subscribers",
             );
         }
+        if heartbeat.is_some() && event.as_ref().is_some_and(|e| e.property) {
+            self.rep.key(
+                &self.docs,
+                &here,
+                "/heartbeat",
+                "`heartbeat` needs `property: false`: a property value is re-sent as Initialized whenever a client subscribes or synchronizes, and an unchanged value sent as Changed would look like a real change to a VMS",
+            );
+        }
         let Some(name) = name else {
             return;
         };
