@@ -16,6 +16,7 @@ use hyper_util::rt::TokioIo;
 use railgate::config::Config;
 use railgate::runtime::Gateway;
 use railgate::security::{Secret, random_bytes, wsse::password_digest};
+use railgate_mappings::plan::Plan;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
@@ -37,10 +38,16 @@ pub struct TestGateway {
 
 impl TestGateway {
     /// Starts a gateway with `config` (its listen addresses replaced by `127.0.0.1:0`).
-    pub async fn start(mut config: Config) -> anyhow::Result<TestGateway> {
+    pub async fn start(config: Config) -> anyhow::Result<TestGateway> {
+        Self::start_with_plan(config, Plan::default()).await
+    }
+
+    /// Starts a gateway with `config` and the mapping `plan`.
+    pub async fn start_with_plan(mut config: Config, plan: Plan) -> anyhow::Result<TestGateway> {
         config.server.listen = vec![SocketAddr::from(([127, 0, 0, 1], 0))];
         let data = tempfile::tempdir()?;
-        let gateway = Gateway::start(config, data.path(), Some(Secret::new(ADMIN_PASSWORD)))?;
+        let gateway =
+            Gateway::start_with_plan(config, plan, data.path(), Some(Secret::new(ADMIN_PASSWORD)))?;
         let addr = gateway.addrs[0];
         let stop = CancellationToken::new();
         let handle = tokio::spawn(gateway.serve(stop.clone()));
