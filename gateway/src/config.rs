@@ -405,6 +405,25 @@ mod tests {
             "/../deploy/railgate.example.yaml"
         );
         Config::load(Path::new(example)).unwrap_or_else(|d| panic!("{d}"));
+        let mapping = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../deploy/site-mapping.example.yaml"
+        );
+        let plan =
+            railgate_mappings::load_file(Path::new(mapping)).unwrap_or_else(|d| panic!("{d}"));
+        assert_eq!(plan.controllers.len(), 2);
+    }
+
+    #[test]
+    fn a_relative_mapping_path_is_taken_from_the_config_file_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("railgate.yaml");
+        std::fs::write(&path, "mapping: site/mapping.yaml\n").unwrap();
+        let c = Config::load(&path).unwrap();
+        assert_eq!(c.mapping, Some(dir.path().join("site/mapping.yaml")));
+        std::fs::write(&path, "mapping: /etc/railgate/m.yaml\n").unwrap();
+        let c = Config::load(&path).unwrap();
+        assert_eq!(c.mapping, Some(PathBuf::from("/etc/railgate/m.yaml")));
     }
 
     #[test]

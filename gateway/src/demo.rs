@@ -4,14 +4,10 @@
 //! relays, inputs and events in any ONVIF client with one command.
 
 use std::net::SocketAddr;
-use std::path::Path;
 
 use railgate_adapters::modbus::Transport;
 use railgate_adapters::sim::{self, SimOptions, SimPanel};
 use railgate_mappings::plan::{Link, Plan};
-
-/// The demo mapping's text.
-pub const DEMO_MAPPING: &str = include_str!("../../mappings/demo.yaml");
 
 /// Why the demo could not start.
 #[derive(Debug, thiserror::Error)]
@@ -32,8 +28,7 @@ pub async fn start() -> Result<(SimPanel, Plan), DemoError> {
         SimOptions { animate: true },
     )
     .await?;
-    let mut plan = railgate_mappings::load_str(Path::new("<built-in demo mapping>"), DEMO_MAPPING)
-        .map_err(DemoError::Mapping)?;
+    let mut plan = railgate_mappings::load_demo().map_err(DemoError::Mapping)?;
     point_at(&mut plan, panel.local_addr());
     Ok((panel, plan))
 }
