@@ -185,6 +185,17 @@ fn events_command(
     }
 }
 
+/// The async runtime, or the exit code when it cannot start.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("railgate: cannot start the async runtime: {e}");
+            ExitCode::from(EX_SOFTWARE)
+        })
+}
+
 /// Keys only a mapping file has at its top level.
 const MAPPING_KEYS: &[&str] = &["controllers", "inputs", "relays", "values", "commands"];
 
@@ -242,15 +253,9 @@ fn check_command(path: &std::path::Path) -> ExitCode {
 
 /// `railgate sim`: the simulated panel alone, until SIGTERM/SIGINT.
 fn sim_command(listen: std::net::SocketAddr, animate: bool) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("railgate: cannot start the async runtime: {e}");
-            return ExitCode::from(EX_SOFTWARE);
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async move {
         let panel = match railgate_adapters::sim::start(
@@ -356,15 +361,9 @@ fn main() -> ExitCode {
     // nothing reads or writes the environment concurrently.
     unsafe { std::env::remove_var("RAILGATE_ADMIN_PASSWORD") };
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("railgate: cannot start the async runtime: {e}");
-            return ExitCode::from(EX_SOFTWARE);
-        }
+        Err(code) => return code,
     };
     let demo = cli.config.is_none();
     runtime.block_on(async move {

@@ -184,6 +184,20 @@ pub struct Decode {
     pub map: Option<BTreeMap<i64, String>>,
 }
 
+impl Decode {
+    /// The raw value as read: no bit field, scale 1, offset 0, no map.
+    pub fn raw(wire: WireType, order: ByteOrder) -> Decode {
+        Decode {
+            wire,
+            order,
+            bits: None,
+            scale: 1.0,
+            offset: 0.0,
+            map: None,
+        }
+    }
+}
+
 /// The XML Schema type a published data item is declared with in GetEventProperties.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ItemType {

@@ -375,9 +375,9 @@ def event_gateway(workdir: Path, config: str = "") -> tuple["Gateway", EventSour
     return g, EventSource(sock)
 
 
-def zeep_events(url: str, binding: str = "EventBinding", auth: tuple[str, str] | None = ADMIN):
-    """A zeep client of the event service (or, with binding PullPointSubscriptionBinding /
-    SubscriptionManagerBinding, of a subscription address), from the official WSDL."""
+def zeep_service(wsdl: Path, binding: str, url: str, auth: tuple[str, str] | None = ADMIN):
+    """A zeep client of `binding` (a QName) from an official WSDL, loaded offline through the
+    XML catalog; every response it receives is validated."""
     import zeep
     from zeep.wsse.username import UsernameToken
 
@@ -393,8 +393,20 @@ def zeep_events(url: str, binding: str = "EventBinding", auth: tuple[str, str] |
             return response
 
     transport = OfflineValidatingTransport(session=requests.Session(), timeout=30, operation_timeout=120)
-    client = zeep.Client(str(EVENT_WSDL), transport=transport, wsse=UsernameToken(*auth, use_digest=True) if auth else None)
-    return client.create_service("{http://www.onvif.org/ver10/events/wsdl}" + binding, url)
+    client = zeep.Client(str(wsdl), transport=transport, wsse=UsernameToken(*auth, use_digest=True) if auth else None)
+    return client.create_service(binding, url)
+
+
+def zeep_events(url: str, binding: str = "EventBinding", auth: tuple[str, str] | None = ADMIN):
+    """A zeep client of the event service (or, with binding PullPointSubscriptionBinding /
+    SubscriptionManagerBinding, of a subscription address), from the official WSDL."""
+    return zeep_service(EVENT_WSDL, "{http://www.onvif.org/ver10/events/wsdl}" + binding, url, auth)
+
+
+def zeep_deviceio(url: str, auth: tuple[str, str] | None = ADMIN):
+    """A zeep client of the DeviceIO service, from the official WSDL."""
+    return zeep_service(WSDL / "ver10" / "deviceio.wsdl", "{http://www.onvif.org/ver10/deviceIO/wsdl}DeviceIOBinding",
+                        url, auth)
 
 
 def pull(url: str, timeout: str = "PT1S", limit: int = 100, auth=ADMIN) -> requests.Response:

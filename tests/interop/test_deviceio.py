@@ -9,9 +9,7 @@ socat pseudo-terminal pair."""
 
 import datetime as dt
 import json
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -19,15 +17,13 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 from pymodbus.client import ModbusTcpClient
 
-from conftest import (ADMIN, NS, OPERATOR, ROOT, USER, WSDL, Gateway, _catalog, add_users, binary, check_response,
-                      create_pull_point, fault_codes, free_port, messages, offline_load, pull, soap, texts,
-                      topic_filter, xml, zeep_client, zeep_fault_codes)
+from conftest import (ADMIN, NS, OPERATOR, ROOT, USER, Gateway, add_users, binary, create_pull_point, fault_codes,
+                      free_port, messages, pull, soap, texts, topic_filter, xml, zeep_client, zeep_deviceio,
+                      zeep_events)
 
 DEMO_MAPPING = ROOT / "mappings" / "demo.yaml"
-DEVICEIO_WSDL = WSDL / "ver10" / "deviceio.wsdl"
 IO_UNIT, PANEL_UNIT = 1, 2
 
 
@@ -71,28 +67,6 @@ class Panel:
         c = ModbusTcpClient("127.0.0.1", port=self.port, timeout=2)
         assert c.connect()
         return c
-
-
-def zeep_deviceio(url: str, auth=ADMIN):
-    """A zeep client of the DeviceIO service from the official WSDL (offline); every response
-    is validated."""
-    import zeep
-    from zeep.wsse.username import UsernameToken
-
-    catalog = _catalog()
-
-    class OfflineValidatingTransport(zeep.Transport):
-        def load(self, u):
-            return offline_load(catalog, u) or super().load(u)
-
-        def post_xml(self, address, envelope, headers):
-            response = super().post_xml(address, envelope, headers)
-            check_response(response)
-            return response
-
-    transport = OfflineValidatingTransport(session=requests.Session(), timeout=30, operation_timeout=30)
-    client = zeep.Client(str(DEVICEIO_WSDL), transport=transport, wsse=UsernameToken(*auth, use_digest=True))
-    return client.create_service("{http://www.onvif.org/ver10/deviceIO/wsdl}DeviceIOBinding", url)
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +144,6 @@ def test_a_coil_change_on_the_panel_is_a_digital_input_event(site):
     """The I/O module loops coil n back to discrete input 8+n: a write by another Modbus
     master changes IO-DI11, which reaches a real client's PullMessages as Changed."""
     address = create_pull_point(site, topic_filter("tns1:Device/Trigger/DigitalInput"), "PT120S")
-    from conftest import zeep_events
     pp = zeep_events(address, "PullPointSubscriptionBinding")
     first = pp.PullMessages(Timeout=dt.timedelta(seconds=5), MessageLimit=100)
     initial = {m.Message._value_1.find("tt:Source/tt:SimpleItem", NS).get("Value"): m.Message._value_1.get("PropertyOperation")

@@ -53,7 +53,7 @@ fn mode_str(m: RelayMode) -> &'static str {
 /// An xs:duration for a delay, with milliseconds when it has them (`PT0.5S`).
 pub fn delay_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("PT{}S", ms / 1000)
     } else {
         let fraction = format!("{:03}", ms % 1000);

@@ -552,14 +552,7 @@ mod tests {
     use crate::plan::ByteOrder;
 
     fn decode(wire: WireType) -> Decode {
-        Decode {
-            wire,
-            order: ByteOrder::Abcd,
-            bits: None,
-            scale: 1.0,
-            offset: 0.0,
-            map: None,
-        }
+        Decode::raw(wire, ByteOrder::Abcd)
     }
 
     #[test]

@@ -394,14 +394,7 @@ mod tests {
 
     #[test]
     fn raw_ranges_follow_type_and_bit_field() {
-        let mut d = Decode {
-            wire: WireType::I16,
-            order: ByteOrder::Abcd,
-            bits: None,
-            scale: 1.0,
-            offset: 0.0,
-            map: None,
-        };
+        let mut d = Decode::raw(WireType::I16, ByteOrder::Abcd);
         assert_eq!(raw_range(&d), Some((-32768, 32767)));
         d.wire = WireType::U32;
         d.bits = Some(BitField { shift: 4, width: 3 });

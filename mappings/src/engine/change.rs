@@ -180,14 +180,7 @@ mod tests {
     }
 
     fn plain() -> Decode {
-        Decode {
-            wire: WireType::U16,
-            order: ByteOrder::Abcd,
-            bits: None,
-            scale: 1.0,
-            offset: 0.0,
-            map: None,
-        }
+        Decode::raw(WireType::U16, ByteOrder::Abcd)
     }
 
     #[test]

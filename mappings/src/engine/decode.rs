@@ -326,14 +326,7 @@ mod tests {
     ];
 
     fn decode(wire: WireType, order: ByteOrder) -> Decode {
-        Decode {
-            wire,
-            order,
-            bits: None,
-            scale: 1.0,
-            offset: 0.0,
-            map: None,
-        }
+        Decode::raw(wire, order)
     }
 
     fn regs(r: [u16; 2]) -> Value {

@@ -179,14 +179,7 @@ mod tests {
     use crate::plan::{BitField, ByteOrder, WireType};
 
     fn decode(wire: WireType) -> Decode {
-        Decode {
-            wire,
-            order: ByteOrder::Abcd,
-            bits: None,
-            scale: 1.0,
-            offset: 0.0,
-            map: None,
-        }
+        Decode::raw(wire, ByteOrder::Abcd)
     }
 
     fn text(value: &Value, d: &Decode, ty: ItemType) -> Result<String, DecodeError> {

@@ -54,14 +54,7 @@ fn relay(token: &str, write: &str, read: &str, invert: bool, idle: IdleState) ->
 }
 
 fn decode(wire: WireType, order: ByteOrder) -> Decode {
-    Decode {
-        wire,
-        order,
-        bits: None,
-        scale: 1.0,
-        offset: 0.0,
-        map: None,
-    }
+    Decode::raw(wire, order)
 }
 
 fn value(point: &str, decode: Decode, data_type: ItemType) -> ValuePoint {
