@@ -93,6 +93,8 @@ pub struct Io {
     /// Per relay, the generation of its last state request: a monostable fall-back only
     /// happens if no newer request came in the meantime.
     generations: Mutex<HashMap<String, u64>>,
+    /// Monostable fall-backs still to do: relay token → the generation they belong to.
+    fallbacks: Mutex<HashMap<String, u64>>,
 }
 
 impl std::fmt::Debug for Io {
@@ -164,6 +166,7 @@ impl Io {
             mapped_relays,
             mapped_inputs,
             generations: Mutex::new(HashMap::new()),
+            fallbacks: Mutex::new(HashMap::new()),
         }
     }
 
@@ -237,30 +240,69 @@ impl Io {
         token: &str,
         active: bool,
     ) -> Result<(), IoError> {
-        let generation = {
-            let mut g = lock(&self.generations);
-            let n = g.entry(token.to_string()).or_default();
-            *n += 1;
-            *n
-        };
+        let generation = self.next_generation(token);
         self.write_relay(token, active).await?;
         let mode = lock(&self.engine)
             .relay_state(token)
             .map(|s| (s.mode, s.delay));
         if let (true, Some((RelayMode::Monostable, delay))) = (active, mode) {
-            let io = self.clone();
-            let token = token.to_string();
-            tokio::spawn(async move {
-                tokio::time::sleep(delay).await;
-                if lock(&io.generations).get(&token) != Some(&generation) {
-                    return;
-                }
-                if let Err(e) = io.write_relay(&token, false).await {
-                    tracing::warn!(relay = %token, error = %e, "monostable relay did not fall back");
-                }
-            });
+            self.schedule_fallback(token.to_string(), generation, delay);
         }
         Ok(())
+    }
+
+    /// A new state request for `token`: later requests supersede pending fall-backs.
+    pub(super) fn next_generation(&self, token: &str) -> u64 {
+        let mut g = lock(&self.generations);
+        let n = g.entry(token.to_string()).or_default();
+        *n += 1;
+        *n
+    }
+
+    /// Returns relay `token` to inactive after `delay`, unless a newer request came first.
+    pub(super) fn schedule_fallback(
+        self: &Arc<Self>,
+        token: String,
+        generation: u64,
+        delay: Duration,
+    ) {
+        lock(&self.fallbacks).insert(token.clone(), generation);
+        let io = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            io.fall_back(&token, generation).await;
+        });
+    }
+
+    /// Carries out one pending fall-back (once, and only if it is still the latest request).
+    async fn fall_back(&self, token: &str, generation: u64) {
+        {
+            let mut pending = lock(&self.fallbacks);
+            if pending.get(token) != Some(&generation)
+                || lock(&self.generations).get(token) != Some(&generation)
+            {
+                return;
+            }
+            pending.remove(token);
+        }
+        if let Err(e) = self.write_relay(token, false).await {
+            tracing::warn!(relay = %token, error = %e, "monostable relay did not fall back");
+        }
+    }
+
+    /// At shutdown: every monostable relay still held returns to inactive now, so stopping
+    /// the gateway never leaves, say, a door strike released.
+    pub(super) async fn fall_back_all(&self) {
+        let pending: Vec<(String, u64)> = lock(&self.fallbacks)
+            .iter()
+            .map(|(t, g)| (t.clone(), *g))
+            .collect();
+        // Concurrently: one silent controller must not hold up the others' relays.
+        futures_util::future::join_all(pending.iter().map(|(token, generation)| {
+            tracing::info!(relay = %token, "stopping: monostable relay returns to inactive now");
+            self.fall_back(token, *generation)
+        }))
+        .await;
     }
 
     async fn write_relay(&self, token: &str, active: bool) -> Result<(), IoError> {
@@ -324,9 +366,8 @@ impl Io {
         self.emit(outputs);
         drop(engine);
         // A newer setting cancels a pending monostable fall-back.
-        if let Some(n) = lock(&self.generations).get_mut(token) {
-            *n += 1;
-        }
+        self.next_generation(token);
+        lock(&self.fallbacks).remove(token);
         Ok(())
     }
 

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use railgate_adapters::modbus::ModbusAdapter;
 use railgate_adapters::{Adapter, AdapterIo, LinkEvent, LinkState, PointUpdate};
-use railgate_mappings::engine::Output;
-use railgate_mappings::plan::{Link, Plan};
+use railgate_mappings::engine::{Engine, Output};
+use railgate_mappings::plan::{Link, Plan, RelayMode};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -37,7 +37,9 @@ impl Io {
         };
         let (updates_tx, mut updates) = mpsc::channel::<PointUpdate>(UPDATE_QUEUE);
         let (links_tx, mut links) = mpsc::channel::<LinkEvent>(64);
-        let adapters_stop = stop.child_token();
+        // Not a child of `stop`: the adapters outlive it long enough to carry out the
+        // monostable fall-backs that stopping requires, then are stopped explicitly.
+        let adapters_stop = CancellationToken::new();
         let mut adapters = tokio::task::JoinSet::new();
         for controller in &self.plan.controllers {
             let Some(commands) = writes.remove(&controller.name) else {
@@ -83,9 +85,18 @@ impl Io {
                 biased;
                 _ = stop.cancelled() => break,
                 Some(update) = updates.recv() => {
-                    let mut engine = self.lock_engine();
-                    let outputs = engine.update(&update, Instant::now());
-                    self.emit(outputs);
+                    let held = {
+                        let mut engine = self.lock_engine();
+                        let outputs = engine.update(&update, Instant::now());
+                        let held = held_monostables(&engine, &outputs);
+                        self.emit(outputs);
+                        held
+                    };
+                    for (token, delay) in held {
+                        tracing::info!(relay = %token, "monostable relay found active when first read: it returns to inactive after its delay");
+                        let generation = self.next_generation(&token);
+                        self.schedule_fallback(token, generation, delay);
+                    }
                 }
                 Some(link) = links.recv() => self.link_changed(&events, link).await,
                 _ = timer => {
@@ -96,6 +107,7 @@ impl Io {
                 _ = self.wake.notified() => {}
             }
         }
+        self.fall_back_all().await;
         adapters_stop.cancel();
         while adapters.join_next().await.is_some() {}
         // The publisher ends once every output sender is gone; ours lives in `self`, so it
@@ -104,7 +116,7 @@ impl Io {
         let _ = publisher.await;
     }
 
-    fn lock_engine(&self) -> std::sync::MutexGuard<'_, railgate_mappings::engine::Engine> {
+    fn lock_engine(&self) -> std::sync::MutexGuard<'_, Engine> {
         self.engine.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -130,6 +142,25 @@ impl Io {
         }
         monitoring::link_changed(events, &link.link, up).await;
     }
+}
+
+/// Monostable relays the engine reports active on their first reading (held by an earlier
+/// run that stopped abruptly, or by someone else): nothing would ever return them to idle.
+fn held_monostables(engine: &Engine, outputs: &[Output]) -> Vec<(String, std::time::Duration)> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Relay {
+                token,
+                active: true,
+                initial: true,
+            } => engine
+                .relay_state(token)
+                .filter(|s| s.mode == RelayMode::Monostable)
+                .map(|s| (token.clone(), s.delay)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Publishes engine outputs in order. Events are queued to the store one after another
