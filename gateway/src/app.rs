@@ -91,6 +91,8 @@ pub struct App {
     pub consumer_networks: Vec<crate::events::push::Network>,
     /// The southbound side: the mapping's controllers, inputs, relays and commands.
     pub io: Arc<Io>,
+    /// Notified when what WS-Discovery announces changes (scopes, discovery mode).
+    pub discovery_changed: Arc<tokio::sync::Notify>,
 }
 
 impl App {
@@ -130,8 +132,14 @@ impl App {
             serial_number,
             hardware_id: d.hardware_id.clone(),
         };
-        let scopes = ScopeStore::load(db.clone(), &config.device, &identity)?;
-        let discovery_mode = DiscoveryMode::load(db.clone())?;
+        let discovery_changed = Arc::new(tokio::sync::Notify::new());
+        let scopes = ScopeStore::load(
+            db.clone(),
+            &config.device,
+            &identity,
+            discovery_changed.clone(),
+        )?;
+        let discovery_mode = DiscoveryMode::load(db.clone(), discovery_changed.clone())?;
         let wsse = WsseVerifier::new(WsseConfig {
             max_skew: (sec.created_window_secs > 0)
                 .then(|| Duration::from_secs(sec.created_window_secs)),
@@ -201,6 +209,7 @@ impl App {
             consumer_networks,
             shutdown,
             io,
+            discovery_changed,
         })
     }
 }

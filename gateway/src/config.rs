@@ -24,6 +24,8 @@ pub struct Config {
     pub security: SecurityConfig,
     /// The event store and subscriptions.
     pub events: EventsConfig,
+    /// WS-Discovery.
+    pub discovery: DiscoveryConfig,
     /// The data folder (state database, event store); relative paths are taken from the
     /// working directory.
     pub data_dir: Option<PathBuf>,
@@ -129,6 +131,27 @@ impl Default for EventsConfig {
             max_pull_points: 64,
             max_push_subscriptions: 16,
             consumer_networks: Vec::new(),
+        }
+    }
+}
+
+/// WS-Discovery: which interfaces announce the device and answer probes.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiscoveryConfig {
+    /// `[all]` (every interface that is up and has multicast), interface names such as
+    /// `[eth0, eth1]`, or `[off]`. The default is loopback only, so nothing is announced on a
+    /// network until a site configuration says so (the example configuration says `all`).
+    pub interfaces: Vec<String>,
+    /// Also announce the `dn:NetworkVideoTransmitter` type, for VMSs that probe only for it.
+    pub network_video_transmitter: bool,
+}
+
+impl Default for DiscoveryConfig {
+    fn default() -> Self {
+        DiscoveryConfig {
+            interfaces: vec!["lo".into()],
+            network_video_transmitter: false,
         }
     }
 }

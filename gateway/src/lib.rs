@@ -23,6 +23,7 @@
 pub mod app;
 pub mod config;
 pub mod demo;
+pub mod discovery;
 pub mod events;
 pub mod eventstore;
 pub mod host;

@@ -32,6 +32,10 @@ struct Cli {
     /// server.listen of the configuration (default 0.0.0.0:8080).
     #[arg(short, long, value_name = "ADDR")]
     listen: Vec<std::net::SocketAddr>,
+    /// WS-Discovery interfaces: `all`, names such as `eth0,eth1`, or `off`. Overrides
+    /// discovery.interfaces (default: loopback only; the demo too).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    discovery_interfaces: Vec<String>,
     /// The data folder (state database; created 0700). Overrides data_dir (default ./data).
     #[arg(short, long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
@@ -346,6 +350,9 @@ fn main() -> ExitCode {
     };
     if !cli.listen.is_empty() {
         config.server.listen = cli.listen.clone();
+    }
+    if !cli.discovery_interfaces.is_empty() {
+        config.discovery.interfaces = cli.discovery_interfaces.clone();
     }
     let data_dir = cli
         .data_dir

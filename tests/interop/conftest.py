@@ -99,7 +99,8 @@ def pytest_sessionfinish(session, exitstatus):
 class Gateway:
     """The railgate binary, started on 127.0.0.1 with an ephemeral port."""
 
-    def __init__(self, workdir: Path, config: str = "", env: dict | None = None, listen: str = "127.0.0.1:0"):
+    def __init__(self, workdir: Path, config: str = "", env: dict | None = None, listen: str = "127.0.0.1:0",
+                 discovery: str = "off"):
         self.workdir = workdir
         self.data = workdir / "data"
         self.config_path = workdir / "railgate.yaml"
@@ -107,6 +108,9 @@ class Gateway:
         self.log_path = workdir / "railgate.log"
         self.env = {**os.environ, "RAILGATE_ADMIN_PASSWORD": ADMIN[1], **(env or {})}
         self.listen = listen
+        # WS-Discovery stays off unless a test asks (its tests run in their own network
+        # namespace): nothing a test does may reach another machine.
+        self.discovery = discovery
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
 
@@ -115,7 +119,7 @@ class Gateway:
         offset = log.tell()
         self.proc = subprocess.Popen(
             [str(binary()), "--config", str(self.config_path), "--data-dir", str(self.data),
-             "--listen", self.listen, "--log-level", "info,railgate=debug"],
+             "--listen", self.listen, "--discovery-interfaces", self.discovery, "--log-level", "info,railgate=debug"],
             stdout=log, stderr=log, env=self.env, cwd=self.workdir,
         )
         deadline = time.monotonic() + timeout

@@ -45,6 +45,8 @@ impl TestGateway {
     /// Starts a gateway with `config` and the mapping `plan`.
     pub async fn start_with_plan(mut config: Config, plan: Plan) -> anyhow::Result<TestGateway> {
         config.server.listen = vec![SocketAddr::from(([127, 0, 0, 1], 0))];
+        // Tests that exercise WS-Discovery run it in their own network namespace.
+        config.discovery.interfaces = vec!["off".into()];
         let data = tempfile::tempdir()?;
         let gateway =
             Gateway::start_with_plan(config, plan, data.path(), Some(Secret::new(ADMIN_PASSWORD)))?;

@@ -25,6 +25,8 @@ pub struct Interface {
     pub up: bool,
     /// `IFF_LOOPBACK` is set.
     pub loopback: bool,
+    /// `IFF_MULTICAST` is set.
+    pub multicast: bool,
     /// IPv4 addresses with prefix length.
     pub ipv4: Vec<(Ipv4Addr, u8)>,
     /// IPv6 addresses (link-local included) with prefix length.
@@ -60,6 +62,7 @@ pub fn interfaces() -> std::io::Result<Vec<Interface>> {
         });
         let flags = ifa.flags;
         entry.loopback |= flags.contains(InterfaceFlags::IFF_LOOPBACK);
+        entry.multicast |= flags.contains(InterfaceFlags::IFF_MULTICAST);
         *running |= flags.contains(InterfaceFlags::IFF_UP | InterfaceFlags::IFF_RUNNING);
         let Some(addr) = ifa.address.as_ref() else {
             continue;

@@ -10,6 +10,8 @@
 
 use std::sync::{Arc, RwLock};
 
+use tokio::sync::Notify;
+
 use crate::app::{App, Identity};
 use crate::config::DeviceConfig;
 use crate::services::{Ctx, OpResult};
@@ -62,6 +64,8 @@ pub struct ScopeStore {
     db: Arc<StateDb>,
     fixed: Vec<String>,
     configurable: RwLock<Vec<String>>,
+    /// Told of every change (WS-Discovery announces new scopes with a Hello).
+    changed: Arc<Notify>,
 }
 
 impl ScopeStore {
@@ -70,6 +74,7 @@ impl ScopeStore {
         db: Arc<StateDb>,
         device: &DeviceConfig,
         identity: &Identity,
+        changed: Arc<Notify>,
     ) -> Result<Self, StateError> {
         let mut fixed = vec![format!(
             "{ONVIF_SCOPE}hardware/{}",
@@ -111,6 +116,7 @@ impl ScopeStore {
             db,
             fixed,
             configurable: RwLock::new(configurable),
+            changed,
         })
     }
 
@@ -152,6 +158,7 @@ impl ScopeStore {
         }
         self.db.set_scopes(&new).map_err(storage_fault)?;
         *list = new;
+        self.changed.notify_one();
         Ok(())
     }
 
@@ -213,15 +220,17 @@ fn storage_fault(e: StateError) -> SoapFault {
 pub struct DiscoveryMode {
     db: Arc<StateDb>,
     discoverable: RwLock<bool>,
+    changed: Arc<Notify>,
 }
 
 impl DiscoveryMode {
     /// Loads the mode (Discoverable by default, as the standard says).
-    pub fn load(db: Arc<StateDb>) -> Result<Self, StateError> {
+    pub fn load(db: Arc<StateDb>, changed: Arc<Notify>) -> Result<Self, StateError> {
         let discoverable = db.setting("discovery_mode")?.as_deref() != Some("NonDiscoverable");
         Ok(DiscoveryMode {
             db,
             discoverable: RwLock::new(discoverable),
+            changed,
         })
     }
 
@@ -241,6 +250,7 @@ impl DiscoveryMode {
             .set_setting("discovery_mode", value)
             .map_err(storage_fault)?;
         *current = discoverable;
+        self.changed.notify_one();
         Ok(())
     }
 }

@@ -1,0 +1,1 @@
+//! WS-Discovery messages (being written).
