@@ -70,6 +70,20 @@ enum Command {
     },
     /// Print the JSON Schema of the mapping language (for editor completion).
     Schema,
+    /// List the ONVIF devices on the local network (a WS-Discovery probe), to check what a
+    /// site's VMS will find.
+    Discover {
+        /// Seconds to wait for answers.
+        #[arg(long, default_value_t = 3)]
+        timeout: u64,
+        /// Probe one address directly (`host` or `host:port`) instead of multicasting.
+        #[arg(long, value_name = "ADDR")]
+        to: Option<String>,
+        /// Interfaces to probe through (default: every interface that is up and has
+        /// multicast, and loopback).
+        #[arg(long, value_name = "LIST", value_delimiter = ',')]
+        interfaces: Vec<String>,
+    },
     /// Run the simulated panel alone (a Modbus TCP server: unit 1 a 16-in/8-out I/O module,
     /// unit 2 an alarm panel), for bench work with other Modbus tools.
     Sim {
@@ -255,6 +269,60 @@ fn check_command(path: &std::path::Path) -> ExitCode {
     }
 }
 
+/// `railgate discover`: probe, wait, print what answered.
+fn discover_command(timeout: u64, to: Option<&str>, interfaces: &[String]) -> ExitCode {
+    use railgate::discovery::client::{self, ProbeTo};
+    use railgate::discovery::socket::Selection;
+    let target = match to {
+        Some(text) => match client::directed_address(text) {
+            Some(addr) => ProbeTo::Directed(addr),
+            None => {
+                eprintln!("railgate discover: --to {text:?} is not an address (host or host:port)");
+                return ExitCode::from(EX_USAGE);
+            }
+        },
+        None => {
+            let host = match railgate::host::net::interfaces() {
+                Ok(h) => h,
+                Err(e) => {
+                    eprintln!("railgate discover: cannot list the interfaces: {e}");
+                    return ExitCode::from(EX_SOFTWARE);
+                }
+            };
+            let selection = if interfaces.is_empty() {
+                Selection::All
+            } else {
+                Selection::parse(interfaces)
+            };
+            let (picked, missing) = selection.pick(&host);
+            for m in missing {
+                eprintln!("railgate discover: no interface {m:?} that is up");
+            }
+            ProbeTo::Multicast(picked)
+        }
+    };
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    match runtime.block_on(client::discover(
+        &target,
+        std::time::Duration::from_secs(timeout),
+    )) {
+        Ok(found) => {
+            for f in &found {
+                println!("{}", client::describe(f));
+            }
+            eprintln!("{} ONVIF device(s) answered", found.len());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("railgate discover: {e}");
+            ExitCode::from(EX_UNAVAILABLE)
+        }
+    }
+}
+
 /// `railgate sim`: the simulated panel alone, until SIGTERM/SIGINT.
 fn sim_command(listen: std::net::SocketAddr, animate: bool) -> ExitCode {
     let runtime = match runtime() {
@@ -333,6 +401,14 @@ fn main() -> ExitCode {
                 return ExitCode::from(EX_SOFTWARE);
             }
         }
+    }
+    if let Some(Command::Discover {
+        timeout,
+        to,
+        interfaces,
+    }) = &cli.command
+    {
+        return discover_command(*timeout, to.as_deref(), interfaces);
     }
     if let Some(Command::Sim { listen, still }) = &cli.command {
         return sim_command(*listen, !*still);

@@ -101,6 +101,10 @@ impl Gateway {
             app.shutdown.clone(),
         ));
         tasks.spawn(app.io.clone().run(app.events.clone(), app.shutdown.clone()));
+        tasks.spawn(crate::discovery::service::run(
+            app.clone(),
+            app.shutdown.clone(),
+        ));
         #[cfg(feature = "test-events")]
         tasks.spawn(crate::events::test_source::run(
             app.events.clone(),

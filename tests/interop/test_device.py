@@ -64,7 +64,8 @@ def test_service_capabilities_tell_the_truth(dev):
     assert caps.Security.MaxUsers == 32
     assert caps.Security.DefaultAccessPolicy is True
     assert caps.System.HttpFirmwareUpgrade is False
-    assert caps.System.DiscoveryNotSupported is True  # no WS-Discovery yet
+    # The test gateway runs with --discovery-interfaces off.
+    assert caps.System.DiscoveryNotSupported is True and caps.System.DiscoveryBye is False
     assert caps.Network.NTP == 0
 
 

@@ -5,8 +5,12 @@
 //! - `message`: the messages, parsed and written (no I/O).
 //! - `machine`: the target service's protocol logic as a state machine without I/O (time and
 //!   randomness come in as arguments), so every rule is tested with simulated time.
-//! - `socket` (later): the thin UDP layer that feeds the machine.
+//! - `socket`: the thin UDP layer (port 3702, group membership, arrival interface).
+//! - `service`: the task that wires the machine to the sockets and the app.
+//! - `client`: the probe client of `railgate discover`.
 
+pub mod client;
 pub mod machine;
 pub mod message;
+pub mod service;
 pub mod socket;

@@ -20,6 +20,12 @@ pub fn version(service: Service) -> (u32, u32) {
     }
 }
 
+/// Whether WS-Discovery runs (on at least one interface, by configuration).
+fn discovery_enabled(ctx: &Ctx) -> bool {
+    crate::discovery::socket::Selection::parse(&ctx.app.config.discovery.interfaces)
+        != crate::discovery::socket::Selection::Off
+}
+
 /// Whether railgate serves on IPv6 (some listen address is one).
 fn serves_ipv6(ctx: &Ctx) -> bool {
     ctx.app.config.server.listen.iter().any(|a| a.is_ipv6())
@@ -27,6 +33,7 @@ fn serves_ipv6(ctx: &Ctx) -> bool {
 
 /// `tds:DeviceServiceCapabilities`, written as the element `tag`.
 pub fn write_device_capabilities(ctx: &Ctx, w: &mut XmlWriter, tag: &str) {
+    let discovery = discovery_enabled(ctx);
     let limits = ctx.app.users.limits();
     let ipv6 = serves_ipv6(ctx).to_string();
     let max_users = limits.max_users.to_string();
@@ -72,8 +79,8 @@ pub fn write_device_capabilities(ctx: &Ctx, w: &mut XmlWriter, tag: &str) {
         w.empty(
             "tds:System",
             &[
-                ("DiscoveryResolve", "false"),
-                ("DiscoveryBye", "false"),
+                ("DiscoveryResolve", bool_str(discovery)),
+                ("DiscoveryBye", bool_str(discovery)),
                 ("RemoteDiscovery", "false"),
                 ("SystemBackup", "false"),
                 ("SystemLogging", "false"),
@@ -83,8 +90,7 @@ pub fn write_device_capabilities(ctx: &Ctx, w: &mut XmlWriter, tag: &str) {
                 ("HttpSystemLogging", "false"),
                 ("HttpSupportInformation", "false"),
                 ("StorageConfiguration", "false"),
-                // WS-Discovery is not served yet: the mode is stored for when it is.
-                ("DiscoveryNotSupported", "true"),
+                ("DiscoveryNotSupported", bool_str(!discovery)),
                 ("NetworkConfigNotSupported", "true"),
                 ("UserConfigNotSupported", "false"),
             ],
@@ -221,9 +227,10 @@ pub(super) async fn get_capabilities(ctx: &Ctx, req: &Element) -> OpResult {
                         w.leaf("tt:DynDNS", "false");
                     });
                     w.with("tt:System", &[], |w| {
+                        let discovery = bool_str(discovery_enabled(ctx));
+                        w.leaf("tt:DiscoveryResolve", discovery);
+                        w.leaf("tt:DiscoveryBye", discovery);
                         for flag in [
-                            "DiscoveryResolve",
-                            "DiscoveryBye",
                             "RemoteDiscovery",
                             "SystemBackup",
                             "SystemLogging",
