@@ -109,17 +109,17 @@ def main() -> None:
             finally:
                 wsd.stop()
 
-        def directed(types_xml: str = "") -> list[bytes]:
-            """A Probe sent straight to 127.0.0.1:3702; the unicast answers."""
+        def directed(types_xml: str = "", body: str | None = None, action: str = "Probe") -> list[bytes]:
+            """A Probe (or another body) sent straight to 127.0.0.1:3702; the unicast answers."""
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             s.settimeout(0.3)
             body = ('<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
                     'xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" '
                     'xmlns:d="http://schemas.xmlsoap.org/ws/2005/04/discovery" xmlns:dn="http://www.onvif.org/ver10/device/wsdl">'
-                    '<s:Header><a:Action>http://schemas.xmlsoap.org/ws/2005/04/discovery/Probe</a:Action>'
+                    f'<s:Header><a:Action>http://schemas.xmlsoap.org/ws/2005/04/discovery/{action}</a:Action>'
                     f'<a:MessageID>urn:uuid:{__import__("uuid").uuid4()}</a:MessageID>'
                     '<a:To>urn:schemas-xmlsoap-org:ws:2005:04:discovery</a:To></s:Header>'
-                    f'<s:Body><d:Probe>{types_xml}</d:Probe></s:Body></s:Envelope>')
+                    f'<s:Body>{body or f"<d:Probe>{types_xml}</d:Probe>"}</s:Body></s:Envelope>')
             s.sendto(body.encode(), ("127.0.0.1", PORT))
             got, deadline = [], time.monotonic() + 2
             while time.monotonic() < deadline:
@@ -142,6 +142,14 @@ def main() -> None:
         result["directed"] = [m.decode() for m in answers]
         result["directed_schema_errors"] = [e for e in (validator().errors(m) for m in answers) if e]
         result["directed_wrong_type"] = [m.decode() for m in directed("<d:Types>dn:Nothing</d:Types>")]
+        epr = result["by_type"][0]["epr"] if result["by_type"] else "urn:uuid:unknown"
+        answers = directed(body=f"<d:Resolve><a:EndpointReference><a:Address>{epr}</a:Address></a:EndpointReference></d:Resolve>",
+                           action="Resolve")
+        result["resolve"] = [m.decode() for m in answers]
+        result["resolve_schema_errors"] = [e for e in (validator().errors(m) for m in answers) if e]
+        result["resolve_unknown"] = [m.decode() for m in directed(
+            body="<d:Resolve><a:EndpointReference><a:Address>urn:uuid:00000000-0000-4000-8000-000000000000</a:Address>"
+                 "</a:EndpointReference></d:Resolve>", action="Resolve")]
 
         r = soap(gw.url, "<tds:GetEndpointReference/>", auth=ADMIN)
         result["endpoint_reference"] = r.content.decode().split("<tds:GUID>")[1].split("<")[0]

@@ -68,6 +68,13 @@ def test_directed_probe_is_answered_by_namespace(seen):
     assert seen["directed_wrong_type"] == []
 
 
+def test_resolve_by_endpoint_reference(seen):
+    assert seen["resolve"] and "ResolveMatches" in seen["resolve"][0], seen["resolve"]
+    assert seen["endpoint_reference"] in seen["resolve"][0] and "/onvif/device_service" in seen["resolve"][0]
+    assert seen["resolve_schema_errors"] == []
+    assert seen["resolve_unknown"] == []
+
+
 def test_new_scopes_are_announced_and_matched(seen):
     assert seen["hello_after_add_scopes"], "no Hello after AddScopes"
     assert [d["epr"] for d in seen["by_new_scope"]] == [seen["endpoint_reference"]]
