@@ -634,22 +634,18 @@ pub fn probe_matches(
     seq: AppSequence,
     target: Option<&Description<'_>>,
 ) -> Vec<u8> {
-    let mut doc = Doc::new(target.map(|t| t.types).unwrap_or(&[]));
-    doc.header(
-        ACTION_PROBE_MATCHES,
+    matches(
+        (
+            "d:ProbeMatches",
+            "d:ProbeMatch",
+            ACTION_PROBE_MATCHES,
+            false,
+        ),
         message_id,
-        Some(relates_to),
-        ANONYMOUS,
-        Some(seq),
-    );
-    doc.w.with("d:ProbeMatches", &[], |w| {
-        if let Some(t) = target {
-            w.with("d:ProbeMatch", &[], |w| {
-                write_description(w, &doc.prefixes, t, false)
-            });
-        }
-    });
-    doc.finish()
+        relates_to,
+        seq,
+        target,
+    )
 }
 
 /// ResolveMatches answering the Resolve whose MessageID is `relates_to`.
@@ -659,18 +655,34 @@ pub fn resolve_matches(
     seq: AppSequence,
     target: Option<&Description<'_>>,
 ) -> Vec<u8> {
-    let mut doc = Doc::new(target.map(|t| t.types).unwrap_or(&[]));
-    doc.header(
-        ACTION_RESOLVE_MATCHES,
+    matches(
+        (
+            "d:ResolveMatches",
+            "d:ResolveMatch",
+            ACTION_RESOLVE_MATCHES,
+            true,
+        ),
         message_id,
-        Some(relates_to),
-        ANONYMOUS,
-        Some(seq),
-    );
-    doc.w.with("d:ResolveMatches", &[], |w| {
+        relates_to,
+        seq,
+        target,
+    )
+}
+
+/// ProbeMatches or ResolveMatches: (wrapper, match element, action, resolve flavour).
+fn matches(
+    (wrapper, item, action, resolve): (&str, &str, &str, bool),
+    message_id: &str,
+    relates_to: &str,
+    seq: AppSequence,
+    target: Option<&Description<'_>>,
+) -> Vec<u8> {
+    let mut doc = Doc::new(target.map(|t| t.types).unwrap_or(&[]));
+    doc.header(action, message_id, Some(relates_to), ANONYMOUS, Some(seq));
+    doc.w.with(wrapper, &[], |w| {
         if let Some(t) = target {
-            w.with("d:ResolveMatch", &[], |w| {
-                write_description(w, &doc.prefixes, t, true)
+            w.with(item, &[], |w| {
+                write_description(w, &doc.prefixes, t, resolve)
             });
         }
     });
