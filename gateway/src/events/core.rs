@@ -12,15 +12,14 @@ use crate::eventstore::{EventStore, StoreError};
 use super::model::{Event, Item, Topic, to_millis};
 use super::properties::PropertyState;
 
-/// A queued event's commit: its sequence number once it is durable.
-pub type Ack = tokio::sync::oneshot::Receiver<Result<u64, String>>;
+/// A queued event's commit: its sequence number once it is durable, or why it was not
+/// stored.
+pub type Ack = crate::eventstore::Ack;
 
-/// Waits for a queued event's commit.
+/// Waits for a queued event's commit. The error is the store's own (disk full, I/O,
+/// corrupt); an acknowledgement dropped unanswered means the writer is gone (closed).
 pub async fn wait(ack: Ack) -> Result<u64, StoreError> {
-    match ack.await {
-        Ok(Ok(seq)) => Ok(seq),
-        _ => Err(StoreError::Closed),
-    }
+    ack.await.unwrap_or_else(|_| Err(StoreError::closed()))
 }
 
 /// Raises events. Cheap to clone.

@@ -15,11 +15,12 @@ use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
+use crate::eventstore::StoreErrorKind;
 use crate::soap::write_envelope;
 use crate::xml::XmlWriter;
 
 use super::render::write_notification;
-use super::subscription::{Subscription, Subscriptions};
+use super::subscription::{Subscription, SubscriptionError, Subscriptions};
 
 /// A network in CIDR form, for the consumer allow-list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,6 +127,15 @@ pub async fn deliver(subscriptions: Arc<Subscriptions>, sub: Arc<Subscription>, 
             .await
         {
             Ok(b) => b,
+            Err(SubscriptionError::Store(e)) if e.kind() != StoreErrorKind::Closed => {
+                // The events stay in the store: try again after the same back-off as for
+                // a consumer that does not answer.
+                tracing::warn!(subscription = %sub.id, kind = %e.kind(), error = %e, retry_in_secs = backoff.as_secs(), "cannot read events to deliver");
+                if !back_off(&sub, &mut backoff).await {
+                    break;
+                }
+                continue;
+            }
             Err(_) => break,
         };
         if batch.events.is_empty() {
@@ -165,15 +175,24 @@ pub async fn deliver(subscriptions: Arc<Subscriptions>, sub: Arc<Subscription>, 
                     Err(_) => "timed out".into(),
                 };
                 tracing::info!(subscription = %sub.id, consumer = %consumer, reason, retry_in_secs = backoff.as_secs(), "Notify not delivered");
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
-                    _ = sub.ended().cancelled() => break,
+                if !back_off(&sub, &mut backoff).await {
+                    break;
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(60));
             }
         }
     }
     tracing::debug!(subscription = %sub.id, "delivery ended");
+}
+
+/// Waits `backoff` (1 s doubling to 60 s), then doubles it; `false` if the subscription
+/// ended meanwhile.
+async fn back_off(sub: &Subscription, backoff: &mut Duration) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(*backoff) => {}
+        _ = sub.ended().cancelled() => return false,
+    }
+    *backoff = (*backoff * 2).min(Duration::from_secs(60));
+    true
 }
 
 #[cfg(test)]

@@ -366,22 +366,19 @@ impl Subscriptions {
         t: DateTime<Utc>,
         reverse: bool,
     ) -> Result<(), SubscriptionError> {
-        let store = self.store().clone();
-        let (cursor, oldest) =
-            tokio::task::spawn_blocking(move || -> Result<(u64, Option<u64>), StoreError> {
-                let reader = store.reader();
-                let forward = reader.cursor_at(t)?;
-                let cursor = if reverse {
-                    // Read below the first event after t.
-                    let after_t = reader.cursor_at(t + chrono::Duration::milliseconds(1))?;
-                    after_t + 1
-                } else {
-                    forward
-                };
-                Ok((cursor, reader.oldest_seq()?))
-            })
-            .await
-            .map_err(|_| SubscriptionError::Store(StoreError::Closed))??;
+        let (cursor, oldest) = read_blocking(self.store(), move |store| {
+            let reader = store.reader();
+            let forward = reader.cursor_at(t)?;
+            let cursor = if reverse {
+                // Read below the first event after t.
+                let after_t = reader.cursor_at(t + chrono::Duration::milliseconds(1))?;
+                after_t + 1
+            } else {
+                forward
+            };
+            Ok((cursor, reader.oldest_seq()?))
+        })
+        .await?;
         let mut pos = sub.position.lock().await;
         if let Some((_, old)) = pos.pulling.take() {
             old.cancel();
@@ -427,16 +424,26 @@ impl Subscriptions {
             latest.borrow_and_update();
             let events = {
                 let mut pos = sub.position.lock().await;
-                self.collect(&mut pos.at, &sub.filter, limit).await?
+                self.collect(&mut pos.at, &sub.filter, limit).await
             };
-            if !events.is_empty() {
-                break events;
+            match events {
+                Ok(events) if events.is_empty() => {}
+                done => break done,
             }
             tokio::select! {
-                changed = latest.changed() => if changed.is_err() { break Vec::new() },
-                _ = tokio::time::sleep_until(deadline) => break Vec::new(),
-                _ = mine.cancelled() => break Vec::new(),
-                _ = sub.ended.cancelled() => break Vec::new(),
+                changed = latest.changed() => if changed.is_err() {
+                    // The writer is gone. At shutdown the subscription ends too: an empty
+                    // answer, as for an ended pull. Otherwise the writer stopped on a fatal
+                    // error, and the client is told so rather than answered at once, empty,
+                    // pull after pull.
+                    if sub.ended.is_cancelled() {
+                        break Ok(Vec::new());
+                    }
+                    break Err(self.store().stopped().into());
+                },
+                _ = tokio::time::sleep_until(deadline) => break Ok(Vec::new()),
+                _ = mine.cancelled() => break Ok(Vec::new()),
+                _ = sub.ended.cancelled() => break Ok(Vec::new()),
             }
         };
         {
@@ -447,7 +454,7 @@ impl Subscriptions {
         }
         sub.extend_to(keep_alive);
         Ok(Pulled {
-            events: result,
+            events: result?,
             termination: sub.termination(),
         })
     }
@@ -477,7 +484,13 @@ impl Subscriptions {
                 });
             }
             tokio::select! {
-                changed = latest.changed() => if changed.is_err() { return Err(SubscriptionError::Unknown) },
+                changed = latest.changed() => if changed.is_err() {
+                    return Err(if sub.ended.is_cancelled() {
+                        SubscriptionError::Unknown
+                    } else {
+                        self.store().stopped().into()
+                    });
+                },
                 _ = tokio::time::sleep_until(deadline) => return Ok(Peeked { events, cursor: (at, version) }),
                 _ = sub.ended.cancelled() => return Err(SubscriptionError::Unknown),
             }
@@ -524,15 +537,13 @@ impl Subscriptions {
         }
         const SCAN: usize = 512;
         while out.len() < limit {
-            let store = self.store().clone();
+            let store = self.store();
             let batch: Vec<Arc<StoredEvent>> = if at.reverse {
                 if at.exhausted {
                     break;
                 }
                 let below = at.seq;
-                let older = tokio::task::spawn_blocking(move || store.reader().before(below, SCAN))
-                    .await
-                    .map_err(|_| SubscriptionError::Store(StoreError::Closed))??;
+                let older = read_blocking(&store, move |s| s.reader().before(below, SCAN)).await?;
                 if older.is_empty() {
                     at.exhausted = true;
                     out.push(begin_event());
@@ -544,9 +555,7 @@ impl Subscriptions {
                 // Recent events come from memory without a thread hop.
                 match store.after_recent(after, SCAN) {
                     Some(recent) => recent,
-                    None => tokio::task::spawn_blocking(move || store.after(after, SCAN))
-                        .await
-                        .map_err(|_| SubscriptionError::Store(StoreError::Closed))??,
+                    None => read_blocking(&store, move |s| s.after(after, SCAN)).await?,
                 }
             };
             if batch.is_empty() {
@@ -579,6 +588,21 @@ impl Subscriptions {
                 _ = self.shutdown.cancelled() => break,
             }
         }
+    }
+}
+
+/// Runs a read of the store file on a blocking thread, and returns its typed error. A read
+/// that panicked panics here too (a bug, not a store failure); one that never ran because the
+/// runtime is shutting down is [`StoreErrorKind::Closed`](crate::eventstore::StoreErrorKind).
+async fn read_blocking<T: Send + 'static>(
+    store: &EventStore,
+    read: impl FnOnce(&EventStore) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let store = store.clone();
+    match tokio::task::spawn_blocking(move || read(&store)).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Err(StoreError::closed()),
     }
 }
 

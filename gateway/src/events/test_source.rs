@@ -123,9 +123,9 @@ async fn handle(core: &EventCore, topics: &TopicRegistry, l: Line) -> String {
         }
         let mut last = 0;
         for ack in acks {
-            match ack.await {
-                Ok(Ok(seq)) => last = seq,
-                _ => return "error not stored".into(),
+            match super::core::wait(ack).await {
+                Ok(seq) => last = seq,
+                Err(e) => return format!("error {e}"),
             }
         }
         return format!("ok {last}");

@@ -34,8 +34,9 @@ pub(super) struct Checkpointer {
 
 impl Checkpointer {
     pub(super) fn spawn(path: &Path) -> Result<Checkpointer, StoreError> {
-        let conn = Connection::open(path)?;
-        conn.busy_timeout(Duration::from_secs(5))?;
+        let sqlite = |e| StoreError::sqlite(path, e);
+        let conn = Connection::open(path).map_err(sqlite)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(sqlite)?;
         let shared: Shared = Arc::default();
         let thread = std::thread::Builder::new()
             .name("event-checkpoint".into())
@@ -43,10 +44,7 @@ impl Checkpointer {
                 let shared = shared.clone();
                 move || run(conn, shared)
             })
-            .map_err(|source| StoreError::Io {
-                path: "event-checkpoint thread".into(),
-                source,
-            })?;
+            .map_err(|e| StoreError::io(path, e).doing("start the checkpoint thread"))?;
         Ok(Checkpointer {
             shared,
             thread: Some(thread),

@@ -12,13 +12,14 @@
 
 mod checkpoint;
 mod codec;
+mod error;
 mod reader;
 mod schema;
 mod writer;
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -26,6 +27,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::events::model::{Event, StoredEvent};
 
+pub use error::{StoreError, StoreErrorKind};
 pub use reader::{Query, StoreReader};
 
 /// The file name inside the data folder.
@@ -46,6 +48,9 @@ pub struct StoreConfig {
     pub queue: usize,
     /// How often retention looks for events to delete.
     pub prune_every: Duration,
+    /// Largest database file, in pages (SQLite `max_page_count`; `None`: no limit). Past it,
+    /// appends fail with [`StoreErrorKind::DiskFull`] as on a full disk (tests use it so).
+    pub max_pages: Option<u64>,
 }
 
 impl Default for StoreConfig {
@@ -57,39 +62,17 @@ impl Default for StoreConfig {
             ring: 16_384,
             queue: 65_536,
             prune_every: Duration::from_secs(5),
+            max_pages: None,
         }
     }
 }
 
-/// Why the store failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The file or folder could not be created.
-    #[error("{path}: {source}")]
-    Io {
-        /// The path.
-        path: PathBuf,
-        /// The error.
-        source: std::io::Error,
-    },
-    /// SQLite failed.
-    #[error("event store: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// The database was written by a newer railgate.
-    #[error("event store schema version {found} is newer than this railgate ({known})")]
-    TooNew {
-        /// Found.
-        found: usize,
-        /// Known.
-        known: usize,
-    },
-    /// The writer has stopped (shutdown, or a fatal write error already logged).
-    #[error("the event store is closed")]
-    Closed,
-}
+/// A queued event's acknowledgement: its sequence number once it is committed and
+/// published, or why it was not stored.
+pub type Ack = oneshot::Receiver<Result<u64, StoreError>>;
 
 enum Command {
-    Append(Event, oneshot::Sender<Result<u64, String>>),
+    Append(Event, oneshot::Sender<Result<u64, StoreError>>),
     Close(oneshot::Sender<()>),
 }
 
@@ -112,23 +95,21 @@ struct Inner {
     latest: watch::Receiver<u64>,
     ring: Arc<RwLock<Ring>>,
     reader: StoreReader,
+    /// Set by the writer when it stops on a fatal error: what every later append gets.
+    fatal: Arc<OnceLock<StoreError>>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl EventStore {
     /// Opens (creating if needed) `events.db` in `data_dir` and starts the writer thread.
+    /// A damaged file is [`StoreErrorKind::Corrupt`], naming the file.
     pub fn open(data_dir: &Path, config: StoreConfig) -> Result<EventStore, StoreError> {
         let path = data_dir.join(FILE_NAME);
-        crate::state::datadir::ensure_private_dir(data_dir).map_err(|source| StoreError::Io {
-            path: data_dir.into(),
-            source,
-        })?;
-        crate::state::datadir::create_private_file(&path).map_err(|source| StoreError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let conn = schema::open_writable(&path)?;
-        let last = schema::last_seq(&conn)?;
+        crate::state::datadir::ensure_private_dir(data_dir)
+            .map_err(|e| StoreError::io(data_dir, e))?;
+        crate::state::datadir::create_private_file(&path).map_err(|e| StoreError::io(&path, e))?;
+        let conn = schema::open_writable(&path, config.max_pages)?;
+        let last = schema::last_seq(&conn, &path)?;
         let ring = Arc::new(RwLock::new(Ring {
             events: VecDeque::new(),
             capacity: config.ring.max(1),
@@ -137,45 +118,60 @@ impl EventStore {
         let (tx, rx) = mpsc::channel(config.queue.max(1));
         let reader = StoreReader::open(&path)?;
         let checkpointer = checkpoint::Checkpointer::spawn(&path)?;
-        let thread = writer::spawn(conn, checkpointer, rx, ring.clone(), latest_tx, config)?;
+        let fatal = Arc::new(OnceLock::new());
+        let thread = writer::spawn(
+            writer::Writer::new(
+                conn,
+                path,
+                checkpointer,
+                ring.clone(),
+                latest_tx,
+                fatal.clone(),
+                config,
+            ),
+            rx,
+        )?;
         Ok(EventStore {
             inner: Arc::new(Inner {
                 tx,
                 latest,
                 ring,
                 reader,
+                fatal,
                 thread: Mutex::new(Some(thread)),
             }),
         })
     }
 
-    /// Commits `event`; returns its sequence number once it is durable and published.
+    /// Commits `event`; returns its sequence number once it is durable and published, or
+    /// why it was not stored.
     pub async fn append(&self, event: Event) -> Result<u64, StoreError> {
-        let (ack, done) = oneshot::channel();
-        self.inner
-            .tx
-            .send(Command::Append(event, ack))
-            .await
-            .map_err(|_| StoreError::Closed)?;
-        match done.await {
-            Ok(Ok(seq)) => Ok(seq),
-            Ok(Err(_)) | Err(_) => Err(StoreError::Closed),
+        let ack = self.enqueue(event).await?;
+        match ack.await {
+            Ok(result) => result,
+            Err(_) => Err(self.stopped()),
         }
     }
 
-    /// Queues `event` and returns the receiver of its acknowledgement without waiting for it
-    /// (for raisers that must keep their order but not wait for the disk).
-    pub async fn enqueue(
-        &self,
-        event: Event,
-    ) -> Result<oneshot::Receiver<Result<u64, String>>, StoreError> {
+    /// Queues `event` and returns its acknowledgement without waiting for it (for raisers
+    /// that must keep their order but not wait for the disk).
+    pub async fn enqueue(&self, event: Event) -> Result<Ack, StoreError> {
         let (ack, done) = oneshot::channel();
         self.inner
             .tx
             .send(Command::Append(event, ack))
             .await
-            .map_err(|_| StoreError::Closed)?;
+            .map_err(|_| self.stopped())?;
         Ok(done)
+    }
+
+    /// Why the writer no longer takes appends: the fatal error it stopped on, else closed.
+    pub fn stopped(&self) -> StoreError {
+        self.inner
+            .fatal
+            .get()
+            .cloned()
+            .unwrap_or_else(StoreError::closed)
     }
 
     /// The latest committed sequence number (0 before the first event), and its changes.
@@ -213,22 +209,8 @@ impl EventStore {
     /// Up to `limit` events with a sequence number above `after`, in order: from memory when
     /// they are recent, else from the file.
     pub fn after(&self, after: u64, limit: usize) -> Result<Vec<Arc<StoredEvent>>, StoreError> {
-        {
-            let ring = self.inner.ring.read().unwrap_or_else(|p| p.into_inner());
-            let covered = ring
-                .events
-                .front()
-                .is_some_and(|first| first.seq <= after + 1);
-            if covered || (ring.events.is_empty() && after >= self.latest_seq()) {
-                let start = ring.events.partition_point(|e| e.seq <= after);
-                return Ok(ring
-                    .events
-                    .iter()
-                    .skip(start)
-                    .take(limit)
-                    .cloned()
-                    .collect());
-            }
+        if let Some(recent) = self.after_recent(after, limit) {
+            return Ok(recent);
         }
         Ok(self
             .inner
@@ -326,7 +308,12 @@ mod tests {
             [3, 2, 1]
         );
         store.close().await;
-        assert!(store.append(event(11)).await.is_err(), "closed");
+        let closed = store.append(event(11)).await.unwrap_err();
+        assert_eq!(closed.kind(), StoreErrorKind::Closed);
+        assert_eq!(
+            store.enqueue(event(11)).await.unwrap_err().kind(),
+            StoreErrorKind::Closed
+        );
 
         let again = EventStore::open(tmp.path(), StoreConfig::default()).unwrap();
         assert_eq!(again.latest_seq(), 10);
@@ -335,7 +322,7 @@ mod tests {
             11,
             "numbering continues"
         );
-        assert_eq!(again.reader().integrity_check().unwrap(), "ok");
+        again.reader().integrity_check().unwrap();
         again.close().await;
     }
 
@@ -455,5 +442,93 @@ mod tests {
             );
             store.close().await;
         });
+    }
+
+    fn big(i: usize) -> Event {
+        let mut e = event(i);
+        e.data.push(Item::simple("Blob", "x".repeat(2000)));
+        e
+    }
+
+    #[tokio::test]
+    async fn a_full_disk_reaches_every_raiser_typed_and_the_writer_stays_alive() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = EventStore::open(
+            tmp.path(),
+            StoreConfig {
+                max_pages: Some(16),
+                ..StoreConfig::default()
+            },
+        )
+        .unwrap();
+        // Fill it, one event at a time.
+        let mut stored = 0u64;
+        let full = loop {
+            match store.append(big(stored as usize)).await {
+                Ok(seq) => {
+                    stored += 1;
+                    assert_eq!(seq, stored);
+                }
+                Err(e) => break e,
+            }
+            assert!(stored < 1000, "the page limit was never reached");
+        };
+        assert!(stored > 0);
+        assert_eq!(full.kind(), StoreErrorKind::DiskFull, "{full}");
+        assert_eq!(full.sqlite_code(), Some(13), "SQLITE_FULL");
+        assert_eq!(full.path(), Some(tmp.path().join(FILE_NAME).as_path()));
+        // A batch of many raisers: each gets the typed error, none is published.
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..50 {
+            let s = store.clone();
+            tasks.spawn(async move { s.append(big(i)).await });
+        }
+        while let Some(result) = tasks.join_next().await {
+            let e = result.unwrap().unwrap_err();
+            assert_eq!(e.kind(), StoreErrorKind::DiskFull, "{e}");
+        }
+        assert_eq!(store.latest_seq(), stored, "nothing unstored is published");
+        assert_eq!(store.after(0, 10_000).unwrap().len() as u64, stored);
+        assert_eq!(store.reader().count().unwrap(), stored);
+        // Still alive: a later append is tried afresh (and fails the same way, not closed).
+        assert_eq!(store.stopped().kind(), StoreErrorKind::Closed);
+        let again = store.append(big(0)).await.unwrap_err();
+        assert_eq!(again.kind(), StoreErrorKind::DiskFull);
+        store.close().await;
+        // Every acknowledged event is on disk and the file is sound.
+        let reopened = EventStore::open(tmp.path(), StoreConfig::default()).unwrap();
+        assert_eq!(reopened.reader().count().unwrap(), stored);
+        reopened.reader().integrity_check().unwrap();
+        assert_eq!(reopened.append(event(0)).await.unwrap(), stored + 1);
+        reopened.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_file_is_corrupt_at_open_with_its_path() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(FILE_NAME);
+        std::fs::write(
+            &path,
+            b"this is not a SQLite database, just garbage ".repeat(200),
+        )
+        .unwrap();
+        let e = EventStore::open(tmp.path(), StoreConfig::default()).unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::Corrupt, "{e}");
+        assert_eq!(e.sqlite_code(), Some(26), "SQLITE_NOTADB");
+        assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+        // `railgate events` reads with a reader: the same kind, at the first query.
+        let read = StoreReader::open(&path)
+            .and_then(|r| {
+                r.query(&Query {
+                    limit: 10,
+                    ..Query::default()
+                })
+            })
+            .unwrap_err();
+        assert_eq!(read.kind(), StoreErrorKind::Corrupt, "{read}");
+        assert!(
+            read.to_string().contains(&path.display().to_string()),
+            "{read}"
+        );
     }
 }

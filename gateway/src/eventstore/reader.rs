@@ -1,6 +1,6 @@
 //! Reading stored events with a read-only connection.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -14,6 +14,7 @@ use super::{StoreError, codec, schema};
 #[derive(Debug)]
 pub struct StoreReader {
     conn: Mutex<Connection>,
+    path: PathBuf,
 }
 
 const COLUMNS: &str = "seq, utc_ms, topic_ns, topic, operation, source, key, data, producer";
@@ -60,12 +61,14 @@ impl StoreReader {
     pub fn open(path: &Path) -> Result<StoreReader, StoreError> {
         Ok(StoreReader {
             conn: Mutex::new(schema::open_readonly(path)?),
+            path: path.to_path_buf(),
         })
     }
 
+    /// Runs `f` on the connection; its failure is classified with the file's path.
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(f(&conn)?)
+        f(&conn).map_err(|e| StoreError::sqlite(&self.path, e))
     }
 
     /// Up to `limit` events after sequence number `after`, oldest first.
@@ -169,8 +172,16 @@ impl StoreReader {
         Ok(events)
     }
 
-    /// `PRAGMA integrity_check` ("ok" when sound).
-    pub fn integrity_check(&self) -> Result<String, StoreError> {
-        self.with(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get(0)))
+    /// `PRAGMA integrity_check`: a finding is [`super::StoreErrorKind::Corrupt`], with the
+    /// first few of SQLite's findings as its detail.
+    pub fn integrity_check(&self) -> Result<(), StoreError> {
+        let findings: Vec<String> = self.with(|c| {
+            let mut s = c.prepare("PRAGMA integrity_check(10)")?;
+            s.query_map([], |r| r.get(0))?.collect()
+        })?;
+        match findings.as_slice() {
+            [ok] if ok == "ok" => Ok(()),
+            _ => Err(StoreError::corrupt(&self.path, findings.join("; "))),
+        }
     }
 }

@@ -1,6 +1,17 @@
 //! The writer thread: batch, commit, then publish.
+//!
+//! What it does when a batch fails (each raiser in the batch gets the typed error; the
+//! failure is logged once per batch with its kind, SQLite code, path and size; nothing of the
+//! batch is published):
+//! - [`StoreErrorKind::DiskFull`], [`StoreErrorKind::Io`], [`StoreErrorKind::Other`]: the
+//!   batch is refused and the writer stays alive; the next appends are tried afresh, so the
+//!   store recovers by itself once space is freed or the disk answers again.
+//! - [`StoreErrorKind::Corrupt`]: the writer stops. Queued appends, and every append after,
+//!   get the same `Corrupt` error ([`super::EventStore::stopped`]); already stored events
+//!   stay readable as far as the damage allows. Restart with a repaired or moved-away file.
 
-use std::sync::{Arc, RwLock};
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, params};
@@ -9,53 +20,63 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::events::model::{Event, StoredEvent};
 
 use super::checkpoint::Checkpointer;
-use super::{Command, Ring, StoreConfig, StoreError, codec};
+use super::{Command, Ring, StoreConfig, StoreError, StoreErrorKind, codec};
 
 /// Rows deleted per retention step (one short transaction each).
 const PRUNE_CHUNK: i64 = 1000;
 
+/// Starts the writer on its own thread.
 pub(super) fn spawn(
-    conn: Connection,
-    checkpointer: Checkpointer,
+    writer: Writer,
     rx: mpsc::Receiver<Command>,
-    ring: Arc<RwLock<Ring>>,
-    latest: watch::Sender<u64>,
-    config: StoreConfig,
 ) -> Result<std::thread::JoinHandle<()>, StoreError> {
+    let path = writer.path.clone();
     std::thread::Builder::new()
         .name("event-store".into())
-        .spawn(move || {
-            Writer {
-                conn,
-                checkpointer,
-                ring,
-                latest,
-                config,
-                last_prune: None,
-                last_chunk: Instant::now(),
-            }
-            .run(rx)
-        })
-        .map_err(|source| StoreError::Io {
-            path: "event-store thread".into(),
-            source,
-        })
+        .spawn(move || writer.run(rx))
+        .map_err(|e| StoreError::io(&path, e).doing("start the writer thread"))
 }
 
-struct Writer {
+/// The writer: owns the one writable connection.
+pub(super) struct Writer {
     conn: Connection,
+    path: PathBuf,
     checkpointer: Checkpointer,
     ring: Arc<RwLock<Ring>>,
     latest: watch::Sender<u64>,
+    /// The fatal error the writer stopped on, for appends that come after.
+    fatal: Arc<OnceLock<StoreError>>,
     config: StoreConfig,
     last_prune: Option<Instant>,
     last_chunk: Instant,
 }
 
-type Ack = oneshot::Sender<Result<u64, String>>;
-type Pending = (Event, Ack);
+type Reply = oneshot::Sender<Result<u64, StoreError>>;
+type Pending = (Event, Reply);
 
 impl Writer {
+    pub(super) fn new(
+        conn: Connection,
+        path: PathBuf,
+        checkpointer: Checkpointer,
+        ring: Arc<RwLock<Ring>>,
+        latest: watch::Sender<u64>,
+        fatal: Arc<OnceLock<StoreError>>,
+        config: StoreConfig,
+    ) -> Writer {
+        Writer {
+            conn,
+            path,
+            checkpointer,
+            ring,
+            latest,
+            fatal,
+            config,
+            last_prune: None,
+            last_chunk: Instant::now(),
+        }
+    }
+
     fn run(mut self, mut rx: mpsc::Receiver<Command>) {
         let mut closing: Option<oneshot::Sender<()>> = None;
         loop {
@@ -91,8 +112,11 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            if !batch.is_empty() {
-                self.commit_and_publish(batch);
+            if !batch.is_empty()
+                && let Err(fatal) = self.commit_and_publish(batch)
+            {
+                self.refuse_all(&mut rx, fatal, &mut closing);
+                break;
             }
             // Under sustained load the queue is never empty: retention still advances, one
             // short chunk at a time, at most every 100 ms.
@@ -112,7 +136,34 @@ impl Writer {
         }
     }
 
-    fn commit_and_publish(&mut self, batch: Vec<Pending>) {
+    /// Stops taking appends after a fatal error: it is recorded for later appends, and every
+    /// append still queued is answered with it.
+    fn refuse_all(
+        &self,
+        rx: &mut mpsc::Receiver<Command>,
+        fatal: StoreError,
+        closing: &mut Option<oneshot::Sender<()>>,
+    ) {
+        let _ = self.fatal.set(fatal.clone());
+        rx.close();
+        let mut refused = 0usize;
+        while let Ok(command) = rx.try_recv() {
+            match command {
+                Command::Append(_, reply) => {
+                    refused += 1;
+                    let _ = reply.send(Err(fatal.clone()));
+                }
+                Command::Close(ack) => *closing = Some(ack),
+            }
+        }
+        tracing::error!(kind = %fatal.kind(), path = %self.path.display(), refused, "event store stopped: it takes no more events until railgate is restarted with a sound file");
+    }
+
+    /// Writes `batch` in one transaction; after the commit, publishes it and acknowledges
+    /// each event with its sequence number. When the batch fails, every raiser in it gets the
+    /// error and nothing is published; the failure is logged once for the batch. Returns the
+    /// error only when it is fatal ([`StoreErrorKind::Corrupt`]): the writer then stops.
+    fn commit_and_publish(&mut self, batch: Vec<Pending>) -> Result<(), StoreError> {
         let written = (|| -> Result<Vec<u64>, rusqlite::Error> {
             let tx = self.conn.transaction()?;
             let mut seqs = Vec::with_capacity(batch.len());
@@ -135,6 +186,8 @@ impl Writer {
                     seqs.push(tx.last_insert_rowid() as u64);
                 }
             }
+            // On failure the transaction is rolled back when `tx` is dropped (SQLite may
+            // already have rolled it back itself).
             tx.commit()?;
             self.checkpointer.committed();
             Ok(seqs)
@@ -142,14 +195,25 @@ impl Writer {
         let seqs = match written {
             Ok(s) => s,
             Err(e) => {
-                tracing::error!(error = %e, events = batch.len(), "event store write failed; the events were not stored");
-                for (_, ack) in batch {
-                    let _ = ack.send(Err(e.to_string()));
+                let e = StoreError::sqlite(&self.path, e);
+                tracing::error!(
+                    kind = %e.kind(),
+                    sqlite_code = e.sqlite_code(),
+                    path = %self.path.display(),
+                    events = batch.len(),
+                    error = %e,
+                    "event store: a batch was not stored; each of its raisers is told why"
+                );
+                for (_, reply) in batch {
+                    let _ = reply.send(Err(e.clone()));
                 }
-                return;
+                return match e.kind() {
+                    StoreErrorKind::Corrupt => Err(e),
+                    _ => Ok(()),
+                };
             }
         };
-        let stored: Vec<(Arc<StoredEvent>, Ack)> = batch
+        let stored: Vec<(Arc<StoredEvent>, Reply)> = batch
             .into_iter()
             .zip(&seqs)
             .map(|((event, ack), &seq)| (Arc::new(StoredEvent { seq, event }), ack))
@@ -166,9 +230,10 @@ impl Writer {
         if let Some(&last) = seqs.last() {
             self.latest.send_replace(last);
         }
-        for (e, ack) in stored {
-            let _ = ack.send(Ok(e.seq));
+        for (e, reply) in stored {
+            let _ = reply.send(Ok(e.seq));
         }
+        Ok(())
     }
 
     fn prune_due(&self) -> bool {
@@ -207,7 +272,9 @@ impl Writer {
         match self.conn.execute(&sql, [bound]) {
             Ok(n) => n,
             Err(e) => {
-                tracing::warn!(error = %e, "event store retention failed");
+                // Not fatal: appends go on; retention tries again after `prune_every`.
+                let e = StoreError::sqlite(&self.path, e);
+                tracing::warn!(kind = %e.kind(), sqlite_code = e.sqlite_code(), error = %e, "event store retention failed");
                 self.last_prune = Some(Instant::now());
                 0
             }

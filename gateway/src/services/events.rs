@@ -12,8 +12,10 @@ use crate::events::filter::topic::{self, TopicFilter};
 use crate::events::render::write_notification;
 use crate::events::subscription::{Filter, Subscription, SubscriptionError};
 use crate::events::time::{duration, parse_duration, parse_termination, utc};
+use crate::eventstore::{StoreError, StoreErrorKind};
 use crate::services::{Ctx, OpResult, parse_bool};
 use crate::soap::SoapFault;
+use crate::soap::fault::StorageFailure;
 use crate::xml::ns::{TEV, WSNT};
 use crate::xml::{Element, XmlWriter};
 
@@ -47,12 +49,28 @@ impl From<SubscriptionError> for SoapFault {
             SubscriptionError::TerminationInPast => {
                 termination_fault("wsnt:UnacceptableTerminationTimeFault")
             }
-            SubscriptionError::Store(e) => {
-                tracing::error!(error = %e, "event store failed");
-                SoapFault::action_failed(None, "the event store failed")
-            }
+            SubscriptionError::Store(e) => store_fault(&e),
         }
     }
+}
+
+/// The fault a client gets when the event store cannot serve its request (see
+/// [`SoapFault::storage`]); what exactly failed goes to the log.
+pub(crate) fn store_fault(e: &StoreError) -> SoapFault {
+    let failure = match e.kind() {
+        StoreErrorKind::DiskFull => StorageFailure::Full,
+        StoreErrorKind::Corrupt => StorageFailure::Damaged,
+        StoreErrorKind::Closed => StorageFailure::Stopped,
+        StoreErrorKind::Io | StoreErrorKind::TooNew | StoreErrorKind::Other => {
+            StorageFailure::Failed
+        }
+    };
+    if e.kind() == StoreErrorKind::Closed {
+        tracing::info!(error = %e, "event request refused: the event store is closed");
+    } else {
+        tracing::error!(kind = %e.kind(), sqlite_code = e.sqlite_code(), path = ?e.path(), error = %e, "event request failed: the event store failed");
+    }
+    SoapFault::storage(failure)
 }
 
 /// The Unacceptable(Initial)TerminationTime fault, carrying the acceptable range.
@@ -367,4 +385,58 @@ async fn seek(ctx: &Ctx, req: &Element) -> OpResult {
     };
     ctx.app.subscriptions.seek(&sub, at, reverse).await?;
     Ok("<tev:SeekResponse/>".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn sqlite(code: i32) -> StoreError {
+        let e = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None);
+        StoreError::sqlite(Path::new("/data/events.db"), e)
+    }
+
+    /// Each store failure reaches the client as the fault ONVIF Core names, with HTTP 500
+    /// and a stable reason that shows no internals.
+    #[test]
+    fn store_failures_are_receiver_faults() {
+        let cases = [
+            (
+                sqlite(13),
+                "ter:Action",
+                "Action Failed: event storage is full",
+            ),
+            (
+                sqlite(10 | (3 << 8)),
+                "ter:Action",
+                "Action Failed: event storage failed",
+            ),
+            (
+                sqlite(26),
+                "ter:CriticalError",
+                "Critical Error: event storage is damaged",
+            ),
+            (
+                StoreError::corrupt(Path::new("/data/events.db"), "page 3: btree damaged"),
+                "ter:CriticalError",
+                "Critical Error: event storage is damaged",
+            ),
+            (
+                StoreError::closed(),
+                "ter:Action",
+                "Action Failed: event storage is stopped",
+            ),
+        ];
+        for (error, subcode, reason) in cases {
+            let fault = SoapFault::from(SubscriptionError::Store(error.clone()));
+            assert_eq!(fault.http_status(), 500, "{error}");
+            assert_eq!(fault.code, crate::soap::FaultCode::Receiver, "{error}");
+            assert_eq!(fault.subcodes, [subcode], "{error}");
+            assert_eq!(fault.reason, reason, "{error}");
+            let xml = fault.body_xml();
+            assert!(!xml.contains("/data") && !xml.contains("SQLite"), "{xml}");
+        }
+    }
 }

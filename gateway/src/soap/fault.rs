@@ -31,6 +31,21 @@ impl FaultCode {
     }
 }
 
+/// How a device-side store (the event store) failed, as far as the client's fault differs.
+/// The service that owns the store maps its errors to these; [`SoapFault::storage`] picks the
+/// fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StorageFailure {
+    /// No space left: nothing more can be stored until space is freed.
+    Full,
+    /// Reading or writing failed; the same request may work later.
+    Failed,
+    /// The stored data is damaged: the device cannot recover by itself.
+    Damaged,
+    /// The store is shutting down.
+    Stopped,
+}
+
 /// A SOAP fault on its way to the client.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SoapFault {
@@ -169,6 +184,34 @@ impl SoapFault {
             None => Self::new(FaultCode::Receiver, &["ter:Action"], detail),
         }
     }
+    /// `env:Receiver/ter:CriticalError`: the device cannot recover by itself.
+    pub fn critical_error(detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(FaultCode::Receiver, &["ter:CriticalError"], detail)
+    }
+
+    /// The fault for an operation the event store could not serve (PullMessages, Seek, and
+    /// any other operation that reads or raises events).
+    ///
+    /// ONVIF Core gives PullMessages and Seek "no specific fault codes", so the generic
+    /// faults of Core's fault table apply, all `env:Receiver` (the device failed, not the
+    /// request), hence HTTP 500:
+    /// - full, failed, stopped: `ter:Action` ("Action Failed": the requested action failed;
+    ///   a later request may succeed). `ter:OutofMemory` is not used for a full disk: Core
+    ///   defines it as lacking *memory*, and clients treat it so.
+    /// - damaged: `ter:CriticalError` ("an error condition which it cannot recover by itself
+    ///   and needs a reset"): an operator has to replace or repair the file.
+    ///
+    /// The reason is short and stable (the kind only); what exactly failed (file, SQLite
+    /// code) goes to the log, as Core advises against exposing internal details in faults.
+    pub fn storage(failure: StorageFailure) -> Self {
+        match failure {
+            StorageFailure::Full => Self::action_failed(None, "event storage is full"),
+            StorageFailure::Failed => Self::action_failed(None, "event storage failed"),
+            StorageFailure::Stopped => Self::action_failed(None, "event storage is stopped"),
+            StorageFailure::Damaged => Self::critical_error("event storage is damaged"),
+        }
+    }
+
     /// `env:VersionMismatch`: the root was not a SOAP 1.2 envelope.
     pub fn version_mismatch() -> Self {
         Self::new(FaultCode::VersionMismatch, &[], "railgate speaks SOAP 1.2")
@@ -276,6 +319,10 @@ mod tests {
         assert!(xml.contains("<env:Value>env:Sender</env:Value><env:Subcode><env:Value>ter:InvalidArgVal</env:Value><env:Subcode><env:Value>ter:NoConfig</env:Value></env:Subcode></env:Subcode>"), "{xml}");
         assert!(xml.contains("Argument Value Invalid: no such token"));
         assert_eq!(SoapFault::action_not_supported("").http_status(), 500);
+        let damaged = SoapFault::storage(StorageFailure::Damaged);
+        assert_eq!(damaged.http_status(), 500);
+        assert!(damaged.body_xml().contains("<env:Value>env:Receiver</env:Value><env:Subcode><env:Value>ter:CriticalError</env:Value></env:Subcode>"));
+        assert_eq!(damaged.reason, "Critical Error: event storage is damaged");
         assert_eq!(SoapFault::version_mismatch().http_status(), 500);
     }
 }
