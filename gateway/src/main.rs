@@ -11,9 +11,11 @@ use tokio_util::sync::CancellationToken;
 
 /// Exit codes (sysexits.h).
 const EX_USAGE: u8 = 64;
+const EX_DATAERR: u8 = 65;
 const EX_UNAVAILABLE: u8 = 69;
 const EX_SOFTWARE: u8 = 70;
 const EX_CANTCREAT: u8 = 73;
+const EX_IOERR: u8 = 74;
 const EX_CONFIG: u8 = 78;
 
 /// railgate: an ONVIF gateway for legacy access-control and alarm panels.
@@ -166,12 +168,19 @@ fn events_command(
         eprintln!("railgate events: no event store at {}", path.display());
         return ExitCode::from(EX_USAGE);
     }
+    // A damaged or newer file is bad data, a failed read an I/O error (sysexits).
+    let failed = |e: railgate::eventstore::StoreError| {
+        use railgate::eventstore::StoreErrorKind as K;
+        eprintln!("railgate events: {e}");
+        ExitCode::from(match e.kind() {
+            K::Corrupt | K::TooNew => EX_DATAERR,
+            K::Io | K::DiskFull => EX_IOERR,
+            K::Closed | K::Other => EX_SOFTWARE,
+        })
+    };
     let reader = match StoreReader::open(&path) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("railgate events: {e}");
-            return ExitCode::from(EX_SOFTWARE);
-        }
+        Err(e) => return failed(e),
     };
     let mut query = Query {
         topic,
@@ -189,10 +198,7 @@ fn events_command(
                     query.after_seq = e.seq;
                 }
             }
-            Err(e) => {
-                eprintln!("railgate events: {e}");
-                return ExitCode::from(EX_SOFTWARE);
-            }
+            Err(e) => return failed(e),
         }
         if !follow {
             return ExitCode::SUCCESS;

@@ -617,3 +617,55 @@ fn begin_event() -> Event {
         producer: "railgate".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::model::Topic;
+    use crate::eventstore::StoreErrorKind;
+
+    /// A pull on a store whose writer stopped on corruption is answered with the error, not
+    /// with an empty answer at once, pull after pull.
+    #[tokio::test]
+    async fn a_pull_after_the_writer_stopped_reports_why() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = crate::eventstore::writer_meets_corruption(tmp.path()).await;
+        let core = EventCore::new(store.clone());
+        let subs = Subscriptions::new(
+            core.clone(),
+            SubscriptionLimits::default(),
+            CancellationToken::new(),
+        );
+        let sub = subs
+            .create(
+                Filter::default(),
+                Utc::now() + chrono::Duration::minutes(1),
+                None,
+                None,
+            )
+            .await
+            .unwrap();
+        let event = Event {
+            utc: Utc::now(),
+            topic: Topic::onvif("Test/Lost"),
+            operation: None,
+            source: vec![],
+            key: vec![],
+            data: vec![],
+            producer: "test".into(),
+        };
+        let raised = core.raise(event).await.unwrap_err();
+        assert_eq!(raised.kind(), StoreErrorKind::Corrupt);
+        let pulled = tokio::time::timeout(
+            Duration::from_secs(5),
+            subs.pull(&sub, Duration::from_secs(60), 10),
+        )
+        .await
+        .expect("answered at once");
+        match pulled {
+            Err(SubscriptionError::Store(e)) => assert_eq!(e.kind(), StoreErrorKind::Corrupt),
+            other => panic!("{other:?}"),
+        }
+        store.close().await;
+    }
+}

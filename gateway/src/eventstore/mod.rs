@@ -250,6 +250,36 @@ impl EventStore {
     }
 }
 
+/// A store whose next commit fails with `SQLITE_CORRUPT` (one event, seq 1, is stored).
+#[cfg(test)]
+pub(crate) async fn writer_meets_corruption(dir: &Path) -> EventStore {
+    let store = EventStore::open(dir, StoreConfig::default()).expect("open");
+    store
+        .append(Event {
+            utc: chrono::Utc::now(),
+            topic: crate::events::model::Topic::onvif("Test/Stored"),
+            operation: None,
+            source: vec![],
+            key: vec![],
+            data: vec![],
+            producer: "test".into(),
+        })
+        .await
+        .expect("append");
+    store.close().await;
+    // Point the topic index at the table's root page: the next insert meets a page of the
+    // wrong kind, which SQLite reports as SQLITE_CORRUPT.
+    let c = rusqlite::Connection::open(dir.join(FILE_NAME)).expect("open");
+    c.execute_batch(
+        "PRAGMA writable_schema = ON;
+         UPDATE sqlite_schema SET rootpage = (SELECT rootpage FROM sqlite_schema WHERE name = 'events')
+          WHERE name = 'events_by_topic';",
+    )
+    .expect("damage the index");
+    drop(c);
+    EventStore::open(dir, StoreConfig::default()).expect("reopen")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -530,5 +560,24 @@ mod tests {
             read.to_string().contains(&path.display().to_string()),
             "{read}"
         );
+    }
+
+    #[tokio::test]
+    async fn corruption_found_by_a_commit_stops_the_writer_and_every_later_append_says_so() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = writer_meets_corruption(tmp.path()).await;
+        let e = store.append(event(1)).await.unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::Corrupt, "{e}");
+        assert_eq!(
+            e.sqlite_code().map(|c| c & 0xff),
+            Some(11),
+            "SQLITE_CORRUPT"
+        );
+        // Stopped: later appends get the same error without touching the file.
+        let later = store.append(event(2)).await.unwrap_err();
+        assert_eq!(later.kind(), StoreErrorKind::Corrupt, "{later}");
+        assert_eq!(store.stopped().kind(), StoreErrorKind::Corrupt);
+        assert_eq!(store.latest_seq(), 1, "nothing unstored is published");
+        store.close().await;
     }
 }
