@@ -543,7 +543,7 @@ impl Subscriptions {
                     break;
                 }
                 let below = at.seq;
-                let older = read_blocking(&store, move |s| s.reader().before(below, SCAN)).await?;
+                let older = read_blocking(store, move |s| s.reader().before(below, SCAN)).await?;
                 if older.is_empty() {
                     at.exhausted = true;
                     out.push(begin_event());
@@ -555,7 +555,7 @@ impl Subscriptions {
                 // Recent events come from memory without a thread hop.
                 match store.after_recent(after, SCAN) {
                     Some(recent) => recent,
-                    None => read_blocking(&store, move |s| s.after(after, SCAN)).await?,
+                    None => read_blocking(store, move |s| s.after(after, SCAN)).await?,
                 }
             };
             if batch.is_empty() {
@@ -621,7 +621,6 @@ fn begin_event() -> Event {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::model::Topic;
     use crate::eventstore::StoreErrorKind;
 
     /// A pull on a store whose writer stopped on corruption is answered with the error, not
@@ -629,7 +628,7 @@ mod tests {
     #[tokio::test]
     async fn a_pull_after_the_writer_stopped_reports_why() {
         let tmp = tempfile::tempdir().unwrap();
-        let store = crate::eventstore::writer_meets_corruption(tmp.path()).await;
+        let store = crate::eventstore::testing::writer_meets_corruption(tmp.path()).await;
         let core = EventCore::new(store.clone());
         let subs = Subscriptions::new(
             core.clone(),
@@ -645,16 +644,10 @@ mod tests {
             )
             .await
             .unwrap();
-        let event = Event {
-            utc: Utc::now(),
-            topic: Topic::onvif("Test/Lost"),
-            operation: None,
-            source: vec![],
-            key: vec![],
-            data: vec![],
-            producer: "test".into(),
-        };
-        let raised = core.raise(event).await.unwrap_err();
+        let raised = core
+            .raise(crate::eventstore::testing::event(1))
+            .await
+            .unwrap_err();
         assert_eq!(raised.kind(), StoreErrorKind::Corrupt);
         let pulled = tokio::time::timeout(
             Duration::from_secs(5),

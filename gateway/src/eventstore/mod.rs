@@ -119,18 +119,12 @@ impl EventStore {
         let reader = StoreReader::open(&path)?;
         let checkpointer = checkpoint::Checkpointer::spawn(&path)?;
         let fatal = Arc::new(OnceLock::new());
-        let thread = writer::spawn(
-            writer::Writer::new(
-                conn,
-                path,
-                checkpointer,
-                ring.clone(),
-                latest_tx,
-                fatal.clone(),
-                config,
-            ),
-            rx,
-        )?;
+        let published = writer::Published {
+            ring: ring.clone(),
+            latest: latest_tx,
+            fatal: fatal.clone(),
+        };
+        let thread = writer::spawn(conn, path, checkpointer, published, config, rx)?;
         Ok(EventStore {
             inner: Arc::new(Inner {
                 tx,
@@ -250,46 +244,22 @@ impl EventStore {
     }
 }
 
-/// A store whose next commit fails with `SQLITE_CORRUPT` (one event, seq 1, is stored).
+/// Test helpers shared with the events modules' tests.
 #[cfg(test)]
-pub(crate) async fn writer_meets_corruption(dir: &Path) -> EventStore {
-    let store = EventStore::open(dir, StoreConfig::default()).expect("open");
-    store
-        .append(Event {
-            utc: chrono::Utc::now(),
-            topic: crate::events::model::Topic::onvif("Test/Stored"),
-            operation: None,
-            source: vec![],
-            key: vec![],
-            data: vec![],
-            producer: "test".into(),
-        })
-        .await
-        .expect("append");
-    store.close().await;
-    // Point the topic index at the table's root page: the next insert meets a page of the
-    // wrong kind, which SQLite reports as SQLITE_CORRUPT.
-    let c = rusqlite::Connection::open(dir.join(FILE_NAME)).expect("open");
-    c.execute_batch(
-        "PRAGMA writable_schema = ON;
-         UPDATE sqlite_schema SET rootpage = (SELECT rootpage FROM sqlite_schema WHERE name = 'events')
-          WHERE name = 'events_by_topic';",
-    )
-    .expect("damage the index");
-    drop(c);
-    EventStore::open(dir, StoreConfig::default()).expect("reopen")
-}
+pub(crate) mod testing {
+    use std::path::Path;
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::events::model::{Item, PropertyOperation, Topic};
+    use chrono::{DateTime, Utc};
 
-    fn event(i: usize) -> Event {
+    use super::{EventStore, FILE_NAME, StoreConfig};
+    use crate::events::model::{Event, Item, PropertyOperation, Topic};
+
+    /// The `i`-th test event: recent enough for the default age retention, whole seconds
+    /// apart, four inputs changing in turn.
+    pub(crate) fn event(i: usize) -> Event {
         Event {
-            // Recent enough for the default age retention; whole seconds apart.
             utc: DateTime::from_timestamp((Utc::now().timestamp() / 3600 - 1) * 3600 + i as i64, 0)
-                .unwrap(),
+                .unwrap_or_default(),
             topic: Topic::onvif("Device/Trigger/DigitalInput"),
             operation: Some(PropertyOperation::Changed),
             source: vec![Item::simple("InputToken", format!("in{}", i % 4))],
@@ -301,6 +271,31 @@ mod tests {
             producer: "test".into(),
         }
     }
+
+    /// A store whose next commit fails with `SQLITE_CORRUPT` (one event, seq 1, is stored).
+    pub(crate) async fn writer_meets_corruption(dir: &Path) -> EventStore {
+        let store = EventStore::open(dir, StoreConfig::default()).expect("open");
+        store.append(event(0)).await.expect("append");
+        store.close().await;
+        // Point the topic index at the table's root page: the next insert meets a page of
+        // the wrong kind, which SQLite reports as SQLITE_CORRUPT.
+        let c = rusqlite::Connection::open(dir.join(FILE_NAME)).expect("open");
+        c.execute_batch(
+            "PRAGMA writable_schema = ON;
+             UPDATE sqlite_schema SET rootpage = (SELECT rootpage FROM sqlite_schema WHERE name = 'events')
+              WHERE name = 'events_by_topic';",
+        )
+        .expect("damage the index");
+        drop(c);
+        EventStore::open(dir, StoreConfig::default()).expect("reopen")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{event, writer_meets_corruption};
+    use super::*;
+    use crate::events::model::{Item, Topic};
 
     #[tokio::test]
     async fn appends_are_numbered_published_and_survive_reopen() {

@@ -25,27 +25,48 @@ use super::{Command, Ring, StoreConfig, StoreError, StoreErrorKind, codec};
 /// Rows deleted per retention step (one short transaction each).
 const PRUNE_CHUNK: i64 = 1000;
 
-/// Starts the writer on its own thread.
-pub(super) fn spawn(
-    writer: Writer,
-    rx: mpsc::Receiver<Command>,
-) -> Result<std::thread::JoinHandle<()>, StoreError> {
-    let path = writer.path.clone();
-    std::thread::Builder::new()
-        .name("event-store".into())
-        .spawn(move || writer.run(rx))
-        .map_err(|e| StoreError::io(&path, e).doing("start the writer thread"))
+/// Where the writer makes its work visible: the ring of recent events, the latest sequence
+/// number, and the fatal error it stopped on (for appends that come after).
+pub(super) struct Published {
+    pub(super) ring: Arc<RwLock<Ring>>,
+    pub(super) latest: watch::Sender<u64>,
+    pub(super) fatal: Arc<OnceLock<StoreError>>,
 }
 
-/// The writer: owns the one writable connection.
-pub(super) struct Writer {
+/// Starts the writer, the owner of the one writable connection, on its own thread.
+pub(super) fn spawn(
     conn: Connection,
     path: PathBuf,
     checkpointer: Checkpointer,
-    ring: Arc<RwLock<Ring>>,
-    latest: watch::Sender<u64>,
-    /// The fatal error the writer stopped on, for appends that come after.
-    fatal: Arc<OnceLock<StoreError>>,
+    out: Published,
+    config: StoreConfig,
+    rx: mpsc::Receiver<Command>,
+) -> Result<std::thread::JoinHandle<()>, StoreError> {
+    std::thread::Builder::new()
+        .name("event-store".into())
+        .spawn({
+            let path = path.clone();
+            move || {
+                Writer {
+                    conn,
+                    path,
+                    checkpointer,
+                    out,
+                    config,
+                    last_prune: None,
+                    last_chunk: Instant::now(),
+                }
+                .run(rx)
+            }
+        })
+        .map_err(|e| StoreError::io(&path, e).doing("start the writer thread"))
+}
+
+struct Writer {
+    conn: Connection,
+    path: PathBuf,
+    checkpointer: Checkpointer,
+    out: Published,
     config: StoreConfig,
     last_prune: Option<Instant>,
     last_chunk: Instant,
@@ -55,28 +76,6 @@ type Reply = oneshot::Sender<Result<u64, StoreError>>;
 type Pending = (Event, Reply);
 
 impl Writer {
-    pub(super) fn new(
-        conn: Connection,
-        path: PathBuf,
-        checkpointer: Checkpointer,
-        ring: Arc<RwLock<Ring>>,
-        latest: watch::Sender<u64>,
-        fatal: Arc<OnceLock<StoreError>>,
-        config: StoreConfig,
-    ) -> Writer {
-        Writer {
-            conn,
-            path,
-            checkpointer,
-            ring,
-            latest,
-            fatal,
-            config,
-            last_prune: None,
-            last_chunk: Instant::now(),
-        }
-    }
-
     fn run(mut self, mut rx: mpsc::Receiver<Command>) {
         let mut closing: Option<oneshot::Sender<()>> = None;
         loop {
@@ -144,7 +143,7 @@ impl Writer {
         fatal: StoreError,
         closing: &mut Option<oneshot::Sender<()>>,
     ) {
-        let _ = self.fatal.set(fatal.clone());
+        let _ = self.out.fatal.set(fatal.clone());
         rx.close();
         let mut refused = 0usize;
         while let Ok(command) = rx.try_recv() {
@@ -219,7 +218,7 @@ impl Writer {
             .map(|((event, ack), &seq)| (Arc::new(StoredEvent { seq, event }), ack))
             .collect();
         {
-            let mut ring = self.ring.write().unwrap_or_else(|p| p.into_inner());
+            let mut ring = self.out.ring.write().unwrap_or_else(|p| p.into_inner());
             for (e, _) in &stored {
                 ring.events.push_back(e.clone());
             }
@@ -228,7 +227,7 @@ impl Writer {
             }
         }
         if let Some(&last) = seqs.last() {
-            self.latest.send_replace(last);
+            self.out.latest.send_replace(last);
         }
         for (e, reply) in stored {
             let _ = reply.send(Ok(e.seq));
@@ -252,7 +251,7 @@ impl Writer {
             deleted += self.delete_chunk("utc_ms < ?1", cutoff);
         }
         if let Some(max) = self.config.max_count {
-            let keep_from = *self.latest.borrow() as i64 - max as i64;
+            let keep_from = *self.out.latest.borrow() as i64 - max as i64;
             if keep_from > 0 {
                 deleted += self.delete_chunk("seq <= ?1", keep_from);
             }
