@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-/// host, host:port, IPv4, or [IPv6]:port; nothing that could smuggle a path or markup.
+/// host, host:port, IPv4, or `[IPv6]:port`; nothing that could smuggle a path or markup.
 pub fn is_plausible_authority(h: &str) -> bool {
     !h.is_empty()
         && h.len() <= 255
