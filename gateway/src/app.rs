@@ -1,5 +1,8 @@
-//! The gateway's shared state: configuration, identity, persistent settings and the security
-//! machinery, built once at start and shared by every request.
+//! The composition root: [`App::build`] builds every state owner the requests share
+//! (configuration, identity, users, the security gate, scopes, events, the southbound side)
+//! from the configuration and the mapping, once at start. Nothing here decides anything:
+//! the gate decides on requests (`security::gate`), handlers serve them (`services`), and
+//! the owners below keep their own rules.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -8,35 +11,24 @@ use std::time::Duration;
 use railgate_mappings::plan::Plan;
 use sha2::{Digest, Sha256};
 
+use crate::addr::Network;
 use crate::config::Config;
+use crate::device::identity::Identity;
+use crate::device::scope::{self, FixedFacts};
+use crate::device::scopes::{DiscoveryMode, ScopeStore};
 use crate::events::core::EventCore;
 use crate::events::subscription::{SubscriptionLimits, Subscriptions};
 use crate::events::topics::TopicRegistry;
 use crate::eventstore::{EventStore, StoreConfig, StoreError};
 use crate::security::Secret;
 use crate::security::digest::DigestAuth;
+use crate::security::gate::Gate;
 use crate::security::throttle::{Throttle, ThrottleConfig};
 use crate::security::users::{BootstrapError, UserDirectory, UserLimits};
 use crate::security::wsse::{WsseConfig, WsseVerifier};
-use crate::services::device::scopes::{DiscoveryMode, ScopeStore};
 use crate::southbound::Io;
 use crate::state::{StateDb, StateError};
 use crate::xml::Limits;
-
-/// What GetDeviceInformation reports.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Identity {
-    /// Manufacturer.
-    pub manufacturer: String,
-    /// Model.
-    pub model: String,
-    /// Firmware version.
-    pub firmware_version: String,
-    /// Serial number (stable across restarts).
-    pub serial_number: String,
-    /// Hardware id.
-    pub hardware_id: String,
-}
 
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -61,14 +53,10 @@ pub struct App {
     pub identity: Identity,
     /// The state database.
     pub db: Arc<StateDb>,
-    /// Users and their credentials.
-    pub users: UserDirectory,
-    /// WS-UsernameToken verification.
-    pub wsse: WsseVerifier,
-    /// HTTP Digest verification.
-    pub digest: DigestAuth,
-    /// Failed-login lockout.
-    pub throttle: Throttle,
+    /// Users and their credentials (the gate reads the same store).
+    pub users: Arc<UserDirectory>,
+    /// Authentication and authorization: UsernameToken, HTTP Digest, lockout, access policy.
+    pub gate: Gate,
     /// Discovery scopes.
     pub scopes: ScopeStore,
     /// Discovery mode.
@@ -88,7 +76,7 @@ pub struct App {
     /// Cancelled when the gateway stops: long polls end, background tasks stop.
     pub shutdown: tokio_util::sync::CancellationToken,
     /// Networks basic-notification consumers may be in (empty: any).
-    pub consumer_networks: Vec<crate::events::push::Network>,
+    pub consumer_networks: Vec<Network>,
     /// The southbound side: the mapping's controllers, inputs, relays and commands.
     pub io: Arc<Io>,
     /// Notified when what WS-Discovery announces changes (scopes, discovery mode).
@@ -107,7 +95,7 @@ impl App {
     ) -> Result<App, StartError> {
         let db = Arc::new(StateDb::open(data_dir)?);
         let sec = &config.security;
-        let users = UserDirectory::load(
+        let users = Arc::new(UserDirectory::load(
             db.clone(),
             UserLimits {
                 max_users: sec.max_users,
@@ -115,7 +103,7 @@ impl App {
                 fixed_users: sec.fixed_users.clone(),
                 ..UserLimits::default()
             },
-        )?;
+        )?);
         users.bootstrap(admin_password, data_dir)?;
         let serial_number = match &config.device.serial_number {
             Some(s) => s.clone(),
@@ -133,10 +121,17 @@ impl App {
             hardware_id: d.hardware_id.clone(),
         };
         let discovery_changed = Arc::new(tokio::sync::Notify::new());
+        let fixed_scopes = scope::fixed_scopes(FixedFacts {
+            model: &d.model,
+            mac: crate::host::net::primary_mac(),
+            serial_number: &identity.serial_number,
+            extra: &d.fixed_scopes,
+        });
+        let initial_scopes = scope::initial_scopes(&d.name, d.location.as_deref());
         let scopes = ScopeStore::load(
             db.clone(),
-            &config.device,
-            &identity,
+            fixed_scopes,
+            initial_scopes,
             discovery_changed.clone(),
         )?;
         let discovery_mode = DiscoveryMode::load(db.clone(), discovery_changed.clone())?;
@@ -158,6 +153,7 @@ impl App {
             max_lockout: Duration::from_secs(sec.max_lockout_secs),
             ..ThrottleConfig::default()
         });
+        let gate = Gate::new(users.clone(), wsse, digest, throttle);
         let ev = &config.events;
         let store = EventStore::open(
             data_dir,
@@ -172,7 +168,7 @@ impl App {
         let consumer_networks = ev
             .consumer_networks
             .iter()
-            .filter_map(|n| crate::events::push::Network::parse(n))
+            .filter_map(|n| Network::parse(n))
             .collect();
         let shutdown = tokio_util::sync::CancellationToken::new();
         let subscriptions = Arc::new(Subscriptions::new(
@@ -195,9 +191,7 @@ impl App {
             identity,
             db,
             users,
-            wsse,
-            digest,
-            throttle,
+            gate,
             scopes,
             discovery_mode,
             endpoint_reference,

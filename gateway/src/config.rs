@@ -1,13 +1,20 @@
 //! The YAML configuration an integrator writes, with defaults that are safe.
 //!
 //! Every key is optional; unknown keys are errors (a typo must not silently fall back to a
-//! default). Errors carry file, line and column.
+//! default). Errors carry file, line and column: a value's position comes from the mapping
+//! crate's YAML node index (`railgate_mappings::Doc`), the one locator both files use.
+//!
+//! Checks use leaf validators only (`addr`, `device::scope`): the configuration sits below
+//! everything that reads it.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use railgate_mappings::{Diagnostic, Diagnostics, Source};
+use railgate_mappings::{Diagnostic, Diagnostics, Doc, Source};
 use serde::Deserialize;
+
+use crate::addr::{Network, is_plausible_authority};
+use crate::device::scope::is_valid_scope;
 
 /// The built-in demo configuration, used when no `--config` is given.
 pub const DEMO_YAML: &str = include_str!("demo.yaml");
@@ -237,7 +244,7 @@ impl Config {
                 )])
             })?
         };
-        config.validate(&source)?;
+        config.validate(path, text)?;
         Ok(config)
     }
 
@@ -268,77 +275,79 @@ impl Config {
             .expect("the built-in demo configuration is valid")
     }
 
-    fn validate(&self, source: &Source) -> Result<(), Diagnostics> {
+    /// The checks serde cannot express; each problem points at its key (`pointer` is a JSON
+    /// pointer into the file, e.g. `/server/listen`).
+    fn validate(&self, path: &Path, text: &str) -> Result<(), Diagnostics> {
+        let doc = Doc::indexed(path, text);
         let mut problems = Vec::new();
-        let mut problem = |key: &str, message: String| {
-            let (line, column) = locate_key(&source.text, key);
-            problems.push(Diagnostic::at(source, line, column, key, message));
+        let mut problem = |pointer: &str, message: String| {
+            problems.push(doc.at_key(pointer, message));
         };
         if self.server.listen.is_empty() {
-            problem("server.listen", "at least one address is needed".into());
+            problem("/server/listen", "at least one address is needed".into());
         }
         if let Some(a) = &self.server.advertised_address
-            && !crate::http::soap::is_plausible_authority(a)
+            && !is_plausible_authority(a)
         {
             problem(
-                "server.advertised_address",
+                "/server/advertised_address",
                 format!("{a:?} is not a host or host:port"),
             );
         }
         if self.server.max_body_bytes < 1024 {
-            problem("server.max_body_bytes", "must be at least 1024".into());
+            problem("/server/max_body_bytes", "must be at least 1024".into());
         }
         if !(4..=256).contains(&self.server.max_xml_depth) {
-            problem("server.max_xml_depth", "must be between 4 and 256".into());
+            problem("/server/max_xml_depth", "must be between 4 and 256".into());
         }
         if self.security.max_users == 0 {
-            problem("security.max_users", "must be at least 1".into());
+            problem("/security/max_users", "must be at least 1".into());
         }
         let sec = &self.security;
         for (key, value, range) in [
             (
-                "security.lockout_after_failures",
+                "/security/lockout_after_failures",
                 u64::from(sec.lockout_after_failures),
                 1..=1000,
             ),
             (
-                "security.created_window_secs",
+                "/security/created_window_secs",
                 sec.created_window_secs,
                 0..=86_400,
             ),
             (
-                "security.digest_nonce_lifetime_secs",
+                "/security/digest_nonce_lifetime_secs",
                 sec.digest_nonce_lifetime_secs,
                 1..=86_400,
             ),
             (
-                "security.lockout_window_secs",
+                "/security/lockout_window_secs",
                 sec.lockout_window_secs,
                 1..=86_400,
             ),
-            ("security.lockout_secs", sec.lockout_secs, 1..=86_400),
+            ("/security/lockout_secs", sec.lockout_secs, 1..=86_400),
             (
-                "security.max_lockout_secs",
+                "/security/max_lockout_secs",
                 sec.max_lockout_secs,
                 1..=604_800,
             ),
             (
-                "security.replay_cache_size",
+                "/security/replay_cache_size",
                 sec.replay_cache_size as u64,
                 1_000..=10_000_000,
             ),
             (
-                "security.min_password_length",
+                "/security/min_password_length",
                 sec.min_password_length as u64,
                 1..=64,
             ),
             (
-                "server.header_timeout_secs",
+                "/server/header_timeout_secs",
                 self.server.header_timeout_secs,
                 1..=3600,
             ),
             (
-                "server.body_timeout_secs",
+                "/server/body_timeout_secs",
                 self.server.body_timeout_secs,
                 1..=3600,
             ),
@@ -352,22 +361,22 @@ impl Config {
         }
         if self.security.realm.is_empty() || self.security.realm.contains('"') {
             problem(
-                "security.realm",
+                "/security/realm",
                 "must be non-empty and without quotes".into(),
             );
         }
         for (i, net) in self.events.consumer_networks.iter().enumerate() {
-            if crate::events::push::Network::parse(net).is_none() {
+            if Network::parse(net).is_none() {
                 problem(
-                    &format!("events.consumer_networks[{i}]"),
+                    &format!("/events/consumer_networks/{i}"),
                     format!("{net:?} is not a network such as 10.0.0.0/8"),
                 );
             }
         }
         for (i, scope) in self.device.fixed_scopes.iter().enumerate() {
-            if !crate::services::device::scopes::is_valid_scope(scope) {
+            if !is_valid_scope(scope) {
                 problem(
-                    &format!("device.fixed_scopes[{i}]"),
+                    &format!("/device/fixed_scopes/{i}"),
                     format!("{scope:?} is not an absolute URI"),
                 );
             }
@@ -378,41 +387,6 @@ impl Config {
             Err(Diagnostics(problems))
         }
     }
-}
-
-/// Finds where a dotted key path (`a.b`, `a.b[2]`) is written, by indentation; (0, 0) when
-/// it cannot be found (e.g. the value came from a default).
-fn locate_key(text: &str, path: &str) -> (usize, usize) {
-    let mut parts = path
-        .split('.')
-        .map(|p| p.split('[').next().unwrap_or(p))
-        .peekable();
-    let mut min_indent = 0usize;
-    let mut found = (0, 0);
-    let Some(mut want) = parts.next() else {
-        return found;
-    };
-    for (i, line) in text.lines().enumerate() {
-        let trimmed = line.trim_start();
-        let indent = line.len() - trimmed.len();
-        if trimmed.starts_with('#') || indent < min_indent {
-            continue;
-        }
-        if trimmed
-            .strip_prefix(want)
-            .is_some_and(|rest| rest.trim_start().starts_with(':'))
-        {
-            found = (i + 1, indent + 1);
-            match parts.next() {
-                Some(next) => {
-                    want = next;
-                    min_indent = indent + 1;
-                }
-                None => return found,
-            }
-        }
-    }
-    found
 }
 
 #[cfg(test)]
@@ -506,6 +480,23 @@ mod tests {
                 ("server.listen", 2),
                 ("server.max_xml_depth", 3),
                 ("security.max_users", 5)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_list_item_is_pointed_at_itself() {
+        let yaml = "device:\n  fixed_scopes:\n    - urn:site:lobby\n    - not a uri\nevents:\n  consumer_networks: [10.0.0.0/8, nope]\n";
+        let d = Config::parse(Path::new("s.yaml"), yaml).unwrap_err();
+        let found: Vec<_> =
+            d.0.iter()
+                .map(|d| (d.path.as_str(), d.line, d.column))
+                .collect();
+        assert_eq!(
+            found,
+            [
+                ("events.consumer_networks[1]", 6, 35),
+                ("device.fixed_scopes[1]", 4, 7),
             ]
         );
     }

@@ -1,4 +1,6 @@
 //! One YAML file being read: its text, its node positions, and diagnostics pointing into it.
+//! Public so that other YAML files (the gateway's configuration) point at their problems
+//! with the same node index: [`Doc::indexed`], then [`Doc::at_key`] / [`Doc::at_value`].
 
 use std::path::Path;
 
@@ -7,14 +9,24 @@ use crate::yaml::PosIndex;
 
 /// A file with its position index.
 #[derive(Debug)]
-pub(crate) struct Doc {
+pub struct Doc {
     /// The text (for snippets).
-    pub source: Source,
+    pub(crate) source: Source,
     /// Where each node was written.
-    pub index: PosIndex,
+    pub(crate) index: PosIndex,
 }
 
 impl Doc {
+    /// A document whose node positions are indexed, for a text already known to parse as
+    /// YAML (duplicate keys and syntax errors are not reported here).
+    pub fn indexed(path: &Path, text: &str) -> Doc {
+        let (index, _, _) = PosIndex::build(text);
+        Doc {
+            source: Source::new(path, text),
+            index,
+        }
+    }
+
     /// A document not yet indexed.
     pub(crate) fn new(path: &Path, text: &str) -> Doc {
         Doc {
@@ -23,14 +35,16 @@ impl Doc {
         }
     }
 
-    /// A diagnostic pointing at the value at `pointer` (or its nearest written ancestor).
-    pub(crate) fn at_value(&self, pointer: &str, message: impl Into<String>) -> Diagnostic {
+    /// A diagnostic pointing at the value at JSON pointer `pointer` (`/server/listen/1`), or
+    /// its nearest written ancestor; the diagnostic's path reads `server.listen[1]`.
+    pub fn at_value(&self, pointer: &str, message: impl Into<String>) -> Diagnostic {
         let pos = self.index.value_pos(pointer);
         self.diag(pos, pointer, message)
     }
 
-    /// A diagnostic pointing at the key naming `pointer` (for unknown or misplaced keys).
-    pub(crate) fn at_key(&self, pointer: &str, message: impl Into<String>) -> Diagnostic {
+    /// A diagnostic pointing at the key naming `pointer` (for unknown or misplaced keys); a
+    /// sequence item has no key, and the diagnostic points at its value.
+    pub fn at_key(&self, pointer: &str, message: impl Into<String>) -> Diagnostic {
         let pos = self.index.key_pos(pointer);
         self.diag(pos, pointer, message)
     }

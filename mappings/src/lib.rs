@@ -7,7 +7,8 @@
 //!
 //! Layout:
 //! - [`diag`]: [`Diagnostic`]s with file, line, column and key path, rendered with the source
-//!   line and a caret. The gateway's own configuration loader reports through it too.
+//!   line and a caret. The gateway's own configuration loader reports through it too, and
+//!   points into its file with the same node index ([`Doc`]).
 //! - [`plan`]: the compiled mapping the loader produces and the engine and gateway run.
 //! - [`load_file`] / [`load_str`]: the loader. A file goes through `parse` (YAML with node
 //!   positions from `yaml`, duplicate keys, the JSON Schema from `schema`, typed `model`
@@ -38,3 +39,4 @@ pub use load::{DEMO_YAML, json_schema, load_demo, load_file, load_str, profile_j
 pub use profiles::builtin_profiles;
 
 pub use diag::{Diagnostic, Diagnostics, Source};
+pub use doc::Doc;

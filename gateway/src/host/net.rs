@@ -96,6 +96,31 @@ pub fn interfaces() -> std::io::Result<Vec<Interface>> {
     Ok(list)
 }
 
+/// The interfaces ONVIF clients should see: every non-loopback one, or loopback alone when
+/// the host has nothing else.
+pub fn visible_interfaces() -> std::io::Result<Vec<Interface>> {
+    let (lo, real): (Vec<Interface>, Vec<Interface>) =
+        interfaces()?.into_iter().partition(|i| i.loopback);
+    Ok(if real.is_empty() { lo } else { real })
+}
+
+/// The interface that identifies the device: the first one that is up and has a MAC.
+pub fn primary(interfaces: &[Interface]) -> Option<&Interface> {
+    interfaces
+        .iter()
+        .find(|i| i.up && i.mac.is_some())
+        .or_else(|| interfaces.iter().find(|i| i.mac.is_some()))
+        .or(interfaces.first())
+}
+
+/// The MAC address clients key the device by (Home Assistant uses the first one reported).
+pub fn primary_mac() -> Option<[u8; 6]> {
+    let interfaces = visible_interfaces()
+        .map_err(|e| tracing::warn!(error = %e, "cannot list network interfaces"))
+        .ok()?;
+    primary(&interfaces)?.mac
+}
+
 /// Fills index (if getifaddrs gave none), MTU, state, speed, duplex and DHCP.
 fn with_sysfs(mut i: Interface, running: bool) -> Interface {
     let sys = |attr: &str| {

@@ -2,6 +2,7 @@
 //! routes, and the bridge from an HTTP request to a SOAP operation.
 
 pub mod body;
+pub mod response;
 pub mod routes;
 pub mod server;
 pub mod soap;

@@ -13,19 +13,9 @@ use crate::app::App;
 use crate::soap::Service;
 
 use super::body::{BodyError, read_capped};
+use super::response::plain;
 use super::server::ConnInfo;
 use super::soap::{self, HttpRequest};
-
-/// A plain-text response (errors that happen before any SOAP message could be read).
-pub fn plain(status: StatusCode, text: &str) -> http::Response<String> {
-    let mut res = http::Response::new(format!("{text}\n"));
-    *res.status_mut() = status;
-    res.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    res
-}
 
 /// Whether a Content-Type is one a SOAP request may come with (a missing one is tolerated).
 fn acceptable_content_type(headers: &HeaderMap) -> bool {

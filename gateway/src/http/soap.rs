@@ -4,15 +4,16 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, StatusCode};
 
+use crate::addr::is_plausible_authority;
 use crate::app::App;
-use crate::security::access::operation;
-use crate::security::gate::{self, Decision, HttpAuth};
+use crate::security::gate::{Decision, HttpAuth, Now};
+use crate::security::lookup::operation;
 use crate::services::{self, Ctx};
-use crate::soap::{Service, SoapFault, parse_envelope, write_envelope};
+use crate::soap::{Service, SoapFault, parse_envelope};
 
-use super::routes::plain;
+use super::response::{self, plain};
 use super::server::ConnInfo;
 
 /// The parts of an HTTP request the SOAP layer needs.
@@ -44,38 +45,6 @@ impl std::fmt::Debug for HttpRequest<'_> {
     }
 }
 
-const SOAP_CONTENT_TYPE: &str = "application/soap+xml; charset=utf-8";
-
-fn soap_response(status: StatusCode, header: Option<&str>, body: &str) -> http::Response<String> {
-    let mut res = http::Response::new(write_envelope(header, body));
-    *res.status_mut() = status;
-    res.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static(SOAP_CONTENT_TYPE),
-    );
-    res
-}
-
-/// The response carrying `fault`.
-pub fn fault_response(fault: &SoapFault) -> http::Response<String> {
-    let status =
-        StatusCode::from_u16(fault.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    soap_response(status, fault.header_xml().as_deref(), &fault.body_xml())
-}
-
-fn challenge_response(app: &App, stale: bool) -> http::Response<String> {
-    let mut res = plain(
-        StatusCode::UNAUTHORIZED,
-        "authentication required (HTTP Digest or WS-Security UsernameToken)",
-    );
-    for value in app.digest.challenges(std::time::SystemTime::now(), stale) {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            res.headers_mut().append(http::header::WWW_AUTHENTICATE, v);
-        }
-    }
-    res
-}
-
 /// `scheme://authority` the client used to reach us, for XAddrs: the configured advertised
 /// address, else the Host header if it is a plausible authority, else our socket address.
 pub fn base_url(app: &App, headers: &HeaderMap, conn: &ConnInfo) -> String {
@@ -94,15 +63,6 @@ pub fn base_url(app: &App, headers: &HeaderMap, conn: &ConnInfo) -> String {
     }
 }
 
-/// host, host:port, IPv4, or [IPv6]:port; nothing that could smuggle a path or markup.
-pub fn is_plausible_authority(h: &str) -> bool {
-    !h.is_empty()
-        && h.len() <= 255
-        && h.chars().all(|c| {
-            c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_' | '%')
-        })
-}
-
 /// Serves one SOAP request.
 pub async fn handle(
     app: Arc<App>,
@@ -114,7 +74,7 @@ pub async fn handle(
         // No SOAP message at all: an HTTP error, not a fault. Digest clients such as curl
         // probe with an empty POST first and expect the challenge.
         if req.headers.get(http::header::AUTHORIZATION).is_none() {
-            return challenge_response(&app, false);
+            return response::challenge(&app.gate.challenges(Now::current(), false));
         }
         return plain(
             StatusCode::BAD_REQUEST,
@@ -125,13 +85,13 @@ pub async fn handle(
         Ok(e) => e,
         Err(fault) => {
             tracing::info!(peer = %req.conn.peer, reason = %fault.reason, "malformed SOAP request");
-            return fault_response(&fault);
+            return response::fault(&fault);
         }
     };
     let (ns, name) = (&*envelope.body.ns, &*envelope.body.name);
     let Some(op) = operation(service, ns, name) else {
         tracing::info!(peer = %req.conn.peer, ?service, namespace = ns, operation = name, "unknown operation");
-        return fault_response(&SoapFault::action_not_supported(format!(
+        return response::fault(&SoapFault::action_not_supported(format!(
             "{name} is not an operation of the {service:?} service"
         )));
     };
@@ -145,24 +105,18 @@ pub async fn handle(
         uri: req.target,
         peer: req.conn.peer.ip(),
     };
-    let principal = match gate::decide(&app, op, &envelope, &http_auth) {
+    let now = Now::current();
+    let principal = match app.gate.decide(op, &envelope, &http_auth, now) {
         Decision::Allow(p) => p,
-        Decision::Challenge { stale } => return challenge_response(&app, stale),
-        Decision::Refuse(fault) => return fault_response(&fault),
-        Decision::Locked(retry) => {
-            let mut res = plain(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too many failed logins from this address; try again later",
-            );
-            if let Ok(v) = HeaderValue::from_str(&retry.as_secs().max(1).to_string()) {
-                res.headers_mut().insert(http::header::RETRY_AFTER, v);
-            }
-            return res;
+        Decision::Challenge { stale } => {
+            return response::challenge(&app.gate.challenges(now, stale));
         }
+        Decision::Refuse(fault) => return response::fault(&fault),
+        Decision::Locked(retry) => return response::locked(retry),
     };
     let Some(handler) = services::handler(service, ns, name) else {
         tracing::debug!(operation = name, "not implemented");
-        return fault_response(&SoapFault::action_not_supported(format!(
+        return response::fault(&SoapFault::action_not_supported(format!(
             "railgate does not implement {name}"
         )));
     };
@@ -178,26 +132,11 @@ pub async fn handle(
     match result {
         Ok(body) => {
             tracing::debug!(operation = name, user = ?ctx.principal.username, peer = %ctx.peer, elapsed_us, "ok");
-            soap_response(StatusCode::OK, None, &body)
+            response::soap(StatusCode::OK, None, &body)
         }
         Err(fault) => {
             tracing::info!(operation = name, user = ?ctx.principal.username, peer = %ctx.peer, reason = %fault.reason, "fault");
-            fault_response(&fault)
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn authority_check() {
-        for ok in ["192.0.2.1:8080", "[::1]:80", "gateway.local", "host_name"] {
-            assert!(is_plausible_authority(ok), "{ok}");
-        }
-        for bad in ["", "a/b", "x\"><y", "a b", "user@host"] {
-            assert!(!is_plausible_authority(bad), "{bad}");
+            response::fault(&fault)
         }
     }
 }

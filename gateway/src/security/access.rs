@@ -1,11 +1,11 @@
-//! Access classes, user levels and the default access policy of ONVIF Core.
+//! Access classes, user levels and the default access policy of ONVIF Core, and the
+//! [`Operation`] type the generated [`super::access_table`] is written in. Imports nothing
+//! of `security`: the table and the lookup ([`super::lookup`]) are built on it.
 
 use std::fmt;
 use std::str::FromStr;
 
 use crate::soap::Service;
-
-use super::access_table::OPERATIONS;
 
 /// The access class an operation belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,30 +97,9 @@ pub struct Operation {
     pub class: AccessClass,
 }
 
-/// Looks an operation up by service and request element (hashed by name: this runs for
-/// every request).
-pub fn operation(service: Service, ns: &str, name: &str) -> Option<&'static Operation> {
-    use std::collections::HashMap;
-    use std::sync::OnceLock;
-    static BY_NAME: OnceLock<HashMap<&'static str, Vec<&'static Operation>>> = OnceLock::new();
-    let by_name = BY_NAME.get_or_init(|| {
-        let mut map: HashMap<&'static str, Vec<&'static Operation>> = HashMap::new();
-        for op in OPERATIONS {
-            map.entry(op.name).or_default().push(op);
-        }
-        map
-    });
-    by_name
-        .get(name)?
-        .iter()
-        .find(|op| op.service == service && op.ns == ns)
-        .copied()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xml::ns::{TDS, TMD};
 
     #[test]
     fn default_policy_table() {
@@ -145,38 +124,5 @@ mod tests {
                 assert_eq!(allows(level, class), want, "{level:?} on {class:?}");
             }
         }
-    }
-
-    #[test]
-    fn table_is_unique_and_has_relay_ops_on_both_services() {
-        for (i, a) in OPERATIONS.iter().enumerate() {
-            for b in &OPERATIONS[i + 1..] {
-                assert!(
-                    !(a.service == b.service && a.ns == b.ns && a.name == b.name),
-                    "duplicate {}",
-                    a.name
-                );
-            }
-        }
-        assert_eq!(
-            operation(Service::Device, TDS, "GetSystemDateAndTime")
-                .unwrap()
-                .class,
-            AccessClass::PreAuth
-        );
-        assert_eq!(
-            operation(Service::Device, TDS, "GetUsers").unwrap().class,
-            AccessClass::ReadSystemSecret
-        );
-        assert!(operation(Service::DeviceIo, TDS, "SetRelayOutputState").is_some());
-        assert!(operation(Service::DeviceIo, TMD, "GetDigitalInputs").is_some());
-        assert!(operation(Service::Device, TMD, "GetDigitalInputs").is_none());
-        // The checklist row holds `tt:Wiper|On`: a pipe inside a cell must not shift columns.
-        assert_eq!(
-            operation(Service::Device, TDS, "SendAuxiliaryCommand")
-                .unwrap()
-                .class,
-            AccessClass::Actuate
-        );
     }
 }

@@ -1,7 +1,9 @@
 //! Authentication and authorization, enforced before any operation runs.
 //!
-//! - [`access`]: access classes, user levels, the default access policy, and the one table
-//!   ([`access_table`]) that gives every operation its class.
+//! - [`gate`]: the decision on each request ([`gate::Gate::decide`]): credentials, lockout,
+//!   access policy. Built from the pieces below, with time as an argument.
+//! - [`access`]: access classes, user levels, the default access policy; [`access_table`]
+//!   (generated) gives every operation its class, [`lookup`] finds a request's operation in it.
 //! - [`wsse`]: WS-Security UsernameToken (PasswordDigest; PasswordText only when allowed),
 //!   with a Created freshness window and a nonce replay cache.
 //! - [`digest`]: HTTP Digest (RFC 7616: MD5 and SHA-256, qop=auth, expiring nonces, nc
@@ -14,6 +16,7 @@ pub mod access;
 pub mod access_table;
 pub mod digest;
 pub mod gate;
+pub mod lookup;
 pub mod secret;
 pub mod throttle;
 pub mod users;

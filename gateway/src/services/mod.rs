@@ -115,7 +115,7 @@ pub fn parse_bool(s: &str) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::security::access::operation;
+    use crate::security::lookup::operation;
 
     #[test]
     fn every_implemented_operation_has_an_access_class() {

@@ -5,46 +5,19 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::host::net::{self, Interface, NtpServer};
+use crate::device::scope::mac_text;
+use crate::host::net::{self, Interface, NtpServer, primary};
 use crate::services::{Ctx, OpResult};
 use crate::soap::SoapFault;
 use crate::xml::write::bool_str;
 use crate::xml::{Element, XmlWriter};
 
-/// The interfaces ONVIF clients should see: every non-loopback one, or loopback alone when
-/// the host has nothing else.
+/// The interfaces ONVIF clients should see (see `host::net::visible_interfaces`).
 fn visible_interfaces() -> Result<Vec<Interface>, SoapFault> {
-    let all = net::interfaces().map_err(|e| {
+    net::visible_interfaces().map_err(|e| {
         tracing::warn!(error = %e, "cannot list network interfaces");
         SoapFault::action_failed(None, "the network interfaces cannot be read")
-    })?;
-    let (lo, real): (Vec<Interface>, Vec<Interface>) = all.into_iter().partition(|i| i.loopback);
-    Ok(if real.is_empty() { lo } else { real })
-}
-
-/// The interface that identifies the device: the first one that is up and has a MAC.
-fn primary(interfaces: &[Interface]) -> Option<&Interface> {
-    interfaces
-        .iter()
-        .find(|i| i.up && i.mac.is_some())
-        .or_else(|| interfaces.iter().find(|i| i.mac.is_some()))
-        .or(interfaces.first())
-}
-
-/// The MAC address clients key the device by (Home Assistant uses the first one reported).
-pub fn primary_mac() -> Option<[u8; 6]> {
-    let interfaces = visible_interfaces().ok()?;
-    primary(&interfaces)?.mac
-}
-
-/// A MAC address as `aa:bb:cc:dd:ee:ff` (all zeros when unknown).
-pub fn mac_text(mac: Option<[u8; 6]>) -> String {
-    let bytes = mac.unwrap_or([0; 6]);
-    bytes
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
+    })
 }
 
 fn is_link_local_v4(a: &Ipv4Addr) -> bool {
