@@ -58,15 +58,7 @@ impl TestGateway {
         let gateway =
             Gateway::start_with_plan(config, plan, data.path(), Some(Secret::new(ADMIN_PASSWORD)))?;
         let (addr, app) = (gateway.addrs[0], gateway.app.clone());
-        let stop = CancellationToken::new();
-        let handle = tokio::spawn(gateway.serve(stop.clone()));
-        Ok(TestGateway {
-            addr,
-            app,
-            stop,
-            handle,
-            data,
-        })
+        Ok(Self::running(addr, app, data, |stop| gateway.serve(stop)))
     }
 
     /// Starts only the HTTP stack of a gateway with `config`: the warp routes and the
@@ -93,20 +85,26 @@ impl TestGateway {
             Some(Secret::new(ADMIN_PASSWORD)),
         )?);
         let stack = extra.or(routes(app.clone())).unify();
+        Ok(Self::running(addr, app, data, |stop| {
+            serve(listeners, stack, ServeSettings::default(), stop)
+        }))
+    }
+
+    /// Spawns `serve`, which runs until the token it is given is cancelled.
+    fn running<S, F>(addr: SocketAddr, app: Arc<App>, data: tempfile::TempDir, serve: S) -> Self
+    where
+        S: FnOnce(CancellationToken) -> F,
+        F: Future<Output = ()> + Send + 'static,
+    {
         let stop = CancellationToken::new();
-        let handle = tokio::spawn(serve(
-            listeners,
-            stack,
-            ServeSettings::default(),
-            stop.clone(),
-        ));
-        Ok(TestGateway {
+        let handle = tokio::spawn(serve(stop.clone()));
+        TestGateway {
             addr,
             app,
             stop,
             handle,
             data,
-        })
+        }
     }
 
     /// Stops it and waits until it has stopped.
