@@ -7,13 +7,24 @@
 
 use crate::plan::TopicName;
 
-/// `tns1`: the ONVIF topic namespace.
+// The topic namespaces and their prefixes are defined here and nowhere else: the gateway
+// re-exports them (`xml::ns::TNS1`, `xml::ns::TNS1_PREFIX`) for the prefixes of its responses
+// and topic sets, so a mapping's `tns1:` and a response's `tns1:` cannot drift apart.
+
+/// The ONVIF topic namespace, written [`ONVIF_PREFIX`].
 pub const ONVIF_TOPICS: &str = "http://www.onvif.org/ver10/topics";
-/// `rg`: railgate's own vendor topics.
+/// `tns1`: the prefix of [`ONVIF_TOPICS`], in mapping files and in railgate's responses.
+pub const ONVIF_PREFIX: &str = "tns1";
+/// railgate's own vendor topics, written [`RAILGATE_PREFIX`] in mapping files.
 pub const RAILGATE_TOPICS: &str = "urn:railgate:topics";
+/// `rg`: the prefix of [`RAILGATE_TOPICS`] in mapping files.
+pub const RAILGATE_PREFIX: &str = "rg";
 
 /// The prefixes every file knows without declaring them.
-pub const BUILTIN_PREFIXES: &[(&str, &str)] = &[("tns1", ONVIF_TOPICS), ("rg", RAILGATE_TOPICS)];
+pub const BUILTIN_PREFIXES: &[(&str, &str)] = &[
+    (ONVIF_PREFIX, ONVIF_TOPICS),
+    (RAILGATE_PREFIX, RAILGATE_TOPICS),
+];
 
 /// A standard topic's message description.
 #[derive(Clone, Copy, Debug)]

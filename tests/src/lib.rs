@@ -1,24 +1,31 @@
 //! Test peers for railgate's integration tests and benchmarks.
 //!
 //! - [`TestGateway`]: the real gateway, in-process, on `127.0.0.1:0` with a private data
-//!   folder, stopped through its cancellation token (the way mini-redis tests start a server).
+//!   folder, stopped through its cancellation token (the way mini-redis tests start a server);
+//!   the one setup of the integration tests and of the benchmarks in `src/bin`.
+//! - [`BenchRuntimes`]: the benchmarks' two runtimes, the gateway's and the load generator's.
 //! - [`Client`]: one keep-alive HTTP/1.1 connection (hyper) for SOAP requests.
 //! - [`soap_envelope`] and [`username_token`]: request builders, with the UsernameToken
 //!   digest computed by railgate's own function so the tests cannot drift from it.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
+use railgate::app::App;
 use railgate::config::Config;
+use railgate::http::{ServeSettings, bind, routes, serve};
 use railgate::runtime::Gateway;
 use railgate::security::{Secret, random_bytes, wsse::password_digest};
 use railgate_mappings::plan::Plan;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;
+use warp::Filter;
 
 /// The admin password test gateways start with.
 pub const ADMIN_PASSWORD: &str = "adminpass1";
@@ -28,6 +35,8 @@ pub const ADMIN_PASSWORD: &str = "adminpass1";
 pub struct TestGateway {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Its shared state (to raise events, read the store).
+    pub app: Arc<App>,
     /// Cancel to stop it.
     pub stop: CancellationToken,
     /// Finishes when it has stopped.
@@ -44,21 +53,58 @@ impl TestGateway {
 
     /// Starts a gateway with `config` and the mapping `plan`.
     pub async fn start_with_plan(mut config: Config, plan: Plan) -> anyhow::Result<TestGateway> {
-        config.server.listen = vec![SocketAddr::from(([127, 0, 0, 1], 0))];
-        // Tests that exercise WS-Discovery run it in their own network namespace.
-        config.discovery.interfaces = vec!["off".into()];
+        on_loopback(&mut config);
         let data = tempfile::tempdir()?;
         let gateway =
             Gateway::start_with_plan(config, plan, data.path(), Some(Secret::new(ADMIN_PASSWORD)))?;
-        let addr = gateway.addrs[0];
+        let (addr, app) = (gateway.addrs[0], gateway.app.clone());
+        Ok(Self::running(addr, app, data, |stop| gateway.serve(stop)))
+    }
+
+    /// Starts only the HTTP stack of a gateway with `config`: the warp routes and the
+    /// hyper-util server the gateway serves with (default settings), `extra` tried before the
+    /// gateway's routes, and none of its background tasks (southbound, monitoring, discovery).
+    /// For the load benchmark, whose baseline is a plain reply served by the same stack.
+    pub async fn start_http_stack<F>(mut config: Config, extra: F) -> anyhow::Result<TestGateway>
+    where
+        F: Filter<Extract = (http::Response<String>,), Error = warp::Rejection>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+    {
+        on_loopback(&mut config);
+        let data = tempfile::tempdir()?;
+        let listeners = bind(&config.server.listen)?;
+        let addr = listeners[0].local_addr()?;
+        let app = Arc::new(App::build(
+            config,
+            Plan::default(),
+            data.path(),
+            vec![addr.port()],
+            Some(Secret::new(ADMIN_PASSWORD)),
+        )?);
+        let stack = extra.or(routes(app.clone())).unify();
+        Ok(Self::running(addr, app, data, |stop| {
+            serve(listeners, stack, ServeSettings::default(), stop)
+        }))
+    }
+
+    /// Spawns `serve`, which runs until the token it is given is cancelled.
+    fn running<S, F>(addr: SocketAddr, app: Arc<App>, data: tempfile::TempDir, serve: S) -> Self
+    where
+        S: FnOnce(CancellationToken) -> F,
+        F: Future<Output = ()> + Send + 'static,
+    {
         let stop = CancellationToken::new();
-        let handle = tokio::spawn(gateway.serve(stop.clone()));
-        Ok(TestGateway {
+        let handle = tokio::spawn(serve(stop.clone()));
+        TestGateway {
             addr,
+            app,
             stop,
             handle,
             data,
-        })
+        }
     }
 
     /// Stops it and waits until it has stopped.
@@ -66,6 +112,52 @@ impl TestGateway {
         self.stop.cancel();
         tokio::time::timeout(Duration::from_secs(10), self.handle).await??;
         Ok(())
+    }
+}
+
+/// Listens on `127.0.0.1:0` only, and keeps WS-Discovery off (tests that exercise it run it
+/// in their own network namespace).
+fn on_loopback(config: &mut Config) {
+    config.server.listen = vec![SocketAddr::from(([127, 0, 0, 1], 0))];
+    config.discovery.interfaces = vec!["off".into()];
+}
+
+/// The two runtimes of a benchmark: the gateway on its own multi-thread runtime, as the
+/// `railgate` binary runs it, its threads named `server` (so [`thread_cpu`] measures them);
+/// the load generator on a one-thread runtime named `client`, as a client in another process
+/// would be.
+#[derive(Debug)]
+pub struct BenchRuntimes {
+    /// The gateway's.
+    pub server: Runtime,
+    /// The load generator's.
+    pub client: Runtime,
+}
+
+impl BenchRuntimes {
+    /// Builds both.
+    pub fn new() -> std::io::Result<BenchRuntimes> {
+        let server = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("server")
+            .build()?;
+        let client = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .thread_name("client")
+            .build()?;
+        Ok(BenchRuntimes { server, client })
+    }
+
+    /// Starts a [`TestGateway`] with `config` and `plan` on the server runtime.
+    pub fn start(&self, config: Config, plan: Plan) -> anyhow::Result<TestGateway> {
+        self.server
+            .block_on(TestGateway::start_with_plan(config, plan))
+    }
+
+    /// Stops `gateway` and waits, on the server runtime, until it has stopped.
+    pub fn stop(&self, gateway: TestGateway) -> anyhow::Result<()> {
+        self.server.block_on(gateway.shutdown())
     }
 }
 
@@ -230,6 +322,28 @@ impl RawClient {
         self.body = self.buf[head_end..head_end + length].to_vec();
         self.buf.drain(..head_end + length);
         Ok(status)
+    }
+
+    /// Creates a pull point with the `tev:CreatePullPointSubscription` element `create`
+    /// (authenticated as admin) and returns the path of its address.
+    pub async fn create_pull_point(&mut self, create: &str) -> anyhow::Result<String> {
+        let status = self
+            .request(&post(
+                "/onvif/event_service",
+                &soap_envelope(&username_token("admin", ADMIN_PASSWORD), create),
+            ))
+            .await?;
+        anyhow::ensure!(status == 200, "CreatePullPointSubscription: {status}");
+        let body = String::from_utf8_lossy(&self.body);
+        let address = body
+            .split("<wsa:Address>")
+            .nth(1)
+            .and_then(|r| r.split('<').next())
+            .unwrap_or_default();
+        Ok(address
+            .split_once("/onvif/")
+            .map(|(_, p)| format!("/onvif/{p}"))
+            .unwrap_or_default())
     }
 
     async fn fill(&mut self) -> anyhow::Result<()> {

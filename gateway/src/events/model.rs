@@ -5,7 +5,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::xml::ns::TNS1;
+use crate::xml::ns::{TNS1, TNS1_PREFIX};
 
 /// A topic: a namespace and a path in it, e.g. (`tns1` namespace, `Device/Trigger/Relay`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -34,7 +34,7 @@ impl Topic {
 impl fmt::Display for Topic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.ns == TNS1 {
-            write!(f, "tns1:{}", self.path)
+            write!(f, "{TNS1_PREFIX}:{}", self.path)
         } else {
             write!(f, "{{{}}}{}", self.ns, self.path)
         }

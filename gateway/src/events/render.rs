@@ -1,7 +1,7 @@
 //! Events as XML: `wsnt:NotificationMessage` holding a `tt:Message`.
 
 use crate::xml::XmlWriter;
-use crate::xml::ns::TNS1;
+use crate::xml::ns::{TNS1, TNS1_PREFIX};
 
 use super::filter::topic::CONCRETE_SET;
 use super::model::{Event, Item};
@@ -41,7 +41,7 @@ pub fn write_notification(w: &mut XmlWriter, event: &Event, subscription: Option
         let declaration;
         let mut attrs: Vec<(&str, &str)> = vec![("Dialect", CONCRETE_SET)];
         if event.topic.ns == TNS1 {
-            topic_text = format!("tns1:{}", event.topic.path);
+            topic_text = format!("{TNS1_PREFIX}:{}", event.topic.path);
         } else {
             declaration = event.topic.ns.clone();
             attrs.push(("xmlns:tnsx", &declaration));

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::RwLock;
 
 use crate::xml::XmlWriter;
-use crate::xml::ns::TNS1;
+use crate::xml::ns::{TNS1, TNS1_PREFIX};
 
 use super::model::Topic;
 
@@ -150,7 +150,7 @@ struct Namespaces(Vec<String>);
 impl Namespaces {
     fn prefix(&mut self, ns: &str) -> (String, Option<String>) {
         if ns == TNS1 {
-            return ("tns1".into(), None);
+            return (TNS1_PREFIX.into(), None);
         }
         let index = match self.0.iter().position(|n| n == ns) {
             Some(i) => i,

@@ -12,8 +12,10 @@ pub const TEV: &str = "http://www.onvif.org/ver10/events/wsdl";
 pub const TT: &str = "http://www.onvif.org/ver10/schema";
 /// ONVIF fault subcodes.
 pub const TER: &str = "http://www.onvif.org/ver10/error";
-/// ONVIF topic namespace.
-pub const TNS1: &str = "http://www.onvif.org/ver10/topics";
+/// The prefix railgate writes [`TNS1`] with (the mapping language's `tns1` too).
+pub use railgate_mappings::topics::ONVIF_PREFIX as TNS1_PREFIX;
+/// ONVIF topic namespace, defined once with the mapping language's topic namespaces.
+pub use railgate_mappings::topics::ONVIF_TOPICS as TNS1;
 /// WS-BaseNotification.
 pub const WSNT: &str = "http://docs.oasis-open.org/wsn/b-2";
 /// WS-Topics.
@@ -41,5 +43,5 @@ pub const ENVELOPE_DECLS: &[(&str, &str)] = &[
     ("wsnt", WSNT),
     ("wstop", WSTOP),
     ("wsa", WSA),
-    ("tns1", TNS1),
+    (TNS1_PREFIX, TNS1),
 ];

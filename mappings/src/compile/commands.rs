@@ -6,7 +6,7 @@ use crate::model::{CommandSpec, Scalar};
 use crate::plan::{AuxCommand, WireType, WriteValue};
 use crate::suggest::hint;
 
-use super::points::{self, BitRule, ClaimKind, table_words};
+use super::points::{self, BitRule, ClaimKind, Span, table_words};
 use super::report::Here;
 use super::{Compiler, Scope, substitute};
 
@@ -57,21 +57,18 @@ impl Compiler {
             return;
         };
         let owner = self.owner();
-        let masks = points::masks(addr, 1, None, (false, false));
-        self.claim(
+        let Some((name, point)) = self.use_point(
             ctrl,
             addr,
-            masks,
+            Span::SINGLE,
             ClaimKind::Command,
             owner,
             &command,
             &here,
             &sub,
-        );
-        let Some(name) = self.ctrls.get(ctrl).map(|c| c.name.clone()) else {
+        ) else {
             return;
         };
-        let point = self.points.add(ctrl, &name, addr, 1, true);
         self.plan.commands.push(AuxCommand {
             command,
             controller: name,

@@ -179,7 +179,7 @@ impl Compiler {
             let Some(standard) = topics::standard(path) else {
                 let known: Vec<String> = topics::CATALOG
                     .iter()
-                    .map(|t| format!("tns1:{}", t.path))
+                    .map(|t| format!("{}:{}", topics::ONVIF_PREFIX, t.path))
                     .collect();
                 let candidates: Vec<&str> = known.iter().map(String::as_str).collect();
                 self.rep.value(

@@ -5,7 +5,9 @@ use std::time::Duration;
 use crate::model::{IdleStateSpec, InputSpec, PointFields, RelayModeSpec, RelaySpec};
 use crate::plan::{IdleState, InputPoint, RelayMode, RelayPoint};
 
-use super::points::{self, Addr, AddrError, BitRule, Claim, ClaimKind};
+use railgate_adapters::PointId;
+
+use super::points::{self, Addr, AddrError, BitRule, Claim, ClaimKind, Span};
 use super::report::Here;
 use super::{Compiler, Scope, checked_name};
 
@@ -96,20 +98,24 @@ impl Compiler {
         }
     }
 
-    /// Records that the item `owner` uses the bits of `addr`.
+    /// One item's use of one point, the same for every kind of item: records that item
+    /// `owner` (labelled `label`, at `here` + `sub`) uses the bits `span` covers from `addr`
+    /// (overlaps are judged once every item is in), and registers the point with controller
+    /// `ctrl`'s list, writable when `kind` writes. Returns the controller's name and the
+    /// point's id; None when `ctrl` is no controller.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn claim(
+    pub(super) fn use_point(
         &mut self,
         ctrl: usize,
         addr: Addr,
-        masks: Vec<(u16, u16)>,
+        span: Span,
         kind: ClaimKind,
         owner: usize,
         label: &str,
         here: &Here,
         sub: &str,
-    ) {
-        for (address, mask) in masks {
+    ) -> Option<(String, PointId)> {
+        for (address, mask) in points::masks(addr, span.count, span.field, span.order) {
             self.claims.push(Claim {
                 ctrl,
                 table: addr.table,
@@ -123,6 +129,11 @@ impl Compiler {
                 partial: addr.bit.is_some() || (!addr.table.is_bits() && mask != u16::MAX),
             });
         }
+        let name = self.ctrls.get(ctrl).map(|c| c.name.clone())?;
+        let point = self
+            .points
+            .add(ctrl, &name, addr, span.count, kind.writes());
+        Some((name, point))
     }
 
     /// Checks a duration is at most an hour.
@@ -176,21 +187,18 @@ impl Compiler {
             return;
         };
         let owner = self.owner();
-        let masks = points::masks(addr, 1, None, (false, false));
-        self.claim(
+        let Some((name, point)) = self.use_point(
             ctrl,
             addr,
-            masks,
+            Span::SINGLE,
             ClaimKind::Input,
             owner,
             &token,
             &here,
             &sub,
-        );
-        let Some(name) = self.ctrls.get(ctrl).map(|c| c.name.clone()) else {
+        ) else {
             return;
         };
-        let point = self.points.add(ctrl, &name, addr, 1, false);
         self.plan.inputs.push(InputPoint {
             token,
             controller: name,
@@ -310,35 +318,33 @@ impl Compiler {
             return;
         }
         let owner = self.owner();
-        let masks = points::masks(addr, 1, None, (false, false));
-        self.claim(
+        let Some((name, write)) = self.use_point(
             ctrl,
             addr,
-            masks,
+            Span::SINGLE,
             ClaimKind::RelayWrite,
             owner,
             &token,
             &here,
             &sub,
-        );
-        let Some(name) = self.ctrls.get(ctrl).map(|c| c.name.clone()) else {
+        ) else {
             return;
         };
-        let write = self.points.add(ctrl, &name, addr, 1, true);
         let read = match read_back {
             Some((rb, rb_sub)) if rb != addr => {
-                let masks = points::masks(rb, 1, None, (false, false));
-                self.claim(
+                let Some((_, read)) = self.use_point(
                     ctrl,
                     rb,
-                    masks,
+                    Span::SINGLE,
                     ClaimKind::ReadBack,
                     owner,
                     &token,
                     &here,
                     &rb_sub,
-                );
-                self.points.add(ctrl, &name, rb, 1, false)
+                ) else {
+                    return;
+                };
+                read
             }
             _ => write.clone(),
         };

@@ -287,6 +287,32 @@ impl ClaimKind {
             ClaimKind::Command => "command",
         }
     }
+
+    /// Whether the item writes the point (so the adapter must be able to).
+    pub(crate) fn writes(self) -> bool {
+        matches!(self, ClaimKind::RelayWrite | ClaimKind::Command)
+    }
+}
+
+/// How much of a point an item uses: `count` registers, a value's bit field (shift, width)
+/// and the swaps of its byte order (`(low word first, bytes swapped)`), as [`masks`] takes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Span {
+    /// Registers (1 for a bit, a coil or a discrete input).
+    pub count: u16,
+    /// A value's bit field.
+    pub field: Option<(u8, u8)>,
+    /// Word and byte swaps.
+    pub order: (bool, bool),
+}
+
+impl Span {
+    /// All of one bit or one register: inputs, relays, read-backs, commands.
+    pub(crate) const SINGLE: Span = Span {
+        count: 1,
+        field: None,
+        order: (false, false),
+    };
 }
 
 /// One item's use of the bits of one register (or one coil/discrete input).

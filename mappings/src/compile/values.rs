@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::model::{ByteOrderSpec, ValueSpec, WireTypeSpec};
 use crate::plan::{BitField, ByteOrder, Decode, ValuePoint, WireType};
 
-use super::points::{self, BitRule, ClaimKind};
+use super::points::{BitRule, ClaimKind, Span};
 use super::report::Here;
 use super::{Compiler, Scope, ValueRef};
 
@@ -143,19 +143,23 @@ impl Compiler {
             ByteOrder::Badc => (false, true),
             ByteOrder::Dcba => (true, true),
         };
-        let field = decode.bits.map(|b| (b.shift, b.width));
-        let masks = points::masks(addr, count, field, order);
-        self.claim(
+        let span = Span {
+            count,
+            field: decode.bits.map(|b| (b.shift, b.width)),
+            order,
+        };
+        let Some((_, point)) = self.use_point(
             ctrl,
             addr,
-            masks,
+            span,
             ClaimKind::Value,
             owner,
             &name,
             &here,
             &sub,
-        );
-        let point = self.points.add(ctrl, &ctrl_name, addr, count, false);
+        ) else {
+            return;
+        };
         self.value_names.insert(
             name.clone(),
             ValueRef {

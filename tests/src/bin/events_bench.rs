@@ -18,10 +18,10 @@ use railgate::config::Config;
 use railgate::events::model::{Event, Item, Topic};
 use railgate::events::subscription::Filter;
 use railgate::eventstore::{EventStore, StoreConfig};
-use railgate::runtime::Gateway;
-use railgate::security::Secret;
+use railgate_mappings::plan::Plan;
 use railgate_tests::{
-    ADMIN_PASSWORD, RawClient, percentile, post, soap_envelope, thread_cpu, username_token,
+    ADMIN_PASSWORD, BenchRuntimes, RawClient, percentile, post, soap_envelope, thread_cpu,
+    username_token,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -125,26 +125,7 @@ async fn latency(
     let mut paths = Vec::new();
     for _ in 0..subs {
         let mut c = RawClient::connect(addr).await?;
-        let status = c
-            .request(&post(
-                "/onvif/event_service",
-                &soap_envelope(&username_token("admin", ADMIN_PASSWORD), CREATE),
-            ))
-            .await?;
-        anyhow::ensure!(status == 200, "CreatePullPointSubscription: {status}");
-        let body = String::from_utf8_lossy(&c.body).to_string();
-        let address = body
-            .split("<wsa:Address>")
-            .nth(1)
-            .and_then(|r| r.split('<').next())
-            .unwrap_or_default()
-            .to_string();
-        paths.push(
-            address
-                .split_once("/onvif/")
-                .map(|(_, p)| format!("/onvif/{p}"))
-                .unwrap_or_default(),
-        );
+        paths.push(c.create_pull_point(CREATE).await?);
     }
     let mut raised = Vec::with_capacity(events);
     let mut seqs = Vec::with_capacity(events);
@@ -309,28 +290,14 @@ fn main() -> anyhow::Result<()> {
 
     // 2. Latency over HTTP. The gateway runs on its own runtime, as in the binary; the
     // clients on another, as they would in another process.
-    let server_rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("server")
-        .build()?;
-    let client_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .thread_name("client")
-        .build()?;
-    let data = tempfile::tempdir()?;
+    let rt = BenchRuntimes::new()?;
     let mut config = Config::default();
-    config.server.listen = vec![SocketAddr::from(([127, 0, 0, 1], 0))];
     config.events.max_pull_points = 200;
     config.security.replay_cache_size = 2_000_000;
-    let stop = CancellationToken::new();
-    let (addr, app, server) = server_rt.block_on(async {
-        let gw = Gateway::start(config, data.path(), Some(Secret::new(ADMIN_PASSWORD)))?;
-        let (addr, app) = (gw.addrs[0], gw.app.clone());
-        anyhow::Ok((addr, app, tokio::spawn(gw.serve(stop.clone()))))
-    })?;
+    let gateway = rt.start(config, Plan::default())?;
+    let (addr, app) = (gateway.addr, gateway.app.clone());
     let published: Published = Arc::default();
-    server_rt.spawn({
+    rt.server.spawn({
         let (mut latest, published) = (app.events.store().watch(), published.clone());
         async move {
             while latest.changed().await.is_ok() {
@@ -339,7 +306,7 @@ fn main() -> anyhow::Result<()> {
             }
         }
     });
-    client_rt.block_on(async {
+    rt.client.block_on(async {
         let mut p99s = Vec::new();
         for subs in [1usize, 100] {
             let cpu_before = thread_cpu("server");
@@ -364,7 +331,7 @@ fn main() -> anyhow::Result<()> {
             );
         }
         println!("p99 with 100 subscriptions / p99 with 1: {:.1}", p99s[1].as_secs_f64() / p99s[0].as_secs_f64().max(1e-9));
-        let base = fsync_baseline(data.path(), args.events)?;
+        let base = fsync_baseline(gateway.data.path(), args.events)?;
         let base_p99 = percentile(&base, 0.99);
         println!(
             "baseline, one fdatasync of 4 KiB on the data folder's file system: p50 {:>7.0} µs  p99 {:>7.0} µs; p99 with 100 subscriptions / baseline p99: {:.1}",
@@ -374,7 +341,5 @@ fn main() -> anyhow::Result<()> {
         );
         anyhow::Ok(())
     })?;
-    stop.cancel();
-    let _ = server_rt.block_on(server);
-    Ok(())
+    rt.stop(gateway)
 }

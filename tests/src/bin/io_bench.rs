@@ -15,12 +15,11 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use railgate::config::Config;
-use railgate::runtime::Gateway;
-use railgate::security::Secret;
 use railgate_adapters::sim::{self, SimOptions};
-use railgate_tests::{ADMIN_PASSWORD, RawClient, percentile, post, soap_envelope, username_token};
+use railgate_tests::{
+    ADMIN_PASSWORD, BenchRuntimes, RawClient, percentile, post, soap_envelope, username_token,
+};
 use tokio_modbus::client::Reader;
-use tokio_util::sync::CancellationToken;
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -59,25 +58,7 @@ async fn through_railgate(
     tokio::time::sleep(poll * 4).await;
     let mut c = RawClient::connect(gateway).await?;
     let token = || username_token("admin", ADMIN_PASSWORD);
-    anyhow::ensure!(
-        c.request(&post(
-            "/onvif/event_service",
-            &soap_envelope(&token(), CREATE)
-        ))
-        .await?
-            == 200,
-        "CreatePullPointSubscription failed"
-    );
-    let body = String::from_utf8_lossy(&c.body).to_string();
-    let address = body
-        .split("<wsa:Address>")
-        .nth(1)
-        .and_then(|r| r.split('<').next())
-        .unwrap_or_default();
-    let path = address
-        .split_once("/onvif/")
-        .map(|(_, p)| format!("/onvif/{p}"))
-        .unwrap_or_default();
+    let path = c.create_pull_point(CREATE).await?;
     // Wait for the Initialized state, so every later message is a change.
     loop {
         c.request(&post(&path, &soap_envelope(&token(), PULL)))
@@ -170,15 +151,8 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let poll = Duration::from_millis(args.poll_ms);
     // The gateway on its own runtime, as in the binary; the panel and the client on another.
-    let server_rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("server")
-        .build()?;
-    let client_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
-    let panel = client_rt.block_on(sim::start(
+    let rt = BenchRuntimes::new()?;
+    let panel = rt.client.block_on(sim::start(
         SocketAddr::from(([127, 0, 0, 1], 0)),
         SimOptions { animate: false },
     ))?;
@@ -187,24 +161,17 @@ fn main() -> anyhow::Result<()> {
         &mapping(panel.local_addr(), args.poll_ms),
     )
     .map_err(|d| anyhow::anyhow!("{d}"))?;
-    let data = tempfile::tempdir()?;
     let mut config = Config::default();
-    config.server.listen = vec![SocketAddr::from(([127, 0, 0, 1], 0))];
     config.security.replay_cache_size = 100_000;
-    let stop = CancellationToken::new();
-    let (addr, server) = server_rt.block_on(async {
-        let gw =
-            Gateway::start_with_plan(config, plan, data.path(), Some(Secret::new(ADMIN_PASSWORD)))?;
-        let addr = gw.addrs[0];
-        anyhow::Ok((addr, tokio::spawn(gw.serve(stop.clone()))))
-    })?;
+    let gateway = rt.start(config, plan)?;
+    let addr = gateway.addr;
     println!(
         "railgate I/O latency: coil change on the Modbus server -> event in a waiting PullMessages, poll every {} ms, {} changes, {} CPUs",
         args.poll_ms,
         args.changes,
         std::thread::available_parallelism()?
     );
-    client_rt.block_on(async {
+    rt.client.block_on(async {
         let base = bare_polling(&panel, args.changes, poll).await?;
         let gw = through_railgate(addr, &panel, args.changes, poll).await?;
         let (b50, b99) = (percentile(&base, 0.5), percentile(&base, 0.99));
@@ -230,8 +197,7 @@ fn main() -> anyhow::Result<()> {
         );
         anyhow::Ok(())
     })?;
-    stop.cancel();
-    let _ = server_rt.block_on(server);
-    client_rt.block_on(panel.stop());
-    Ok(())
+    let stopped = rt.stop(gateway);
+    rt.client.block_on(panel.stop());
+    stopped
 }

@@ -10,25 +10,22 @@
 //! - `GetDeviceInformation`: SOAP with a fresh WS-UsernameToken digest per request.
 //!
 //! Prints requests/s, p50 and p99 latency, and each SOAP case's throughput as a ratio of the
-//! baseline measured in the same run, and the server threads' CPU time per request. The server runs on its own multi-thread runtime, as in
-//! the `railgate` binary; the load generator on a separate one, sending each request in one
-//! write as SOAP client libraries do.
+//! baseline measured in the same run, and the server threads' CPU time per request. The server
+//! runs on its own multi-thread runtime, as in the `railgate` binary; the load generator on a
+//! separate one, sending each request in one write as SOAP client libraries do
+//! (`railgate_tests::BenchRuntimes`).
 //!
 //! `cargo run --release -p railgate-tests --bin railgate-load` (options: `--help`)
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use railgate::app::App;
 use railgate::config::Config;
-use railgate::http::{ServeSettings, bind, routes, serve};
-use railgate::security::Secret;
 use railgate_tests::{
-    ADMIN_PASSWORD, RawClient, get, percentile, post, soap_envelope, thread_cpu, username_token,
+    ADMIN_PASSWORD, BenchRuntimes, RawClient, TestGateway, get, percentile, post, soap_envelope,
+    thread_cpu, username_token,
 };
-use tokio_util::sync::CancellationToken;
 use warp::Filter;
 
 #[derive(Parser, Debug)]
@@ -149,48 +146,18 @@ async fn drive(
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    // The server runs on its own runtime, built as the `railgate` binary builds it; the load
-    // generator has a separate one, as a client in another process would.
-    let server_rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("server")
-        .build()?;
-    let client_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .thread_name("client")
-        .build()?;
-    let data = tempfile::tempdir()?;
+    let rt = BenchRuntimes::new()?;
     let mut config = Config::default();
-    config.server.listen = vec![SocketAddr::from(([127, 0, 0, 1], 0))];
     // Tens of thousands of UsernameTokens per second must each stay in the replay cache until
     // they go stale: a tight window (client and server share one clock here) and a large cache.
     config.security.created_window_secs = 10;
     config.security.replay_cache_size = 2_000_000;
-    let stop = CancellationToken::new();
-    let (addr, server) = server_rt.block_on(async {
-        let listeners = bind(&config.server.listen)?;
-        let addr = listeners[0].local_addr()?;
-        let app = Arc::new(App::build(
-            config,
-            Default::default(),
-            data.path(),
-            vec![addr.port()],
-            Some(Secret::new(ADMIN_PASSWORD)),
-        )?);
-        let hello = warp::path("hello").map(|| http::Response::new("hello\n".to_string()));
-        let stack = hello.or(routes(app)).unify();
-        anyhow::Ok((
-            addr,
-            tokio::spawn(serve(
-                listeners,
-                stack,
-                ServeSettings::default(),
-                stop.clone(),
-            )),
-        ))
-    })?;
-    client_rt.block_on(async {
+    let hello = warp::path("hello").map(|| http::Response::new("hello\n".to_string()));
+    let gateway = rt
+        .server
+        .block_on(TestGateway::start_http_stack(config, hello))?;
+    let addr = gateway.addr;
+    rt.client.block_on(async {
         println!(
             "railgate load benchmark: {} rounds of {}s slices per case, loopback {addr}, {} CPUs; ratio = median over rounds",
             args.rounds,
@@ -241,7 +208,5 @@ fn main() -> anyhow::Result<()> {
         }
         anyhow::Ok(())
     })?;
-    stop.cancel();
-    server_rt.block_on(server)?;
-    Ok(())
+    rt.stop(gateway)
 }

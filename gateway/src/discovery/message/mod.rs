@@ -932,5 +932,4 @@ fn write_description(
 }
 
 #[cfg(test)]
-#[path = "msg_tests.rs"]
 mod tests;

@@ -3,7 +3,7 @@
 //! Time (`now`) and randomness (a seeded [`fastrand::Rng`]) come in from outside; the socket
 //! layer feeds received datagrams to [`Machine::received`], and sends what [`Machine::poll`]
 //! releases, waking up at [`Machine::next_wakeup`]. Every rule is therefore tested with
-//! simulated time (`machine_tests.rs`).
+//! simulated time (`machine/tests.rs`).
 //!
 //! What it does, as ONVIF Core ("Device discovery") and WS-Discovery (April 2005) say:
 //! - **Hello** on every taking-part interface when started, when the metadata (types, scopes,
@@ -14,8 +14,8 @@
 //!   non-discoverable (the last message before it falls silent).
 //! - **Probe**: answered with a unicast ProbeMatches to the sender when every requested type
 //!   is one of the device's (by namespace URI and local name) and every requested scope matches
-//!   one of its scopes under the requested `MatchBy` rule (see `machine_match.rs`). A Probe that
-//!   does not match gets no answer. An unsupported rule in a directed (unicast) Probe is
+//!   one of its scopes under the requested `MatchBy` rule (see `machine/matching.rs`). A Probe
+//!   that does not match gets no answer. An unsupported rule in a directed (unicast) Probe is
 //!   answered with a `d:MatchingRuleNotSupported` fault; in a multicast Probe it is ignored
 //!   (ONVIF Core, "SOAP Fault Messages": no error responses to multicast).
 //! - **Resolve** for the device's endpoint reference: answered with ResolveMatches.
@@ -56,12 +56,9 @@ use std::time::{Duration, Instant};
 
 use super::message::{self, AppSequence, Description, Incoming, ParseError, TypeName};
 
-#[path = "machine_limit.rs"]
 mod limit;
-#[path = "machine_match.rs"]
 mod matching;
 #[cfg(test)]
-#[path = "machine_tests.rs"]
 mod tests;
 
 use limit::{Bucket, PerSource, RecentIds, SourceKey};
