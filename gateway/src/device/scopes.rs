@@ -3,7 +3,9 @@
 //! announces it with a Hello). The SOAP operations over them are in
 //! `services::device::scopes`; refusals here are typed, and the handler picks the fault.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
 
 use tokio::sync::Notify;
 
@@ -70,7 +72,7 @@ impl ScopeStore {
 
     /// Fixed scopes, then configurable ones.
     pub fn all(&self) -> Vec<(bool, String)> {
-        let configurable = self.configurable.read().unwrap_or_else(|p| p.into_inner());
+        let configurable = self.configurable.read();
         self.fixed
             .iter()
             .map(|s| (true, s.clone()))
@@ -109,14 +111,14 @@ impl ScopeStore {
                 deduped.push(u);
             }
         }
-        let mut list = self.configurable.write().unwrap_or_else(|p| p.into_inner());
+        let mut list = self.configurable.write();
         self.store(&mut list, deduped)
     }
 
     /// AddScopes: adds to the configurable scopes (ones already there stay once).
     pub fn add(&self, uris: Vec<String>) -> Result<(), ScopeError> {
         self.check_new(&uris)?;
-        let mut list = self.configurable.write().unwrap_or_else(|p| p.into_inner());
+        let mut list = self.configurable.write();
         let mut new = list.clone();
         for u in uris {
             if !new.contains(&u) {
@@ -128,7 +130,7 @@ impl ScopeStore {
 
     /// RemoveScopes: removes configurable scopes; all must exist.
     pub fn remove(&self, uris: &[String]) -> Result<(), ScopeError> {
-        let mut list = self.configurable.write().unwrap_or_else(|p| p.into_inner());
+        let mut list = self.configurable.write();
         for uri in uris {
             if self.fixed.contains(uri) {
                 return Err(ScopeError::Fixed(uri.clone()));
@@ -163,12 +165,12 @@ impl DiscoveryMode {
 
     /// Whether the device is discoverable.
     pub fn is_discoverable(&self) -> bool {
-        *self.discoverable.read().unwrap_or_else(|p| p.into_inner())
+        *self.discoverable.read()
     }
 
     /// SetDiscoveryMode: stores the mode, then announces it.
     pub fn set(&self, discoverable: bool) -> Result<(), StateError> {
-        let mut current = self.discoverable.write().unwrap_or_else(|p| p.into_inner());
+        let mut current = self.discoverable.write();
         let value = if discoverable {
             "Discoverable"
         } else {

@@ -7,7 +7,9 @@
 //! creation and after SetSynchronizationPoint), then stored events after the cursor.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -135,18 +137,18 @@ pub struct Subscription {
 impl Subscription {
     /// When it ends unless renewed.
     pub fn termination(&self) -> DateTime<Utc> {
-        *self.termination.lock().unwrap_or_else(|p| p.into_inner())
+        *self.termination.lock()
     }
 
     fn extend_to(&self, at_least: DateTime<Utc>) {
-        let mut t = self.termination.lock().unwrap_or_else(|p| p.into_inner());
+        let mut t = self.termination.lock();
         if *t < at_least {
             *t = at_least;
         }
     }
 
     fn set_termination(&self, at: DateTime<Utc>) {
-        *self.termination.lock().unwrap_or_else(|p| p.into_inner()) = at;
+        *self.termination.lock() = at;
     }
 
     /// Cancelled when the subscription ends (unsubscribed, expired, shutdown).
@@ -271,7 +273,7 @@ impl Subscriptions {
             ended: self.shutdown.child_token(),
             pulls: std::sync::atomic::AtomicU64::new(0),
         });
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.map.lock();
         let push = sub.consumer.is_some();
         let (count, max) = (
             map.values()
@@ -293,7 +295,7 @@ impl Subscriptions {
     /// A live subscription by id.
     pub fn get(&self, id: &str) -> Result<Arc<Subscription>, SubscriptionError> {
         let now = Utc::now();
-        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let map = self.map.lock();
         match map.get(id) {
             Some(s) if s.termination() > now => Ok(s.clone()),
             _ => Err(SubscriptionError::Unknown),
@@ -303,10 +305,7 @@ impl Subscriptions {
     /// Ends a subscription.
     pub fn unsubscribe(&self, id: &str) -> Result<(), SubscriptionError> {
         let sub = self.get(id)?;
-        self.map
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(id);
+        self.map.lock().remove(id);
         sub.ended.cancel();
         Ok(())
     }
@@ -325,7 +324,7 @@ impl Subscriptions {
 
     /// Drops every subscription whose termination time has passed.
     pub fn expire(&self, now: DateTime<Utc>) -> usize {
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.map.lock();
         let before = map.len();
         map.retain(|_, s| {
             let live = s.termination() > now;
@@ -339,7 +338,7 @@ impl Subscriptions {
 
     /// How many subscriptions are live (pull points, basic).
     pub fn counts(&self) -> (usize, usize) {
-        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let map = self.map.lock();
         let push = map.values().filter(|s| s.consumer.is_some()).count();
         (map.len() - push, push)
     }

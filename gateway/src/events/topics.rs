@@ -1,8 +1,8 @@
 //! The topics railgate can emit, with their message descriptions, for GetEventProperties:
 //! the gateway's own (monitoring, event buffer) and whatever the configuration adds.
 
+use parking_lot::RwLock;
 use std::collections::BTreeMap;
-use std::sync::RwLock;
 
 use crate::xml::XmlWriter;
 use crate::xml::ns::{TNS1, TNS1_PREFIX};
@@ -114,18 +114,12 @@ impl TopicRegistry {
     pub fn register(&self, description: TopicDescription) {
         self.topics
             .write()
-            .unwrap_or_else(|p| p.into_inner())
             .insert(description.topic.clone(), description);
     }
 
     /// Every topic, in order.
     pub fn all(&self) -> Vec<TopicDescription> {
-        self.topics
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect()
+        self.topics.read().values().cloned().collect()
     }
 
     /// Writes the `wstop:TopicSet` element: one element per path segment, the root in its

@@ -5,7 +5,9 @@
 //! while the writer goes on committing.
 
 use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
+
+use parking_lot::{Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -54,7 +56,7 @@ impl Checkpointer {
     /// Called by the writer after each commit.
     pub(super) fn committed(&self) {
         let (state, wake) = &*self.shared;
-        let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = state.lock();
         state.commits += 1;
         if state.commits == EVERY_COMMITS {
             wake.notify_one();
@@ -65,7 +67,7 @@ impl Checkpointer {
     pub(super) fn stop(&mut self) {
         {
             let (state, wake) = &*self.shared;
-            state.lock().unwrap_or_else(|p| p.into_inner()).stop = true;
+            state.lock().stop = true;
             wake.notify_one();
         }
         if let Some(thread) = self.thread.take() {
@@ -82,7 +84,7 @@ impl Drop for Checkpointer {
 
 fn run(conn: Connection, shared: Shared) {
     let (state, wake) = &*shared;
-    let mut guard = state.lock().unwrap_or_else(|p| p.into_inner());
+    let mut guard = state.lock();
     let mut quiet = false;
     loop {
         if guard.stop {
@@ -91,11 +93,7 @@ fn run(conn: Connection, shared: Shared) {
         // Due after a burst of commits, or after a quiet second with something to copy.
         let due = guard.commits >= EVERY_COMMITS || (quiet && guard.commits > 0);
         if !due {
-            let (g, waited) = wake
-                .wait_timeout(guard, IDLE)
-                .unwrap_or_else(|p| p.into_inner());
-            guard = g;
-            quiet = waited.timed_out();
+            quiet = wake.wait_for(&mut guard, IDLE).timed_out();
             continue;
         }
         guard.commits = 0;
@@ -107,7 +105,7 @@ fn run(conn: Connection, shared: Shared) {
             Ok((frames, copied)) => tracing::trace!(frames, copied, "event store checkpoint"),
             Err(e) => tracing::warn!(error = %e, "event store checkpoint failed"),
         }
-        guard = state.lock().unwrap_or_else(|p| p.into_inner());
+        guard = state.lock();
     }
 }
 

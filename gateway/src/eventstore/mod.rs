@@ -19,7 +19,9 @@ mod writer;
 
 use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::{Mutex, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -181,7 +183,7 @@ impl EventStore {
     /// Up to `limit` events after `after` if they are all still in memory (`None` when the
     /// file must be read).
     pub fn after_recent(&self, after: u64, limit: usize) -> Option<Vec<Arc<StoredEvent>>> {
-        let ring = self.inner.ring.read().unwrap_or_else(|p| p.into_inner());
+        let ring = self.inner.ring.read();
         let covered = ring
             .events
             .front()
@@ -232,12 +234,7 @@ impl EventStore {
         if self.inner.tx.send(Command::Close(ack)).await.is_ok() {
             let _ = done.await;
         }
-        let handle = self
-            .inner
-            .thread
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        let handle = self.inner.thread.lock().take();
         if let Some(h) = handle {
             let _ = tokio::task::spawn_blocking(move || h.join()).await;
         }

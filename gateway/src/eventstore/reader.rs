@@ -1,7 +1,7 @@
 //! Reading stored events with a read-only connection.
 
+use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Row, params};
@@ -67,7 +67,7 @@ impl StoreReader {
 
     /// Runs `f` on the connection; its failure is classified with the file's path.
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let conn = self.conn.lock();
         f(&conn).map_err(|e| StoreError::sqlite(&self.path, e))
     }
 

@@ -11,7 +11,9 @@
 //!   stay readable as far as the damage allows. Restart with a repaired or moved-away file.
 
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::RwLock;
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, params};
@@ -218,7 +220,7 @@ impl Writer {
             .map(|((event, ack), &seq)| (Arc::new(StoredEvent { seq, event }), ack))
             .collect();
         {
-            let mut ring = self.out.ring.write().unwrap_or_else(|p| p.into_inner());
+            let mut ring = self.out.ring.write();
             for (e, _) in &stored {
                 ring.events.push_back(e.clone());
             }

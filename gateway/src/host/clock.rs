@@ -90,10 +90,10 @@ pub fn posix_tz() -> Option<String> {
 /// [`posix_tz`], re-read at most every ten seconds: GetSystemDateAndTime is called often
 /// (every client, first), and the zone rarely changes.
 pub fn posix_tz_cached() -> Option<String> {
-    use std::sync::Mutex;
+    use parking_lot::Mutex;
     use std::time::{Duration, Instant};
     static CACHE: Mutex<Option<(Instant, Option<String>)>> = Mutex::new(None);
-    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    let mut cache = CACHE.lock();
     match &*cache {
         Some((at, tz)) if at.elapsed() < Duration::from_secs(10) => tz.clone(),
         _ => {

@@ -6,8 +6,8 @@
 //! `stale=true` so clients retry without asking the user), and each nonce-count may be used
 //! once: a replayed `nc` is refused.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -232,7 +232,7 @@ impl DigestAuth {
         if now_secs.saturating_sub(issued) > self.nonce_lifetime.as_secs() {
             return Err(DigestError::Stale);
         }
-        let mut guard = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.counts.lock();
         let NonceCounts { last_nc, order } = &mut *guard;
         let lifetime = self.nonce_lifetime.as_secs();
         while let Some((front_nonce, front_issued)) = order.front() {

@@ -8,9 +8,9 @@
 //! usually owns a whole /64. The table is bounded: when full, records with nothing to
 //! remember go first; if every record still matters, a new address is not tracked.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Throttling settings.
@@ -81,7 +81,7 @@ impl Throttle {
 
     /// `Err(retry_after)` while `addr` is locked out.
     pub fn check(&self, addr: IpAddr, now: Instant) -> Result<(), Duration> {
-        let records = self.records.lock().unwrap_or_else(|p| p.into_inner());
+        let records = self.records.lock();
         match records.get(&key(addr)).and_then(|r| r.locked_until) {
             Some(until) if until > now => Err(until - now),
             _ => Ok(()),
@@ -92,7 +92,7 @@ impl Throttle {
     pub fn failure(&self, addr: IpAddr, now: Instant) -> Option<Duration> {
         let c = self.config;
         let addr = key(addr);
-        let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
+        let mut records = self.records.lock();
         if records.len() >= c.capacity && !records.contains_key(&addr) {
             // Forget records with nothing left to remember: not locked, failures out of the
             // window, lockout doubling forgotten.
@@ -222,7 +222,7 @@ mod tests {
         for i in 2..10u8 {
             t.failure(IpAddr::from([10, 0, 0, i]), t0);
         }
-        assert!(t.records.lock().unwrap().len() <= 3);
+        assert!(t.records.lock().len() <= 3);
         assert!(
             t.check(locked, secs(t0, 1)).is_err(),
             "a full table never frees a locked address"

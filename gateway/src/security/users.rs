@@ -7,7 +7,9 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
 
 use crate::state::{StateDb, StateError, StoredUser, datadir};
 
@@ -126,8 +128,8 @@ impl UserDirectory {
         &self.limits
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, StoredUser>> {
-        self.users.read().unwrap_or_else(|p| p.into_inner())
+    fn read(&self) -> parking_lot::RwLockReadGuard<'_, BTreeMap<String, StoredUser>> {
+        self.users.read()
     }
 
     /// A user's password, for verifying credentials.
@@ -225,8 +227,13 @@ impl UserDirectory {
 
     /// Starts a change: serializes changers (not readers) and gives a snapshot to check the
     /// change against. Logins keep reading while a change is checked and written.
-    fn begin(&self) -> (std::sync::MutexGuard<'_, ()>, BTreeMap<String, StoredUser>) {
-        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+    fn begin(
+        &self,
+    ) -> (
+        parking_lot::MutexGuard<'_, ()>,
+        BTreeMap<String, StoredUser>,
+    ) {
+        let writer = self.writer.lock();
         let snapshot = self.read().clone();
         (writer, snapshot)
     }
@@ -235,7 +242,7 @@ impl UserDirectory {
     /// is held only for the apply, never during the disk write).
     fn commit(&self, upserts: Vec<StoredUser>, deletes: Vec<String>) -> Result<(), UserError> {
         self.db.write_users(&upserts, &deletes)?;
-        let mut users = self.users.write().unwrap_or_else(|p| p.into_inner());
+        let mut users = self.users.write();
         for d in &deletes {
             users.remove(d);
         }

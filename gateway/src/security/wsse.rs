@@ -8,10 +8,10 @@
 //! window can be switched off for clients with absurd clocks; nonces are then remembered for
 //! `replay_memory` (an hour by default) only.
 
+use parking_lot::Mutex;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::hash::{BuildHasher, RandomState};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use base64::Engine;
@@ -268,7 +268,7 @@ impl WsseVerifier {
                     .saturating_add(1),
                 _ => now_secs.saturating_add(self.config.replay_memory.as_secs() as i64),
             };
-            let mut cache = self.replay.lock().unwrap_or_else(|p| p.into_inner());
+            let mut cache = self.replay.lock();
             match cache.insert(nonce, expiry, now_secs) {
                 Ok(true) => {}
                 Ok(false) => return Err(TokenError::Replayed),

@@ -4,8 +4,8 @@
 //! mutex serves; hot paths read from in-memory copies kept by their owners (see
 //! `security::users`).
 
+use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -112,10 +112,7 @@ impl StateDb {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StateError>,
     ) -> Result<T, StateError> {
-        let mut conn = self
-            .conn
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut conn = self.conn.lock();
         f(&mut conn)
     }
 
