@@ -448,7 +448,13 @@ fn main() -> ExitCode {
     // The password is not left in the environment for later readers of it (child processes,
     // diagnostics). SAFETY: no other thread exists yet (the async runtime starts below), so
     // nothing reads or writes the environment concurrently.
-    unsafe { std::env::remove_var("RAILGATE_ADMIN_PASSWORD") };
+    #[allow(
+        unsafe_code,
+        reason = "removing a variable is unsafe in edition 2024; see SAFETY"
+    )]
+    unsafe {
+        std::env::remove_var("RAILGATE_ADMIN_PASSWORD")
+    };
 
     let runtime = match runtime() {
         Ok(r) => r,

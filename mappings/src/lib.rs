@@ -18,7 +18,7 @@
 //! - The language itself is documented for integrators in `mappings/README.md`.
 
 #![forbid(unsafe_code)]
-#![warn(missing_docs, unreachable_pub)]
+#![warn(missing_docs)]
 
 pub mod diag;
 pub mod engine;

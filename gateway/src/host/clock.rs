@@ -26,6 +26,10 @@ pub struct LocalTime {
 
 /// Converts `at` to local time with `localtime_r(3)` (which honours `$TZ`
 /// and `/etc/localtime`); `None` if the instant is out of range.
+#[allow(
+    unsafe_code,
+    reason = "no maintained crate exposes localtime_r's DST flag; the call is checked below"
+)]
 pub fn local_time(at: SystemTime) -> Option<LocalTime> {
     let secs = match at.duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_secs()).ok()?,
@@ -145,6 +149,10 @@ pub fn tzif_footer(bytes: &[u8]) -> Option<String> {
 /// Kernel NTP state via `adjtimex(2)` in read-only mode (`modes = 0`):
 /// `Some(false)` if `STA_UNSYNC` is set, `Some(true)` otherwise, `None` if
 /// the call fails (e.g. in a sandbox that does not implement it).
+#[allow(
+    unsafe_code,
+    reason = "nix does not wrap adjtimex(2); a read-only call on a zeroed local"
+)]
 pub fn clock_synchronized() -> Option<bool> {
     // SAFETY: `timex` is plain integers, so all-zero is a valid value; with
     // `modes == 0` adjtimex only reads the kernel state into the live local.

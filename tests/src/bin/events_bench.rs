@@ -31,6 +31,10 @@ struct Counting;
 static LIVE: AtomicU64 = AtomicU64::new(0);
 
 // SAFETY: forwards to the system allocator and only adds bookkeeping.
+#[allow(
+    unsafe_code,
+    reason = "a counting allocator implements the unsafe GlobalAlloc trait over System"
+)]
 unsafe impl std::alloc::GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
         LIVE.fetch_add(layout.size() as u64, Ordering::Relaxed);
