@@ -64,25 +64,16 @@ impl Reporter {
             return;
         };
         if let Some(id) = self.points.get(index) {
-            let update = PointUpdate {
-                id: id.clone(),
-                value,
-                quality: Quality::Good,
-                at: SystemTime::now(),
-            };
+            let update = update(id, value, Quality::Good);
             self.io.point(update, &self.stop).await;
         }
     }
 
     /// An occurrence of an event point (a card read): reported every time.
     pub(super) async fn occurrence(&mut self, id: &PointId, value: Value) {
-        let update = PointUpdate {
-            id: id.clone(),
-            value,
-            quality: Quality::Good,
-            at: SystemTime::now(),
-        };
-        self.io.point(update, &self.stop).await;
+        self.io
+            .point(update(id, value, Quality::Good), &self.stop)
+            .await;
     }
 
     /// The link failed: Down once, every known point Stale once.
@@ -98,12 +89,7 @@ impl Reporter {
         }
         for index in 0..self.points.len() {
             if let (Some(value), Some(id)) = (self.tracker.stale(index), self.points.get(index)) {
-                let update = PointUpdate {
-                    id: id.clone(),
-                    value,
-                    quality: Quality::Stale,
-                    at: SystemTime::now(),
-                };
+                let update = update(id, value, Quality::Stale);
                 self.io.point(update, &self.stop).await;
             }
         }
@@ -142,5 +128,14 @@ impl Reporter {
     /// On the way out: every queued command answered.
     pub(super) fn finish(&mut self) {
         self.io.refuse_queued("the adapter stopped");
+    }
+}
+
+fn update(id: &PointId, value: Value, quality: Quality) -> PointUpdate {
+    PointUpdate {
+        id: id.clone(),
+        value,
+        quality,
+        at: SystemTime::now(),
     }
 }
