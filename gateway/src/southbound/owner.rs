@@ -274,6 +274,7 @@ impl SouthboundCore {
                 biased;
                 Some(event) = adapter_events.recv() => self.adapter_event(event, &events).await,
                 Some(done) = self.writes.next() => self.write_done(done, &links),
+                else => break,
             }
         }
         self.publish_views();
