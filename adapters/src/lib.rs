@@ -1,31 +1,41 @@
 //! Southbound side of railgate.
 //!
 //! An *adapter* owns one link to a legacy controller (a Modbus TCP socket, an RS-485 line, a
-//! Wiegand input) and turns what it reads into [`PointUpdate`]s, and [`WriteRequest`]s into
+//! Wiegand input) and turns what it reads into [`AdapterEvent`]s, and [`Command`]s into
 //! writes on the wire. Adapters know nothing of ONVIF, XML or SQLite: the gateway consumes
-//! their updates through [`AdapterIo`] and the mapping engine decides what they mean.
+//! their events through [`AdapterIo`] and the mapping engine decides what they mean.
 //!
 //! Layout:
-//! - [`point`]: the vocabulary shared with the mapping engine (point ids, values, quality).
-//! - [`adapter`]: the [`Adapter`] seam, its I/O context and link-state events.
-//! - [`modbus`]: Modbus TCP and RTU ([`modbus::ModbusAdapter`]).
+//! - [`point`], [`event`]: the vocabulary shared with the mapping engine (point ids, values,
+//!   quality, link events, write errors). Plain data: always compiled.
+//! - [`modbus`]: Modbus TCP and RTU. Its configuration and poll planning are plain data too;
+//!   [`modbus::ModbusAdapter`] needs `runtime`.
+//! - `adapter` (feature `runtime`, on by default): the [`Adapter`] seam and its channels.
 //! - `sim` (feature `sim`): the simulated legacy panel, a real Modbus TCP server.
 //! - `conformance` (feature `conformance`): the tests every adapter must pass.
 //!
-//! Further protocols (serial line protocols, Wiegand, OSDP) are added here, one folder each.
+//! `railgate-mappings` depends on this crate without default features, so it compiles no
+//! runtime (no tokio, no tokio-modbus). Further protocols (serial line protocols, Wiegand,
+//! OSDP) are added here, one folder each.
 
 #![forbid(unsafe_code)]
-#![warn(missing_docs, unreachable_pub)]
+#![warn(missing_docs)]
 
+#[cfg(feature = "runtime")]
 pub mod adapter;
+#[cfg(feature = "runtime")]
+mod backoff;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod event;
 pub mod modbus;
 pub mod point;
 #[cfg(feature = "sim")]
 pub mod sim;
+#[cfg(feature = "runtime")]
+mod tracker;
 
-pub use adapter::{
-    Adapter, AdapterError, AdapterIo, LinkEvent, LinkState, WriteError, WriteRequest,
-};
+#[cfg(feature = "runtime")]
+pub use adapter::{Adapter, AdapterError, AdapterIo, Command, WriteRequest};
+pub use event::{AdapterEvent, LinkEvent, LinkState, WriteError};
 pub use point::{PointId, PointUpdate, Quality, Value};

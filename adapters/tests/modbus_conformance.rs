@@ -178,6 +178,9 @@ conformance_tests! {
     alarm_panel_write_round_trip_read_modify_write: alarm_panel(false) => conformance::write_round_trip;
     alarm_panel_refused_read_is_bad: alarm_panel(true) => conformance::refused_read_is_bad;
     alarm_panel_unknown_write_refused: alarm_panel(true) => conformance::unknown_write_refused;
+    alarm_panel_repeat_not_reported: alarm_panel(true) => conformance::repeat_not_reported;
+    alarm_panel_input_write_refused: alarm_panel(true) => conformance::input_write_refused;
+    alarm_panel_garbage_survived: alarm_panel(true) => conformance::garbage_survived;
     alarm_panel_clean_stop: alarm_panel(true) => conformance::clean_stop;
     alarm_panel_stop_while_down: alarm_panel(true) => conformance::stop_while_down;
     io_module_initial_readings: io_module() => conformance::initial_readings;

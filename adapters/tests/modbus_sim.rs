@@ -493,14 +493,9 @@ async fn an_impossible_configuration_is_a_config_error() {
         ),
     ];
     for (points, expected) in cases {
-        let (updates, _u) = tokio::sync::mpsc::channel(8);
+        let (events, _e) = tokio::sync::mpsc::channel(8);
         let (_c, commands) = tokio::sync::mpsc::channel(8);
-        let (link, _l) = tokio::sync::mpsc::channel(8);
-        let io = AdapterIo {
-            updates,
-            commands,
-            link,
-        };
+        let io = AdapterIo { events, commands };
         let adapter = ModbusAdapter::new(config(addr, 1, points));
         assert!(adapter.plan().is_err());
         match tokio::time::timeout(SOON, adapter.run(io, CancellationToken::new())).await {

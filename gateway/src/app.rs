@@ -26,7 +26,7 @@ use crate::security::gate::Gate;
 use crate::security::throttle::{Throttle, ThrottleConfig};
 use crate::security::users::{BootstrapError, UserDirectory, UserLimits};
 use crate::security::wsse::{WsseConfig, WsseVerifier};
-use crate::southbound::Io;
+use crate::southbound::Southbound;
 use crate::state::{StateDb, StateError};
 use crate::xml::Limits;
 
@@ -78,7 +78,7 @@ pub struct App {
     /// Networks basic-notification consumers may be in (empty: any).
     pub consumer_networks: Vec<Network>,
     /// The southbound side: the mapping's controllers, inputs, relays and commands.
-    pub io: Arc<Io>,
+    pub io: Arc<Southbound>,
     /// Notified when what WS-Discovery announces changes (scopes, discovery mode).
     pub discovery_changed: Arc<tokio::sync::Notify>,
 }
@@ -185,7 +185,7 @@ impl App {
         };
         let topics = Arc::new(TopicRegistry::default());
         crate::southbound::publish::register_topics(&plan, &topics);
-        let io = Arc::new(Io::new(plan, db.clone()));
+        let io = Arc::new(Southbound::new(plan, db.clone()));
         Ok(App {
             config,
             identity,

@@ -1,18 +1,17 @@
 //! [`Running`]: an adapter under test in its own task, with its channels and a log of what it
 //! reported.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout_at};
 use tokio_util::sync::CancellationToken;
 
-use crate::adapter::{
-    Adapter, AdapterError, AdapterIo, LinkEvent, LinkState, WriteError, WriteRequest,
-};
+use crate::adapter::{Adapter, AdapterError, AdapterIo, Command, WriteRequest};
+use crate::event::{AdapterEvent, LinkEvent, LinkState, WriteError};
 use crate::point::{PointId, PointUpdate, Value};
 
 /// Room in the harness's channels; far more than any check produces between two reads.
@@ -50,50 +49,70 @@ impl std::error::Error for Failure {}
 /// An adapter running in its own task. Dropping it cancels the adapter.
 #[derive(Debug)]
 pub struct Running {
-    updates: mpsc::Receiver<PointUpdate>,
-    links: mpsc::Receiver<LinkEvent>,
-    commands: mpsc::Sender<WriteRequest>,
+    events: mpsc::Receiver<AdapterEvent>,
+    commands: mpsc::Sender<Command>,
     stop: CancellationToken,
     task: Option<JoinHandle<Result<(), AdapterError>>>,
     /// Received updates no wait has matched yet, oldest first.
     unseen: Vec<PointUpdate>,
+    /// Received link events no wait has taken yet, oldest first.
+    links: VecDeque<LinkEvent>,
     /// The newest update of every point.
     latest: HashMap<PointId, PointUpdate>,
+    /// Every update received, for checks that count them.
+    received: usize,
 }
 
 impl Running {
     /// Spawns `adapter` with fresh channels.
     pub fn start<A: Adapter>(adapter: A) -> Running {
-        let (updates_tx, updates) = mpsc::channel(CAPACITY);
-        let (links_tx, links) = mpsc::channel(CAPACITY);
+        let (events_tx, events) = mpsc::channel(CAPACITY);
         let (commands, commands_rx) = mpsc::channel(CAPACITY);
         let stop = CancellationToken::new();
         let io = AdapterIo {
-            updates: updates_tx,
+            events: events_tx,
             commands: commands_rx,
-            link: links_tx,
         };
         let task = tokio::spawn(adapter.run(io, stop.clone()));
         Running {
-            updates,
-            links,
+            events,
             commands,
             stop,
             task: Some(task),
             unseen: Vec::new(),
+            links: VecDeque::new(),
             latest: HashMap::new(),
+            received: 0,
         }
     }
 
-    fn take(&mut self, update: PointUpdate) {
-        self.latest.insert(update.id.clone(), update.clone());
-        self.unseen.push(update);
+    /// Files one event; returns the update it carried, if any.
+    fn file(&mut self, event: AdapterEvent) -> Option<PointUpdate> {
+        match event {
+            AdapterEvent::Point(update) => {
+                self.received += 1;
+                self.latest.insert(update.id.clone(), update.clone());
+                Some(update)
+            }
+            AdapterEvent::Link(link) => {
+                self.links.push_back(link);
+                None
+            }
+        }
     }
 
     fn drain(&mut self) {
-        while let Ok(update) = self.updates.try_recv() {
-            self.take(update);
+        while let Ok(event) = self.events.try_recv() {
+            if let Some(update) = self.file(event) {
+                self.unseen.push(update);
+            }
         }
+    }
+
+    /// How many updates arrived so far (of any point).
+    pub fn received(&mut self) -> usize {
+        self.drain();
+        self.received
     }
 
     /// The newest update of `point` received so far.
@@ -120,9 +139,11 @@ impl Running {
         }
         let deadline = Instant::now() + within;
         loop {
-            match timeout_at(deadline, self.updates.recv()).await {
-                Ok(Some(update)) => {
-                    self.latest.insert(update.id.clone(), update.clone());
+            match timeout_at(deadline, self.events.recv()).await {
+                Ok(Some(event)) => {
+                    let Some(update) = self.file(event) else {
+                        continue;
+                    };
                     if matches(&update) {
                         return Ok(update);
                     }
@@ -130,7 +151,7 @@ impl Running {
                 }
                 Ok(None) => {
                     return Err(Failure(
-                        "the adapter closed its update channel (did it return?)".into(),
+                        "the adapter closed its event channel (did it return?)".into(),
                     ));
                 }
                 Err(_) => {
@@ -154,20 +175,38 @@ impl Running {
         }
     }
 
+    /// The next link event, waiting at most until `deadline` (updates meanwhile are kept).
+    async fn next_link(&mut self, deadline: Instant) -> Result<Option<LinkEvent>, Failure> {
+        self.drain();
+        loop {
+            if let Some(link) = self.links.pop_front() {
+                return Ok(Some(link));
+            }
+            match timeout_at(deadline, self.events.recv()).await {
+                Ok(Some(event)) => {
+                    if let Some(update) = self.file(event) {
+                        self.unseen.push(update);
+                    }
+                }
+                Ok(None) => return Err(Failure("the adapter closed its event channel".into())),
+                Err(_) => return Ok(None),
+            }
+        }
+    }
+
     /// Waits for the next link event and checks it is `state`.
     pub async fn wait_link(
         &mut self,
         state: LinkState,
         within: Duration,
     ) -> Result<LinkEvent, Failure> {
-        match tokio::time::timeout(within, self.links.recv()).await {
-            Ok(Some(event)) if event.state == state => Ok(event),
-            Ok(Some(event)) => Err(Failure(format!(
+        match self.next_link(Instant::now() + within).await? {
+            Some(event) if event.state == state => Ok(event),
+            Some(event) => Err(Failure(format!(
                 "expected link {state:?}, got {:?} ({:?})",
                 event.state, event.reason
             ))),
-            Ok(None) => Err(Failure("the adapter closed its link channel".into())),
-            Err(_) => Err(Failure(format!(
+            None => Err(Failure(format!(
                 "no link {state:?} event within {within:?}"
             ))),
         }
@@ -175,13 +214,12 @@ impl Running {
 
     /// Checks that no link event arrives for `during`.
     pub async fn expect_no_link_event(&mut self, during: Duration) -> Result<(), Failure> {
-        match tokio::time::timeout(during, self.links.recv()).await {
-            Err(_) => Ok(()),
-            Ok(Some(event)) => Err(Failure(format!(
+        match self.next_link(Instant::now() + during).await? {
+            None => Ok(()),
+            Some(event) => Err(Failure(format!(
                 "unexpected link event {:?} ({:?})",
                 event.state, event.reason
             ))),
-            Ok(None) => Err(Failure("the adapter closed its link channel".into())),
         }
     }
 
@@ -192,14 +230,9 @@ impl Running {
         value: Value,
         within: Duration,
     ) -> Result<Result<(), WriteError>, Failure> {
-        let (reply, answer) = oneshot::channel();
-        let request = WriteRequest {
-            id: point.clone(),
-            value,
-            reply,
-        };
+        let (request, answer) = WriteRequest::new(point.clone(), value);
         self.commands
-            .send(request)
+            .send(Command::Write(request))
             .await
             .map_err(|_| Failure("the adapter dropped its command channel".into()))?;
         match tokio::time::timeout(within, answer).await {

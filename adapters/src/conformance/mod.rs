@@ -1,4 +1,5 @@
-//! The conformance suite: behaviour every [`Adapter`] must show, whatever its protocol.
+//! The conformance suite: behaviour every [`Adapter`] must show, whatever its protocol or
+//! shape (request/response bus, unsolicited line stream, edge source: see [`crate::adapter`]).
 //!
 //! An adapter's test file provides a [`Fixture`]: a [`Peer`] (the controller's stand-in, which
 //! can be stopped, restarted, have an input set and an output read), a [`Subject`] (builds the
@@ -9,18 +10,34 @@
 //! |---|---|
 //! | [`initial_readings`] | every point reported after start, Good (the refused one Bad), link Up |
 //! | [`input_change_reported`] | a changed input reported within 2 poll intervals (+ slack) |
+//! | [`repeat_not_reported`] | the input set again to the value it has: no update (only changes) |
 //! | [`peer_loss`] | peer gone: exactly one Down event, every point Stale, writes answer LinkDown, no panic |
-//! | [`peer_return`] | peer back: Up event and every point reported Good again |
+//! | [`peer_return`] | peer back: Up event (after backoff) and every point reported Good again |
 //! | [`write_round_trip`] | each output written both ways: acknowledged, read back at once, held by the peer |
 //! | [`refused_read_is_bad`] | a point the peer refuses is Bad while the link stays Up |
 //! | [`unknown_write_refused`] | a write to a point the adapter does not have is NotWritable |
+//! | [`input_write_refused`] | a write to the input (read-only) is NotWritable |
+//! | [`garbage_survived`] | the peer sends garbage: no panic, link stays Up, changes still reported |
 //! | [`clean_stop`] | cancelled, `run` returns `Ok` within 1 s, hangs up, leaves no task behind |
 //! | [`stop_while_down`] | the same while the link is down (during backoff) |
 //!
-//! [`SimPeer`] makes the simulated panel a peer; `adapters/tests/modbus_conformance.rs` runs
-//! the suite for the Modbus adapter against it.
+//! Checks that do not apply to a shape pass trivially: no outputs (an edge source) makes
+//! [`write_round_trip`] empty; a peer that cannot send garbage returns `Ok(false)` from
+//! [`Peer::garbage`]; [`refused_read_is_bad`] is only run for fixtures with a refused point.
+//!
+//! # Adding an adapter
+//! 1. Implement [`Adapter`] (see its contract) in a folder of this crate.
+//! 2. Implement [`Peer`] for your protocol: a stand-in controller the test controls (a server
+//!    on loopback, an in-memory stream, a recorded edge stream).
+//! 3. Implement [`Subject`] (build the adapter pointed at the peer) and fill in a [`Fixture`].
+//! 4. Call every check from a test file, as `adapters/tests/modbus_conformance.rs` (Modbus
+//!    against [`SimPeer`]) and `adapters/tests/shapes_conformance.rs` (the test-only
+//!    [`line::LineAdapter`] and [`edge::EdgeAdapter`] against their peers) do.
 
+pub mod edge;
 mod harness;
+pub mod line;
+mod reporter;
 mod sim_peer;
 
 use std::future::Future;
@@ -29,7 +46,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::adapter::{Adapter, LinkState, WriteError};
+use crate::adapter::Adapter;
+use crate::event::{LinkState, WriteError};
 use crate::point::{PointId, Quality, Value};
 
 pub use harness::{Failure, Running};
@@ -49,6 +67,11 @@ pub trait Peer: Send + Sync {
     /// Open connections, if the peer can tell (to check a stopped adapter hung up).
     fn connections(&self) -> Option<usize> {
         None
+    }
+    /// Sends input the adapter must survive (malformed frames, unknown lines, overlong
+    /// data); `Ok(false)` if the peer cannot.
+    fn garbage(&self) -> impl Future<Output = Result<bool, String>> + Send {
+        async { Ok(false) }
     }
 }
 
@@ -350,6 +373,79 @@ pub async fn unknown_write_refused<P: Peer, S: Subject>(fx: &Fixture<P, S>) -> R
         }
     }
     running.expect_no_link_event(fx.poll_interval * 2).await?;
+    running.stop(Duration::from_secs(1)).await
+}
+
+/// The input set again to the value it already has: no new update (adapters report changes).
+pub async fn repeat_not_reported<P: Peer, S: Subject>(fx: &Fixture<P, S>) -> Result<(), Failure> {
+    fx.peer
+        .set_input(&fx.input, &Value::Bool(true))
+        .map_err(Failure)?;
+    let mut running = fx.started(fx.poll_interval).await?;
+    running.discard_unseen();
+    for _ in 0..2 {
+        fx.peer
+            .set_input(&fx.input, &Value::Bool(true))
+            .map_err(Failure)?;
+    }
+    if let Ok(update) = running
+        .wait_update(fx.poll_interval * 3 + fx.slack, |u| u.id == fx.input)
+        .await
+    {
+        return Err(Failure(format!(
+            "{} reported again without a change: {:?}/{:?}",
+            fx.input, update.value, update.quality
+        )));
+    }
+    running.stop(Duration::from_secs(1)).await
+}
+
+/// A write to the input (a read-only point) is answered NotWritable.
+pub async fn input_write_refused<P: Peer, S: Subject>(fx: &Fixture<P, S>) -> Result<(), Failure> {
+    let mut running = fx.started(fx.poll_interval).await?;
+    match running
+        .write(&fx.input, Value::Bool(true), Duration::from_secs(1))
+        .await?
+    {
+        Err(WriteError::NotWritable(_)) => {}
+        other => {
+            return Err(Failure(format!(
+                "a write to the input {} answered {other:?}, expected NotWritable",
+                fx.input
+            )));
+        }
+    }
+    running.stop(Duration::from_secs(1)).await
+}
+
+/// Garbage from the peer: the adapter neither panics nor drops the link, and still reports
+/// the next change.
+pub async fn garbage_survived<P: Peer, S: Subject>(fx: &Fixture<P, S>) -> Result<(), Failure> {
+    fx.peer
+        .set_input(&fx.input, &Value::Bool(false))
+        .map_err(Failure)?;
+    let mut running = fx.started(fx.poll_interval).await?;
+    if !fx.peer.garbage().await.map_err(Failure)? {
+        return running.stop(Duration::from_secs(1)).await;
+    }
+    running
+        .expect_no_link_event(fx.poll_interval * 2 + fx.slack)
+        .await
+        .map_err(|e| Failure(format!("after garbage: {e}")))?;
+    Failure::check(
+        !running.finished(),
+        "the adapter returned after garbage".into(),
+    )?;
+    running.discard_unseen();
+    fx.peer
+        .set_input(&fx.input, &Value::Bool(true))
+        .map_err(Failure)?;
+    running
+        .wait_update(fx.slack + fx.poll_interval * 2, |u| {
+            u.id == fx.input && u.value == Value::Bool(true)
+        })
+        .await
+        .map_err(|e| Failure(format!("a change after garbage: {e}")))?;
     running.stop(Duration::from_secs(1)).await
 }
 

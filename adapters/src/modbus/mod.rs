@@ -35,16 +35,24 @@
 //! - **Stop**: the token is honoured at every wait (also mid-request); the connection is
 //!   closed and `run` returns `Ok(())`.
 
+//!
+//! Without the `runtime` feature only [`config`] and [`plan`] are compiled: what the mapping
+//! compiler produces and checks.
+
+#[cfg(feature = "runtime")]
 mod adapter;
-mod backoff;
 pub mod config;
+#[cfg(feature = "runtime")]
 mod link;
 pub mod plan;
+#[cfg(feature = "runtime")]
 mod runner;
-mod tracker;
+#[cfg(feature = "runtime")]
 mod values;
+#[cfg(feature = "runtime")]
 mod write;
 
+#[cfg(feature = "runtime")]
 pub use adapter::ModbusAdapter;
 pub use config::{Backoff, ModbusConfig, ModbusPoint, Parity, Table, Transport};
 pub use plan::{PollPlan, ReadBlock};

@@ -20,16 +20,17 @@ use tokio_modbus::{ExceptionCode, Request, Response};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use crate::adapter::{AdapterIo, LinkEvent, LinkState, WriteError, WriteRequest};
+use crate::adapter::{AdapterIo, Command, WriteRequest};
+use crate::event::{LinkEvent, LinkState, WriteError};
 use crate::point::{PointId, PointUpdate, Quality, Value};
 
-use super::backoff::ReconnectDelays;
 use super::config::{ModbusConfig, Table};
 use super::link::{Call, Link, write_registers};
 use super::plan::{PollPlan, ReadBlock};
-use super::tracker::Tracker;
 use super::values::{BlockData, value_of, zero_value};
 use super::write::{WriteOp, write_op};
+use crate::backoff::ReconnectDelays;
+use crate::tracker::Tracker;
 
 /// Why a session (one connection's lifetime) ended.
 enum End {
@@ -134,8 +135,8 @@ impl Runner {
                 biased;
                 () = stop.cancelled() => return Err(End::Stopped),
                 cmd = self.io.commands.recv(), if self.commands_open => match cmd {
-                    Some(req) => {
-                        let _ = req.reply.send(Err(WriteError::LinkDown(self.down_reason.clone())));
+                    Some(Command::Write(req)) => {
+                        req.answer(Err(WriteError::LinkDown(self.down_reason.clone())));
                     }
                     None => self.commands_open = false,
                 },
@@ -153,8 +154,8 @@ impl Runner {
                 biased;
                 () = self.stop.cancelled() => return Err(End::Stopped),
                 cmd = self.io.commands.recv(), if self.commands_open => match cmd {
-                    Some(req) => {
-                        let _ = req.reply.send(Err(WriteError::LinkDown(self.down_reason.clone())));
+                    Some(Command::Write(req)) => {
+                        req.answer(Err(WriteError::LinkDown(self.down_reason.clone())));
                     }
                     None => self.commands_open = false,
                 },
@@ -175,7 +176,7 @@ impl Runner {
                     biased;
                     () = stop.cancelled() => return End::Stopped,
                     cmd = self.io.commands.recv(), if self.commands_open => match cmd {
-                        Some(req) => {
+                        Some(Command::Write(req)) => {
                             if let Err(end) = self.write(req).await {
                                 return end;
                             }
@@ -230,7 +231,7 @@ impl Runner {
     async fn serve_queued_writes(&mut self) -> Result<(), End> {
         while self.commands_open {
             match self.io.commands.try_recv() {
-                Ok(req) => self.write(req).await?,
+                Ok(Command::Write(req)) => self.write(req).await?,
                 Err(tokio::sync::mpsc::error::TryRecvError::Empty) => break,
                 Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => {
                     self.commands_open = false;
@@ -449,10 +450,7 @@ impl Runner {
 
     /// Sends an update; a full channel must not keep the adapter from stopping.
     async fn emit(&mut self, update: PointUpdate) {
-        let _ = self
-            .stop
-            .run_until_cancelled(self.io.updates.send(update))
-            .await;
+        self.io.point(update, &self.stop).await;
     }
 
     /// Reports the link down (once) and every known point stale (once).
@@ -490,21 +488,13 @@ impl Runner {
             state,
             reason,
         };
-        let _ = self
-            .stop
-            .run_until_cancelled(self.io.link.send(event))
-            .await;
+        self.io.link(event, &self.stop).await;
     }
 
     /// Closes the connection and answers every queued write.
     async fn shutdown(&mut self) {
         self.link.close().await;
-        self.io.commands.close();
-        while let Ok(req) = self.io.commands.try_recv() {
-            let _ = req
-                .reply
-                .send(Err(WriteError::LinkDown("the adapter stopped".into())));
-        }
+        self.io.refuse_queued("the adapter stopped");
         info!(controller = %self.config.name, "modbus adapter stopped");
     }
 }

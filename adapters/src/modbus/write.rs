@@ -12,7 +12,7 @@
 //! with FC22; the adapter falls back to read-modify-write on its own when a device answers FC22
 //! with IllegalFunction.
 
-use crate::adapter::WriteError;
+use crate::event::WriteError;
 use crate::point::Value;
 
 use super::config::{ModbusPoint, Table};

@@ -6,8 +6,10 @@
 //! it does not have.
 
 use std::future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+
+use parking_lot::{Mutex, MutexGuard};
 
 use tokio::time::Instant;
 use tokio_modbus::server::Service;
@@ -18,12 +20,9 @@ use crate::modbus::Table;
 
 use super::state::SimState;
 
-/// Locks the state, recovering it if a panicking holder poisoned the lock (the data stays
-/// consistent: every mutation is a plain store).
+/// Locks the state.
 pub(crate) fn lock(state: &Mutex<SimState>) -> MutexGuard<'_, SimState> {
-    state
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    state.lock()
 }
 
 /// Serves requests from one connection.

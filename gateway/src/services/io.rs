@@ -34,8 +34,12 @@ impl From<IoError> for SoapFault {
                 tracing::error!(error = %e, "cannot store a setting");
                 SoapFault::action_failed(None, "the setting could not be stored")
             }
-            // The controller is unreachable or refused: the device could not do it.
-            e @ (IoError::LinkDown(_) | IoError::Refused { .. } | IoError::Timeout(_)) => {
+            // The controller is unreachable or refused, or the gateway is stopping: the
+            // device could not do it.
+            e @ (IoError::LinkDown(_)
+            | IoError::Refused { .. }
+            | IoError::Timeout(_)
+            | IoError::Stopping) => {
                 tracing::warn!(error = %e, "a write to a controller failed");
                 SoapFault::action_failed(None, e.to_string())
             }
@@ -147,8 +151,8 @@ fn read_settings(properties: &Element) -> Result<RelaySettings, SoapFault> {
     })
 }
 
-fn apply_settings(ctx: &Ctx, token: &str, settings: RelaySettings) -> Result<(), SoapFault> {
-    ctx.app.io.set_relay_settings(token, settings)?;
+async fn apply_settings(ctx: &Ctx, token: &str, settings: RelaySettings) -> Result<(), SoapFault> {
+    ctx.app.io.set_relay_settings(token, settings).await?;
     tracing::info!(relay = token, mode = mode_str(settings.mode), delay_ms = settings.delay_ms, idle = settings.idle.as_str(), by = ?ctx.principal.username, "relay settings changed");
     Ok(())
 }
@@ -162,7 +166,7 @@ pub(super) async fn set_relay_output_settings_tds(ctx: &Ctx, req: &Element) -> O
     if !ctx.app.io.has_relay(token) {
         return Err(IoError::UnknownRelay(token.to_string()).into());
     }
-    apply_settings(ctx, token, read_settings(properties)?)?;
+    apply_settings(ctx, token, read_settings(properties)?).await?;
     Ok("<tds:SetRelayOutputSettingsResponse/>".into())
 }
 
@@ -180,7 +184,7 @@ pub(super) async fn set_relay_output_settings_tmd(ctx: &Ctx, req: &Element) -> O
     if !ctx.app.io.has_relay(token) {
         return Err(IoError::UnknownRelay(token.to_string()).into());
     }
-    apply_settings(ctx, token, read_settings(properties)?)?;
+    apply_settings(ctx, token, read_settings(properties)?).await?;
     Ok("<tmd:SetRelayOutputSettingsResponse/>".into())
 }
 
@@ -264,7 +268,7 @@ pub(super) async fn set_digital_input_configurations(ctx: &Ctx, req: &Element) -
         return Err(SoapFault::missing_tag("DigitalInputs is required"));
     }
     for (token, idle) in changes {
-        ctx.app.io.set_input_idle(token, idle)?;
+        ctx.app.io.set_input_idle(token, idle).await?;
         tracing::info!(input = token, idle = idle.as_str(), by = ?ctx.principal.username, "digital input configured");
     }
     Ok("<tmd:SetDigitalInputConfigurationsResponse/>".into())

@@ -2,17 +2,34 @@
 //! it, the adapters that talk to controllers, and what ONVIF clients may ask of them (relay
 //! states and settings, digital input settings, auxiliary commands).
 //!
-//! Data flow: adapters → point updates → [`Io::run`]'s pump → engine → outputs → the
-//! publisher → [`crate::events::core::EventCore`] (durable, then to subscribers). Writes go
-//! the other way: a SOAP handler → [`Io::set_relay_state`] → the controller's adapter, and the
-//! handler answers once the controller acknowledged.
+//! ```text
+//!  adapters (links.rs: one tracked task each) ──AdapterEvent──► SouthboundCore (owner.rs)
+//!        ▲                                                       │ engine.update / tick
+//!        └──────────── Command::Write ◄── writes in flight ◄─────┤ fall-backs (fallback.rs)
+//!                                                                │
+//!  services::io ── Southbound (handle.rs) ──Request + oneshot──► │
+//!                        ▲ views (watch snapshot) ◄──────────────┤
+//!                                                                ▼ outputs, in engine order
+//!                                               publish.rs: run_publisher ──► EventCore
+//! ```
 //!
-//! One engine behind a mutex serves both directions; its outputs leave through one channel,
-//! so events are published in the order the engine decided them.
+//! - [`Southbound`] (`handle.rs`): what handlers hold; reads from the snapshot, changes by
+//!   request.
+//! - `SouthboundCore` (`owner.rs`): the one task owning the engine, link states, monostable
+//!   fall-backs and writes in flight; its module doc gives the shutdown order.
+//! - `Fallbacks` (`fallback.rs`): when each monostable relay returns to inactive.
+//! - `Links` (`links.rs`): the adapter tasks, and the one place a mapping's controller becomes
+//!   an adapter.
+//! - [`publish`]: engine outputs as events and topic descriptions; the publisher task.
+//! - [`settings`]: relay and input settings clients changed, persisted.
 
-mod hub;
+mod fallback;
+mod handle;
+mod links;
+mod owner;
 pub mod publish;
-mod run;
 pub mod settings;
+#[cfg(test)]
+mod tests;
 
-pub use hub::{InputView, Io, IoError, RelayView};
+pub use handle::{InputView, IoError, RelayView, Southbound};

@@ -1,13 +1,18 @@
-//! What the mapping engine's outputs look like as ONVIF events, and the topics they declare.
+//! What the mapping engine's outputs look like as ONVIF events, the topics they declare, and
+//! [`run_publisher`], the task that hands them to the event core in the engine's order.
 //!
 //! Digital inputs and relays use the standard's property topics with the exact items real
 //! clients match on (Milestone: `InputToken`/`RelayToken`, `LogicalState`); values use the
 //! topic and items their mapping names.
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use railgate_mappings::engine::{Output, Reason};
 use railgate_mappings::plan::{FixedItem, Plan, ValuePoint};
+use tokio::sync::mpsc;
 
+use crate::events::core::{EventCore, wait};
 use crate::events::model::{Event, Item, Topic};
 use crate::events::topics::{ItemDescription, TopicDescription, TopicRegistry};
 
@@ -169,4 +174,38 @@ pub fn register_topics(plan: &Plan, topics: &TopicRegistry) {
             )],
         });
     }
+}
+
+/// Publishes engine outputs in order until every sender is gone (the core dropped its own),
+/// then waits for the commits still outstanding. Events are queued to the store one after
+/// another without waiting for each commit (the store batches them); commits are awaited
+/// only to report failures.
+pub(super) async fn run_publisher(
+    plan: Arc<Plan>,
+    mut outputs: mpsc::UnboundedReceiver<Vec<Output>>,
+    events: EventCore,
+) {
+    let mut commits = tokio::task::JoinSet::new();
+    while let Some(batch) = outputs.recv().await {
+        for output in batch {
+            let queued = match publication(&plan, output) {
+                Some(Publication::Property(e)) => events.queue_property(e).await,
+                Some(Publication::Plain(e)) => events.queue(e).await.map(Some),
+                None => Ok(None),
+            };
+            match queued {
+                Ok(Some(ack)) => {
+                    commits.spawn(async move {
+                        if let Err(e) = wait(ack).await {
+                            tracing::error!(error = %e, "an event from a controller was not stored");
+                        }
+                    });
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "an event from a controller was not stored"),
+            }
+            while commits.try_join_next().is_some() {}
+        }
+    }
+    while commits.join_next().await.is_some() {}
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::config::Backoff;
+use crate::modbus::Backoff;
 
 /// The shortest delay used, whatever the configuration says (a zero delay would spin).
 const FLOOR: Duration = Duration::from_millis(10);

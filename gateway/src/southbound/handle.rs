@@ -1,0 +1,280 @@
+//! [`Southbound`]: what request handlers hold. It answers what the mapping says (tokens,
+//! commands) and what inputs and relays look like (a [`Views`] snapshot the core publishes)
+//! by itself, and sends everything that changes state to the [`SouthboundCore`] task as a
+//! [`Request`], waiting for its reply.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use std::time::Instant;
+
+use railgate_adapters::Value;
+use railgate_mappings::engine::Engine;
+use railgate_mappings::plan::{IdleState, Plan, WriteValue};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::links::Links;
+use super::owner::{Reply, Request, SouthboundCore, Views, millis};
+use super::settings::{self, RelaySettings};
+use crate::events::core::EventCore;
+use crate::state::{StateDb, StateError};
+
+/// Client requests queued for the core.
+const REQUEST_QUEUE: usize = 256;
+
+/// Why a client's request could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum IoError {
+    /// No relay has this token.
+    #[error("no relay output {0:?}")]
+    UnknownRelay(String),
+    /// No digital input has this token.
+    #[error("no digital input {0:?}")]
+    UnknownInput(String),
+    /// No auxiliary command has this text.
+    #[error("no auxiliary command {0:?}")]
+    UnknownCommand(String),
+    /// The controller's link is down; nothing was written.
+    #[error("the link to controller {0:?} is down")]
+    LinkDown(String),
+    /// The controller refused the write.
+    #[error("controller {controller:?} refused the write: {reason}")]
+    Refused {
+        /// The controller.
+        controller: String,
+        /// Its answer.
+        reason: String,
+    },
+    /// The controller did not acknowledge in time.
+    #[error("controller {0:?} did not acknowledge the write in time")]
+    Timeout(String),
+    /// The gateway is stopping: the southbound side takes no more requests.
+    #[error("the gateway is stopping")]
+    Stopping,
+    /// The new setting could not be stored.
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// A digital input as clients see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputView {
+    /// Its token.
+    pub token: String,
+    /// The idle state in force.
+    pub idle: IdleState,
+    /// The logical state, once known.
+    pub active: Option<bool>,
+}
+
+/// A relay output as clients see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelayView {
+    /// Its token.
+    pub token: String,
+    /// The settings in force.
+    pub settings: RelaySettings,
+    /// The observed logical state, once known.
+    pub active: Option<bool>,
+}
+
+/// The southbound side of one gateway, as request handlers use it.
+pub struct Southbound {
+    plan: Arc<Plan>,
+    db: Arc<StateDb>,
+    mapped_relays: HashMap<String, RelaySettings>,
+    mapped_inputs: HashMap<String, IdleState>,
+    requests: mpsc::Sender<Request>,
+    views: watch::Receiver<Views>,
+    /// The core, until [`Southbound::run`] moves it into its task (built here so requests can
+    /// queue before it runs).
+    unstarted: Mutex<Option<SouthboundCore>>,
+}
+
+impl std::fmt::Debug for Southbound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Southbound")
+            .field("controllers", &self.plan.controllers.len())
+            .field("inputs", &self.plan.inputs.len())
+            .field("relays", &self.plan.relays.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Southbound {
+    /// Builds the southbound side of `plan`, with the settings clients stored earlier.
+    pub fn new(plan: Plan, db: Arc<StateDb>) -> Southbound {
+        let mut engine = Engine::new(&plan);
+        let now = Instant::now();
+        let mut mapped_relays = HashMap::new();
+        for r in &plan.relays {
+            let mapped = RelaySettings {
+                mode: r.mode,
+                delay_ms: millis(r.delay),
+                idle: r.idle_state,
+            };
+            let s = settings::relay(&db, &r.token, mapped);
+            if s != mapped {
+                // No state is known yet, so this produces no output.
+                let _ = engine.set_relay_settings(&r.token, s.mode, s.delay(), s.idle, now);
+            }
+            mapped_relays.insert(r.token.clone(), mapped);
+        }
+        let mut mapped_inputs = HashMap::new();
+        for i in &plan.inputs {
+            let idle = settings::input_idle(&db, &i.token, i.idle_state);
+            if idle != i.idle_state {
+                let _ = engine.set_input_idle_state(&i.token, idle, now);
+            }
+            mapped_inputs.insert(i.token.clone(), i.idle_state);
+        }
+        let plan = Arc::new(plan);
+        let (requests, requests_rx) = mpsc::channel(REQUEST_QUEUE);
+        let (views_tx, views) = watch::channel(Views::default());
+        let core = SouthboundCore::new(plan.clone(), engine, requests_rx, views_tx);
+        Southbound {
+            plan,
+            db,
+            mapped_relays,
+            mapped_inputs,
+            requests,
+            views,
+            unstarted: Mutex::new(Some(core)),
+        }
+    }
+
+    /// Runs the core (adapters, engine, publisher) until `stop` is cancelled, then shuts it
+    /// down in order. Call once.
+    pub async fn run(self: Arc<Self>, events: EventCore, stop: CancellationToken) {
+        self.run_with(events, stop, Links::start_plan).await;
+    }
+
+    /// [`Southbound::run`] with the adapters `start` picks (tests bring their own).
+    pub(super) async fn run_with(
+        &self,
+        events: EventCore,
+        stop: CancellationToken,
+        start: impl FnOnce(&mut Links, &Plan),
+    ) {
+        let core = self.unstarted.lock().take();
+        match core {
+            Some(core) => core.run(events, stop, start).await,
+            None => tracing::error!("the southbound side was started twice"),
+        }
+    }
+
+    /// The mapping.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Every digital input, in mapping order.
+    pub fn inputs(&self) -> Vec<InputView> {
+        self.views.borrow().inputs.clone()
+    }
+
+    /// Every relay output, in mapping order.
+    pub fn relays(&self) -> Vec<RelayView> {
+        self.views.borrow().relays.clone()
+    }
+
+    /// Whether a relay with this token exists.
+    pub fn has_relay(&self, token: &str) -> bool {
+        self.mapped_relays.contains_key(token)
+    }
+
+    /// Whether a digital input with this token exists.
+    pub fn has_input(&self, token: &str) -> bool {
+        self.mapped_inputs.contains_key(token)
+    }
+
+    /// The auxiliary command strings, in mapping order.
+    pub fn commands(&self) -> impl Iterator<Item = &str> {
+        self.plan.commands.iter().map(|c| c.command.as_str())
+    }
+
+    /// Whether the link to `controller` is up.
+    pub fn link_up(&self, controller: &str) -> bool {
+        self.views
+            .borrow()
+            .links_up
+            .get(controller)
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// Sends a request to the core and waits for its answer.
+    async fn ask(&self, request: impl FnOnce(Reply) -> Request) -> Result<(), IoError> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(request(reply))
+            .await
+            .map_err(|_| IoError::Stopping)?;
+        answer.await.map_err(|_| IoError::Stopping)?
+    }
+
+    /// Sets a relay to `active` or inactive; returns once the controller acknowledged. A
+    /// monostable relay set active falls back to inactive after its delay.
+    pub async fn set_relay_state(&self, token: &str, active: bool) -> Result<(), IoError> {
+        let token = token.to_string();
+        self.ask(|reply| Request::SetRelayState {
+            token,
+            active,
+            reply,
+        })
+        .await
+    }
+
+    /// Changes a relay's settings and stores them; a pending monostable fall-back is
+    /// cancelled.
+    pub async fn set_relay_settings(&self, token: &str, s: RelaySettings) -> Result<(), IoError> {
+        let mapped = *self
+            .mapped_relays
+            .get(token)
+            .ok_or_else(|| IoError::UnknownRelay(token.to_string()))?;
+        settings::store_relay(&self.db, token, mapped, s)?;
+        let token = token.to_string();
+        self.ask(|reply| Request::SetRelaySettings {
+            token,
+            settings: s,
+            reply,
+        })
+        .await
+    }
+
+    /// Changes a digital input's idle state and stores it.
+    pub async fn set_input_idle(&self, token: &str, idle: IdleState) -> Result<(), IoError> {
+        let mapped = *self
+            .mapped_inputs
+            .get(token)
+            .ok_or_else(|| IoError::UnknownInput(token.to_string()))?;
+        settings::store_input_idle(&self.db, token, mapped, idle)?;
+        let token = token.to_string();
+        self.ask(|reply| Request::SetInputIdle { token, idle, reply })
+            .await
+    }
+
+    /// Carries out an auxiliary command; returns once the controller acknowledged.
+    pub async fn send_command(&self, command: &str) -> Result<(), IoError> {
+        let c = self
+            .plan
+            .commands
+            .iter()
+            .find(|c| c.command == command)
+            .ok_or_else(|| IoError::UnknownCommand(command.to_string()))?;
+        let value = match c.value {
+            WriteValue::Bool(b) => Value::Bool(b),
+            WriteValue::U16(v) => Value::U16(v),
+        };
+        let (controller, point) = (c.controller.clone(), c.point.clone());
+        self.ask(|reply| Request::Write {
+            controller,
+            point,
+            value,
+            reply,
+        })
+        .await
+    }
+}

@@ -1,0 +1,99 @@
+//! [`Links`]: one task per controller link (an [`Adapter`]), tracked, stopped together.
+//!
+//! Every adapter shares one event channel towards the southbound core (so the core reads one
+//! stream, in the order things happened) and has its own command channel. This is the one
+//! place that turns a mapping's controller into an adapter; whatever its shape (a polled
+//! bus, a line stream, an edge source), the rest of the gateway only sees
+//! [`AdapterEvent`]s and [`Command`]s.
+
+use std::collections::HashMap;
+
+use railgate_adapters::modbus::ModbusAdapter;
+use railgate_adapters::{Adapter, AdapterEvent, AdapterIo, Command};
+use railgate_mappings::plan::{Link, Plan};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Events buffered between the adapters and the core.
+const EVENT_QUEUE: usize = 4096;
+/// Queued commands per controller.
+const COMMAND_QUEUE: usize = 64;
+
+/// The running adapters.
+#[derive(Debug)]
+pub(super) struct Links {
+    /// Cloned into each adapter; dropped by [`Links::started`], so the core's receiver ends
+    /// once every adapter has.
+    events: Option<mpsc::Sender<AdapterEvent>>,
+    commands: HashMap<String, mpsc::Sender<Command>>,
+    tasks: TaskTracker,
+    /// Not a child of the gateway's stop token: adapters outlive it long enough to carry out
+    /// the monostable fall-backs stopping requires, then are stopped by [`Links::stop`].
+    stop: CancellationToken,
+}
+
+impl Links {
+    /// No adapter yet; the receiver of every adapter's events.
+    pub(super) fn new() -> (Links, mpsc::Receiver<AdapterEvent>) {
+        let (events, receiver) = mpsc::channel(EVENT_QUEUE);
+        let links = Links {
+            events: Some(events),
+            commands: HashMap::new(),
+            tasks: TaskTracker::new(),
+            stop: CancellationToken::new(),
+        };
+        (links, receiver)
+    }
+
+    /// Starts the adapter of every controller in `plan`.
+    pub(super) fn start_plan(&mut self, plan: &Plan) {
+        for controller in &plan.controllers {
+            match &controller.link {
+                Link::Modbus(config) => self.start(ModbusAdapter::new(config.clone())),
+            }
+        }
+    }
+
+    /// Starts one adapter in its own tracked task.
+    pub(super) fn start<A: Adapter>(&mut self, adapter: A) {
+        let Some(events) = self.events.clone() else {
+            tracing::error!(
+                controller = adapter.name(),
+                "adapter started after the others"
+            );
+            return;
+        };
+        let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
+        let name = adapter.name().to_string();
+        self.commands.insert(name.clone(), commands);
+        let io = AdapterIo {
+            events,
+            commands: receiver,
+        };
+        let stop = self.stop.clone();
+        self.tasks.spawn(async move {
+            if let Err(e) = adapter.run(io, stop).await {
+                tracing::error!(controller = %name, error = %e, "adapter stopped");
+            }
+        });
+    }
+
+    /// Every adapter is started.
+    pub(super) fn started(&mut self) {
+        self.events = None;
+        self.tasks.close();
+    }
+
+    /// The command channel of `controller`'s adapter.
+    pub(super) fn commands(&self, controller: &str) -> Option<mpsc::Sender<Command>> {
+        self.commands.get(controller).cloned()
+    }
+
+    /// Stops every adapter and waits until each has returned.
+    pub(super) async fn stop(&self) {
+        self.stop.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+}
