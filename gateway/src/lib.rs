@@ -18,8 +18,8 @@
 //! - composition root: [`app`]: builds every shared state owner once, from [`config`].
 //! - state owners: [`security`] (the gate, users, verifiers, lockout), [`device`]
 //!   (identity, scopes, discovery mode), [`southbound`] (the mapping's points and the
-//!   adapter tasks), [`events`] and [`eventstore`] (raising, subscriptions, the durable
-//!   store), [`state`] (the SQLite state database and the private data folder).
+//!   adapter tasks), [`events`] (raising, subscriptions, and `events::store`, the durable
+//!   SQLite store), [`state`] (the SQLite state database and the private data folder).
 //! - configuration: [`config`]: the YAML file, checked with leaf validators only.
 //! - leaves: [`soap`] (envelopes, faults, services), [`xml`] (the bounded element tree and
 //!   the writer), [`host`] (read-only host facts), [`addr`] (authority and network values),
@@ -34,7 +34,6 @@ pub mod demo;
 pub mod device;
 pub mod discovery;
 pub mod events;
-pub mod eventstore;
 pub mod host;
 pub mod http;
 pub mod runtime;

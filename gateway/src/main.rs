@@ -147,7 +147,7 @@ fn events_command(
     limit: usize,
     follow: bool,
 ) -> ExitCode {
-    use railgate::eventstore::{Query, StoreReader};
+    use railgate::events::store::{Query, StoreReader};
     let parse = |s: Option<&str>,
                  what: &str|
      -> Result<Option<chrono::DateTime<chrono::Utc>>, ExitCode> {
@@ -163,14 +163,14 @@ fn events_command(
         (Ok(a), Ok(b)) => (a, b),
         (Err(code), _) | (_, Err(code)) => return code,
     };
-    let path = data_dir.join(railgate::eventstore::FILE_NAME);
+    let path = data_dir.join(railgate::events::store::FILE_NAME);
     if !path.exists() {
         eprintln!("railgate events: no event store at {}", path.display());
         return ExitCode::from(EX_USAGE);
     }
     // A damaged or newer file is bad data, a failed read an I/O error (sysexits).
-    let failed = |e: railgate::eventstore::StoreError| {
-        use railgate::eventstore::StoreErrorKind as K;
+    let failed = |e: railgate::events::store::StoreError| {
+        use railgate::events::store::StoreErrorKind as K;
         eprintln!("railgate events: {e}");
         ExitCode::from(match e.kind() {
             K::Corrupt | K::TooNew => EX_DATAERR,

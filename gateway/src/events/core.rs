@@ -7,14 +7,14 @@ use std::sync::Arc;
 use chrono::Utc;
 use tokio::sync::Mutex;
 
-use crate::eventstore::{EventStore, StoreError};
+use crate::events::store::{EventStore, StoreError};
 
 use super::model::{Event, Item, Topic, to_millis};
 use super::properties::PropertyState;
 
 /// A queued event's commit: its sequence number once it is durable, or why it was not
 /// stored.
-pub type Ack = crate::eventstore::Ack;
+pub type Ack = crate::events::store::Ack;
 
 /// Waits for a queued event's commit. The error is the store's own (disk full, I/O,
 /// corrupt); an acknowledgement dropped unanswered means the writer is gone (closed).

@@ -1,7 +1,7 @@
 //! Events: what they are ([`model`]), how they are raised ([`core`], with the property state
 //! model in [`properties`]), which topics exist ([`topics`]), how clients select them
 //! ([`filter`]), subscriptions and pull points ([`subscription`]), and their XML
-//! ([`render`]). They are made durable by `crate::eventstore`.
+//! ([`render`]), and the durable SQLite store they are committed to ([`store`]).
 
 pub mod core;
 pub mod filter;
@@ -10,6 +10,7 @@ pub mod monitoring;
 pub mod properties;
 pub mod push;
 pub mod render;
+pub mod store;
 pub mod subscription;
 #[cfg(feature = "test-events")]
 pub mod test_source;

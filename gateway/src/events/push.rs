@@ -16,7 +16,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use crate::addr::Network;
-use crate::eventstore::StoreErrorKind;
+use crate::events::store::StoreErrorKind;
 use crate::soap::write_envelope;
 use crate::xml::XmlWriter;
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
-use crate::eventstore::{EventStore, StoreError};
+use crate::events::store::{EventStore, StoreError};
 
 use super::core::EventCore;
 use super::filter::content::ContentFilter;
@@ -592,7 +592,7 @@ impl Subscriptions {
 
 /// Runs a read of the store file on a blocking thread, and returns its typed error. A read
 /// that panicked panics here too (a bug, not a store failure); one that never ran because the
-/// runtime is shutting down is [`StoreErrorKind::Closed`](crate::eventstore::StoreErrorKind).
+/// runtime is shutting down is [`StoreErrorKind::Closed`](crate::events::store::StoreErrorKind).
 async fn read_blocking<T: Send + 'static>(
     store: &EventStore,
     read: impl FnOnce(&EventStore) -> Result<T, StoreError> + Send + 'static,
@@ -620,14 +620,14 @@ fn begin_event() -> Event {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eventstore::StoreErrorKind;
+    use crate::events::store::StoreErrorKind;
 
     /// A pull on a store whose writer stopped on corruption is answered with the error, not
     /// with an empty answer at once, pull after pull.
     #[tokio::test]
     async fn a_pull_after_the_writer_stopped_reports_why() {
         let tmp = tempfile::tempdir().unwrap();
-        let store = crate::eventstore::testing::writer_meets_corruption(tmp.path()).await;
+        let store = crate::events::store::testing::writer_meets_corruption(tmp.path()).await;
         let core = EventCore::new(store.clone());
         let subs = Subscriptions::new(
             core.clone(),
@@ -644,7 +644,7 @@ mod tests {
             .await
             .unwrap();
         let raised = core
-            .raise(crate::eventstore::testing::event(1))
+            .raise(crate::events::store::testing::event(1))
             .await
             .unwrap_err();
         assert_eq!(raised.kind(), StoreErrorKind::Corrupt);

@@ -16,69 +16,14 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::links::Links;
-use super::owner::{Reply, Request, SouthboundCore, Views, millis};
+use super::messages::{InputView, IoError, RelayView, Reply, Request, Views, millis};
+use super::owner::SouthboundCore;
 use super::settings::{self, RelaySettings};
 use crate::events::core::EventCore;
-use crate::state::{StateDb, StateError};
+use crate::state::StateDb;
 
 /// Client requests queued for the core.
 const REQUEST_QUEUE: usize = 256;
-
-/// Why a client's request could not be carried out.
-#[derive(Debug, thiserror::Error)]
-pub enum IoError {
-    /// No relay has this token.
-    #[error("no relay output {0:?}")]
-    UnknownRelay(String),
-    /// No digital input has this token.
-    #[error("no digital input {0:?}")]
-    UnknownInput(String),
-    /// No auxiliary command has this text.
-    #[error("no auxiliary command {0:?}")]
-    UnknownCommand(String),
-    /// The controller's link is down; nothing was written.
-    #[error("the link to controller {0:?} is down")]
-    LinkDown(String),
-    /// The controller refused the write.
-    #[error("controller {controller:?} refused the write: {reason}")]
-    Refused {
-        /// The controller.
-        controller: String,
-        /// Its answer.
-        reason: String,
-    },
-    /// The controller did not acknowledge in time.
-    #[error("controller {0:?} did not acknowledge the write in time")]
-    Timeout(String),
-    /// The gateway is stopping: the southbound side takes no more requests.
-    #[error("the gateway is stopping")]
-    Stopping,
-    /// The new setting could not be stored.
-    #[error(transparent)]
-    State(#[from] StateError),
-}
-
-/// A digital input as clients see it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InputView {
-    /// Its token.
-    pub token: String,
-    /// The idle state in force.
-    pub idle: IdleState,
-    /// The logical state, once known.
-    pub active: Option<bool>,
-}
-
-/// A relay output as clients see it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RelayView {
-    /// Its token.
-    pub token: String,
-    /// The settings in force.
-    pub settings: RelaySettings,
-    /// The observed logical state, once known.
-    pub active: Option<bool>,
-}
 
 /// The southbound side of one gateway, as request handlers use it.
 pub struct Southbound {

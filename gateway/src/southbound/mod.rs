@@ -15,6 +15,8 @@
 //!
 //! - [`Southbound`] (`handle.rs`): what handlers hold; reads from the snapshot, changes by
 //!   request.
+//! - `messages.rs`: what crosses between the two: `Request`, `IoError`, the `Views`
+//!   snapshot (both import it; it imports neither).
 //! - `SouthboundCore` (`owner.rs`): the one task owning the engine, link states, monostable
 //!   fall-backs and writes in flight; its module doc gives the shutdown order.
 //! - `Fallbacks` (`fallback.rs`): when each monostable relay returns to inactive.
@@ -26,10 +28,12 @@
 mod fallback;
 mod handle;
 mod links;
+mod messages;
 mod owner;
 pub mod publish;
 pub mod settings;
 #[cfg(test)]
 mod tests;
 
-pub use handle::{InputView, IoError, RelayView, Southbound};
+pub use handle::Southbound;
+pub use messages::{InputView, IoError, RelayView};

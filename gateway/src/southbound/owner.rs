@@ -28,116 +28,20 @@ use railgate_adapters::{
 };
 use railgate_mappings::engine::{Engine, Output};
 use railgate_mappings::plan::{Plan, RelayMode};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::fallback::Fallbacks;
-use super::handle::{InputView, IoError, RelayView};
 use super::links::Links;
+use super::messages::{IoError, Reply, Request, Views};
 use super::publish::run_publisher;
-use super::settings::RelaySettings;
 use crate::events::core::EventCore;
 use crate::events::monitoring;
 
 /// How long a write may take from the request to the controller's acknowledgement
 /// (including the adapter's own retries) before the client is told it failed.
 const WRITE_DEADLINE: Duration = Duration::from_secs(5);
-
-/// A client's answer.
-pub(super) type Reply = oneshot::Sender<Result<(), IoError>>;
-
-/// What clients ask of the core.
-#[derive(Debug)]
-pub(super) enum Request {
-    /// SetRelayOutputState: answered once the controller acknowledged.
-    SetRelayState {
-        token: String,
-        active: bool,
-        reply: Reply,
-    },
-    /// New relay settings (already stored).
-    SetRelaySettings {
-        token: String,
-        settings: RelaySettings,
-        reply: Reply,
-    },
-    /// A new idle state of a digital input (already stored).
-    SetInputIdle {
-        token: String,
-        idle: railgate_mappings::plan::IdleState,
-        reply: Reply,
-    },
-    /// An auxiliary command: one write, answered once acknowledged.
-    Write {
-        controller: String,
-        point: PointId,
-        value: Value,
-        reply: Reply,
-    },
-}
-
-impl Request {
-    fn refuse(self, error: IoError) {
-        let reply = match self {
-            Request::SetRelayState { reply, .. }
-            | Request::SetRelaySettings { reply, .. }
-            | Request::SetInputIdle { reply, .. }
-            | Request::Write { reply, .. } => reply,
-        };
-        let _ = reply.send(Err(error));
-    }
-}
-
-/// What requests read without asking the core: published after every change.
-#[derive(Clone, Debug, Default)]
-pub(super) struct Views {
-    pub(super) inputs: Vec<InputView>,
-    pub(super) relays: Vec<RelayView>,
-    pub(super) links_up: HashMap<String, bool>,
-}
-
-impl Views {
-    pub(super) fn of(plan: &Plan, engine: &Engine, links_up: &HashMap<String, bool>) -> Views {
-        let inputs = plan
-            .inputs
-            .iter()
-            .filter_map(|i| {
-                let s = engine.input_state(&i.token)?;
-                Some(InputView {
-                    token: i.token.clone(),
-                    idle: s.idle_state,
-                    active: s.active,
-                })
-            })
-            .collect();
-        let relays = plan
-            .relays
-            .iter()
-            .filter_map(|r| {
-                let s = engine.relay_state(&r.token)?;
-                Some(RelayView {
-                    token: r.token.clone(),
-                    settings: RelaySettings {
-                        mode: s.mode,
-                        delay_ms: millis(s.delay),
-                        idle: s.idle_state,
-                    },
-                    active: s.active,
-                })
-            })
-            .collect();
-        Views {
-            inputs,
-            relays,
-            links_up: links_up.clone(),
-        }
-    }
-}
-
-pub(super) fn millis(d: Duration) -> u64 {
-    d.as_millis().min(u64::MAX as u128) as u64
-}
 
 /// Why a write is made, and who waits for it.
 enum Purpose {

@@ -1,5 +1,5 @@
 //! What the mapping engine's outputs look like as ONVIF events, the topics they declare, and
-//! [`run_publisher`], the task that hands them to the event core in the engine's order.
+//! `run_publisher`, the task that hands them to the event core in the engine's order.
 //!
 //! Digital inputs and relays use the standard's property topics with the exact items real
 //! clients match on (Milestone: `InputToken`/`RelayToken`, `LogicalState`); values use the

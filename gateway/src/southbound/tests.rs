@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{IoError, Southbound};
 use crate::events::core::EventCore;
-use crate::eventstore::{EventStore, StoreConfig};
+use crate::events::store::{EventStore, StoreConfig};
 use crate::state::StateDb;
 
 /// What the fake controller saw.

@@ -16,8 +16,8 @@ use chrono::Utc;
 use clap::Parser;
 use railgate::config::Config;
 use railgate::events::model::{Event, Item, Topic};
+use railgate::events::store::{EventStore, StoreConfig};
 use railgate::events::subscription::Filter;
-use railgate::eventstore::{EventStore, StoreConfig};
 use railgate_mappings::plan::Plan;
 use railgate_tests::{
     ADMIN_PASSWORD, BenchRuntimes, RawClient, percentile, post, soap_envelope, thread_cpu,

@@ -2,7 +2,7 @@
 //! anyone sees it ("persist, then publish"), so an acknowledged event survives a crash or a
 //! power cut, and clients can Seek back in time.
 //!
-//! One thread owns the only writable connection ([`writer`]). It takes whatever is queued,
+//! One thread owns the only writable connection (`writer`). It takes whatever is queued,
 //! writes it in one transaction, commits (WAL, `synchronous=FULL`), then publishes: the events
 //! go into an in-memory ring of recent events and the latest sequence number is announced on a
 //! `watch` channel, and only then are the raisers' acknowledgements sent. Readers (pull points,

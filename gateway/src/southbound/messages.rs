@@ -1,0 +1,167 @@
+//! What crosses between [`super::Southbound`] (the handle request handlers hold) and
+//! `SouthboundCore` (the owner task): client [`Request`]s and their [`IoError`]s, and the
+//! [`Views`] snapshot of inputs and relays the core publishes. Both sides import this module;
+//! it imports neither.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use railgate_adapters::{PointId, Value};
+use railgate_mappings::engine::Engine;
+use railgate_mappings::plan::{IdleState, Plan};
+use tokio::sync::oneshot;
+
+use super::settings::RelaySettings;
+use crate::state::StateError;
+
+/// Why a client's request could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum IoError {
+    /// No relay has this token.
+    #[error("no relay output {0:?}")]
+    UnknownRelay(String),
+    /// No digital input has this token.
+    #[error("no digital input {0:?}")]
+    UnknownInput(String),
+    /// No auxiliary command has this text.
+    #[error("no auxiliary command {0:?}")]
+    UnknownCommand(String),
+    /// The controller's link is down; nothing was written.
+    #[error("the link to controller {0:?} is down")]
+    LinkDown(String),
+    /// The controller refused the write.
+    #[error("controller {controller:?} refused the write: {reason}")]
+    Refused {
+        /// The controller.
+        controller: String,
+        /// Its answer.
+        reason: String,
+    },
+    /// The controller did not acknowledge in time.
+    #[error("controller {0:?} did not acknowledge the write in time")]
+    Timeout(String),
+    /// The gateway is stopping: the southbound side takes no more requests.
+    #[error("the gateway is stopping")]
+    Stopping,
+    /// The new setting could not be stored.
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// A digital input as clients see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputView {
+    /// Its token.
+    pub token: String,
+    /// The idle state in force.
+    pub idle: IdleState,
+    /// The logical state, once known.
+    pub active: Option<bool>,
+}
+
+/// A relay output as clients see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelayView {
+    /// Its token.
+    pub token: String,
+    /// The settings in force.
+    pub settings: RelaySettings,
+    /// The observed logical state, once known.
+    pub active: Option<bool>,
+}
+
+/// A client's answer.
+pub(super) type Reply = oneshot::Sender<Result<(), IoError>>;
+
+/// What clients ask of the core.
+#[derive(Debug)]
+pub(super) enum Request {
+    /// SetRelayOutputState: answered once the controller acknowledged.
+    SetRelayState {
+        token: String,
+        active: bool,
+        reply: Reply,
+    },
+    /// New relay settings (already stored).
+    SetRelaySettings {
+        token: String,
+        settings: RelaySettings,
+        reply: Reply,
+    },
+    /// A new idle state of a digital input (already stored).
+    SetInputIdle {
+        token: String,
+        idle: railgate_mappings::plan::IdleState,
+        reply: Reply,
+    },
+    /// An auxiliary command: one write, answered once acknowledged.
+    Write {
+        controller: String,
+        point: PointId,
+        value: Value,
+        reply: Reply,
+    },
+}
+
+impl Request {
+    /// Answers the request with `error`.
+    pub(super) fn refuse(self, error: IoError) {
+        let reply = match self {
+            Request::SetRelayState { reply, .. }
+            | Request::SetRelaySettings { reply, .. }
+            | Request::SetInputIdle { reply, .. }
+            | Request::Write { reply, .. } => reply,
+        };
+        let _ = reply.send(Err(error));
+    }
+}
+
+/// What requests read without asking the core: published after every change.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Views {
+    pub(super) inputs: Vec<InputView>,
+    pub(super) relays: Vec<RelayView>,
+    pub(super) links_up: HashMap<String, bool>,
+}
+
+impl Views {
+    pub(super) fn of(plan: &Plan, engine: &Engine, links_up: &HashMap<String, bool>) -> Views {
+        let inputs = plan
+            .inputs
+            .iter()
+            .filter_map(|i| {
+                let s = engine.input_state(&i.token)?;
+                Some(InputView {
+                    token: i.token.clone(),
+                    idle: s.idle_state,
+                    active: s.active,
+                })
+            })
+            .collect();
+        let relays = plan
+            .relays
+            .iter()
+            .filter_map(|r| {
+                let s = engine.relay_state(&r.token)?;
+                Some(RelayView {
+                    token: r.token.clone(),
+                    settings: RelaySettings {
+                        mode: s.mode,
+                        delay_ms: millis(s.delay),
+                        idle: s.idle_state,
+                    },
+                    active: s.active,
+                })
+            })
+            .collect();
+        Views {
+            inputs,
+            relays,
+            links_up: links_up.clone(),
+        }
+    }
+}
+
+pub(super) fn millis(d: Duration) -> u64 {
+    d.as_millis().min(u64::MAX as u128) as u64
+}
