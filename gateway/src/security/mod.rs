@@ -19,6 +19,7 @@ pub mod gate;
 pub mod lookup;
 pub mod secret;
 pub mod throttle;
+pub mod user_table;
 pub mod users;
 pub mod wsse;
 

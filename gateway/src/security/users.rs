@@ -11,8 +11,9 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
-use crate::state::{StateDb, StateError, StoredUser, datadir};
+use crate::state::{StateDb, StateError, datadir};
 
+use super::user_table::{self, StoredUser};
 use super::{Secret, UserLevel, random_bytes};
 
 /// Limits and fixed users, from the configuration.
@@ -110,8 +111,7 @@ pub struct UserDirectory {
 impl UserDirectory {
     /// Loads the users from `db`.
     pub fn load(db: Arc<StateDb>, limits: UserLimits) -> Result<Self, StateError> {
-        let users = db
-            .users()?
+        let users = user_table::load(&db)?
             .into_iter()
             .map(|u| (u.username.clone(), u))
             .collect();
@@ -241,7 +241,7 @@ impl UserDirectory {
     /// Writes a checked change to the database, then applies it to the copy (the write lock
     /// is held only for the apply, never during the disk write).
     fn commit(&self, upserts: Vec<StoredUser>, deletes: Vec<String>) -> Result<(), UserError> {
-        self.db.write_users(&upserts, &deletes)?;
+        user_table::write(&self.db, &upserts, &deletes)?;
         let mut users = self.users.write();
         for d in &deletes {
             users.remove(d);

@@ -1,4 +1,5 @@
-//! The state database: users, configurable scopes and settings, with versioned migrations.
+//! The state database: the file, its schema (users, configurable scopes, settings) with
+//! versioned migrations, and the queries for scopes and settings.
 //!
 //! Writes are rare (a client changes a user or a scope) and small, so one connection behind a
 //! mutex serves; hot paths read from in-memory copies kept by their owners (see
@@ -8,8 +9,6 @@ use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
-
-use crate::security::{Secret, UserLevel};
 
 use super::datadir;
 
@@ -61,17 +60,6 @@ pub enum StateError {
     Corrupt(String),
 }
 
-/// A user as stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredUser {
-    /// User name.
-    pub username: String,
-    /// Password (kept in clear because both digest schemes need it; the file is 0600).
-    pub password: Secret,
-    /// Level.
-    pub level: UserLevel,
-}
-
 /// The state database.
 #[derive(Debug)]
 pub struct StateDb {
@@ -108,7 +96,10 @@ impl StateDb {
         &self.path
     }
 
-    fn with<T>(
+    /// Runs `f` on the connection (one caller at a time). The owners of rows that carry
+    /// types of their own (users: `security::users`) keep their queries beside those types;
+    /// the tables themselves are created here, by the migrations.
+    pub fn with<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StateError>,
     ) -> Result<T, StateError> {
@@ -135,57 +126,6 @@ impl StateDb {
                 "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 params![key, value],
             )?;
-            Ok(())
-        })
-    }
-
-    /// Every user, by name.
-    pub fn users(&self) -> Result<Vec<StoredUser>, StateError> {
-        self.with(|c| {
-            let mut stmt =
-                c.prepare("SELECT username, password, level FROM users ORDER BY username")?;
-            let rows = stmt.query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })?;
-            let mut users = Vec::new();
-            for row in rows {
-                let (username, password, level) = row?;
-                let level = level
-                    .parse()
-                    .map_err(|_| StateError::Corrupt(format!("user level {level:?}")))?;
-                users.push(StoredUser {
-                    username,
-                    password: Secret::new(password),
-                    level,
-                });
-            }
-            Ok(users)
-        })
-    }
-
-    /// Inserts or replaces `upserts` and deletes `deletes`, all in one transaction.
-    pub fn write_users(
-        &self,
-        upserts: &[StoredUser],
-        deletes: &[String],
-    ) -> Result<(), StateError> {
-        self.with(|c| {
-            let tx = c.transaction()?;
-            for u in upserts {
-                tx.execute(
-                    "INSERT INTO users (username, password, level) VALUES (?1, ?2, ?3)
-                     ON CONFLICT(username) DO UPDATE SET password = excluded.password, level = excluded.level",
-                    params![u.username, u.password.expose(), u.level.as_str()],
-                )?;
-            }
-            for name in deletes {
-                tx.execute("DELETE FROM users WHERE username = ?1", [name])?;
-            }
-            tx.commit()?;
             Ok(())
         })
     }
@@ -244,15 +184,6 @@ mod tests {
         {
             let db = StateDb::open(&dir).unwrap();
             assert_eq!(db.scopes().unwrap(), None);
-            db.write_users(
-                &[StoredUser {
-                    username: "admin".into(),
-                    password: Secret::new("pw"),
-                    level: UserLevel::Administrator,
-                }],
-                &[],
-            )
-            .unwrap();
             db.set_scopes(&["onvif://www.onvif.org/name/x".into()])
                 .unwrap();
             db.set_setting("discovery_mode", "NonDiscoverable").unwrap();
@@ -263,7 +194,6 @@ mod tests {
             0o600
         );
         let db = StateDb::open(&dir).unwrap();
-        assert_eq!(db.users().unwrap()[0].password.expose(), "pw");
         assert_eq!(
             db.scopes().unwrap(),
             Some(vec!["onvif://www.onvif.org/name/x".to_string()])
@@ -272,8 +202,6 @@ mod tests {
             db.setting("discovery_mode").unwrap().as_deref(),
             Some("NonDiscoverable")
         );
-        db.write_users(&[], &["admin".into()]).unwrap();
-        assert!(db.users().unwrap().is_empty());
     }
 
     #[test]

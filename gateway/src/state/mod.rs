@@ -5,4 +5,4 @@ pub mod datadir;
 pub mod db;
 pub mod migrate;
 
-pub use db::{StateDb, StateError, StoredUser};
+pub use db::{StateDb, StateError};
