@@ -79,7 +79,12 @@ mod tests {
             password: Secret::new("pw"),
             level: UserLevel::Administrator,
         };
-        write(&StateDb::open(tmp.path()).unwrap(), &[admin.clone()], &[]).unwrap();
+        write(
+            &StateDb::open(tmp.path()).unwrap(),
+            std::slice::from_ref(&admin),
+            &[],
+        )
+        .unwrap();
         let db = StateDb::open(tmp.path()).unwrap();
         assert_eq!(load(&db).unwrap(), vec![admin]);
         write(&db, &[], &["admin".into()]).unwrap();
