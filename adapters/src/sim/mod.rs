@@ -57,7 +57,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::{TaskTracker, task_tracker::TaskTrackerToken};
 use tracing::{debug, info};
 
-use service::{PanelService, lock};
+use service::PanelService;
 use state::SimState;
 
 /// How often the panel's timers and animation advance.
@@ -142,7 +142,7 @@ pub async fn start(addr: SocketAddr, opts: SimOptions) -> io::Result<SimPanel> {
         loop {
             tokio::select! {
                 () = stop_ticking.cancelled() => break,
-                _ = every.tick() => lock(&ticking).tick(Instant::now()),
+                _ = every.tick() => ticking.lock().tick(Instant::now()),
             }
         }
     });
@@ -297,7 +297,7 @@ impl SimPanel {
     /// registers (addresses 0–9999, all 0, no logic), for benchmarks and load tests. Units 1
     /// and 2 keep their layouts; an existing unit id is refused.
     pub fn add_scratch_unit(&self, unit: u8) -> Result<(), SimError> {
-        if lock(&self.state).add_scratch_unit(unit, SCRATCH_SIZE) {
+        if self.state.lock().add_scratch_unit(unit, SCRATCH_SIZE) {
             Ok(())
         } else {
             Err(SimError::Refused {
@@ -310,19 +310,19 @@ impl SimPanel {
     /// Switches FC22 (mask write register) off or on: off, the panel answers it with
     /// IllegalFunction like older firmware.
     pub fn set_mask_write_supported(&self, supported: bool) {
-        lock(&self.state).mask_write = supported;
+        self.state.lock().mask_write = supported;
     }
 
     /// Sets the alarm panel's exit and entry delays (5 s each by default).
     pub fn set_alarm_delays(&self, exit: Duration, entry: Duration) {
-        let mut state = lock(&self.state);
+        let mut state = self.state.lock();
         state.exit_delay = exit;
         state.entry_delay = entry;
     }
 
     /// Sets a discrete input (a contact changing in the field).
     pub fn set_discrete_input(&self, unit: u8, address: u16, on: bool) -> Result<(), SimError> {
-        let mut state = lock(&self.state);
+        let mut state = self.state.lock();
         check_unit(&state, unit)?;
         if state.set_discrete_input(unit, address, on) {
             Ok(())
@@ -333,12 +333,12 @@ impl SimPanel {
 
     /// Reads a discrete input.
     pub fn discrete_input(&self, unit: u8, address: u16) -> Option<bool> {
-        lock(&self.state).discrete_input(unit, address)
+        self.state.lock().discrete_input(unit, address)
     }
 
     /// Sets a coil as a Modbus write would (with its side effects, e.g. relay feedback).
     pub fn set_coil(&self, unit: u8, address: u16, on: bool) -> Result<(), SimError> {
-        let mut state = lock(&self.state);
+        let mut state = self.state.lock();
         check_unit(&state, unit)?;
         state
             .write_coils(unit, address, &[on])
@@ -347,13 +347,13 @@ impl SimPanel {
 
     /// Reads a coil.
     pub fn coil(&self, unit: u8, address: u16) -> Option<bool> {
-        lock(&self.state).coil(unit, address)
+        self.state.lock().coil(unit, address)
     }
 
     /// Sets an input register (a measurement or status changing; on unit 2 also zone bits,
     /// which the panel reacts to on its next tick).
     pub fn set_input_register(&self, unit: u8, address: u16, value: u16) -> Result<(), SimError> {
-        let mut state = lock(&self.state);
+        let mut state = self.state.lock();
         check_unit(&state, unit)?;
         if state.set_input_register(unit, address, value) {
             Ok(())
@@ -364,12 +364,12 @@ impl SimPanel {
 
     /// Reads an input register.
     pub fn input_register(&self, unit: u8, address: u16) -> Option<u16> {
-        lock(&self.state).input_register(unit, address)
+        self.state.lock().input_register(unit, address)
     }
 
     /// Writes a holding register as a Modbus write would (a command is executed at once).
     pub fn set_holding(&self, unit: u8, address: u16, value: u16) -> Result<(), SimError> {
-        let mut state = lock(&self.state);
+        let mut state = self.state.lock();
         check_unit(&state, unit)?;
         state
             .write_holding(unit, address, &[value], Instant::now())
@@ -378,7 +378,7 @@ impl SimPanel {
 
     /// Reads a holding register.
     pub fn holding(&self, unit: u8, address: u16) -> Option<u16> {
-        lock(&self.state).holding(unit, address)
+        self.state.lock().holding(unit, address)
     }
 }
 

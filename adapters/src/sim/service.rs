@@ -9,7 +9,7 @@ use std::future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use parking_lot::{Mutex, MutexGuard};
+use parking_lot::Mutex;
 
 use tokio::time::Instant;
 use tokio_modbus::server::Service;
@@ -19,11 +19,6 @@ use tracing::debug;
 use crate::modbus::Table;
 
 use super::state::SimState;
-
-/// Locks the state.
-pub(crate) fn lock(state: &Mutex<SimState>) -> MutexGuard<'_, SimState> {
-    state.lock()
-}
 
 /// Serves requests from one connection.
 #[derive(Clone, Debug)]
@@ -42,7 +37,7 @@ impl Service for PanelService {
     fn call(&self, req: SlaveRequest<'static>) -> Self::Future {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let result = handle(
-            &mut lock(&self.state),
+            &mut self.state.lock(),
             req.slave,
             req.request,
             Instant::now(),
