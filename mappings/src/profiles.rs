@@ -16,6 +16,42 @@ const BUILTIN: &[(&str, &str)] = &[
         "generic-alarm-panel",
         include_str!("../profiles/generic-alarm-panel.yaml"),
     ),
+    (
+        "moxa-iologik-e1210",
+        include_str!("../profiles/moxa-iologik-e1210.yaml"),
+    ),
+    (
+        "moxa-iologik-e1211",
+        include_str!("../profiles/moxa-iologik-e1211.yaml"),
+    ),
+    (
+        "moxa-iologik-e1212",
+        include_str!("../profiles/moxa-iologik-e1212.yaml"),
+    ),
+    (
+        "moxa-iologik-e1212-dio-out",
+        include_str!("../profiles/moxa-iologik-e1212-dio-out.yaml"),
+    ),
+    (
+        "moxa-iologik-e1214",
+        include_str!("../profiles/moxa-iologik-e1214.yaml"),
+    ),
+    (
+        "advantech-adam-6050",
+        include_str!("../profiles/advantech-adam-6050.yaml"),
+    ),
+    (
+        "advantech-adam-6060",
+        include_str!("../profiles/advantech-adam-6060.yaml"),
+    ),
+    (
+        "advantech-adam-4055",
+        include_str!("../profiles/advantech-adam-4055.yaml"),
+    ),
+    (
+        "generic-relay-8ch-rtu",
+        include_str!("../profiles/generic-relay-8ch-rtu.yaml"),
+    ),
 ];
 
 /// The built-in profiles as (name, YAML text), in a stable order.

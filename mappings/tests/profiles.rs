@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use railgate_adapters::PointId;
-use railgate_adapters::modbus::{ModbusConfig, Table, Transport};
+use railgate_adapters::modbus::{ModbusConfig, ModbusPoint, Table, Transport};
 use railgate_mappings::plan::{IdleState, ItemType, Link, Plan, RelayMode, WireType, WriteValue};
 use railgate_mappings::{builtin_profiles, load_demo, load_file, load_str};
 
@@ -33,11 +33,238 @@ fn id(s: &str) -> PointId {
 #[test]
 fn every_builtin_profile_instantiates() {
     let names: Vec<&str> = builtin_profiles().map(|(n, _)| n).collect();
-    assert_eq!(names, ["generic-io-16di-8do", "generic-alarm-panel"]);
+    assert_eq!(
+        names,
+        [
+            "generic-io-16di-8do",
+            "generic-alarm-panel",
+            "moxa-iologik-e1210",
+            "moxa-iologik-e1211",
+            "moxa-iologik-e1212",
+            "moxa-iologik-e1212-dio-out",
+            "moxa-iologik-e1214",
+            "advantech-adam-6050",
+            "advantech-adam-6060",
+            "advantech-adam-4055",
+            "generic-relay-8ch-rtu",
+        ]
+    );
     for (name, text) in builtin_profiles() {
         assert!(text.contains("address_base"), "{name}");
+        assert!(text.contains("\ndescription: "), "{name}");
         let plan = instance(name, "");
-        assert!(!plan.inputs.is_empty() && !plan.relays.is_empty(), "{name}");
+        assert!(!plan.inputs.is_empty() || !plan.relays.is_empty(), "{name}");
+        // With a prefix and an offset every token carries the prefix and every point moves.
+        let moved = instance(name, ", token_prefix: X-, address_offset: 100");
+        assert_eq!(moved.inputs.len(), plan.inputs.len(), "{name}");
+        assert_eq!(moved.relays.len(), plan.relays.len(), "{name}");
+        for (a, b) in plan.inputs.iter().zip(&moved.inputs) {
+            assert_eq!(format!("X-{}", a.token), b.token, "{name}");
+            assert_eq!(
+                address(&plan, &a.point) + 100,
+                address(&moved, &b.point),
+                "{name}"
+            );
+        }
+        for (a, b) in plan.relays.iter().zip(&moved.relays) {
+            assert_eq!(format!("X-{}", a.token), b.token, "{name}");
+            assert_eq!(
+                address(&plan, &a.write) + 100,
+                address(&moved, &b.write),
+                "{name}"
+            );
+        }
+    }
+}
+
+/// The wire address of a point of controller `c`.
+fn address(plan: &Plan, id: &PointId) -> u16 {
+    point(plan, id).address
+}
+
+fn point<'a>(plan: &'a Plan, id: &PointId) -> &'a ModbusPoint {
+    let Link::Modbus(m) = &plan.controllers[0].link;
+    m.points
+        .iter()
+        .find(|p| &p.id == id)
+        .unwrap_or_else(|| panic!("no point {id:?}"))
+}
+
+/// The function code that reads a table.
+fn read_fc(table: Table) -> u8 {
+    match table {
+        Table::Coil => 1,
+        Table::DiscreteInput => 2,
+        Table::Holding => 3,
+        Table::Input => 4,
+    }
+}
+
+/// An input or a relay of a profile.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Input,
+    Relay,
+}
+
+/// A channel as the vendor's table lists it: token, kind, the function code that reads it,
+/// the wire (0-based) address. The comment of each row gives the manual's own notation.
+type Row = (&'static str, Kind, u8, u16);
+
+/// A few channels of every vendor profile, pinned against the vendor's published table (the
+/// sources are cited in each profile's header), with the channel counts.
+const VENDOR_TABLES: &[(&str, usize, usize, &[Row])] = &[
+    // ioLogik E1200 manual, Appendix A, E1210: 1xxxx 10001/0x0000 .. 10016/0x000F.
+    (
+        "moxa-iologik-e1210",
+        16,
+        0,
+        &[
+            ("DI0", Kind::Input, 2, 0x0000),
+            ("DI7", Kind::Input, 2, 0x0007),
+            ("DI15", Kind::Input, 2, 0x000F),
+        ],
+    ),
+    // E1211: 0xxxx 00001/0x0000 .. 00016/0x000F.
+    (
+        "moxa-iologik-e1211",
+        0,
+        16,
+        &[
+            ("DO0", Kind::Relay, 1, 0x0000),
+            ("DO8", Kind::Relay, 1, 0x0008),
+            ("DO15", Kind::Relay, 1, 0x000F),
+        ],
+    ),
+    // E1212: 1xxxx CH0-CH7 DI 0x0000-0x0007, CH8-CH15 (DIO as DI) 0x0008-0x000F.
+    (
+        "moxa-iologik-e1212",
+        16,
+        0,
+        &[
+            ("DI0", Kind::Input, 2, 0x0000),
+            ("DI7", Kind::Input, 2, 0x0007),
+            ("DIO0", Kind::Input, 2, 0x0008),
+            ("DIO7", Kind::Input, 2, 0x000F),
+        ],
+    ),
+    // E1212: 0xxxx CH0-CH7 DO value (DIO as DO) 00001/0x0000 .. 00008/0x0007.
+    (
+        "moxa-iologik-e1212-dio-out",
+        8,
+        8,
+        &[
+            ("DI0", Kind::Input, 2, 0x0000),
+            ("DI7", Kind::Input, 2, 0x0007),
+            ("DIO0", Kind::Relay, 1, 0x0000),
+            ("DIO7", Kind::Relay, 1, 0x0007),
+        ],
+    ),
+    // E1214: 1xxxx 10001-10006 / 0x0000-0x0005; 0xxxx "DO (Relay)" 00001-00006 / 0x0000-0x0005.
+    (
+        "moxa-iologik-e1214",
+        6,
+        6,
+        &[
+            ("DI0", Kind::Input, 2, 0x0000),
+            ("DI5", Kind::Input, 2, 0x0005),
+            ("DO0", Kind::Relay, 1, 0x0000),
+            ("DO5", Kind::Relay, 1, 0x0005),
+        ],
+    ),
+    // ADAM-6000 manual, Appendix B, ADAM-6050: 0X 00001-00012 DI, 00017-00022 DO (1-based).
+    (
+        "advantech-adam-6050",
+        12,
+        6,
+        &[
+            ("DI0", Kind::Input, 1, 0),
+            ("DI11", Kind::Input, 1, 11),
+            ("DO0", Kind::Relay, 1, 16),
+            ("DO5", Kind::Relay, 1, 21),
+        ],
+    ),
+    // ADAM-6060: 0X 00001-00006 DI, 00017-00022 relays.
+    (
+        "advantech-adam-6060",
+        6,
+        6,
+        &[
+            ("DI0", Kind::Input, 1, 0),
+            ("DI5", Kind::Input, 1, 5),
+            ("DO0", Kind::Relay, 1, 16),
+            ("DO5", Kind::Relay, 1, 21),
+        ],
+    ),
+    // ADAM-4000 manual, Appendix G table 7, ADAM-4055: 0X 00001-00008 DI, 00017-00024 DO.
+    (
+        "advantech-adam-4055",
+        8,
+        8,
+        &[
+            ("DI0", Kind::Input, 1, 0),
+            ("DI7", Kind::Input, 1, 7),
+            ("DO0", Kind::Relay, 1, 16),
+            ("DO7", Kind::Relay, 1, 23),
+        ],
+    ),
+    // Waveshare "Modbus RTU Relay (D)": relays coils 0x0000-0x0007, inputs FC02 0x0000-0x0007.
+    (
+        "generic-relay-8ch-rtu",
+        8,
+        8,
+        &[
+            ("Input1", Kind::Input, 2, 0x0000),
+            ("Input8", Kind::Input, 2, 0x0007),
+            ("Relay1", Kind::Relay, 1, 0x0000),
+            ("Relay8", Kind::Relay, 1, 0x0007),
+        ],
+    ),
+];
+
+#[test]
+fn vendor_profiles_match_the_vendor_tables() {
+    for &(name, inputs, relays, rows) in VENDOR_TABLES {
+        let plan = instance(name, ", token_prefix: V-");
+        assert_eq!(
+            (plan.inputs.len(), plan.relays.len()),
+            (inputs, relays),
+            "{name}"
+        );
+        for &(token, kind, fc, wire) in rows {
+            let token = format!("V-{token}");
+            let id = match kind {
+                Kind::Input => {
+                    let i = plan.inputs.iter().find(|i| i.token == token);
+                    let i = i.unwrap_or_else(|| panic!("{name}: no input {token}"));
+                    assert_eq!(i.idle_state, IdleState::Open, "{name} {token}");
+                    i.point.clone()
+                }
+                Kind::Relay => {
+                    let r = plan.relays.iter().find(|r| r.token == token);
+                    let r = r.unwrap_or_else(|| panic!("{name}: no relay {token}"));
+                    assert_eq!(r.read, r.write, "{name} {token}: reads its own coil back");
+                    assert_eq!(r.mode, RelayMode::Bistable, "{name} {token}");
+                    r.write.clone()
+                }
+            };
+            let p = point(&plan, &id);
+            assert_eq!(
+                (read_fc(p.table), p.address, p.count, p.bit),
+                (fc, wire, 1, None),
+                "{name} {token} ({kind:?})"
+            );
+            // Relays are written (FC05 on a coil); inputs never are.
+            assert_eq!(p.writable, matches!(kind, Kind::Relay), "{name} {token}");
+        }
+        // No profile writes anything but its relays.
+        let Link::Modbus(m) = &plan.controllers[0].link;
+        assert_eq!(
+            m.points.iter().filter(|p| p.writable).count(),
+            relays,
+            "{name}"
+        );
+        assert!(plan.values.is_empty() && plan.commands.is_empty(), "{name}");
     }
 }
 
