@@ -5,6 +5,7 @@ against the official schemas with tests/onvif/validate.py (see `validator`)."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import importlib.util
@@ -237,6 +238,26 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def socat_pty_pair(workdir: Path):
+    """A socat pseudo-terminal pair `workdir/ttyA` <-> `workdir/ttyB` (a serial line between a
+    peer and railgate), killed on exit."""
+    import shutil
+    assert shutil.which("socat"), "socat is missing (tests/run installs it)"
+    a, b = workdir / "ttyA", workdir / "ttyB"
+    socat = subprocess.Popen(["socat", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 5
+        while not (a.exists() and b.exists()):
+            assert time.monotonic() < deadline, "socat made no pty pair in 5 s"
+            time.sleep(0.02)
+        yield a, b
+    finally:
+        socat.kill()
+        socat.wait()
 
 
 def challenges(resp) -> list[dict]:

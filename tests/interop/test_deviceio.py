@@ -9,7 +9,6 @@ socat pseudo-terminal pair."""
 
 import datetime as dt
 import json
-import shutil
 import socket
 import subprocess
 import sys
@@ -20,8 +19,8 @@ import pytest
 from pymodbus.client import ModbusTcpClient
 
 from conftest import (ADMIN, NS, OPERATOR, ROOT, USER, Gateway, add_users, binary, create_pull_point, fault_codes,
-                      free_port, messages, pull, soap, texts, topic_filter, xml, zeep_client, zeep_deviceio,
-                      zeep_events)
+                      free_port, messages, pull, soap, socat_pty_pair, texts, topic_filter, xml, zeep_client,
+                      zeep_deviceio, zeep_events)
 
 DEMO_MAPPING = ROOT / "mappings" / "demo.yaml"
 IO_UNIT, PANEL_UNIT = 1, 2
@@ -384,12 +383,7 @@ def test_pymodbus_tcp_server_polled_by_railgate(tmp_path):
 
 
 def test_pymodbus_rtu_server_over_a_pty_polled_by_railgate(tmp_path):
-    assert shutil.which("socat"), "socat is missing (tests/run installs it)"
-    a, b = tmp_path / "ttyA", tmp_path / "ttyB"
-    socat = subprocess.Popen(["socat", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        assert wait_for(lambda: a.exists() and b.exists(), 5)
+    with socat_pty_pair(tmp_path) as (a, b):
         server = PymodbusServer("rtu", str(a))
         try:
             g = run_against(tmp_path, f"modbus_rtu: {{device: {b}, baud: 19200, parity: even}}")
@@ -398,6 +392,3 @@ def test_pymodbus_rtu_server_over_a_pty_polled_by_railgate(tmp_path):
             assert g.stop() == 0, g.log()
         finally:
             server.close()
-    finally:
-        socat.kill()
-        socat.wait()

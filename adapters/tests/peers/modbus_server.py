@@ -14,6 +14,11 @@ Unit 1 holds (wire addresses, 0-based):
     holding          0-19   HR0 0x1234, HR1 0x5678, HR2 250, HR10 0b1010
     input            0-9    IR0 1000, IR1 2000
 Anything else answers IllegalDataAddress.
+
+Options (after the positional arguments), for the layouts of vendor modules:
+    --bits N            N coils and N discrete inputs instead of 16 (e.g. 32 for coils 16-21)
+    --on TABLE:ADDRESS  set coil or discrete input ADDRESS on at start (TABLE: coil, discrete);
+                        repeatable, on top of the defaults above
 """
 
 import asyncio
@@ -36,12 +41,14 @@ async def report_write(function_code, _start, address, _count, _registers, set_v
     return None
 
 
-def device():
-    coils = [False] * 16
+def device(bits=16, on=()):
+    coils = [False] * bits
     coils[0] = True
-    discretes = [False] * 16
+    discretes = [False] * bits
     discretes[0] = True
     discretes[3] = True
+    for table, address in on:
+        (coils if table == "coil" else discretes)[address] = True
     holding = [0] * 20
     holding[0] = 0x1234
     holding[1] = 0x5678
@@ -70,15 +77,33 @@ async def wait_for_stdin_eof():
         pass
 
 
+def options(argv):
+    """Splits `argv` into the positional arguments and the device() keyword options."""
+    positional, bits, on = [], 16, []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--bits":
+            bits = int(next(args))
+        elif arg == "--on":
+            table, address = next(args).split(":")
+            if table not in ("coil", "discrete"):
+                raise SystemExit(f"--on {table}:{address}: the table is coil or discrete")
+            on.append((table, int(address)))
+        else:
+            positional.append(arg)
+    return positional, {"bits": bits, "on": on}
+
+
 async def main():
     pymodbus_apply_logging_config(logging.WARNING)
-    if len(sys.argv) == 4 and sys.argv[1] == "tcp":
-        server = ModbusTcpServer(device(), address=(sys.argv[2], int(sys.argv[3])))
+    argv, layout = options(sys.argv)
+    if len(argv) == 4 and argv[1] == "tcp":
+        server = ModbusTcpServer(device(**layout), address=(argv[2], int(argv[3])))
         await server.serve_forever(background=True)
         port = server.transport.sockets[0].getsockname()[1]
         print(f"READY {port}", flush=True)
-    elif len(sys.argv) == 3 and sys.argv[1] == "rtu":
-        server = ModbusSerialServer(device(), port=sys.argv[2], baudrate=19200, timeout=0.05)
+    elif len(argv) == 3 and argv[1] == "rtu":
+        server = ModbusSerialServer(device(**layout), port=argv[2], baudrate=19200, timeout=0.05)
         await server.serve_forever(background=True)
         print("READY", flush=True)
     else:
