@@ -88,8 +88,23 @@ async def main():
         port = server.transport.sockets[0].getsockname()[1]
         print(f"READY {port}", flush=True)
     elif len(sys.argv) == 5 and sys.argv[1] == "rtu" and sys.argv[3] == "--units":
-        devices = [device(int(u), named=True) for u in sys.argv[4].split(",")]
-        server = ModbusSerialServer(devices, port=sys.argv[2], baudrate=19200, timeout=0.05)
+        units = [int(u) for u in sys.argv[4].split(",")]
+
+        def silent_for_others(sending, packet):
+            # On an RS-485 line a unit nobody has is silent (pymodbus would answer it with an
+            # exception): its answer is not sent.
+            if sending and packet and packet[0] not in units:
+                return b""
+            return packet
+
+        pymodbus_apply_logging_config(logging.CRITICAL)  # not a traceback per silent request
+        server = ModbusSerialServer(
+            [device(u, named=True) for u in units],
+            port=sys.argv[2],
+            baudrate=19200,
+            timeout=0.05,
+            trace_packet=silent_for_others,
+        )
         await server.serve_forever(background=True)
         print("READY", flush=True)
     elif len(sys.argv) == 3 and sys.argv[1] == "rtu":
