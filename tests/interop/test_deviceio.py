@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -383,13 +384,23 @@ def test_pymodbus_tcp_server_polled_by_railgate(tmp_path):
         server.close()
 
 
-def test_pymodbus_rtu_server_over_a_pty_polled_by_railgate(tmp_path):
+@contextmanager
+def pty_pair(tmp_path: Path):
+    """socat's pseudo-terminal pair `tmp_path/ttyA` <-> `tmp_path/ttyB`, killed on exit."""
     assert shutil.which("socat"), "socat is missing (tests/run installs it)"
     a, b = tmp_path / "ttyA", tmp_path / "ttyB"
     socat = subprocess.Popen(["socat", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         assert wait_for(lambda: a.exists() and b.exists(), 5)
+        yield a, b
+    finally:
+        socat.kill()
+        socat.wait()
+
+
+def test_pymodbus_rtu_server_over_a_pty_polled_by_railgate(tmp_path):
+    with pty_pair(tmp_path) as (a, b):
         server = PymodbusServer("rtu", str(a))
         try:
             g = run_against(tmp_path, f"modbus_rtu: {{device: {b}, baud: 19200, parity: even}}")
@@ -398,6 +409,3 @@ def test_pymodbus_rtu_server_over_a_pty_polled_by_railgate(tmp_path):
             assert g.stop() == 0, g.log()
         finally:
             server.close()
-    finally:
-        socat.kill()
-        socat.wait()

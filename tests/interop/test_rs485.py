@@ -4,69 +4,49 @@ device (a socat pseudo-terminal pair). Units 5 and 6 are served by one pymodbus 
 come up and their inputs and relays work through ONVIF; the silent unit goes down alone while
 the others keep polling and writing."""
 
-import shutil
-import subprocess
-
 import pytest
 
 from conftest import Gateway, create_pull_point, topic_filter, zeep_client
-from test_deviceio import PymodbusServer, pull_until, wait_for
+from test_deviceio import PymodbusServer, pty_pair, pull_until, wait_for
 
-MAPPING = """\
-controllers:
-  - name: u5
+CONTROLLER = """\
+  - name: u{unit}
     modbus_rtu: {{device: {device}, baud: 19200, parity: none}}
-    unit: 5
+    unit: {unit}
     address_base: 0
     poll_interval: 50ms
     timeout: 200ms
     retries: 1
     backoff: {{initial: 100ms, max: 400ms}}
-  - name: u6
-    modbus_rtu: {{device: {device}, baud: 19200, parity: none}}
-    unit: 6
-    address_base: 0
-    poll_interval: 50ms
-    timeout: 200ms
-    retries: 1
-    backoff: {{initial: 100ms, max: 400ms}}
-  - name: u7
-    modbus_rtu: {{device: {device}, baud: 19200, parity: none}}
-    unit: 7
-    address_base: 0
-    poll_interval: 50ms
-    timeout: 200ms
-    retries: 1
-    backoff: {{initial: 100ms, max: 400ms}}
-inputs:
-  - {{token: Door5, controller: u5, discrete_input: 0}}
-  - {{token: Window5, controller: u5, discrete_input: 1}}
-  - {{token: Door6, controller: u6, discrete_input: 0}}
-  - {{token: Door7, controller: u7, discrete_input: 0}}
-relays:
-  - {{token: Lock5, controller: u5, coil: 5}}
-  - {{token: Lock6, controller: u6, coil: 5}}
-  - {{token: Lock7, controller: u7, coil: 5}}
 """
+
+ITEMS = """\
+inputs:
+  - {token: Door5, controller: u5, discrete_input: 0}
+  - {token: Window5, controller: u5, discrete_input: 1}
+  - {token: Door6, controller: u6, discrete_input: 0}
+  - {token: Door7, controller: u7, discrete_input: 0}
+relays:
+  - {token: Lock5, controller: u5, coil: 5}
+  - {token: Lock6, controller: u6, coil: 5}
+  - {token: Lock7, controller: u7, coil: 5}
+"""
+
+
+def mapping(device) -> str:
+    """Three controllers on one serial device: units 5, 6 and 7."""
+    return "controllers:\n" + "".join(CONTROLLER.format(unit=u, device=device) for u in (5, 6, 7)) + ITEMS
 
 
 @pytest.fixture
 def line(tmp_path):
     """A pty pair: pymodbus serves units 5 and 6 on one end, the gateway opens the other."""
-    assert shutil.which("socat"), "socat is missing (tests/run installs it)"
-    a, b = tmp_path / "ttyA", tmp_path / "ttyB"
-    socat = subprocess.Popen(["socat", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        assert wait_for(lambda: a.exists() and b.exists(), 5)
+    with pty_pair(tmp_path) as (a, b):
         server = PymodbusServer("rtu", str(a), "--units", "5,6")
         try:
             yield server, b
         finally:
             server.close()
-    finally:
-        socat.kill()
-        socat.wait()
 
 
 def set_relay(dev, token: str) -> None:
@@ -75,7 +55,7 @@ def set_relay(dev, token: str) -> None:
 
 def test_two_units_share_one_port_and_a_silent_third_goes_down_alone(tmp_path, line):
     server, device = line
-    (tmp_path / "site.yaml").write_text(MAPPING.format(device=device))
+    (tmp_path / "site.yaml").write_text(mapping(device))
     g = Gateway(tmp_path, config="mapping: site.yaml\n").start()
     try:
         assert wait_for(lambda: "link up controller=u5" in g.log() and "link up controller=u6" in g.log(), 15), g.log()
