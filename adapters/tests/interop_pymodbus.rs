@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use railgate_adapters::conformance::Running;
 use railgate_adapters::modbus::{
-    Backoff, ModbusAdapter, ModbusConfig, ModbusPoint, Parity, Table, Transport,
+    Backoff, Buses, ModbusAdapter, ModbusConfig, ModbusPoint, Parity, Table, Transport,
 };
 use railgate_adapters::{LinkState, PointId, Quality, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -128,6 +128,11 @@ impl PyServer {
 
     /// Waits for the server to report a write of `values` by function `fc` at `address`.
     async fn expect_write(&mut self, fc: u8, address: u16, values: &[u16]) {
+        self.expect_unit_write(None, fc, address, values).await;
+    }
+
+    /// Waits for the server to report a write (to `unit`, if given; see `--units`).
+    async fn expect_unit_write(&mut self, unit: Option<u8>, fc: u8, address: u16, values: &[u16]) {
         let deadline = tokio::time::Instant::now() + SOON;
         loop {
             let line = tokio::time::timeout_at(deadline, self.lines.recv())
@@ -144,6 +149,7 @@ impl PyServer {
                 .map(|a| a.iter().filter_map(serde_json::Value::as_u64).collect())
                 .unwrap_or_default();
             if json["fc"] == fc
+                && unit.is_none_or(|unit| json["unit"] == unit)
                 && json["address"] == address
                 && seen == values.iter().map(|&v| u64::from(v)).collect::<Vec<_>>()
             {
@@ -347,4 +353,105 @@ async fn pymodbus_rtu_server_over_a_pty_is_polled_written_lost_and_recovered() {
         .unwrap();
     expect(&mut running, "hr2", Value::U16(250), Quality::Good).await;
     running.stop(Duration::from_secs(1)).await.unwrap();
+}
+
+/// The points of one unit of `modbus_server.py rtu DEV --units ...`, named `<unit>/<point>`.
+fn unit_config(device: &Path, unit: u8) -> ModbusConfig {
+    let mut c = config(Transport::Rtu {
+        device: device.to_path_buf(),
+        baud: 19200,
+        parity: Parity::None,
+        data_bits: 8,
+        stop_bits: 1,
+    });
+    c.name = format!("unit{unit}");
+    c.unit = unit;
+    c.points = vec![
+        point(&format!("{unit}/coil3"), Table::Coil, 3, 1, None, true),
+        point(&format!("{unit}/hr2"), Table::Holding, 2, 1, None, true),
+        point(&format!("{unit}/ir0"), Table::Input, 0, 1, None, false),
+    ];
+    c
+}
+
+/// RS-485 multi-drop: units 5 and 6 served by one pymodbus process on one pty, and unit 7 that
+/// nobody answers, all three on one serial port of the gateway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn units_on_one_pty_share_it_and_a_silent_one_goes_down_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_socat, master, slave) = pty_pair(dir.path()).await;
+    let slave = slave.to_string_lossy().into_owned();
+    let (mut server, _) = PyServer::start(&["rtu", &slave, "--units", "5,6"]).await;
+
+    let mut buses = Buses::new();
+    let mut five = Running::start(buses.adapter(unit_config(&master, 5)));
+    let mut six = Running::start(buses.adapter(unit_config(&master, 6)));
+    let mut seven = Running::start(buses.adapter(unit_config(&master, 7)));
+    let tasks = buses.into_tasks();
+    assert_eq!(tasks.len(), 1, "one bus task for the one port");
+    let bus = tasks
+        .into_iter()
+        .map(|t| tokio::spawn(t.run()))
+        .collect::<Vec<_>>();
+
+    // Both answering units are up, each with its own values (IR0 = 1000 × unit).
+    five.wait_link(LinkState::Up, SOON).await.unwrap();
+    six.wait_link(LinkState::Up, SOON).await.unwrap();
+    expect(&mut five, "5/ir0", Value::U16(5000), Quality::Good).await;
+    expect(&mut six, "6/ir0", Value::U16(6000), Quality::Good).await;
+
+    // The silent unit goes down on its own; the port stays usable for the others.
+    let down = seven.wait_link(LinkState::Down, SOON).await.unwrap();
+    assert!(
+        down.reason.as_deref().unwrap_or("").contains("no response"),
+        "{down:?}"
+    );
+
+    // Writes to both answering units land on the right unit and are read back, while unit 7
+    // keeps failing its reconnect attempts in between.
+    for (running, unit) in [(&mut five, 5u8), (&mut six, 6)] {
+        let coil = PointId(format!("{unit}/coil3"));
+        assert_eq!(
+            running.write(&coil, Value::Bool(true), SOON).await.unwrap(),
+            Ok(())
+        );
+        server.expect_unit_write(Some(unit), 5, 3, &[1]).await;
+        expect(running, &coil.0, Value::Bool(true), Quality::Good).await;
+        let hr2 = PointId(format!("{unit}/hr2"));
+        let value = 100 + u16::from(unit);
+        assert_eq!(
+            running.write(&hr2, Value::U16(value), SOON).await.unwrap(),
+            Ok(())
+        );
+        server.expect_unit_write(Some(unit), 6, 2, &[value]).await;
+        expect(running, &hr2.0, Value::U16(value), Quality::Good).await;
+    }
+    // Unit 7's retries (backoff 100–500 ms, each attempt 300 ms of silence) run during this
+    // window; units 5 and 6 stay up throughout.
+    let (a, b) = tokio::join!(
+        five.expect_no_link_event(Duration::from_secs(2)),
+        six.expect_no_link_event(Duration::from_secs(2))
+    );
+    a.unwrap();
+    b.unwrap();
+    // A write to the silent unit is refused as LinkDown, not lost.
+    let answer = seven
+        .write(&PointId("7/coil3".into()), Value::Bool(true), SOON)
+        .await
+        .unwrap();
+    assert!(
+        matches!(answer, Err(railgate_adapters::WriteError::LinkDown(_))),
+        "{answer:?}"
+    );
+
+    // Stopping every controller ends the bus task.
+    five.stop(Duration::from_secs(1)).await.unwrap();
+    six.stop(Duration::from_secs(1)).await.unwrap();
+    seven.stop(Duration::from_secs(1)).await.unwrap();
+    for task in bus {
+        tokio::time::timeout(Duration::from_secs(2), task)
+            .await
+            .expect("the bus task ends after its controllers")
+            .unwrap();
+    }
 }

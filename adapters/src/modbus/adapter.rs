@@ -4,7 +4,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::adapter::{Adapter, AdapterError, AdapterIo};
 
-use super::config::ModbusConfig;
+use super::bus::{BusHandle, BusTask};
+use super::config::{ModbusConfig, Transport};
 use super::link::Link;
 use super::plan::{PollPlan, plan_poll};
 use super::runner::Runner;
@@ -23,15 +24,28 @@ use super::runner::Runner;
 ///   once more as [`crate::Quality::Stale`];
 /// - [`crate::Quality::Bad`] for the points of a read the device refuses with an exception
 ///   (the link stays up).
+///
+/// An RTU controller made with [`ModbusAdapter::new`] is alone on its serial port (the port's
+/// bus task runs inside the adapter's task); controllers sharing a port are made by
+/// [`super::Buses::adapter`].
 #[derive(Clone, Debug)]
 pub struct ModbusAdapter {
     config: ModbusConfig,
+    pub(super) bus: Option<BusHandle>,
 }
 
 impl ModbusAdapter {
     /// An adapter for `config`; nothing is checked or opened until [`Adapter::run`].
     pub fn new(config: ModbusConfig) -> ModbusAdapter {
-        ModbusAdapter { config }
+        ModbusAdapter { config, bus: None }
+    }
+
+    /// An adapter for `config`'s unit on a serial bus shared with other controllers.
+    pub(crate) fn on_bus(config: ModbusConfig, bus: BusHandle) -> ModbusAdapter {
+        ModbusAdapter {
+            config,
+            bus: Some(bus),
+        }
     }
 
     /// The configuration it runs.
@@ -44,7 +58,7 @@ impl ModbusAdapter {
     pub fn plan(&self) -> Result<PollPlan, AdapterError> {
         let plan = plan_poll(&self.config)
             .map_err(|e| AdapterError::Config(format!("{}: {e}", self.config.name)))?;
-        Link::new(&self.config)
+        Link::check(&self.config)
             .map_err(|e| AdapterError::Config(format!("{}: {e}", self.config.name)))?;
         Ok(plan)
     }
@@ -63,9 +77,22 @@ impl Adapter for ModbusAdapter {
 
     async fn run(self, io: AdapterIo, stop: CancellationToken) -> Result<(), AdapterError> {
         let plan = self.plan()?;
-        let link = Link::new(&self.config)
-            .map_err(|e| AdapterError::Config(format!("{}: {e}", self.config.name)))?;
-        Runner::new(self.config, plan, link, io, stop).run().await;
+        let name = self.config.name.clone();
+        let config_error = |e: String| AdapterError::Config(format!("{name}: {e}"));
+        match (self.bus, &self.config.transport) {
+            (None, Transport::Rtu { .. }) => {
+                // Alone on its port: the port's bus task runs beside the runner, in this task;
+                // it ends when the runner (and with it the link's handle) is gone.
+                let (bus, handle) = BusTask::open(&self.config).map_err(config_error)?;
+                let link = Link::new(&self.config, Some(handle)).map_err(config_error)?;
+                let runner = Runner::new(self.config, plan, link, io, stop);
+                tokio::join!(bus.run(), runner.run());
+            }
+            (bus, _) => {
+                let link = Link::new(&self.config, bus).map_err(config_error)?;
+                Runner::new(self.config, plan, link, io, stop).run().await;
+            }
+        }
         Ok(())
     }
 }

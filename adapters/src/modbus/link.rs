@@ -1,15 +1,19 @@
-//! One controller's transport: the tokio-modbus client context, and every request made safe.
+//! One controller's transport and every request made safe: a TCP connection of its own, or
+//! its unit's turn on a shared serial [`super::bus`].
 //!
 //! Known tokio-modbus hazards and what this module does about them:
 //! - A request without an answer would wait forever: every request (and every connect) runs
 //!   under a timeout.
 //! - After a timeout, a late response desynchronises a reused context (slowtec/tokio-modbus#324):
-//!   any timeout, I/O error, protocol error or malformed response drops the context, and the
-//!   next attempt reconnects (TCP) or reopens and flushes the port (RTU).
-//! - RTU devices need silence between frames (slowtec/tokio-modbus#180): `inter_frame_delay` is
-//!   kept between the end of one exchange and the start of the next; on RTU at least the
+//!   on TCP any timeout, I/O error, protocol error or malformed response drops the connection
+//!   and the next attempt reconnects; on a serial bus the bus task discards the context and
+//!   flushes the port, and keeps the port open for the other units (see [`super::bus`]).
+//! - RTU devices need silence between frames (slowtec/tokio-modbus#180): on TCP
+//!   `inter_frame_delay` is kept between the end of one exchange and the start of the next; on
+//!   a serial bus the bus task keeps the larger of every unit's `inter_frame_delay` and the
 //!   3.5-character silence of the serial line specification (1.75 ms above 19200 baud).
-//! - Bus access is serialised because one task owns the link and awaits each exchange.
+//! - Bus access is serialised: one task owns a TCP link and awaits each exchange; one bus task
+//!   owns a serial port and serves one exchange at a time.
 //!
 //! A device's exception response is an answer, not a failure: it is returned as
 //! [`Call::Exception`] and the connection stays.
@@ -21,10 +25,10 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_modbus::client::{Client, Context};
 use tokio_modbus::{ExceptionCode, ProtocolError, Request, Response, Slave};
-use tokio_serial::{SerialPort, SerialStream};
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
+use super::bus::BusHandle;
 use super::config::{ModbusConfig, Parity, Transport};
 
 /// How long a clean disconnect may take before the context is simply dropped.
@@ -46,78 +50,129 @@ pub(crate) enum Call {
     Stopped,
 }
 
+/// What one attempt on the wire came to.
+#[derive(Debug)]
+pub(crate) enum Attempt {
+    /// An answer or an exception: [`Call::Answer`] or [`Call::Exception`].
+    Done(Call),
+    /// No answer within the timeout: the device is silent (the transport may be fine).
+    Silent(String),
+    /// An answer that does not fit the request (a late answer, noise, another unit).
+    Garbled(String),
+    /// The transport itself failed (I/O error).
+    Failed(String),
+}
+
+/// What a request future of tokio-modbus under a timeout gives.
+pub(crate) type Outcome = Result<tokio_modbus::Result<Response>, tokio::time::error::Elapsed>;
+
+/// Classifies one attempt's `outcome` for `request`, made with the timeout `limit`.
+pub(crate) fn classify(request: &Request<'_>, outcome: Outcome, limit: Duration) -> Attempt {
+    match outcome {
+        Ok(Ok(Err(code))) => Attempt::Done(Call::Exception(code)),
+        Ok(Ok(Ok(response))) => match check_response(request, response) {
+            Ok(response) => Attempt::Done(Call::Answer(response)),
+            Err(e) => Attempt::Garbled(e),
+        },
+        Err(_elapsed) => Attempt::Silent(format!("no response within {} ms", limit.as_millis())),
+        Ok(Err(tokio_modbus::Error::Transport(e))) => Attempt::Failed(format!("I/O error: {e}")),
+        Ok(Err(tokio_modbus::Error::Protocol(e))) => Attempt::Garbled(describe_protocol(&e)),
+    }
+}
+
 /// The transport of one controller and its request discipline.
 pub(crate) struct Link {
     name: String,
-    transport: Transport,
     unit: u8,
     timeout: Duration,
     retries: u32,
+    wire: Wire,
+}
+
+enum Wire {
+    /// A connection of its own.
+    Tcp(TcpWire),
+    /// A unit on a serial bus shared with other controllers.
+    Bus(BusHandle),
+}
+
+struct TcpWire {
+    host: String,
+    port: u16,
     inter_frame_delay: Duration,
     ctx: Option<Context>,
     quiet_until: Option<Instant>,
 }
 
 impl Link {
-    /// A link that is not connected yet; fails if the serial settings cannot exist.
-    pub(crate) fn new(config: &ModbusConfig) -> Result<Link, String> {
+    /// Whether `config`'s link can exist (serial settings, timeout), without any I/O.
+    pub(crate) fn check(config: &ModbusConfig) -> Result<(), String> {
         if let Transport::Rtu { .. } = &config.transport {
             serial_builder(&config.transport)?;
         }
         if config.timeout.is_zero() {
             return Err("timeout must be longer than zero".into());
         }
-        let inter_frame_delay = match &config.transport {
-            Transport::Rtu { baud, .. } => config.inter_frame_delay.max(rtu_silence(*baud)),
-            Transport::Tcp { .. } => config.inter_frame_delay,
-        };
-        Ok(Link {
-            name: config.name.clone(),
-            transport: config.transport.clone(),
-            unit: config.unit,
-            timeout: config.timeout,
-            retries: config.retries,
-            inter_frame_delay,
-            ctx: None,
-            quiet_until: None,
-        })
-    }
-
-    /// Connects (TCP) or opens and flushes the port (RTU), replacing any open context.
-    pub(crate) async fn open(&mut self) -> Result<(), String> {
-        self.ctx = None;
-        let slave = Slave(self.unit);
-        let ctx = match &self.transport {
-            Transport::Tcp { host, port } => {
-                let limit = self.timeout.max(MIN_CONNECT_TIMEOUT);
-                let stream = timeout(limit, connect_tcp(host, *port))
-                    .await
-                    .map_err(|_| {
-                        format!(
-                            "connect to {host}:{port}: no answer within {} ms",
-                            limit.as_millis()
-                        )
-                    })??;
-                tokio_modbus::client::tcp::attach_slave(stream, slave)
-            }
-            Transport::Rtu { device, .. } => {
-                let builder = serial_builder(&self.transport)?;
-                let port = SerialStream::open(&builder)
-                    .map_err(|e| format!("open {}: {e}", device.display()))?;
-                // Bytes a device sent after an earlier timeout must not be read as an answer.
-                if let Err(e) = port.clear(tokio_serial::ClearBuffer::All) {
-                    debug!(controller = %self.name, error = %e, "flushing the serial port failed");
-                }
-                tokio_modbus::client::rtu::attach_slave(port, slave)
-            }
-        };
-        self.ctx = Some(ctx);
         Ok(())
     }
 
-    /// Closes the context cleanly (bounded by a short grace period).
+    /// A link that is not connected yet: its own TCP connection, or its unit on `bus` (which
+    /// an RTU controller needs).
+    pub(crate) fn new(config: &ModbusConfig, bus: Option<BusHandle>) -> Result<Link, String> {
+        Link::check(config)?;
+        let wire = match (&config.transport, bus) {
+            (_, Some(bus)) => Wire::Bus(bus),
+            (Transport::Tcp { host, port }, None) => Wire::Tcp(TcpWire {
+                host: host.clone(),
+                port: *port,
+                inter_frame_delay: config.inter_frame_delay,
+                ctx: None,
+                quiet_until: None,
+            }),
+            (Transport::Rtu { device, .. }, None) => {
+                return Err(format!("{} has no serial bus task", device.display()));
+            }
+        };
+        Ok(Link {
+            name: config.name.clone(),
+            unit: config.unit,
+            timeout: config.timeout,
+            retries: config.retries,
+            wire,
+        })
+    }
+
+    /// Connects (TCP), replacing any open context. On a serial bus there is nothing to open
+    /// per unit (the bus task opens the port); the first poll tells whether the unit answers.
+    pub(crate) async fn open(&mut self) -> Result<(), String> {
+        let Wire::Tcp(tcp) = &mut self.wire else {
+            return Ok(());
+        };
+        tcp.ctx = None;
+        let limit = self.timeout.max(MIN_CONNECT_TIMEOUT);
+        let (host, port) = (&tcp.host, tcp.port);
+        let stream = timeout(limit, connect_tcp(host, port))
+            .await
+            .map_err(|_| {
+                format!(
+                    "connect to {host}:{port}: no answer within {} ms",
+                    limit.as_millis()
+                )
+            })??;
+        tcp.ctx = Some(tokio_modbus::client::tcp::attach_slave(
+            stream,
+            Slave(self.unit),
+        ));
+        Ok(())
+    }
+
+    /// Closes the connection cleanly (bounded by a short grace period); a serial bus stays
+    /// open for the other units.
     pub(crate) async fn close(&mut self) {
-        if let Some(mut ctx) = self.ctx.take() {
+        let Wire::Tcp(tcp) = &mut self.wire else {
+            return;
+        };
+        if let Some(mut ctx) = tcp.ctx.take() {
             match timeout(DISCONNECT_GRACE, ctx.disconnect()).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => debug!(controller = %self.name, error = %e, "disconnect failed"),
@@ -138,49 +193,69 @@ impl Link {
             if attempt > 0 {
                 debug!(controller = %self.name, attempt, reason = %failure, "retrying");
             }
-            if self.ctx.is_none() {
-                match stop.run_until_cancelled(self.open()).await {
-                    None => return Call::Stopped,
-                    Some(Err(e)) => {
-                        failure = e;
-                        continue;
+            let result = match &mut self.wire {
+                Wire::Tcp(tcp) => {
+                    if tcp.ctx.is_none() {
+                        match stop.run_until_cancelled(self.open()).await {
+                            None => return Call::Stopped,
+                            Some(Err(e)) => {
+                                failure = e;
+                                continue;
+                            }
+                            Some(Ok(())) => {}
+                        }
                     }
-                    Some(Ok(())) => {}
+                    let Wire::Tcp(tcp) = &mut self.wire else {
+                        continue;
+                    };
+                    match tcp.attempt(request, self.timeout, stop).await {
+                        Some(result) => result,
+                        None => return Call::Stopped,
+                    }
                 }
-            }
-            if let Some(quiet) = self.quiet_until
-                && stop.run_until_cancelled(sleep_until(quiet)).await.is_none()
-            {
-                return Call::Stopped;
-            }
-            let limit = self.timeout;
-            let Some(ctx) = self.ctx.as_mut() else {
-                continue;
+                Wire::Bus(bus) => {
+                    match bus.exchange(self.unit, request, self.timeout, stop).await {
+                        Some(result) => result,
+                        None => return Call::Stopped,
+                    }
+                }
             };
-            let result = stop
-                .run_until_cancelled(timeout(limit, ctx.call(request.clone())))
-                .await;
-            self.quiet_until = (!self.inter_frame_delay.is_zero())
-                .then(|| Instant::now() + self.inter_frame_delay);
             match result {
-                None => return Call::Stopped,
-                Some(Ok(Ok(Err(code)))) => return Call::Exception(code),
-                Some(Ok(Ok(Ok(response)))) => match check_response(request, response) {
-                    Ok(response) => return Call::Answer(response),
-                    Err(e) => failure = e,
-                },
-                Some(Err(_elapsed)) => {
-                    failure = format!("no response within {} ms", limit.as_millis());
-                }
-                Some(Ok(Err(tokio_modbus::Error::Transport(e)))) => {
-                    failure = format!("I/O error: {e}");
-                }
-                Some(Ok(Err(tokio_modbus::Error::Protocol(e)))) => failure = describe_protocol(&e),
+                Ok(call) => return call,
+                Err(e) => failure = e,
             }
-            // The context may now be out of step with the device: start afresh.
-            self.ctx = None;
         }
         Call::Broken(failure)
+    }
+}
+
+impl TcpWire {
+    /// One attempt on the open connection: the answer or exception, or why it failed (the
+    /// connection is then dropped: it may be out of step with the device). `None` on stop.
+    async fn attempt(
+        &mut self,
+        request: &Request<'static>,
+        limit: Duration,
+        stop: &CancellationToken,
+    ) -> Option<Result<Call, String>> {
+        if let Some(quiet) = self.quiet_until {
+            stop.run_until_cancelled(sleep_until(quiet)).await?;
+        }
+        let Some(ctx) = self.ctx.as_mut() else {
+            return Some(Err("not connected".into()));
+        };
+        let outcome = stop
+            .run_until_cancelled(timeout(limit, ctx.call(request.clone())))
+            .await?;
+        self.quiet_until =
+            (!self.inter_frame_delay.is_zero()).then(|| Instant::now() + self.inter_frame_delay);
+        match classify(request, outcome, limit) {
+            Attempt::Done(call) => Some(Ok(call)),
+            Attempt::Silent(e) | Attempt::Garbled(e) | Attempt::Failed(e) => {
+                self.ctx = None;
+                Some(Err(e))
+            }
+        }
     }
 }
 

@@ -1,8 +1,11 @@
 //! Modbus TCP and RTU: the [`ModbusAdapter`], its configuration and its poll planning.
 //!
-//! The adapter owns one controller's link in one task, so its bus access is serialised. An RTU
-//! port is opened exclusively: several unit ids on one RS-485 line (several controllers on one
-//! port) are not supported yet.
+//! The adapter owns one controller's link in one task. A TCP controller has a connection of its
+//! own; RTU controllers on one serial device (units on one RS-485 line) share one [`BusTask`]
+//! that owns the port and serialises every unit's requests ([`Buses`] groups them; see the
+//! `bus` module for turns, gaps and what a silent unit does to the others: it slows them,
+//! it does not take them down). Each controller keeps its own link state, poll interval,
+//! timeout, retries, backoff and writes.
 //!
 //! # Contract
 //! - **Reads** are planned once ([`plan::plan_poll`]): the fewest requests per table, merging
@@ -23,15 +26,18 @@
 //!   `IllegalDataAddress (exception 0x02)`), [`crate::WriteError::NotWritable`] for unknown or
 //!   read-only points and values of the wrong shape.
 //! - **Failures**: every request has `timeout`; a timeout, I/O or protocol error is retried
-//!   `retries` times, each time on a fresh connection (TCP) or a reopened, flushed port (RTU),
-//!   because a late answer would desynchronise a reused context. Then the link is down:
+//!   `retries` times, each time on a fresh connection (TCP) or a fresh RTU context on a flushed
+//!   port (RTU: the port stays open for the other units; it is reopened only after an I/O
+//!   error), because a late answer would desynchronise a reused context. Then the link is down:
 //!   `LinkEvent::Down` once, every known point once more with [`crate::Quality::Stale`], and
 //!   reconnects after `backoff.initial`, doubling to `backoff.max`, ±20 % jitter.
 //!   `LinkEvent::Up` when a poll cycle completes again.
 //! - **Exceptions** on reads are answers, not failures: the block's points are
 //!   [`crate::Quality::Bad`] (with their last value, or zero if none was ever read), the block
 //!   is retried every cycle, and the exception is logged once per (block, code).
-//! - `inter_frame_delay` of silence is kept between any two requests.
+//! - `inter_frame_delay` of silence is kept between any two requests; on a serial port the
+//!   larger of every unit's `inter_frame_delay` and the 3.5-character silence, between any two
+//!   frames of any units.
 //! - **Stop**: the token is honoured at every wait (also mid-request); the connection is
 //!   closed and `run` returns `Ok(())`.
 
@@ -41,6 +47,8 @@
 
 #[cfg(feature = "runtime")]
 mod adapter;
+#[cfg(feature = "runtime")]
+mod bus;
 pub mod config;
 #[cfg(feature = "runtime")]
 mod link;
@@ -54,5 +62,7 @@ mod write;
 
 #[cfg(feature = "runtime")]
 pub use adapter::ModbusAdapter;
+#[cfg(feature = "runtime")]
+pub use bus::{BusTask, Buses};
 pub use config::{Backoff, ModbusConfig, ModbusPoint, Parity, Table, Transport};
 pub use plan::{PollPlan, ReadBlock};

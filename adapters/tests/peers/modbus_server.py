@@ -3,10 +3,13 @@
 Usage:
     modbus_server.py tcp HOST PORT     # PORT 0: an ephemeral port
     modbus_server.py rtu DEVICE        # a serial device, e.g. one end of a socat pty pair
+    modbus_server.py rtu DEVICE --units 5,6   # several units on one line (RS-485 multi-drop)
 
 Prints one line `READY <port>` (TCP) or `READY` (RTU) once it serves, then one JSON line per
 write it accepts: {"fc": 5, "address": 3, "values": [1]}. Exits on SIGTERM/SIGINT or when
-its standard input closes (so a dead test process never leaves it behind).
+its standard input closes (so a dead test process never leaves it behind). With `--units`,
+each listed unit holds the layout below except IR0 = 1000 × unit (unit 5: 5000), and each
+write line also names its unit: {"unit": 5, "fc": 5, ...}; other units get no answer.
 
 Unit 1 holds (wire addresses, 0-based):
     coils            0-15   coil 0 on, the rest off
@@ -33,15 +36,22 @@ from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 WRITE_CODES = {5, 6, 15, 16, 22, 23}
 
 
-async def report_write(function_code, _start, address, _count, _registers, set_values):
-    """Called by pymodbus on every access; reports writes on stdout."""
-    if function_code in WRITE_CODES and set_values is not None:
-        values = [int(v) for v in set_values]
-        print(json.dumps({"fc": function_code, "address": address, "values": values}), flush=True)
-    return None
+def write_reporter(unit=None):
+    """The pymodbus action that reports writes on stdout (naming `unit` when given)."""
+
+    async def report_write(function_code, _start, address, _count, _registers, set_values):
+        if function_code in WRITE_CODES and set_values is not None:
+            values = [int(v) for v in set_values]
+            line = {"fc": function_code, "address": address, "values": values}
+            if unit is not None:
+                line = {"unit": unit, **line}
+            print(json.dumps(line), flush=True)
+        return None
+
+    return report_write
 
 
-def device(bits=16, on=()):
+def device(unit=1, named=False, bits=16, on=()):
     coils = [False] * bits
     coils[0] = True
     discretes = [False] * bits
@@ -55,17 +65,17 @@ def device(bits=16, on=()):
     holding[2] = 250
     holding[10] = 0b1010
     inputs = [0] * 10
-    inputs[0] = 1000
+    inputs[0] = 1000 * unit
     inputs[1] = 2000
     return SimDevice(
-        id=1,
+        id=unit,
         simdata=(
             [SimData(0, values=coils, datatype=DataType.BITS)],
             [SimData(0, values=discretes, datatype=DataType.BITS)],
             [SimData(0, values=holding, datatype=DataType.REGISTERS)],
             [SimData(0, values=inputs, datatype=DataType.REGISTERS)],
         ),
-        action=report_write,
+        action=write_reporter(unit if named else None),
     )
 
 
@@ -79,10 +89,12 @@ async def wait_for_stdin_eof():
 
 def options(argv):
     """Splits `argv` into the positional arguments and the device() keyword options."""
-    positional, bits, on = [], 16, []
+    positional, bits, on, units = [], 16, [], []
     args = iter(argv)
     for arg in args:
-        if arg == "--bits":
+        if arg == "--units":
+            units = [int(u) for u in next(args).split(",")]
+        elif arg == "--bits":
             bits = int(next(args))
         elif arg == "--on":
             table, address = next(args).split(":")
@@ -91,17 +103,36 @@ def options(argv):
             on.append((table, int(address)))
         else:
             positional.append(arg)
-    return positional, {"bits": bits, "on": on}
+    return positional, {"bits": bits, "on": on}, units
 
 
 async def main():
     pymodbus_apply_logging_config(logging.WARNING)
-    argv, layout = options(sys.argv)
+    argv, layout, units = options(sys.argv)
     if len(argv) == 4 and argv[1] == "tcp":
         server = ModbusTcpServer(device(**layout), address=(argv[2], int(argv[3])))
         await server.serve_forever(background=True)
         port = server.transport.sockets[0].getsockname()[1]
         print(f"READY {port}", flush=True)
+    elif len(argv) == 3 and argv[1] == "rtu" and units:
+
+        def silent_for_others(sending, packet):
+            # On an RS-485 line a unit nobody has is silent (pymodbus would answer it with an
+            # exception): its answer is not sent.
+            if sending and packet and packet[0] not in units:
+                return b""
+            return packet
+
+        pymodbus_apply_logging_config(logging.CRITICAL)  # not a traceback per silent request
+        server = ModbusSerialServer(
+            [device(u, named=True, **layout) for u in units],
+            port=argv[2],
+            baudrate=19200,
+            timeout=0.05,
+            trace_packet=silent_for_others,
+        )
+        await server.serve_forever(background=True)
+        print("READY", flush=True)
     elif len(argv) == 3 and argv[1] == "rtu":
         server = ModbusSerialServer(device(**layout), port=argv[2], baudrate=19200, timeout=0.05)
         await server.serve_forever(background=True)

@@ -5,10 +5,13 @@
 //! place that turns a mapping's controller into an adapter; whatever its shape (a polled
 //! bus, a line stream, an edge source), the rest of the gateway only sees
 //! [`AdapterEvent`]s and [`Command`]s.
+//!
+//! RTU controllers on one serial device (units on one RS-485 line) share that port's bus task
+//! ([`Buses`]): it is tracked with the adapters and ends once the last of them has returned.
 
 use std::collections::HashMap;
 
-use railgate_adapters::modbus::ModbusAdapter;
+use railgate_adapters::modbus::Buses;
 use railgate_adapters::{Adapter, AdapterEvent, AdapterIo, Command};
 use railgate_mappings::plan::{Link, Plan};
 use tokio::sync::mpsc;
@@ -46,12 +49,17 @@ impl Links {
         (links, receiver)
     }
 
-    /// Starts the adapter of every controller in `plan`.
+    /// Starts the adapter of every controller in `plan`, and the bus task of every serial
+    /// port its RTU controllers share.
     pub(super) fn start_plan(&mut self, plan: &Plan) {
+        let mut buses = Buses::new();
         for controller in &plan.controllers {
             match &controller.link {
-                Link::Modbus(config) => self.start(ModbusAdapter::new(config.clone())),
+                Link::Modbus(config) => self.start(buses.adapter(config.clone())),
             }
+        }
+        for bus in buses.into_tasks() {
+            self.tasks.spawn(bus.run());
         }
     }
 
