@@ -168,6 +168,7 @@ fn point(
         count,
         bit,
         writable,
+        polled: true,
     }
 }
 

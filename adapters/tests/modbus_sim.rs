@@ -65,6 +65,7 @@ fn point(
         count,
         bit,
         writable,
+        polled: true,
     }
 }
 

@@ -99,7 +99,9 @@ pub(crate) struct ControllerSpec {
     /// Most bits in one read request, 1–2000 (default 2000).
     #[schemars(range(min = 1, max = 2000))]
     pub max_bits_per_request: Option<u16>,
-    /// Unused addresses a read may span to merge two blocks into one request (default 8).
+    /// Unread addresses a read may span to merge two blocks into one request (default 0:
+    /// only adjacent points share a read). Many devices refuse a read covering an address
+    /// they do not implement; raise it only for a device known to answer such reads.
     pub max_gap: Option<u16>,
     /// Silence kept between two requests (default `0ms`; RS-485 devices often need a few ms).
     pub inter_frame_delay: Option<DurationText>,
@@ -401,6 +403,10 @@ pub(crate) struct CommandSpec {
     pub value_point: Option<String>,
     /// What is written: `true`/`false`, a number, or a name from `value_point`'s map.
     pub value: Scalar,
+    /// Whether the device answers reads of this point, so it is polled like a value (default
+    /// false: a command's point is written, never read, since devices often refuse reads of
+    /// command registers).
+    pub read_back: Option<bool>,
 }
 
 macro_rules! point_fields {

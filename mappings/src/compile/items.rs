@@ -101,7 +101,7 @@ impl Compiler {
     /// One item's use of one point, the same for every kind of item: records that item
     /// `owner` (labelled `label`, at `here` + `sub`) uses the bits `span` covers from `addr`
     /// (overlaps are judged once every item is in), and registers the point with controller
-    /// `ctrl`'s list, writable when `kind` writes. Returns the controller's name and the
+    /// `ctrl`'s list, writable when `kind` writes and polled when it reads. Returns the controller's name and the
     /// point's id; None when `ctrl` is no controller.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn use_point(
@@ -130,9 +130,7 @@ impl Compiler {
             });
         }
         let name = self.ctrls.get(ctrl).map(|c| c.name.clone())?;
-        let point = self
-            .points
-            .add(ctrl, &name, addr, span.count, kind.writes());
+        let point = self.points.add(ctrl, &name, addr, span.count, kind);
         Some((name, point))
     }
 

@@ -220,21 +220,24 @@ pub(crate) struct PointTable {
 }
 
 impl PointTable {
-    /// Registers a point of controller `ctrl` (named `name`) and returns its id.
+    /// Registers a point of controller `ctrl` (named `name`) and returns its id. A point is
+    /// writable when any item writes it, and polled when any item reads it.
     pub(crate) fn add(
         &mut self,
         ctrl: usize,
         name: &str,
         addr: Addr,
         count: u16,
-        writable: bool,
+        kind: ClaimKind,
     ) -> PointId {
+        let (writable, polled) = (kind.writes(), kind.reads());
         let id = point_id(name, addr, count);
         let (list, index) = self.per_controller.entry(ctrl).or_default();
         match index.get(&id) {
             Some(&i) => {
                 if let Some(p) = list.get_mut(i) {
                     p.writable |= writable;
+                    p.polled |= polled;
                 }
             }
             None => {
@@ -246,10 +249,20 @@ impl PointTable {
                     count,
                     bit: addr.bit,
                     writable,
+                    polled,
                 });
             }
         }
         id
+    }
+
+    /// Marks point `id` of controller `ctrl` as polled.
+    pub(crate) fn poll(&mut self, ctrl: usize, id: &PointId) {
+        if let Some((list, index)) = self.per_controller.get_mut(&ctrl)
+            && let Some(p) = index.get(id).and_then(|&i| list.get_mut(i))
+        {
+            p.polled = true;
+        }
     }
 
     /// The points of controller `ctrl`.
@@ -272,7 +285,7 @@ pub(crate) enum ClaimKind {
     RelayWrite,
     /// A relay reads its state from it.
     ReadBack,
-    /// An auxiliary command writes it.
+    /// An auxiliary command writes it (and reads it only with `read_back: true`).
     Command,
 }
 
@@ -291,6 +304,13 @@ impl ClaimKind {
     /// Whether the item writes the point (so the adapter must be able to).
     pub(crate) fn writes(self) -> bool {
         matches!(self, ClaimKind::RelayWrite | ClaimKind::Command)
+    }
+
+    /// Whether the item reads the point, so the adapter polls it. A relay's own point is
+    /// read back (its state is shown); a command's is only written (devices often refuse
+    /// reads of command registers) unless it says `read_back: true` ([`PointTable::poll`]).
+    pub(crate) fn reads(self) -> bool {
+        !matches!(self, ClaimKind::Command)
     }
 }
 
