@@ -326,6 +326,9 @@ pub(crate) struct ValueSpec {
     /// Enumeration: raw integer → text, e.g. `{0: disarmed, 1: armed}`; also used backwards by
     /// commands with `value_point`.
     pub map: Option<BTreeMap<String, String>>,
+    /// The unit of the published number, e.g. `V`, `%`, `°C` (for readers of the file; on a
+    /// standard topic it is checked against the topic's unit).
+    pub unit: Option<String>,
     /// Publish a number only when it moved more than this since the last publication.
     #[schemars(range(min = 0.0))]
     pub deadband: Option<f64>,

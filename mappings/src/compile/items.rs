@@ -73,7 +73,13 @@ impl Compiler {
             .or_else(|| self.ctrls.get(ctrl).map(|c| c.base))
             .unwrap_or(0);
         match points::resolve(fields, base, scope.offset, count, rule) {
-            Ok((addr, key)) => Some((addr, format!("{sub}/{key}"))),
+            Ok((addr, key)) => {
+                if let Some((key, message)) = points::modicon_warning(fields, base) {
+                    self.rep
+                        .warn(&self.docs, here, &format!("{sub}/{key}"), message);
+                }
+                Some((addr, format!("{sub}/{key}")))
+            }
             Err(e) => {
                 self.address_error(scope, here, sub, e, label);
                 None

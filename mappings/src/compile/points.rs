@@ -200,6 +200,37 @@ pub(crate) fn resolve(
     ))
 }
 
+/// A warning for an address that looks like Modicon ("40001") notation, where the first digit
+/// names the table: 1xxxx discrete inputs, 3xxxx input registers, 4xxxx holding registers,
+/// each counting from 1. Coils (0xxxx) look like plain addresses and are never suspected.
+/// Returns the key written and the warning.
+pub(crate) fn modicon_warning(f: &PointFields, base: u8) -> Option<(&'static str, String)> {
+    let given = [
+        (Table::DiscreteInput, f.discrete_input),
+        (Table::Holding, f.holding_register),
+        (Table::Input, f.input_register),
+    ];
+    let (key_table, address) = given.into_iter().find_map(|(t, a)| a.map(|a| (t, a)))?;
+    let (meant, number) = match address / 10_000 {
+        1 => (Table::DiscreteInput, address % 10_000),
+        3 => (Table::Input, address % 10_000),
+        4 => (Table::Holding, address % 10_000),
+        _ => return None,
+    };
+    if number == 0 {
+        return None;
+    }
+    let key = table_key(key_table);
+    let message = format!(
+        "{address} looks like Modicon notation for {} {number}; write {}: {number} with address_base: 1 (as written, this is {} wire address {})",
+        table_words(meant),
+        table_key(meant),
+        table_words(key_table),
+        address.saturating_sub(u64::from(base))
+    );
+    Some((key, message))
+}
+
 /// The stable id of a point: `<controller>/<table>/<wire address>`, with `.<bit>` for a
 /// register bit and `-<last>` for a multi-register value (`panel/holding/40.3`,
 /// `panel/input/30-31`). Items reading the same point share it, so the adapter reads it once.
