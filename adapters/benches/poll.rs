@@ -46,6 +46,7 @@ fn points() -> Vec<ModbusPoint> {
                 count: 1,
                 bit: None,
                 writable: false,
+                polled: true,
             })
         })
         .collect()

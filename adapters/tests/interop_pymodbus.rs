@@ -174,6 +174,7 @@ fn point(
         count,
         bit,
         writable,
+        polled: true,
     }
 }
 

@@ -66,6 +66,7 @@ fn point(
             count: 1,
             bit,
             writable,
+            polled: true,
         },
         SimPoint {
             unit: 0, // filled in by `fixture`

@@ -240,25 +240,29 @@ fn check_command(path: &std::path::Path) -> ExitCode {
                 .filter_map(|k| k.as_str())
                 .any(|k| MAPPING_KEYS.contains(&k))
         });
-    let report =
-        |result: Result<(), railgate_mappings::Diagnostics>, path: &std::path::Path| match result {
-            Ok(()) => {
-                println!("{}: ok", path.display());
-                true
+    // Warnings are printed and do not fail the check.
+    let report = |result: Result<railgate_mappings::Checked, railgate_mappings::Diagnostics>,
+                  path: &std::path::Path| match result {
+        Ok(checked) => {
+            if !checked.warnings.0.is_empty() {
+                eprintln!("{}", checked.warnings);
             }
-            Err(diagnostics) => {
-                eprintln!("{diagnostics}");
-                false
-            }
-        };
+            println!("{}: ok", path.display());
+            true
+        }
+        Err(diagnostics) => {
+            eprintln!("{diagnostics}");
+            false
+        }
+    };
     let ok = if is_mapping {
-        report(railgate_mappings::load_file(path).map(|_| ()), path)
+        report(railgate_mappings::check_file(path), path)
     } else {
         match Config::load(path) {
             Ok(config) => {
                 println!("{}: ok", path.display());
                 match &config.mapping {
-                    Some(m) => report(railgate_mappings::load_file(m).map(|_| ()), m),
+                    Some(m) => report(railgate_mappings::check_file(m), m),
                     None => true,
                 }
             }

@@ -52,7 +52,13 @@ impl Gateway {
         admin_password: Option<Secret>,
     ) -> Result<Gateway, RunError> {
         let plan = match &config.mapping {
-            Some(path) => railgate_mappings::load_file(path).map_err(RunError::Mapping)?,
+            Some(path) => {
+                let checked = railgate_mappings::check_file(path).map_err(RunError::Mapping)?;
+                for w in &checked.warnings.0 {
+                    tracing::warn!(mapping = %path.display(), "{}", w.to_string().lines().next().unwrap_or_default());
+                }
+                checked.plan
+            }
             None => Plan::default(),
         };
         Self::start_with_plan(config, plan, data_dir, admin_password)

@@ -27,6 +27,27 @@ impl Source {
     }
 }
 
+/// How bad a finding is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Severity {
+    /// The file cannot be used.
+    #[default]
+    Error,
+    /// Likely a mistake, but the file works as written: `railgate check` prints it and
+    /// still succeeds; the gateway logs it at start.
+    Warning,
+}
+
+impl Severity {
+    /// `error` or `warning`, as printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
 /// One problem found in a file: where, and what.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -42,6 +63,8 @@ pub struct Diagnostic {
     pub message: String,
     /// The offending source line, if known, for the caret display.
     pub snippet: Option<String>,
+    /// Error (the file is refused) or warning.
+    pub severity: Severity,
 }
 
 impl Diagnostic {
@@ -60,7 +83,19 @@ impl Diagnostic {
             path: path.to_string(),
             message: message.into(),
             snippet: source.line(line).map(str::to_string),
+            severity: Severity::Error,
         }
+    }
+
+    /// The same finding as a warning.
+    pub fn warning(mut self) -> Self {
+        self.severity = Severity::Warning;
+        self
+    }
+
+    /// Whether it is only a warning.
+    pub fn is_warning(&self) -> bool {
+        self.severity == Severity::Warning
     }
 }
 
@@ -70,7 +105,7 @@ impl fmt::Display for Diagnostic {
         if self.line > 0 {
             write!(f, ":{}:{}", self.line, self.column)?;
         }
-        write!(f, ": error: {}", self.message)?;
+        write!(f, ": {}: {}", self.severity.as_str(), self.message)?;
         if !self.path.is_empty() {
             write!(f, " (at `{}`)", self.path)?;
         }
@@ -120,6 +155,17 @@ mod tests {
         assert_eq!(
             d.to_string(),
             "site.yaml:2:12: error: expected an address (at `server.listen[0]`)\n 2 |   listen: [1]\n   |            ^"
+        );
+    }
+
+    #[test]
+    fn a_warning_says_so() {
+        let src = Source::new("site.yaml", "a: 40001\n");
+        let d = Diagnostic::at(&src, 1, 4, "a", "looks odd").warning();
+        assert!(d.is_warning());
+        assert!(
+            d.to_string()
+                .starts_with("site.yaml:1:4: warning: looks odd")
         );
     }
 

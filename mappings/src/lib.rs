@@ -35,8 +35,11 @@ mod suggest;
 pub mod topics;
 mod yaml;
 
-pub use load::{DEMO_YAML, json_schema, load_demo, load_file, load_str, profile_json_schema};
+pub use load::{
+    Checked, DEMO_YAML, check_file, check_str, json_schema, load_demo, load_file, load_str,
+    profile_json_schema,
+};
 pub use profiles::builtin_profiles;
 
-pub use diag::{Diagnostic, Diagnostics, Source};
+pub use diag::{Diagnostic, Diagnostics, Severity, Source};
 pub use doc::Doc;

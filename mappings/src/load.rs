@@ -9,9 +9,24 @@ use crate::schema::{self, FileKind};
 /// The demo site (`mappings/demo.yaml`): the simulated I/O module and alarm panel.
 pub const DEMO_YAML: &str = include_str!("../demo.yaml");
 
+/// A compiled mapping and the warnings found on the way (likely mistakes that do not stop
+/// it from working, e.g. an address in 40001 notation; see [`crate::diag::Severity`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checked {
+    /// The compiled mapping.
+    pub plan: Plan,
+    /// Warnings, in file and position order (empty when there are none).
+    pub warnings: Diagnostics,
+}
+
 /// Reads a mapping file and compiles it, with profiles from `profiles/` next to it and the
-/// built-in ones.
+/// built-in ones. Warnings are dropped: [`check_file`] keeps them.
 pub fn load_file(path: &Path) -> Result<Plan, Diagnostics> {
+    check_file(path).map(|c| c.plan)
+}
+
+/// Like [`load_file`], keeping the warnings. On error, the diagnostics hold the warnings too.
+pub fn check_file(path: &Path) -> Result<Checked, Diagnostics> {
     let text = crate::profiles::read_limited(path).map_err(|e| {
         Diagnostics(vec![Diagnostic::at(
             &Source::new(path, ""),
@@ -27,12 +42,17 @@ pub fn load_file(path: &Path) -> Result<Plan, Diagnostics> {
 /// Compiles mapping `text`; `path` names it in diagnostics, and when it names a file on disk
 /// (or a path with a folder), profiles are also looked up in `profiles/` next to it.
 pub fn load_str(path: &Path, text: &str) -> Result<Plan, Diagnostics> {
+    check_str(path, text).map(|c| c.plan)
+}
+
+/// Like [`load_str`], keeping the warnings.
+pub fn check_str(path: &Path, text: &str) -> Result<Checked, Diagnostics> {
     compile(path, text, profile_dir(path, path.is_file()))
 }
 
 /// The demo site compiled with the built-in profiles only.
 pub fn load_demo() -> Result<Plan, Diagnostics> {
-    compile(Path::new("<built-in>/demo.yaml"), DEMO_YAML, None)
+    compile(Path::new("<built-in>/demo.yaml"), DEMO_YAML, None).map(|c| c.plan)
 }
 
 /// The JSON Schema (draft 2020-12) of site mapping files, for editor completion
@@ -56,7 +76,7 @@ fn profile_dir(path: &Path, exists: bool) -> Option<&Path> {
     }
 }
 
-fn compile(path: &Path, text: &str, dir: Option<&Path>) -> Result<Plan, Diagnostics> {
+fn compile(path: &Path, text: &str, dir: Option<&Path>) -> Result<Checked, Diagnostics> {
     let parsed = crate::parse::parse(FileKind::Site, path, text);
-    crate::compile::compile(parsed, dir)
+    crate::compile::compile(parsed, dir).map(|(plan, warnings)| Checked { plan, warnings })
 }

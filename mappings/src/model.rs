@@ -99,7 +99,9 @@ pub(crate) struct ControllerSpec {
     /// Most bits in one read request, 1–2000 (default 2000).
     #[schemars(range(min = 1, max = 2000))]
     pub max_bits_per_request: Option<u16>,
-    /// Unused addresses a read may span to merge two blocks into one request (default 8).
+    /// Unread addresses a read may span to merge two blocks into one request (default 0:
+    /// only adjacent points share a read). Many devices refuse a read covering an address
+    /// they do not implement; raise it only for a device known to answer such reads.
     pub max_gap: Option<u16>,
     /// Silence kept between two requests (default `0ms`; RS-485 devices often need a few ms).
     pub inter_frame_delay: Option<DurationText>,
@@ -324,6 +326,9 @@ pub(crate) struct ValueSpec {
     /// Enumeration: raw integer → text, e.g. `{0: disarmed, 1: armed}`; also used backwards by
     /// commands with `value_point`.
     pub map: Option<BTreeMap<String, String>>,
+    /// The unit of the published number, e.g. `V`, `%`, `°C` (for readers of the file; on a
+    /// standard topic it is checked against the topic's unit).
+    pub unit: Option<String>,
     /// Publish a number only when it moved more than this since the last publication.
     #[schemars(range(min = 0.0))]
     pub deadband: Option<f64>,
@@ -401,6 +406,10 @@ pub(crate) struct CommandSpec {
     pub value_point: Option<String>,
     /// What is written: `true`/`false`, a number, or a name from `value_point`'s map.
     pub value: Scalar,
+    /// Whether the device answers reads of this point, so it is polled like a value (default
+    /// false: a command's point is written, never read, since devices often refuse reads of
+    /// command registers).
+    pub read_back: Option<bool>,
 }
 
 macro_rules! point_fields {

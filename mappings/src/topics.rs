@@ -37,7 +37,38 @@ pub struct StandardTopic {
     pub source: &'static [(&'static str, &'static str)],
     /// The data item (name, type QName).
     pub data: (&'static str, &'static str),
+    /// What the data item's number measures, when the standard says (None for booleans).
+    pub quantity: Option<Quantity>,
 }
+
+/// What a standard topic's number measures: a value's `unit:` and its decoded range are
+/// checked against it (warnings: a mismatch is almost surely the wrong topic or scale).
+#[derive(Clone, Copy, Debug)]
+pub struct Quantity {
+    /// The unit as usually written, e.g. `%`; None when the standard names none.
+    pub unit: Option<&'static str>,
+    /// Spellings of the unit a value's `unit:` may use (compared ignoring case).
+    pub spellings: &'static [&'static str],
+    /// The lowest and highest value that makes sense (either may be infinite).
+    pub range: (f64, f64),
+}
+
+impl Quantity {
+    /// Whether a value's `unit:` names this quantity's unit (any unit when it has none).
+    pub fn accepts(&self, unit: &str) -> bool {
+        self.unit.is_none()
+            || self
+                .spellings
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(unit.trim()))
+    }
+}
+
+const PERCENT: Quantity = Quantity {
+    unit: Some("%"),
+    spellings: &["%", "percent", "pct", "%rh", "rh"],
+    range: (0.0, 100.0),
+};
 
 /// The standard topics a controller's values may feed, with the standard's items.
 pub const CATALOG: &[StandardTopic] = &[
@@ -46,36 +77,47 @@ pub const CATALOG: &[StandardTopic] = &[
         property: true,
         source: &[],
         data: ("PercentageRemainingCapacity", "xs:float"),
+        quantity: Some(PERCENT),
     },
     StandardTopic {
         path: "Monitoring/EnvironmentalConditions/Temperature",
         property: true,
         source: &[],
         data: ("Status", "xs:float"),
+        quantity: Some(Quantity {
+            // ONVIF Core names no unit; physics still gives a lower bound.
+            unit: None,
+            spellings: &[],
+            range: (-273.15, f64::INFINITY),
+        }),
     },
     StandardTopic {
         path: "Monitoring/EnvironmentalConditions/RelativeHumidity",
         property: true,
         source: &[],
         data: ("Status", "xs:float"),
+        quantity: Some(PERCENT),
     },
     StandardTopic {
         path: "Device/HardwareFailure/PowerSupplyFailure",
         property: true,
         source: &[("Token", "tt:ReferenceToken")],
         data: ("Failed", "xs:boolean"),
+        quantity: None,
     },
     StandardTopic {
         path: "Device/HardwareFailure/FanFailure",
         property: true,
         source: &[("Token", "tt:ReferenceToken")],
         data: ("Failed", "xs:boolean"),
+        quantity: None,
     },
     StandardTopic {
         path: "Device/HardwareFailure/TemperatureCritical",
         property: true,
         source: &[],
         data: ("Critical", "xs:boolean"),
+        quantity: None,
     },
 ];
 
@@ -194,6 +236,13 @@ mod tests {
         assert!(reserved("Device/Trigger/DigitalInput").is_some());
         assert!(reserved("Device/Trigger/Relay").is_some());
         assert!(CATALOG.iter().all(|t| reserved(t.path).is_none()));
+        // Numbers have a quantity, booleans none.
+        for t in CATALOG {
+            assert_eq!(t.quantity.is_some(), t.data.1 == "xs:float", "{}", t.path);
+        }
+        let q = b.quantity.expect("battery is a percentage");
+        assert!(q.accepts("%") && q.accepts("Percent") && !q.accepts("V"));
+        assert_eq!(q.range, (0.0, 100.0));
     }
 
     #[test]

@@ -6,7 +6,9 @@
 
 use std::path::Path;
 
-use railgate_mappings::{Diagnostic, load_str};
+use railgate_adapters::modbus::Transport;
+use railgate_mappings::plan::Link;
+use railgate_mappings::{Diagnostic, check_str, load_str};
 
 /// A valid controller; case texts are appended (their first line is line 6).
 const BASE: &str = "controllers:
@@ -641,6 +643,178 @@ fn cases() -> Vec<Case> {
             "values:\n  - {name: st, input_register: 40, type: u16, map: {0: off, 1: on}, topic: rg:St}\ncommands:\n  - {command: On, value_point: st, value: 'on'}\n",
             &[(9, "st,", "commands[0].value_point", "cannot be written")],
         ),
+        // ---- warnings: the file works, but is probably not what was meant
+        site(
+            "a holding register in Modicon notation",
+            "values:\n  - {name: b, holding_register: 40001, type: u16, topic: rg:B}\n",
+            &[(
+                7,
+                "40001",
+                "values[0].holding_register",
+                "warning: 40001 looks like Modicon notation for holding register 1; write holding_register: 1 with address_base: 1 (as written, this is holding register wire address 40001)",
+            )],
+        ),
+        site(
+            "an input register in Modicon notation",
+            "values:\n  - {name: t, input_register: 30010, type: i16, topic: rg:T}\n",
+            &[(
+                7,
+                "30010",
+                "values[0].input_register",
+                "warning: 30010 looks like Modicon notation for input register 10; write input_register: 10",
+            )],
+        ),
+        site(
+            "Modicon notation naming another table",
+            "inputs:\n  - {token: D1, holding_register: 30010, bit: 0}\n",
+            &[(
+                7,
+                "30010",
+                "inputs[0].holding_register",
+                "warning: 30010 looks like Modicon notation for input register 10; write input_register: 10 with address_base: 1 (as written, this is holding register wire address 30010)",
+            )],
+        ),
+        site(
+            "a warning is reported beside an error",
+            "inputs:\n  - {token: D1, discrete_input: 10001}\n  - {token: D1, discrete_input: 2}\n",
+            &[
+                (
+                    7,
+                    "10001",
+                    "inputs[0].discrete_input",
+                    "warning: 10001 looks like Modicon notation for discrete input 1",
+                ),
+                (
+                    8,
+                    "D1",
+                    "inputs[1].token",
+                    "error: input token `D1` is already used",
+                ),
+            ],
+        ),
+        site(
+            "coils and plain addresses are never suspected",
+            "relays:\n  - {token: R, coil: 40001}\nvalues:\n  - {name: a, holding_register: 9999, type: u16, topic: rg:A}\n  - {name: b, input_register: 50001, type: u16, topic: rg:B}\n  - {name: c, holding_register: 40000, type: u16, topic: rg:C}\n",
+            &[],
+        ),
+        raw(
+            "Modicon notation with address_base 1",
+            "controllers:\n  - {name: p, modbus_tcp: {host: 10.0.0.5}, unit: 1, address_base: 1}\nvalues:\n  - {name: b, holding_register: 40001, type: u16, topic: rg:B}\n",
+            &[(
+                4,
+                "40001",
+                "values[0].holding_register",
+                "warning: 40001 looks like Modicon notation for holding register 1; write holding_register: 1 with address_base: 1 (as written, this is holding register wire address 40000)",
+            )],
+        ),
+        raw(
+            "the port in host and in port",
+            "controllers:\n  - {name: p, modbus_tcp: {host: \"127.0.0.1:15022\", port: 502}, unit: 1, address_base: 0}\n",
+            &[(
+                2,
+                "\"127",
+                "controllers[0].modbus_tcp.host",
+                "the port is given twice (15022 in `host`, 502 in `port`): write `host: 127.0.0.1, port: 502`",
+            )],
+        ),
+        raw(
+            "not a port after the colon",
+            "controllers:\n  - {name: p, modbus_tcp: {host: \"10.0.0.5:mb\"}, unit: 1, address_base: 0}\n",
+            &[(
+                2,
+                "\"10",
+                "controllers[0].modbus_tcp.host",
+                "`mb` after `10.0.0.5:` is not a TCP port (1 to 65535)",
+            )],
+        ),
+        site(
+            "volts on a percentage topic",
+            "values:\n  - {name: batt, input_register: 20, type: u16, scale: 0.01, unit: V, topic: tns1:Monitoring/BatteryCapacity}\n",
+            &[(
+                7,
+                "V,",
+                "values[0].unit",
+                "warning: `tns1:Monitoring/BatteryCapacity` carries %, not V",
+            )],
+        ),
+        site(
+            "a coarse scale on a percentage topic",
+            "values:\n  - {name: batt, input_register: 20, type: u16, scale: 20, topic: tns1:Monitoring/BatteryCapacity}\n",
+            &[(
+                7,
+                "20, topic",
+                "values[0].scale",
+                "warning: with `scale: 20` one raw step is more than a tenth of the 0 to 100% that `tns1:Monitoring/BatteryCapacity` carries",
+            )],
+        ),
+        site(
+            "a range outside a percentage",
+            "values:\n  - {name: batt, input_register: 20, type: u16, scale: 0.001, offset: -500, topic: tns1:Monitoring/BatteryCapacity}\n",
+            &[(
+                7,
+                "0.001",
+                "values[0].scale",
+                "warning: this value publishes -500 to -434.465, never 0 to 100% that `tns1:Monitoring/BatteryCapacity` carries",
+            )],
+        ),
+        site(
+            "a temperature below absolute zero",
+            "values:\n  - {name: t, input_register: 21, type: i16, offset: -1000, scale: 0.01, topic: tns1:Monitoring/EnvironmentalConditions/Temperature}\n",
+            &[(
+                7,
+                "0.01",
+                "values[0].scale",
+                "warning: this value publishes -1327.68 to -672.33, never at least -273.15 that",
+            )],
+        ),
+        site(
+            "units and scales that fit their standard topics",
+            "values:\n  - {name: batt, input_register: 20, type: u16, unit: '%', topic: tns1:Monitoring/BatteryCapacity}\n  - {name: rh, input_register: 21, type: u16, scale: 0.1, unit: '%RH', topic: tns1:Monitoring/EnvironmentalConditions/RelativeHumidity}\n  - {name: t, input_register: 22, type: i16, scale: 0.1, unit: °F, topic: tns1:Monitoring/EnvironmentalConditions/Temperature}\n  - {name: v, input_register: 23, type: u16, scale: 0.001, unit: V, topic: rg:Battery/Voltage}\n",
+            &[],
+        ),
+        raw(
+            "controllers sharing a serial line disagree",
+            "controllers:\n  - {name: a, modbus_rtu: {device: /dev/ttyUSB0, baud: 9600, parity: even}, unit: 5, address_base: 0}\n  - {name: b, modbus_rtu: {device: /dev/ttyUSB0, baud: 19200, parity: none, stop_bits: 1}, unit: 6, address_base: 0}\n",
+            &[
+                (
+                    3,
+                    "19200",
+                    "controllers[1].modbus_rtu.baud",
+                    "controllers `a` (line 2) and `b` share /dev/ttyUSB0 but differ in baud: 9600 and 19200; every device on one serial line uses the same settings",
+                ),
+                (
+                    3,
+                    "none",
+                    "controllers[1].modbus_rtu.parity",
+                    "differ in parity: even and none",
+                ),
+            ],
+        ),
+        raw(
+            "a setting left at its default still has to agree",
+            "controllers:\n  - {name: a, modbus_rtu: {device: /dev/ttyUSB0, baud: 9600, parity: even, stop_bits: 2}, unit: 5, address_base: 0}\n  - {name: b, modbus_rtu: {device: /dev/ttyUSB0, baud: 9600, parity: even}, unit: 6, address_base: 0}\n",
+            &[(
+                3,
+                "{device",
+                "controllers[1].modbus_rtu.stop_bits",
+                "differ in stop_bits: 2 and 1",
+            )],
+        ),
+        raw(
+            "two controllers poll one unit on one serial line",
+            "controllers:\n  - {name: a, modbus_rtu: {device: /dev/ttyUSB0, baud: 9600, parity: even}, unit: 5, address_base: 0}\n  - {name: b, modbus_rtu: {device: /dev/ttyUSB0, baud: 9600, parity: even, data_bits: 8}, unit: 5, address_base: 0}\n  - {name: c, modbus_rtu: {device: /dev/ttyUSB1, baud: 9600, parity: even}, unit: 5, address_base: 0}\n",
+            &[(
+                3,
+                "5,",
+                "controllers[1].unit",
+                "controllers `a` (line 2) and `b` both poll unit 5 on /dev/ttyUSB0: every device on one serial line needs its own unit id",
+            )],
+        ),
+        raw(
+            "several units on one serial line",
+            "controllers:\n  - {name: a, modbus_rtu: {device: /dev/ttyUSB0, baud: 9600, parity: even}, unit: 5, address_base: 0}\n  - {name: b, modbus_rtu: {device: /dev/ttyUSB0, baud: 9600, parity: even, data_bits: 8, stop_bits: 1}, unit: 6, address_base: 0}\n",
+            &[],
+        ),
         site(
             "named write through an unknown value",
             "commands:\n  - {command: On, value_point: nope, value: 'on'}\n",
@@ -668,9 +842,9 @@ fn every_case_reports_exactly_its_problems() {
     let all = cases();
     assert!(all.len() >= 60, "{} cases", all.len());
     for case in &all {
-        let result = load_str(Path::new("site.yaml"), &case.text);
-        let diags = match result {
-            Ok(_) => Vec::new(),
+        // Warnings count like errors here; an expected warning's message starts `warning: `.
+        let diags = match check_str(Path::new("site.yaml"), &case.text) {
+            Ok(checked) => checked.warnings.0,
             Err(d) => d.0,
         };
         let mut problems = Vec::new();
@@ -696,7 +870,7 @@ fn every_case_reports_exactly_its_problems() {
                 (*line == 0 || d.line == *line)
                     && column_ok
                     && d.path == *path
-                    && d.message.contains(message)
+                    && format!("{}: {}", d.severity.as_str(), d.message).contains(message)
                     && d.file == Path::new("site.yaml")
             });
             if !found {
@@ -812,4 +986,66 @@ fn non_mapping_documents_are_refused_politely() {
             "{text:?}: {d}"
         );
     }
+}
+
+#[test]
+fn the_port_may_be_written_in_host() {
+    for (host, want_host, want_port) in [
+        ("\"127.0.0.1:15022\"", "127.0.0.1", 15022),
+        ("\"[::1]:15023\"", "::1", 15023),
+        ("\"::1\"", "::1", 502),
+        ("plc.local", "plc.local", 502),
+    ] {
+        let text = format!(
+            "controllers:\n  - {{name: p, modbus_tcp: {{host: {host}}}, unit: 1, address_base: 0}}\n"
+        );
+        let plan = load_str(Path::new("site.yaml"), &text).unwrap_or_else(|d| panic!("{d}"));
+        let Link::Modbus(m) = &plan.controllers[0].link;
+        assert_eq!(
+            m.transport,
+            Transport::Tcp {
+                host: want_host.into(),
+                port: want_port
+            },
+            "{host}"
+        );
+    }
+}
+
+#[test]
+fn warnings_do_not_refuse_the_file() {
+    let text = format!(
+        "{BASE}values:\n  - {{name: b, holding_register: 40001, type: u16, topic: rg:B}}\n"
+    );
+    let checked = check_str(Path::new("site.yaml"), &text).expect("warnings only");
+    assert_eq!(checked.warnings.0.len(), 1);
+    assert!(checked.warnings.0[0].is_warning());
+    assert_eq!(
+        checked.warnings.to_string().lines().next(),
+        Some(
+            "site.yaml:7:33: warning: 40001 looks like Modicon notation for holding register 1; write holding_register: 1 with address_base: 1 (as written, this is holding register wire address 40001) (at `values[0].holding_register`)"
+        )
+    );
+    // load_str gives the same plan and drops the warnings.
+    assert_eq!(
+        load_str(Path::new("site.yaml"), &text).expect("ok"),
+        checked.plan
+    );
+}
+
+#[test]
+fn the_builtin_profiles_and_the_demo_have_no_warnings() {
+    for (name, _) in railgate_mappings::builtin_profiles() {
+        let text = format!(
+            "controllers:\n  - name: c\n    modbus_tcp: {{host: 127.0.0.1}}\n    unit: 3\n    address_base: 0\n    profile: {{name: {name}}}\n"
+        );
+        let checked = check_str(Path::new("site.yaml"), &text).unwrap_or_else(|d| panic!("{d}"));
+        assert!(
+            checked.warnings.0.is_empty(),
+            "{name}: {}",
+            checked.warnings
+        );
+    }
+    let demo = check_str(Path::new("demo.yaml"), railgate_mappings::DEMO_YAML).expect("demo");
+    assert!(demo.warnings.0.is_empty(), "{}", demo.warnings);
 }

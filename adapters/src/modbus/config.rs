@@ -33,6 +33,16 @@ impl Table {
         matches!(self, Table::Coil | Table::Holding)
     }
 
+    /// The function code that reads this table (FC01, FC02, FC03, FC04).
+    pub fn read_function(self) -> u8 {
+        match self {
+            Table::Coil => 1,
+            Table::DiscreteInput => 2,
+            Table::Holding => 3,
+            Table::Input => 4,
+        }
+    }
+
     /// The name used in the mapping language and in messages.
     pub fn name(self) -> &'static str {
         match self {
@@ -97,6 +107,10 @@ pub struct ModbusPoint {
     pub bit: Option<u8>,
     /// Whether the gateway will write this point.
     pub writable: bool,
+    /// Whether every poll cycle reads this point. False for a write-only point (an auxiliary
+    /// command's register): the adapter writes it but never reads it (devices often refuse
+    /// reads of command registers), and to the planner its address is an unread one.
+    pub polled: bool,
 }
 
 /// Retry and backoff policy of a link.
@@ -136,7 +150,9 @@ pub struct ModbusConfig {
     pub max_registers_per_request: u16,
     /// Most bits in one read request (the protocol allows 2000).
     pub max_bits_per_request: u16,
-    /// Unused addresses a read may span to merge two blocks into one request.
+    /// Unread addresses a read may span to merge two blocks into one request. 0 (the default)
+    /// merges only adjacent points: many devices refuse a read that covers an address they do
+    /// not implement (exception 02), which would turn every point of the read Bad.
     pub max_gap: u16,
     /// Silence kept between two requests (RS-485 devices often need a few ms).
     pub inter_frame_delay: Duration,
@@ -160,7 +176,7 @@ impl ModbusConfig {
             retries: 2,
             max_registers_per_request: 125,
             max_bits_per_request: 2000,
-            max_gap: 8,
+            max_gap: 0,
             inter_frame_delay: Duration::ZERO,
             mask_write: true,
             backoff: Backoff::default(),

@@ -9,9 +9,11 @@
 //!
 //! # Contract
 //! - **Reads** are planned once ([`plan::plan_poll`]): the fewest requests per table, merging
-//!   points at most `max_gap` unused addresses apart, at most `max_registers_per_request` /
+//!   points at most `max_gap` unread addresses apart (default 0: only adjacent points), at
+//!   most `max_registers_per_request` /
 //!   `max_bits_per_request` (capped at 125 / 2000), a point never split. A cycle starts every
 //!   `poll_interval`, start to start; after an overrun the next starts at once (no burst).
+//!   A write-only point ([`ModbusPoint::polled`] false) is never read, not even after a write.
 //! - **Values**: [`crate::Value::Bool`] for coils, discrete inputs and register bits,
 //!   [`crate::Value::U16`] for one register, [`crate::Value::Registers`] (wire order) for more.
 //! - **Reporting**: after each (re)connect every point once, then only changes of raw value or

@@ -1,8 +1,10 @@
 //! Poll planning: the fewest read requests that cover every configured point.
 //!
 //! Pure code, no I/O: [`plan_poll`] checks a [`ModbusConfig`]'s points and limits and groups
-//! the points of each table into [`ReadBlock`]s. Two neighbouring points share a request when
-//! at most `max_gap` unused addresses lie between them and the request stays within
+//! the polled points of each table into [`ReadBlock`]s (a write-only point, `polled: false`,
+//! is in no block). Two neighbouring points share a request when at most `max_gap` unread
+//! addresses lie between them (0 by default: only adjacent or overlapping points; a
+//! write-only point's address counts as unread) and the request stays within
 //! `max_registers_per_request` / `max_bits_per_request` (and the protocol's own limits: 125
 //! registers, 2000 bits). A point is never split across two requests, so a 32-bit value is
 //! always read in one piece; a register-bit point reads its whole register.
@@ -42,8 +44,9 @@ impl ReadBlock {
 pub struct PollPlan {
     /// The requests of one cycle.
     pub blocks: Vec<ReadBlock>,
-    /// For every point (same index as [`ModbusConfig::points`]), the block that reads it.
-    pub block_of_point: Vec<usize>,
+    /// For every point (same index as [`ModbusConfig::points`]), the block that reads it;
+    /// `None` for a write-only point.
+    pub block_of_point: Vec<Option<usize>>,
 }
 
 /// Why a configuration cannot be polled. The message names the point and the rule.
@@ -172,6 +175,7 @@ pub fn plan_reads(points: &[ModbusPoint], limits: Limits) -> PollPlan {
     let mut spans: Vec<(Table, u32, u32, usize)> = points
         .iter()
         .enumerate()
+        .filter(|(_, p)| p.polled)
         .map(|(i, p)| {
             let start = u32::from(p.address);
             (p.table, start, start + u32::from(p.count.max(1)), i)
@@ -180,7 +184,7 @@ pub fn plan_reads(points: &[ModbusPoint], limits: Limits) -> PollPlan {
     spans.sort_by_key(|&(table, start, end, i)| (table_order(table), start, end, i));
 
     let mut blocks: Vec<ReadBlock> = Vec::new();
-    let mut block_of_point = vec![0; points.len()];
+    let mut block_of_point = vec![None; points.len()];
     // The open block: (table, start, end, point indexes).
     let mut open: Option<(Table, u32, u32, Vec<usize>)> = None;
     for (table, start, end, i) in spans {
@@ -211,12 +215,12 @@ pub fn plan_reads(points: &[ModbusPoint], limits: Limits) -> PollPlan {
 fn close(
     (table, start, end, points): (Table, u32, u32, Vec<usize>),
     blocks: &mut Vec<ReadBlock>,
-    block_of_point: &mut [usize],
+    block_of_point: &mut [Option<usize>],
 ) {
     let index = blocks.len();
     for &p in &points {
         if let Some(slot) = block_of_point.get_mut(p) {
-            *slot = index;
+            *slot = Some(index);
         }
     }
     blocks.push(ReadBlock {
@@ -252,6 +256,7 @@ mod tests {
             count,
             bit: None,
             writable: false,
+            polled: true,
         }
     }
 
@@ -279,7 +284,7 @@ mod tests {
         ];
         let plan = plan_reads(&points, limits(125, 2000, 5));
         assert_eq!(ranges(&plan), vec![(Table::Holding, 0, 9)]);
-        assert_eq!(plan.block_of_point, vec![0, 0, 0]);
+        assert_eq!(plan.block_of_point, vec![Some(0); 3]);
         assert_eq!(plan.blocks[0].points, vec![0, 1, 2]);
     }
 
@@ -316,7 +321,10 @@ mod tests {
                 (Table::Holding, 0, 1),
             ]
         );
-        assert_eq!(plan.block_of_point, vec![2, 0, 3, 1]);
+        assert_eq!(
+            plan.block_of_point,
+            vec![Some(2), Some(0), Some(3), Some(1)]
+        );
     }
 
     #[test]
@@ -380,7 +388,7 @@ mod tests {
             ranges(&plan),
             vec![(Table::Holding, 0, 3), (Table::Holding, 3, 2)]
         );
-        assert_eq!(plan.block_of_point[3], 1);
+        assert_eq!(plan.block_of_point[3], Some(1));
     }
 
     #[test]
@@ -406,13 +414,45 @@ mod tests {
     }
 
     #[test]
-    fn the_alarm_panel_layout_is_one_request_with_the_default_gap() {
+    fn the_alarm_panel_layout_merges_gaps_only_when_allowed() {
         let points: Vec<_> = [0u16, 1, 10, 11, 20, 21, 22]
             .iter()
             .map(|&a| point(&format!("ir{a}"), Table::Input, a, 1))
             .collect();
+        let default = config(points.clone());
+        assert_eq!(
+            ranges(&plan_poll(&default).expect("plan")),
+            vec![
+                (Table::Input, 0, 2),
+                (Table::Input, 10, 2),
+                (Table::Input, 20, 3)
+            ]
+        );
         let plan = plan_reads(&points, limits(125, 2000, 8));
         assert_eq!(ranges(&plan), vec![(Table::Input, 0, 23)]);
+    }
+
+    #[test]
+    fn a_write_only_point_is_never_read_nor_merged_across() {
+        // A value at HR60 and a command register at HR64 (HR61-63 do not exist): with the
+        // default gap, one read of HR60 only; the command is in no block.
+        let mut command = point("cmd", Table::Holding, 64, 1);
+        command.writable = true;
+        command.polled = false;
+        let points = vec![point("battery", Table::Holding, 60, 1), command];
+        let plan = plan_poll(&config(points.clone())).expect("plan");
+        assert_eq!(ranges(&plan), vec![(Table::Holding, 60, 1)]);
+        assert_eq!(plan.block_of_point, vec![Some(0), None]);
+        // Even a device allowed gaps is not read at a write-only address.
+        let plan = plan_reads(&points, limits(125, 2000, 8));
+        assert_eq!(ranges(&plan), vec![(Table::Holding, 60, 1)]);
+        // Its address counts as unread like any other: a device that tolerates gaps
+        // (`max_gap` opted in) has a polled neighbour beyond it merged across it.
+        let mut points = points;
+        points.push(point("after", Table::Holding, 66, 1));
+        let plan = plan_reads(&points, limits(125, 2000, 8));
+        assert_eq!(ranges(&plan), vec![(Table::Holding, 60, 7)]);
+        assert_eq!(plan.blocks[0].points, vec![0, 2]);
     }
 
     #[test]

@@ -290,16 +290,23 @@ impl Runner {
             }
             Call::Exception(code) => {
                 let block = block.clone();
-                if let Some(slot) = self.block_errors.get_mut(index)
-                    && *slot != Some(code)
-                {
+                let first = self
+                    .block_errors
+                    .get(index)
+                    .is_some_and(|last| *last != Some(code));
+                if first {
+                    let points = self.points_of(&block);
                     warn!(
                         controller = %self.config.name,
-                        table = block.table.name(), start = block.start, count = block.count,
+                        %points,
+                        function = %format!("FC{:02}", block.table.read_function()),
+                        addresses = %wire_range(&block),
                         exception = %describe_exception(code),
                         "device refuses the read; its points are reported Bad until it answers"
                     );
-                    *slot = Some(code);
+                    if let Some(slot) = self.block_errors.get_mut(index) {
+                        *slot = Some(code);
+                    }
                 }
                 let at = SystemTime::now();
                 for &p in &block.points {
@@ -317,6 +324,17 @@ impl Runner {
             Call::Broken(reason) => Err(End::Broken(reason)),
             Call::Stopped => Err(End::Stopped),
         }
+    }
+
+    /// The ids of a block's points, for logs: `panel/holding/60, panel/holding/61`.
+    fn points_of(&self, block: &ReadBlock) -> String {
+        let ids: Vec<&str> = block
+            .points
+            .iter()
+            .filter_map(|&p| self.config.points.get(p))
+            .map(|p| p.id.0.as_str())
+            .collect();
+        ids.join(", ")
     }
 
     /// Serves one write; the session ends only if the link broke.
@@ -341,8 +359,9 @@ impl Runner {
             Ok(()) => {
                 debug!(controller = %self.config.name, point = %id, ?value, "written");
                 let _ = reply.send(Ok(()));
-                // Read it back at once so the new state is reported without waiting a cycle.
-                let block = self.plan.block_of_point.get(index).copied();
+                // Read it back at once so the new state is reported without waiting a cycle
+                // (a write-only point is in no block: nothing to read back).
+                let block = self.plan.block_of_point.get(index).copied().flatten();
                 match block {
                     Some(block) => self.read_block(block).await,
                     None => Ok(()),
@@ -505,6 +524,16 @@ fn read_request(block: &ReadBlock) -> Request<'static> {
         Table::DiscreteInput => Request::ReadDiscreteInputs(block.start, block.count),
         Table::Holding => Request::ReadHoldingRegisters(block.start, block.count),
         Table::Input => Request::ReadInputRegisters(block.start, block.count),
+    }
+}
+
+/// The wire addresses a block reads: `60` or `60-64`.
+fn wire_range(block: &ReadBlock) -> String {
+    let last = block.end().saturating_sub(1);
+    if u32::from(block.start) == last {
+        block.start.to_string()
+    } else {
+        format!("{}-{last}", block.start)
     }
 }
 

@@ -62,6 +62,7 @@ mod tests {
             count,
             bit,
             writable: false,
+            polled: true,
         }
     }
 

@@ -114,6 +114,7 @@ mod tests {
             count,
             bit,
             writable,
+            polled: true,
         }
     }
 

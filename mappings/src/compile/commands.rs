@@ -69,6 +69,9 @@ impl Compiler {
         ) else {
             return;
         };
+        if spec.read_back == Some(true) {
+            self.points.poll(ctrl, &point);
+        }
         self.plan.commands.push(AuxCommand {
             command,
             controller: name,

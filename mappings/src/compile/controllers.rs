@@ -73,10 +73,17 @@ impl Compiler {
                 None
             }
             (Some(tcp), None) => {
-                let host_ok = !tcp.host.is_empty()
-                    && tcp.host.len() <= 253
-                    && !tcp
-                        .host
+                let (host, port_in_host) = match split_host_port(&tcp.host) {
+                    Ok(split) => split,
+                    Err(message) => {
+                        self.rep
+                            .value(&self.docs, &here, "/modbus_tcp/host", message);
+                        (tcp.host.clone(), None)
+                    }
+                };
+                let host_ok = !host.is_empty()
+                    && host.len() <= 253
+                    && !host
                         .chars()
                         .any(|c| c.is_whitespace() || c.is_control() || c == '/');
                 if !host_ok {
@@ -87,7 +94,19 @@ impl Compiler {
                         format!("`{}` is not a host name or IP address", tcp.host),
                     );
                 }
-                let port = tcp.port.unwrap_or(502);
+                let port = match (port_in_host, tcp.port) {
+                    (Some(given), Some(port)) => {
+                        self.rep.value(
+                            &self.docs,
+                            &here,
+                            "/modbus_tcp/host",
+                            format!("the port is given twice ({given} in `host`, {port} in `port`): write `host: {host}, port: {port}`"),
+                        );
+                        port
+                    }
+                    (Some(given), None) => given,
+                    (None, port) => port.unwrap_or(502),
+                };
                 if port == 0 {
                     self.rep.value(
                         &self.docs,
@@ -96,10 +115,7 @@ impl Compiler {
                         "port 0 cannot be connected to",
                     );
                 }
-                Some(Transport::Tcp {
-                    host: tcp.host.clone(),
-                    port,
-                })
+                Some(Transport::Tcp { host, port })
             }
             (None, Some(rtu)) => {
                 if rtu.device.trim().is_empty() {
@@ -253,10 +269,160 @@ impl Compiler {
             return None;
         }
         self.ctrls.push(Ctrl {
+            here,
             name: name.to_string(),
             base: spec.address_base.0,
             config,
         });
         Some(self.ctrls.len() - 1)
+    }
+}
+
+impl Compiler {
+    /// Controllers on one serial device share one RS-485 line: the same line settings, and a
+    /// unit id each. A finding is reported at the later controller, naming the earlier one.
+    pub(super) fn shared_lines(&mut self) {
+        let mut findings: Vec<(Here, &'static str, String)> = Vec::new();
+        for (j, later) in self.ctrls.iter().enumerate() {
+            let Transport::Rtu {
+                device,
+                baud,
+                parity,
+                data_bits,
+                stop_bits,
+            } = &later.config.transport
+            else {
+                continue;
+            };
+            // The first earlier controller on the same device is the reference.
+            let Some(earlier) = self.ctrls[..j].iter().find(
+                |e| matches!(&e.config.transport, Transport::Rtu { device: d, .. } if d == device),
+            ) else {
+                continue;
+            };
+            let Transport::Rtu {
+                baud: b0,
+                parity: p0,
+                data_bits: d0,
+                stop_bits: s0,
+                ..
+            } = &earlier.config.transport
+            else {
+                continue;
+            };
+            let line = self
+                .docs
+                .first()
+                .map_or(0, |d| d.line_of(&earlier.here.pointer));
+            let (a, b) = (&earlier.name, &later.name);
+            let dev = device.display();
+            let differing = [
+                ("baud", baud.to_string(), b0.to_string()),
+                ("parity", parity_name(*parity), parity_name(*p0)),
+                ("data_bits", data_bits.to_string(), d0.to_string()),
+                ("stop_bits", stop_bits.to_string(), s0.to_string()),
+            ];
+            for (key, mine, theirs) in differing {
+                if mine != theirs {
+                    findings.push((
+                        later.here.clone(),
+                        key,
+                        format!("controllers `{a}` (line {line}) and `{b}` share {dev} but differ in {key}: {theirs} and {mine}; every device on one serial line uses the same settings"),
+                    ));
+                }
+            }
+            if let Some(same) = self.ctrls[..j].iter().find(|e| {
+                e.config.unit == later.config.unit
+                    && matches!(&e.config.transport, Transport::Rtu { device: d, .. } if d == device)
+            }) {
+                let line = self
+                    .docs
+                    .first()
+                    .map_or(0, |d| d.line_of(&same.here.pointer));
+                findings.push((
+                    later.here.clone(),
+                    "",
+                    format!(
+                        "controllers `{}` (line {line}) and `{b}` both poll unit {} on {dev}: every device on one serial line needs its own unit id",
+                        same.name, later.config.unit
+                    ),
+                ));
+            }
+        }
+        for (here, key, message) in findings {
+            let sub = if key.is_empty() {
+                "/unit".to_string()
+            } else {
+                format!("/modbus_rtu/{key}")
+            };
+            self.rep.value(&self.docs, &here, &sub, message);
+        }
+    }
+}
+
+fn parity_name(p: Parity) -> String {
+    match p {
+        Parity::None => "none",
+        Parity::Even => "even",
+        Parity::Odd => "odd",
+    }
+    .to_string()
+}
+
+/// Splits `host:port` and `[v6]:port` (the port written in `host`, as in a URL); a bare
+/// host, a bracketed `[v6]` and an unbracketed IPv6 address (`::1`, several colons) have no
+/// port. An unparsable port after the last colon is an error with a hint.
+fn split_host_port(text: &str) -> Result<(String, Option<u16>), String> {
+    let port = |p: &str, host: &str| -> Result<u16, String> {
+        match p.parse::<u16>() {
+            Ok(0) => Err("port 0 cannot be connected to".to_string()),
+            Ok(n) => Ok(n),
+            Err(_) => Err(format!(
+                "`{p}` after `{host}:` is not a TCP port (1 to 65535): write `host: {host}, port: 502`"
+            )),
+        }
+    };
+    if let Some(rest) = text.strip_prefix('[') {
+        let Some((inside, after)) = rest.split_once(']') else {
+            return Err(format!("`{text}` has no closing `]`"));
+        };
+        return match after {
+            "" => Ok((inside.to_string(), None)),
+            _ => match after.strip_prefix(':') {
+                Some(p) => Ok((inside.to_string(), Some(port(p, inside)?))),
+                None => Err(format!(
+                    "`{text}`: after `[{inside}]` only `:port` may follow"
+                )),
+            },
+        };
+    }
+    match text.split_once(':') {
+        Some((host, p)) if !p.contains(':') => Ok((host.to_string(), Some(port(p, host)?))),
+        _ => Ok((text.to_string(), None)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_host_port;
+
+    #[test]
+    fn host_and_port_in_one() {
+        let ok = |t: &str| split_host_port(t).expect(t);
+        assert_eq!(ok("10.0.0.5"), ("10.0.0.5".into(), None));
+        assert_eq!(ok("127.0.0.1:15022"), ("127.0.0.1".into(), Some(15022)));
+        assert_eq!(ok("plc.local:502"), ("plc.local".into(), Some(502)));
+        assert_eq!(ok("[::1]:15022"), ("::1".into(), Some(15022)));
+        assert_eq!(ok("[::1]"), ("::1".into(), None));
+        assert_eq!(ok("fe80::1"), ("fe80::1".into(), None));
+        assert!(
+            split_host_port("10.0.0.5:http")
+                .unwrap_err()
+                .contains("not a TCP port")
+        );
+        assert!(split_host_port("10.0.0.5:70000").is_err());
+        assert!(split_host_port("10.0.0.5:0").is_err());
+        assert!(split_host_port("[::1").is_err());
+        assert!(split_host_port("[::1]x").is_err());
     }
 }

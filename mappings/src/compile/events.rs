@@ -66,6 +66,27 @@ fn inferred_data_type(d: &Decode) -> ItemTypeSpec {
     }
 }
 
+/// A number for messages: at most 3 decimals, no trailing zeros (`-434.465`, `100`).
+fn num(x: f64) -> String {
+    let text = format!("{x:.3}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" {
+        "0".into()
+    } else {
+        text.into()
+    }
+}
+
+/// `0 to 100%`, `at least -273.15`, `at most 5`.
+fn range_text(min: f64, max: f64, unit: &str) -> String {
+    match (min.is_finite(), max.is_finite()) {
+        (true, true) => format!("{} to {}{unit}", num(min), num(max)),
+        (true, false) => format!("at least {}{unit}", num(min)),
+        (false, true) => format!("at most {}{unit}", num(max)),
+        (false, false) => "any number".to_string(),
+    }
+}
+
 /// Whether a decoding can be published as `t`.
 fn compatible(d: &Decode, t: ItemTypeSpec) -> Result<(), String> {
     let (q, _) = item_type(t);
@@ -340,6 +361,9 @@ impl Compiler {
             );
             ok = false;
         }
+        if ok && let Some(q) = &standard.quantity {
+            self.standard_quantity(here, spec, decode, q);
+        }
         ok.then(|| EventSpec {
             topic,
             source,
@@ -348,6 +372,63 @@ impl Compiler {
             data_type: item_type(std_type).1,
             property: standard.property,
         })
+    }
+
+    /// Warns when a value's `unit:` or decoded range cannot be what standard topic `t`
+    /// carries (e.g. volts, or a scale of 100, on a percentage).
+    fn standard_quantity(
+        &mut self,
+        here: &Here,
+        spec: &ValueSpec,
+        decode: Option<&Decode>,
+        q: &topics::Quantity,
+    ) {
+        let t = &spec.topic;
+        let unit = q.unit.unwrap_or("");
+        if let (Some(given), Some(std_unit)) = (&spec.unit, q.unit)
+            && !q.accepts(given)
+        {
+            self.rep.warn(
+                &self.docs,
+                here,
+                "/unit",
+                format!("`{t}` carries {std_unit}, not {given}: a VMS reads this value as {std_unit}; publish it on a topic of your own (e.g. `rg:...`) or convert it with `scale`"),
+            );
+        }
+        let Some(d) = decode.filter(|d| d.map.is_none()) else {
+            return;
+        };
+        let Some((raw_lo, raw_hi)) = raw_range(d) else {
+            return;
+        };
+        let ends = [
+            raw_lo as f64 * d.scale + d.offset,
+            raw_hi as f64 * d.scale + d.offset,
+        ];
+        let (lo, hi) = (ends[0].min(ends[1]), ends[0].max(ends[1]));
+        let (min, max) = q.range;
+        let sub = if spec.scale.is_some() {
+            "/scale"
+        } else if spec.offset.is_some() {
+            "/offset"
+        } else {
+            "/topic"
+        };
+        if hi < min || lo > max {
+            self.rep.warn(
+                &self.docs,
+                here,
+                sub,
+                format!("this value publishes {} to {}, never {} that `{t}` carries: check `scale` and `offset`", num(lo), num(hi), range_text(min, max, unit)),
+            );
+        } else if (max - min).is_finite() && d.scale.abs() * 10.0 > max - min {
+            self.rep.warn(
+                &self.docs,
+                here,
+                sub,
+                format!("with `scale: {}` one raw step is more than a tenth of the {} that `{t}` carries: the register probably counts in finer units (e.g. `scale: 0.1`)", d.scale, range_text(min, max, unit)),
+            );
+        }
     }
 
     fn own_event(

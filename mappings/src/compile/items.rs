@@ -73,7 +73,13 @@ impl Compiler {
             .or_else(|| self.ctrls.get(ctrl).map(|c| c.base))
             .unwrap_or(0);
         match points::resolve(fields, base, scope.offset, count, rule) {
-            Ok((addr, key)) => Some((addr, format!("{sub}/{key}"))),
+            Ok((addr, key)) => {
+                if let Some((key, message)) = points::modicon_warning(fields, base) {
+                    self.rep
+                        .warn(&self.docs, here, &format!("{sub}/{key}"), message);
+                }
+                Some((addr, format!("{sub}/{key}")))
+            }
             Err(e) => {
                 self.address_error(scope, here, sub, e, label);
                 None
@@ -101,7 +107,7 @@ impl Compiler {
     /// One item's use of one point, the same for every kind of item: records that item
     /// `owner` (labelled `label`, at `here` + `sub`) uses the bits `span` covers from `addr`
     /// (overlaps are judged once every item is in), and registers the point with controller
-    /// `ctrl`'s list, writable when `kind` writes. Returns the controller's name and the
+    /// `ctrl`'s list, writable when `kind` writes and polled when it reads. Returns the controller's name and the
     /// point's id; None when `ctrl` is no controller.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn use_point(
@@ -130,9 +136,7 @@ impl Compiler {
             });
         }
         let name = self.ctrls.get(ctrl).map(|c| c.name.clone())?;
-        let point = self
-            .points
-            .add(ctrl, &name, addr, span.count, kind.writes());
+        let point = self.points.add(ctrl, &name, addr, span.count, kind);
         Some((name, point))
     }
 

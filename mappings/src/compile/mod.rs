@@ -19,7 +19,7 @@ use std::path::Path;
 
 use railgate_adapters::modbus::ModbusConfig;
 
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostic, Diagnostics};
 use crate::doc::Doc;
 use crate::model::{CommandSpec, ControllerSpec, InputSpec, RelaySpec, ValueSpec};
 use crate::parse::Parsed;
@@ -73,6 +73,8 @@ pub(crate) struct Scope {
 /// A controller that passed its checks.
 #[derive(Debug)]
 pub(crate) struct Ctrl {
+    /// Where it is written in the site file.
+    here: Here,
     name: String,
     base: u8,
     config: ModbusConfig,
@@ -114,7 +116,12 @@ pub(crate) struct Compiler {
 }
 
 /// Compiles a parsed site file, looking profiles up in `profile_dir/profiles/` and built in.
-pub(crate) fn compile(mut site: Parsed, profile_dir: Option<&Path>) -> Result<Plan, Diagnostics> {
+/// Returns the plan with the warnings found, or every finding (errors and warnings) when
+/// there is an error.
+pub(crate) fn compile(
+    mut site: Parsed,
+    profile_dir: Option<&Path>,
+) -> Result<(Plan, Diagnostics), Diagnostics> {
     let mut rep = Reporter::default();
     rep.diags.append(&mut site.diags);
     let controllers: Vec<(String, ControllerSpec, bool)> = site.salvaged_items("controllers");
@@ -155,7 +162,7 @@ pub(crate) fn compile(mut site: Parsed, profile_dir: Option<&Path>) -> Result<Pl
     };
     site_sections.namespaces = c.namespaces(0, &site_namespaces);
 
-    // Controllers and the profiles they instantiate.
+    // Controllers and the profiles they instantiate, then the serial lines they share.
     let mut profiles: HashMap<String, Option<(usize, u8, Sections)>> = HashMap::new();
     let mut scopes: Vec<(Scope, String)> = Vec::new();
     for (pointer, spec, partial) in &controllers {
@@ -199,6 +206,8 @@ pub(crate) fn compile(mut site: Parsed, profile_dir: Option<&Path>) -> Result<Pl
             name,
         ));
     }
+
+    c.shared_lines();
 
     let site_scope = Scope {
         doc: 0,
@@ -251,8 +260,8 @@ pub(crate) fn compile(mut site: Parsed, profile_dir: Option<&Path>) -> Result<Pl
         });
     }
     let diags = c.rep.finish(&c.docs);
-    if diags.is_empty() {
-        Ok(plan)
+    if diags.iter().all(Diagnostic::is_warning) {
+        Ok((plan, Diagnostics(diags)))
     } else {
         Err(Diagnostics(diags))
     }

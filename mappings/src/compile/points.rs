@@ -200,6 +200,37 @@ pub(crate) fn resolve(
     ))
 }
 
+/// A warning for an address that looks like Modicon ("40001") notation, where the first digit
+/// names the table: 1xxxx discrete inputs, 3xxxx input registers, 4xxxx holding registers,
+/// each counting from 1. Coils (0xxxx) look like plain addresses and are never suspected.
+/// Returns the key written and the warning.
+pub(crate) fn modicon_warning(f: &PointFields, base: u8) -> Option<(&'static str, String)> {
+    let given = [
+        (Table::DiscreteInput, f.discrete_input),
+        (Table::Holding, f.holding_register),
+        (Table::Input, f.input_register),
+    ];
+    let (key_table, address) = given.into_iter().find_map(|(t, a)| a.map(|a| (t, a)))?;
+    let (meant, number) = match address / 10_000 {
+        1 => (Table::DiscreteInput, address % 10_000),
+        3 => (Table::Input, address % 10_000),
+        4 => (Table::Holding, address % 10_000),
+        _ => return None,
+    };
+    if number == 0 {
+        return None;
+    }
+    let key = table_key(key_table);
+    let message = format!(
+        "{address} looks like Modicon notation for {} {number}; write {}: {number} with address_base: 1 (as written, this is {} wire address {})",
+        table_words(meant),
+        table_key(meant),
+        table_words(key_table),
+        address.saturating_sub(u64::from(base))
+    );
+    Some((key, message))
+}
+
 /// The stable id of a point: `<controller>/<table>/<wire address>`, with `.<bit>` for a
 /// register bit and `-<last>` for a multi-register value (`panel/holding/40.3`,
 /// `panel/input/30-31`). Items reading the same point share it, so the adapter reads it once.
@@ -220,21 +251,24 @@ pub(crate) struct PointTable {
 }
 
 impl PointTable {
-    /// Registers a point of controller `ctrl` (named `name`) and returns its id.
+    /// Registers a point of controller `ctrl` (named `name`) and returns its id. A point is
+    /// writable when any item writes it, and polled when any item reads it.
     pub(crate) fn add(
         &mut self,
         ctrl: usize,
         name: &str,
         addr: Addr,
         count: u16,
-        writable: bool,
+        kind: ClaimKind,
     ) -> PointId {
+        let (writable, polled) = (kind.writes(), kind.reads());
         let id = point_id(name, addr, count);
         let (list, index) = self.per_controller.entry(ctrl).or_default();
         match index.get(&id) {
             Some(&i) => {
                 if let Some(p) = list.get_mut(i) {
                     p.writable |= writable;
+                    p.polled |= polled;
                 }
             }
             None => {
@@ -246,10 +280,20 @@ impl PointTable {
                     count,
                     bit: addr.bit,
                     writable,
+                    polled,
                 });
             }
         }
         id
+    }
+
+    /// Marks point `id` of controller `ctrl` as polled.
+    pub(crate) fn poll(&mut self, ctrl: usize, id: &PointId) {
+        if let Some((list, index)) = self.per_controller.get_mut(&ctrl)
+            && let Some(p) = index.get(id).and_then(|&i| list.get_mut(i))
+        {
+            p.polled = true;
+        }
     }
 
     /// The points of controller `ctrl`.
@@ -272,7 +316,7 @@ pub(crate) enum ClaimKind {
     RelayWrite,
     /// A relay reads its state from it.
     ReadBack,
-    /// An auxiliary command writes it.
+    /// An auxiliary command writes it (and reads it only with `read_back: true`).
     Command,
 }
 
@@ -291,6 +335,13 @@ impl ClaimKind {
     /// Whether the item writes the point (so the adapter must be able to).
     pub(crate) fn writes(self) -> bool {
         matches!(self, ClaimKind::RelayWrite | ClaimKind::Command)
+    }
+
+    /// Whether the item reads the point, so the adapter polls it. A relay's own point is
+    /// read back (its state is shown); a command's is only written (devices often refuse
+    /// reads of command registers) unless it says `read_back: true` ([`PointTable::poll`]).
+    pub(crate) fn reads(self) -> bool {
+        !matches!(self, ClaimKind::Command)
     }
 }
 

@@ -68,6 +68,20 @@ impl Reporter {
         }
     }
 
+    /// A warning at the value `sub` below `here` (the file still compiles).
+    pub(crate) fn warn(
+        &mut self,
+        docs: &[Doc],
+        here: &Here,
+        sub: &str,
+        message: impl Into<String>,
+    ) {
+        if let Some(doc) = docs.get(here.doc) {
+            self.diags
+                .push(doc.at_value(&here.sub(sub), message).warning());
+        }
+    }
+
     /// A finding at the key `sub` below `here`.
     pub(crate) fn key(&mut self, docs: &[Doc], here: &Here, sub: &str, message: impl Into<String>) {
         if let Some(doc) = docs.get(here.doc) {
