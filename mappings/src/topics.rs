@@ -136,10 +136,6 @@ pub const RESERVED: &[(&str, &str)] = &[
         "the gateway reports its own processor usage",
     ),
     (
-        "Monitoring/LinkStatus",
-        "the gateway reports each controller link's status",
-    ),
-    (
         "Monitoring/OperatingTime/LastReboot",
         "the gateway reports its own reboots",
     ),
@@ -154,6 +150,37 @@ pub const RESERVED: &[(&str, &str)] = &[
     ("EventBuffer/Begin", "the gateway's event store uses it"),
 ];
 
+/// `rg:Monitoring/ControllerLink`: a controller link's state (Source `Controller`, Data
+/// `Connected`, `Reason`), a property the gateway keeps for every controller.
+pub const CONTROLLER_LINK: &str = "Monitoring/ControllerLink";
+
+/// `rg:Monitoring/FailingPoints`: a controller's points whose reads keep failing (Source
+/// `Controller`, Data `Failing`, `Count`), a property the gateway keeps for every controller.
+pub const FAILING_POINTS: &str = "Monitoring/FailingPoints";
+
+/// Topics of [`RAILGATE_TOPICS`] the gateway itself emits: a value may not publish on them.
+pub const RESERVED_RAILGATE: &[(&str, &str)] = &[
+    (
+        CONTROLLER_LINK,
+        "the gateway reports each controller link's state on it",
+    ),
+    (
+        FAILING_POINTS,
+        "the gateway reports each controller's failing points on it",
+    ),
+];
+
+/// Why a path in namespace `ns` is reserved, if it is ([`RESERVED`] for `tns1:`,
+/// [`RESERVED_RAILGATE`] for `rg:`).
+pub fn reserved_in(ns: &str, path: &str) -> Option<&'static str> {
+    let table = match ns {
+        ONVIF_TOPICS => RESERVED,
+        RAILGATE_TOPICS => RESERVED_RAILGATE,
+        _ => return None,
+    };
+    table.iter().find(|(p, _)| *p == path).map(|(_, why)| *why)
+}
+
 /// The catalog entry for a `tns1:` path.
 pub fn standard(path: &str) -> Option<&'static StandardTopic> {
     CATALOG.iter().find(|t| t.path == path)
@@ -161,10 +188,7 @@ pub fn standard(path: &str) -> Option<&'static StandardTopic> {
 
 /// Why a `tns1:` path is reserved, if it is.
 pub fn reserved(path: &str) -> Option<&'static str> {
-    RESERVED
-        .iter()
-        .find(|(p, _)| *p == path)
-        .map(|(_, why)| *why)
+    reserved_in(ONVIF_TOPICS, path)
 }
 
 /// Whether `s` is an XML NCName in ASCII (topic path segments and prefixes are element names
@@ -236,6 +260,10 @@ mod tests {
         assert!(reserved("Device/Trigger/DigitalInput").is_some());
         assert!(reserved("Device/Trigger/Relay").is_some());
         assert!(CATALOG.iter().all(|t| reserved(t.path).is_none()));
+        assert!(reserved_in(RAILGATE_TOPICS, CONTROLLER_LINK).is_some());
+        assert!(reserved_in(RAILGATE_TOPICS, FAILING_POINTS).is_some());
+        assert!(reserved(CONTROLLER_LINK).is_none());
+        assert!(reserved_in("urn:other", CONTROLLER_LINK).is_none());
         // Numbers have a quantity, booleans none.
         for t in CATALOG {
             assert_eq!(t.quantity.is_some(), t.data.1 == "xs:float", "{}", t.path);

@@ -553,6 +553,16 @@ fn cases() -> Vec<Case> {
             &[(7, "'tns1", "values[0].topic", "is reserved")],
         ),
         site(
+            "reserved rg: link state topic",
+            "values:\n  - {name: e, holding_register: 30, type: u16, topic: 'rg:Monitoring/FailingPoints'}\n",
+            &[(
+                7,
+                "'rg:",
+                "values[0].topic",
+                "is reserved: the gateway reports each controller's failing points on it",
+            )],
+        ),
+        site(
             "unknown standard topic",
             "values:\n  - {name: e, holding_register: 30, type: u16, topic: 'tns1:Monitoring/BatteryCapacty'}\n",
             &[(

@@ -16,11 +16,14 @@
 //! - Digital inputs are debounced; the first reading counts at once. Relays are not debounced.
 //! - Values publish their first reading, then changes (numbers beyond their deadband), and a
 //!   heartbeat when nothing was published for the heartbeat period (only while good).
+//! - Each controller's *failing points* (last reading `Bad`, or not decodable) are reported as
+//!   [`Output::FailingPoints`] whenever that set changes; [`Engine::initial`] gives the empty
+//!   sets at start. `Stale` readings (a link down) leave the set as it was.
 //!
 //! Layout: [`decode`] (wire ⇄ raw: byte orders, types, bit fields, scale, maps — both ways),
 //! `render` (raw → published lexical form), `change` (debounce, deadband, heartbeat),
-//! [`contact`] (invert and idle-state logic), and one module per kind of point (`input`,
-//! `relay`, `value`).
+//! [`contact`] (invert and idle-state logic), `health` (failing points), and one module per
+//! kind of point (`input`, `relay`, `value`).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -32,6 +35,7 @@ use crate::plan::{IdleState, Plan, RelayMode};
 mod change;
 pub mod contact;
 pub mod decode;
+mod health;
 mod input;
 mod relay;
 mod render;
@@ -43,6 +47,7 @@ mod tests;
 pub use decode::{DecodeError, EncodeError, Raw};
 pub use render::{Published, decode_value};
 
+use health::Health;
 use input::Input;
 use relay::Relay;
 use value::ValueSlot;
@@ -77,6 +82,21 @@ pub enum Output {
         /// Why it is published.
         reason: Reason,
     },
+    /// The points of `controller` whose reads keep failing changed (see the module doc).
+    FailingPoints {
+        /// The controller's name, as in the mapping.
+        controller: String,
+        /// Its failing points now, sorted (empty: none).
+        points: Vec<PointId>,
+    },
+}
+
+impl Output {
+    /// Whether this output is about a point's state (an input, relay or value), not the
+    /// health of a controller.
+    pub fn is_state(&self) -> bool {
+        !matches!(self, Output::FailingPoints { .. })
+    }
 }
 
 /// Why a value is published.
@@ -157,6 +177,7 @@ pub struct Engine {
     points: HashMap<PointId, Vec<Target>>,
     input_tokens: HashMap<String, usize>,
     relay_tokens: HashMap<String, usize>,
+    health: Health,
     rejected: u64,
 }
 
@@ -194,8 +215,14 @@ impl Engine {
             points,
             input_tokens,
             relay_tokens,
+            health: Health::new(plan),
             rejected: 0,
         }
+    }
+
+    /// What is known at start, before any reading: every controller's failing points, none.
+    pub fn initial(&self) -> Vec<Output> {
+        self.health.initial()
     }
 
     /// A reading from an adapter. Returns the model changes it causes (maybe none). Readings of
@@ -205,6 +232,7 @@ impl Engine {
         let Some(targets) = self.points.get(&update.id) else {
             return out;
         };
+        let mut undecodable = false;
         for target in targets {
             let result = match *target {
                 Target::Input(i) => self
@@ -222,8 +250,15 @@ impl Engine {
             };
             if let Some(Err(_)) = result {
                 self.rejected = self.rejected.saturating_add(1);
+                undecodable = true;
             }
         }
+        let failing = match update.quality {
+            Quality::Good => Some(undecodable),
+            Quality::Bad => Some(true),
+            Quality::Stale => None,
+        };
+        self.health.record(&update.id, failing, &mut out);
         out
     }
 
@@ -341,6 +376,11 @@ impl Engine {
     /// before any reading or for no such index).
     pub fn value_quality(&self, index: usize) -> Option<Quality> {
         self.values.get(index)?.quality()
+    }
+
+    /// The points of `controller` whose reads keep failing, sorted.
+    pub fn failing_points(&self, controller: &str) -> Vec<PointId> {
+        self.health.failing(controller)
     }
 
     /// How many readings were rejected since start: shapes that do not fit their point, and

@@ -1,7 +1,7 @@
 //! Quality: bad and stale readings, links going down and coming back.
 
 use super::*;
-use crate::engine::{Engine, Reason};
+use crate::engine::{Engine, Output, Reason};
 
 fn site() -> Engine {
     let mut other = input("other", "q", false, ms(0), IdleState::Open);
@@ -137,7 +137,8 @@ fn bad_and_stale_readings_change_no_state() {
             with_quality("v", Value::U16(99), quality),
         ];
         for update in &updates {
-            assert!(engine.update(update, t + ms(200)).is_empty(), "{update:?}");
+            let out = engine.update(update, t + ms(200));
+            assert!(!out.iter().any(Output::is_state), "{update:?}: {out:?}");
         }
         assert!(engine.tick(t + ms(300)).is_empty());
         assert_eq!(

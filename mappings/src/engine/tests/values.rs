@@ -206,27 +206,23 @@ fn nan_and_unrepresentable_readings_are_rejected() {
             &reading("f", regs(u32_to_registers(bits, ByteOrder::Abcd))),
             t,
         );
-        assert!(out.is_empty(), "{bits:#x}");
+        assert!(!out.iter().any(Output::is_state), "{bits:#x}: {out:?}");
     }
     assert_eq!(engine.rejected(), 3);
     assert_eq!(engine.value_quality(0), Some(Quality::Bad));
     assert_eq!(engine.value_state(0).map(|p| p.text.as_str()), Some("1.5"));
-    // Good again with the same value: nothing new.
-    assert!(
-        engine
-            .update(
-                &reading("f", regs(f32_to_registers(1.5, ByteOrder::Abcd))),
-                t
-            )
-            .is_empty()
+    assert_eq!(engine.failing_points("panel"), vec![id("f")]);
+    // Good again with the same value: nothing new but the point's recovery.
+    let out = engine.update(
+        &reading("f", regs(f32_to_registers(1.5, ByteOrder::Abcd))),
+        t,
     );
+    assert!(!out.iter().any(Output::is_state), "{out:?}");
+    assert!(engine.failing_points("panel").is_empty());
     assert_eq!(engine.value_quality(0), Some(Quality::Good));
     // 3e9 does not fit xs:int.
-    assert!(
-        engine
-            .update(&reading("n", regs([0xB2D0, 0x5E00])), t)
-            .is_empty()
-    );
+    let out = engine.update(&reading("n", regs([0xB2D0, 0x5E00])), t);
+    assert!(!out.iter().any(Output::is_state), "{out:?}");
     assert_eq!(engine.rejected(), 4);
     assert_eq!(engine.value_state(1), None);
 }
