@@ -85,7 +85,8 @@ pub enum Item {
         value: String,
     },
     /// `tt:ElementItem Name=` holding an element, kept as markup written with the response
-    /// prefixes (e.g. a `tt:NetworkInterfaceConnectionSetting`).
+    /// prefixes. The gateway's own topics use simple items only (older ONVIF schemas, as
+    /// some clients ship them, reject elements they do not know).
     Element {
         /// Name.
         name: String,

@@ -1,8 +1,8 @@
 //! Monitoring events about the gateway itself, as ONVIF Core defines them:
-//! `tns1:Monitoring/ProcessorUsage`, `tns1:Monitoring/OperatingTime/{LastReboot,LastReset,
-//! LastClockSynchronization}`, and `tns1:Monitoring/LinkStatus` for each southbound link
-//! (the property exists while the link is up and is `Deleted` when it goes down, so a lost
-//! panel shows in the VMS).
+//! `tns1:Monitoring/ProcessorUsage` and `tns1:Monitoring/OperatingTime/{LastReboot,LastReset,
+//! LastClockSynchronization}`. Each southbound controller's link state and failing points are
+//! [`super::controllers`]' (published by the southbound publisher, in order with the
+//! controller's readings).
 
 use std::time::{Duration, SystemTime};
 
@@ -121,34 +121,6 @@ pub async fn run(core: EventCore, stop: CancellationToken) {
             );
             let _ = core.set_property(e).await;
         }
-    }
-}
-
-/// Reports a southbound link's state: up sets the `LinkStatus` property, down deletes it.
-pub async fn link_changed(core: &EventCore, link: &str, up: bool) {
-    let topic = Topic::onvif("Monitoring/LinkStatus");
-    let source = vec![Item::simple("Token", link)];
-    let result = if up {
-        let setting = "<tt:Link><tt:AutoNegotiation>false</tt:AutoNegotiation><tt:Speed>0</tt:Speed><tt:Duplex>Half</tt:Duplex></tt:Link>";
-        let data = vec![Item::Element {
-            name: "Link".into(),
-            xml: setting.into(),
-        }];
-        core.set_property(Event {
-            topic,
-            source,
-            data,
-            ..property("", vec![], vec![])
-        })
-        .await
-        .map(|_| ())
-    } else {
-        core.delete_property(&topic, &source, PRODUCER)
-            .await
-            .map(|_| ())
-    };
-    if let Err(e) = result {
-        tracing::warn!(error = %e, link, up, "cannot raise LinkStatus");
     }
 }
 

@@ -6,7 +6,8 @@
 //! (`ok -` when a property did not change):
 //! - `{"topic": "Device/Trigger/DigitalInput", "property": true, "source": {"InputToken": "in1"}, "data": {"LogicalState": "true"}}`
 //! - `{"burst": 1000, "topic": "Test/Burst"}`: that many events, answered `ok <last seq>`
-//! - `{"link": "panel1", "up": false}`: a southbound link going down (or up)
+//! - `{"link": "panel1", "up": false, "reason": "timeout"}`: a controller's
+//!   `rg:Monitoring/ControllerLink` property going down (or up)
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -32,6 +33,7 @@ struct Line {
     burst: Option<u64>,
     link: Option<String>,
     up: Option<bool>,
+    reason: Option<String>,
 }
 
 fn items(map: &BTreeMap<String, String>) -> Vec<Item> {
@@ -82,8 +84,21 @@ pub async fn run(core: EventCore, topics: std::sync::Arc<TopicRegistry>, stop: C
 
 async fn handle(core: &EventCore, topics: &TopicRegistry, l: Line) -> String {
     if let Some(link) = l.link {
-        super::monitoring::link_changed(core, &link, l.up.unwrap_or(true)).await;
-        return "ok -".into();
+        let up = l.up.unwrap_or(true);
+        let reason = l.reason.unwrap_or_else(|| {
+            if up {
+                super::controllers::CONNECTED
+            } else {
+                "test"
+            }
+            .to_string()
+        });
+        let event = super::controllers::controller_link(&link, up, &reason);
+        return match core.set_property(event).await {
+            Ok(Some(seq)) => format!("ok {seq}"),
+            Ok(None) => "ok -".into(),
+            Err(e) => format!("error {e}"),
+        };
     }
     let Some(path) = l.topic else {
         return "error no topic".into();

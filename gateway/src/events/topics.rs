@@ -1,5 +1,6 @@
 //! The topics railgate can emit, with their message descriptions, for GetEventProperties:
-//! the gateway's own (monitoring, event buffer) and whatever the configuration adds.
+//! the gateway's own (monitoring, each controller's link state and failing points, event
+//! buffer) and whatever the configuration adds.
 
 use parking_lot::RwLock;
 use std::collections::BTreeMap;
@@ -7,6 +8,7 @@ use std::collections::BTreeMap;
 use crate::xml::XmlWriter;
 use crate::xml::ns::{TNS1, TNS1_PREFIX};
 
+use super::controllers;
 use super::model::Topic;
 
 /// One item of a message description: name and type QName (`tt:` or `xs:` prefixed).
@@ -88,15 +90,26 @@ impl Default for TopicRegistry {
                 data: status("xs:dateTime"),
             });
         }
+        let controller = || vec![ItemDescription::simple("Controller", "xs:string")];
         registry.register(TopicDescription {
-            topic: Topic::onvif("Monitoring/LinkStatus"),
+            topic: controllers::controller_link_topic(),
             is_property: true,
-            source: token(),
+            source: controller(),
             key: vec![],
-            data: vec![ItemDescription::element(
-                "Link",
-                "tt:NetworkInterfaceConnectionSetting",
-            )],
+            data: vec![
+                ItemDescription::simple("Connected", "xs:boolean"),
+                ItemDescription::simple("Reason", "xs:string"),
+            ],
+        });
+        registry.register(TopicDescription {
+            topic: controllers::failing_points_topic(),
+            is_property: true,
+            source: controller(),
+            key: vec![],
+            data: vec![
+                ItemDescription::simple("Failing", "xs:string"),
+                ItemDescription::simple("Count", "xs:int"),
+            ],
         });
         registry.register(TopicDescription {
             topic: beginning_of_buffer(),
@@ -280,5 +293,11 @@ mod tests {
             1,
             "one element per shared segment"
         );
+        assert!(
+            !xml.contains("LinkStatus") && !xml.contains("ElementItem"),
+            "{xml}"
+        );
+        assert!(xml.contains(r#"<tnsx0:Monitoring xmlns:tnsx0="urn:railgate:topics"><ControllerLink xmlns="" wstop:topic="true"><tt:MessageDescription IsProperty="true"><tt:Source><tt:SimpleItemDescription Name="Controller" Type="xs:string"/></tt:Source><tt:Data><tt:SimpleItemDescription Name="Connected" Type="xs:boolean"/><tt:SimpleItemDescription Name="Reason" Type="xs:string"/></tt:Data>"#), "{xml}");
+        assert!(xml.contains(r#"<FailingPoints xmlns="" wstop:topic="true"><tt:MessageDescription IsProperty="true"><tt:Source><tt:SimpleItemDescription Name="Controller" Type="xs:string"/></tt:Source><tt:Data><tt:SimpleItemDescription Name="Failing" Type="xs:string"/><tt:SimpleItemDescription Name="Count" Type="xs:int"/></tt:Data>"#), "{xml}");
     }
 }

@@ -9,7 +9,7 @@
 //!                                                                │
 //!  services::io ── Southbound (handle.rs) ──Request + oneshot──► │
 //!                        ▲ views (watch snapshot) ◄──────────────┤
-//!                                                                ▼ outputs, in engine order
+//!                                    link states + outputs, in order ▼ (held while a link is down)
 //!                                               publish.rs: run_publisher ──► EventCore
 //! ```
 //!
@@ -20,13 +20,18 @@
 //! - `SouthboundCore` (`owner.rs`): the one task owning the engine, link states, monostable
 //!   fall-backs and writes in flight; its module doc gives the shutdown order.
 //! - `Fallbacks` (`fallback.rs`): when each monostable relay returns to inactive.
+//! - `Held` (`hold.rs`): a controller's outputs kept back while its link is not up.
 //! - `Links` (`links.rs`): the adapter tasks, and the one place a mapping's controller becomes
 //!   an adapter.
-//! - [`publish`]: engine outputs as events and topic descriptions; the publisher task.
+//! - [`publish`]: link states and engine outputs as events, topic descriptions; the publisher
+//!   task.
 //! - [`settings`]: relay and input settings clients changed, persisted.
 
 mod fallback;
 mod handle;
+mod hold;
+#[cfg(test)]
+mod link_tests;
 mod links;
 mod messages;
 mod owner;

@@ -8,7 +8,10 @@
 //! - the answers of writes in flight, which it polls itself (no spawned task).
 //!
 //! It publishes a [`Views`] snapshot after every change (requests read inputs and relays
-//! from it without a round trip) and sends engine outputs to the publisher in engine order.
+//! from it without a round trip) and sends link states and engine outputs to the publisher
+//! ([`Outgoing`]) in the order it decided them: at start every controller's link state (not yet
+//! connected) and failing points (none); a controller's outputs are held while its link is not
+//! up ([`Held`]); on link up, its link state first, then what was held.
 //!
 //! Shutdown, in order: stop taking client requests (queued ones answer
 //! [`IoError::Stopping`]) → carry out every armed fall-back now and wait for the writes in
@@ -33,11 +36,11 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::fallback::Fallbacks;
+use super::hold::Held;
 use super::links::Links;
 use super::messages::{IoError, Reply, Request, Views};
-use super::publish::run_publisher;
+use super::publish::{self, Outgoing, run_publisher};
 use crate::events::core::EventCore;
-use crate::events::monitoring;
 
 /// How long a write may take from the request to the controller's acknowledgement
 /// (including the adapter's own retries) before the client is told it failed.
@@ -71,8 +74,10 @@ pub(super) struct SouthboundCore {
     fallbacks: Fallbacks,
     requests: mpsc::Receiver<Request>,
     views: watch::Sender<Views>,
-    outputs: mpsc::UnboundedSender<Vec<Output>>,
-    outputs_rx: Option<mpsc::UnboundedReceiver<Vec<Output>>>,
+    /// Outputs of controllers whose link is not up.
+    held: Held,
+    outputs: mpsc::UnboundedSender<Outgoing>,
+    outputs_rx: Option<mpsc::UnboundedReceiver<Outgoing>>,
     writes: FuturesUnordered<InFlight>,
     /// Set once stopping: an acknowledged activation of a monostable relay falls back at once.
     stopping: bool,
@@ -103,7 +108,11 @@ impl SouthboundCore {
             .map(|c| (c.name.clone(), false))
             .collect();
         let (outputs, outputs_rx) = mpsc::unbounded_channel();
+        for start in publish::initial(&plan, &engine) {
+            let _ = outputs.send(start);
+        }
         let mut core = SouthboundCore {
+            held: Held::new(&plan),
             plan,
             engine,
             links_up,
@@ -151,7 +160,7 @@ impl SouthboundCore {
             tokio::select! {
                 biased;
                 () = stop.cancelled() => break,
-                Some(event) = adapter_events.recv() => self.adapter_event(event, &events).await,
+                Some(event) = adapter_events.recv() => self.adapter_event(event),
                 Some(done) = self.writes.next(), if !self.writes.is_empty() => self.write_done(done, &links),
                 Some(request) = self.requests.recv() => self.request(request, &links),
                 () = sleep_until(engine_at) => {
@@ -176,7 +185,7 @@ impl SouthboundCore {
         while !self.writes.is_empty() {
             tokio::select! {
                 biased;
-                Some(event) = adapter_events.recv() => self.adapter_event(event, &events).await,
+                Some(event) = adapter_events.recv() => self.adapter_event(event),
                 Some(done) = self.writes.next() => self.write_done(done, &links),
                 else => break,
             }
@@ -196,15 +205,20 @@ impl SouthboundCore {
         }
     }
 
-    /// Hands engine outputs to the publisher, in engine order.
+    /// Hands engine outputs to the publisher, in engine order; those of a controller whose
+    /// link is not up are held until it is.
     fn emit(&mut self, outputs: Vec<Output>) {
         self.dirty = true;
-        if !outputs.is_empty() {
-            let _ = self.outputs.send(outputs);
+        let links_up = &self.links_up;
+        let ready = self
+            .held
+            .pass(outputs, |c| links_up.get(c).copied().unwrap_or(false));
+        if !ready.is_empty() {
+            let _ = self.outputs.send(Outgoing::Outputs(ready));
         }
     }
 
-    async fn adapter_event(&mut self, event: AdapterEvent, events: &EventCore) {
+    fn adapter_event(&mut self, event: AdapterEvent) {
         match event {
             AdapterEvent::Point(update) => {
                 let outputs = self.engine.update(&update, std::time::Instant::now());
@@ -217,23 +231,31 @@ impl SouthboundCore {
                         .arm(&token, generation, Instant::now() + delay);
                 }
             }
-            AdapterEvent::Link(link) => self.link_changed(link, events).await,
+            AdapterEvent::Link(link) => self.link_changed(link),
         }
     }
 
-    async fn link_changed(&mut self, link: LinkEvent, events: &EventCore) {
+    fn link_changed(&mut self, link: LinkEvent) {
         let up = link.state == LinkState::Up;
-        if self.links_up.insert(link.link.clone(), up) == Some(up) {
+        // A link down before it was ever up is news too: its reason replaces "not yet
+        // connected" (the property state drops a repeat with the same reason).
+        if self.links_up.insert(link.link.clone(), up) == Some(up) && up {
             return;
         }
+        let outputs = self.engine.link(&link.link, up, std::time::Instant::now());
         if up {
             tracing::info!(controller = %link.link, "link up");
+            // On link up, first: the link state; then what the link's readings decided while
+            // it was not up (held), then anything else.
+            let _ = self.outputs.send(Outgoing::up(&link.link));
+            let held = self.held.release(&link.link);
+            self.emit(held);
         } else {
-            tracing::warn!(controller = %link.link, reason = link.reason.as_deref().unwrap_or(""), "link down");
+            let reason = link.reason.as_deref().unwrap_or("link down");
+            tracing::warn!(controller = %link.link, reason, "link down");
+            let _ = self.outputs.send(Outgoing::down(&link.link, reason));
         }
-        let outputs = self.engine.link(&link.link, up, std::time::Instant::now());
         self.emit(outputs);
-        monitoring::link_changed(events, &link.link, up).await;
     }
 
     fn request(&mut self, request: Request, links: &Links) {

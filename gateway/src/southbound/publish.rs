@@ -1,6 +1,11 @@
 //! What the mapping engine's outputs look like as ONVIF events, the topics they declare, and
 //! `run_publisher`, the task that hands them to the event core in the engine's order.
 //!
+//! The core sends [`Outgoing`] over one channel: controllers' link states and engine outputs,
+//! in the order it decided them, so a controller's `rg:Monitoring/ControllerLink` going up is
+//! stored before the changes of the readings that came with it (the core holds a controller's
+//! outputs while its link is not up, see `hold.rs`).
+//!
 //! Digital inputs and relays use the standard's property topics with the exact items real
 //! clients match on (Milestone: `InputToken`/`RelayToken`, `LogicalState`); values use the
 //! topic and items their mapping names.
@@ -8,10 +13,11 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use railgate_mappings::engine::{Output, Reason};
+use railgate_mappings::engine::{Engine, Output, Reason};
 use railgate_mappings::plan::{FixedItem, Plan, ValuePoint};
 use tokio::sync::mpsc;
 
+use crate::events::controllers;
 use crate::events::core::{EventCore, wait};
 use crate::events::model::{Event, Item, Topic};
 use crate::events::topics::{ItemDescription, TopicDescription, TopicRegistry};
@@ -24,6 +30,52 @@ pub fn digital_input_topic() -> Topic {
 /// `tns1:Device/Trigger/Relay`.
 pub fn relay_topic() -> Topic {
     Topic::onvif("Device/Trigger/Relay")
+}
+
+/// What the core hands the publisher, in order.
+#[derive(Debug, PartialEq)]
+pub enum Outgoing {
+    /// A controller's link state (`rg:Monitoring/ControllerLink`).
+    Link {
+        /// The controller's name.
+        controller: String,
+        /// Whether the link is up.
+        connected: bool,
+        /// `connected`, `not yet connected`, or why it is down.
+        reason: String,
+    },
+    /// Engine outputs, in engine order.
+    Outputs(Vec<Output>),
+}
+
+impl Outgoing {
+    /// `controller`'s link is up.
+    pub fn up(controller: &str) -> Outgoing {
+        Outgoing::Link {
+            controller: controller.to_string(),
+            connected: true,
+            reason: controllers::CONNECTED.to_string(),
+        }
+    }
+
+    /// `controller`'s link is down, because of `reason`.
+    pub fn down(controller: &str, reason: &str) -> Outgoing {
+        Outgoing::Link {
+            controller: controller.to_string(),
+            connected: false,
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// What is published at start, before any reading: every controller's link state (not yet
+/// connected), then every controller's failing points (none).
+pub fn initial(plan: &Plan, engine: &Engine) -> Vec<Outgoing> {
+    plan.controllers
+        .iter()
+        .map(|c| Outgoing::down(&c.name, controllers::NOT_YET_CONNECTED))
+        .chain([Outgoing::Outputs(engine.initial())])
+        .collect()
 }
 
 /// How an output is to be published.
@@ -96,6 +148,32 @@ pub fn publication(plan: &Plan, output: Output) -> Option<Publication> {
                 (false, _) => Some(Publication::Plain(e)),
             }
         }
+        Output::FailingPoints { controller, points } => {
+            let ids: Vec<&str> = points.iter().map(|p| p.0.as_str()).collect();
+            Some(Publication::Property(controllers::failing_points(
+                &controller,
+                &ids,
+            )))
+        }
+    }
+}
+
+/// The publications of one [`Outgoing`], in order.
+fn publications(plan: &Plan, outgoing: Outgoing) -> Vec<Publication> {
+    match outgoing {
+        Outgoing::Link {
+            controller,
+            connected,
+            reason,
+        } => vec![Publication::Property(controllers::controller_link(
+            &controller,
+            connected,
+            &reason,
+        ))],
+        Outgoing::Outputs(outputs) => outputs
+            .into_iter()
+            .filter_map(|o| publication(plan, o))
+            .collect(),
     }
 }
 
@@ -176,22 +254,21 @@ pub fn register_topics(plan: &Plan, topics: &TopicRegistry) {
     }
 }
 
-/// Publishes engine outputs in order until every sender is gone (the core dropped its own),
-/// then waits for the commits still outstanding. Events are queued to the store one after
-/// another without waiting for each commit (the store batches them); commits are awaited
-/// only to report failures.
+/// Publishes link states and engine outputs in order until every sender is gone (the core
+/// dropped its own), then waits for the commits still outstanding. Events are queued to the
+/// store one after another without waiting for each commit (the store batches them); commits
+/// are awaited only to report failures.
 pub(super) async fn run_publisher(
     plan: Arc<Plan>,
-    mut outputs: mpsc::UnboundedReceiver<Vec<Output>>,
+    mut outgoing: mpsc::UnboundedReceiver<Outgoing>,
     events: EventCore,
 ) {
     let mut commits = tokio::task::JoinSet::new();
-    while let Some(batch) = outputs.recv().await {
-        for output in batch {
-            let queued = match publication(&plan, output) {
-                Some(Publication::Property(e)) => events.queue_property(e).await,
-                Some(Publication::Plain(e)) => events.queue(e).await.map(Some),
-                None => Ok(None),
+    while let Some(next) = outgoing.recv().await {
+        for publication in publications(&plan, next) {
+            let queued = match publication {
+                Publication::Property(e) => events.queue_property(e).await,
+                Publication::Plain(e) => events.queue(e).await.map(Some),
             };
             match queued {
                 Ok(Some(ack)) => {
