@@ -24,7 +24,7 @@ pub enum LinkState {
     Down,
 }
 
-/// A change of a link's state, raised by the gateway as a `tns1:Monitoring/LinkStatus` event.
+/// A change of a link's state, raised by the gateway as an `rg:Monitoring/ControllerLink` property.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LinkEvent {
     /// The adapter (controller) name from the mapping.

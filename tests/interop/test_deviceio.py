@@ -290,21 +290,29 @@ def test_faults(site):
 
 def test_losing_the_panel_raises_link_events_and_faults_writes_until_it_returns(site):
     """Runs last in this module: it kills the panel process."""
-    address = create_pull_point(site, topic_filter("tns1:Monitoring/LinkStatus"), "PT120S")
+    link_filter = ('<wsnt:TopicExpression xmlns:rg="urn:railgate:topics" '
+                   'Dialect="http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet">'
+                   "rg:Monitoring/ControllerLink</wsnt:TopicExpression>")
+    address = create_pull_point(site, link_filter, "PT120S")
     initial = messages(pull(address))
-    assert {(m["source"]["Token"], m["op"]) for m in initial} == {("io", "Initialized"), ("panel", "Initialized")}
+    assert {(m["source"]["Controller"], m["op"], m["data"]["Connected"]) for m in initial} == \
+        {("io", "Initialized", "true"), ("panel", "Initialized", "true")}
     site.panel.kill()
-    got = pull_until(address, lambda ms: {m["source"]["Token"] for m in ms if m["op"] == "Deleted"} == {"io", "panel"},
-                     timeout=15)
-    assert {m["source"]["Token"] for m in got if m["op"] == "Deleted"} == {"io", "panel"}, got
+    down = lambda ms: {m["source"]["Controller"] for m in ms if m["data"]["Connected"] == "false"}  # noqa: E731
+    got = pull_until(address, lambda ms: down(ms) == {"io", "panel"}, timeout=15)
+    assert down(got) == {"io", "panel"}, got
+    assert all(m["op"] == "Changed" and m["data"]["Reason"] not in ("", "connected") for m in got
+               if m["data"]["Connected"] == "false"), got
     r = soap(site.url, "<tds:SetRelayOutputState><tds:RelayOutputToken>IO-DO1</tds:RelayOutputToken>"
                        "<tds:LogicalState>active</tds:LogicalState></tds:SetRelayOutputState>", auth=OPERATOR)
     assert (r.status_code, fault_codes(r)) == (500, ["env:Receiver", "ter:Action"])
     # The panel returns on the same port: the links come back and writes work again.
     site.panel.start()
-    got = pull_until(address, lambda ms: {m["source"]["Token"] for m in ms if m["op"] != "Deleted"} == {"io", "panel"},
-                     timeout=40)
-    assert {m["source"]["Token"] for m in got if m["op"] != "Deleted"} == {"io", "panel"}, got
+    up = lambda ms: {m["source"]["Controller"] for m in ms if m["data"]["Connected"] == "true"}  # noqa: E731
+    got = pull_until(address, lambda ms: up(ms) == {"io", "panel"}, timeout=40)
+    assert up(got) == {"io", "panel"}, got
+    assert all(m["op"] == "Changed" and m["data"]["Reason"] == "connected" for m in got
+               if m["data"]["Connected"] == "true"), got
     site.modbus.close()
     site.modbus = site.panel.client()
     r = soap(site.url, "<tds:SetRelayOutputState><tds:RelayOutputToken>IO-DO1</tds:RelayOutputToken>"

@@ -251,15 +251,22 @@ def test_home_assistant_pull_point_manager(gw):
     asyncio.run(flow())
 
 
-def test_link_status_of_a_southbound_link(gw):
-    address = create_pull_point(gw, topic_filter("tns1:Monitoring/LinkStatus"))
+def test_controller_link_state_of_a_southbound_link(gw):
+    rg = "urn:railgate:topics"
+    expr = (f'<wsnt:TopicExpression xmlns:rg="{rg}" Dialect="http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet">'
+            "rg:Monitoring/ControllerLink</wsnt:TopicExpression>")
+    address = create_pull_point(gw, expr)
     pull(address, "PT1S")
+    gw.source.send({"link": "panel1", "up": False, "reason": "connection refused"})
+    down = messages(pull(address, "PT5S"))
+    assert [(m["topic"], m["source"], m["op"], m["data"]) for m in down] == [
+        ("tnsx:Monitoring/ControllerLink", {"Controller": "panel1"}, "Initialized",
+         {"Connected": "false", "Reason": "connection refused"})]
     gw.source.send({"link": "panel1", "up": True})
     up = messages(pull(address, "PT5S"))
-    assert [(m["source"], m["op"]) for m in up] == [({"Token": "panel1"}, "Initialized")]
-    gw.source.send({"link": "panel1", "up": False})
-    down = messages(pull(address, "PT5S"))
-    assert [(m["source"], m["op"]) for m in down] == [({"Token": "panel1"}, "Deleted")], "a lost panel shows"
+    assert [(m["op"], m["data"]) for m in up] == [("Changed", {"Connected": "true", "Reason": "connected"})], \
+        "a VMS rule fires on the SimpleItem changing, not on Deleted"
+    assert gw.source.send({"link": "panel1", "up": True}) == "ok -", "no repeat of an unchanged state"
 
 
 def test_events_command_lists_and_follows(gw):
