@@ -26,9 +26,9 @@ Options (anywhere on the line):
     --layout sparse     a device with holes, like a panel with a command register beside its
                         values: unit 1 holds only HR60 (87, a battery percentage) and HR64 (0, a
                         command register), plus one unused block at address 1000 of each other
-                        table; HR61-63 do not exist, so a read spanning them is refused with
-                        IllegalDataAddress. Every read is reported too: {"fc": 3, "address": 60,
-                        "count": 1}
+                        table (`--on` sets its bits, e.g. --on discrete:1000); HR61-63 do not
+                        exist, so a read spanning them is refused with IllegalDataAddress. Every
+                        read is reported too: {"fc": 3, "address": 60, "count": 1}
 """
 
 import asyncio
@@ -63,13 +63,15 @@ def access_reporter(unit=None, reads=False):
     return report
 
 
-def sparse_device(unit=1, named=False, **_):
+def sparse_device(unit=1, named=False, on=(), **_):
+    # `--on coil:1003` / `--on discrete:1003` set a bit of the block at 1000.
+    block = {t: [a in range(1000, 1016) and (t, a) in on for a in range(1000, 1016)] for t in ("coil", "discrete")}
     return SimDevice(
         id=unit,
         simdata=(
             # pymodbus wants every table non-empty: one unused block each, far away.
-            [SimData(1000, values=[False] * 16, datatype=DataType.BITS)],
-            [SimData(1000, values=[False] * 16, datatype=DataType.BITS)],
+            [SimData(1000, values=block["coil"], datatype=DataType.BITS)],
+            [SimData(1000, values=block["discrete"], datatype=DataType.BITS)],
             [
                 SimData(60, values=[87], datatype=DataType.REGISTERS),
                 SimData(64, values=[0], datatype=DataType.REGISTERS),
