@@ -103,6 +103,18 @@ impl Doc {
             .map(|p| self.index.display(&p))
     }
 
+    /// A diagnostic at `line`:`column` (1-based, 0 unknown) with key path `path` as written
+    /// (`server.listen[1]`), for a problem another parser found by position.
+    pub fn at_position(
+        &self,
+        line: usize,
+        column: usize,
+        path: &str,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic::at(&self.source, line, column, path, message)
+    }
+
     /// A document whose node positions are indexed, for a text already known to parse as
     /// YAML (duplicate keys and syntax errors are not reported here).
     pub fn indexed(path: &Path, text: &str) -> Doc {
@@ -205,8 +217,11 @@ mod tests {
 
     #[test]
     fn a_good_file_gives_its_value_and_paths_by_position() {
-        let (doc, value) =
-            Doc::read(Path::new("c.yaml"), "security:\n  realm: x\n  max_users: 3\n").unwrap();
+        let (doc, value) = Doc::read(
+            Path::new("c.yaml"),
+            "security:\n  realm: x\n  max_users: 3\n",
+        )
+        .unwrap();
         assert!(value.get("security").is_some());
         assert_eq!(doc.path_at(3, 3).as_deref(), Some("security.max_users"));
         assert_eq!(doc.path_at(3, 14).as_deref(), Some("security.max_users"));

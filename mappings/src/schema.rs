@@ -16,9 +16,9 @@ use schemars::generate::SchemaSettings;
 use serde_json::Value as Json;
 
 use crate::diag::Diagnostic;
+use crate::diag::unknown_key;
 use crate::doc::Doc;
 use crate::model::{ProfileFile, SiteFile};
-use crate::diag::unknown_key;
 use crate::suggest::hint;
 use crate::yaml::escape;
 
