@@ -518,7 +518,7 @@ impl Runner {
     }
 }
 
-fn read_request(block: &ReadBlock) -> Request<'static> {
+pub(crate) fn read_request(block: &ReadBlock) -> Request<'static> {
     match block.table {
         Table::Coil => Request::ReadCoils(block.start, block.count),
         Table::DiscreteInput => Request::ReadDiscreteInputs(block.start, block.count),
