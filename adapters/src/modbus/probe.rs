@@ -7,8 +7,8 @@
 //! the others are still read; a link that does not answer after the retries ends the probe:
 //! the report says why, with the points read until then.
 
-use tokio_util::sync::CancellationToken;
 use tokio_modbus::Response;
+use tokio_util::sync::CancellationToken;
 
 use super::bus::BusTask;
 use super::config::{ModbusConfig, Transport};
@@ -188,9 +188,12 @@ mod tests {
 
     #[tokio::test]
     async fn reads_each_polled_point_once_and_reports_refusals() {
-        let panel = sim::start("127.0.0.1:0".parse().unwrap(), SimOptions { animate: false })
-            .await
-            .unwrap();
+        let panel = sim::start(
+            "127.0.0.1:0".parse().unwrap(),
+            SimOptions { animate: false },
+        )
+        .await
+        .unwrap();
         panel
             .set_input_register(layout::panel::UNIT, layout::panel::BATTERY_PERCENT, 87)
             .unwrap();
@@ -204,7 +207,13 @@ mod tests {
             layout::panel::UNIT,
         );
         config.points = vec![
-            point("battery", Table::Input, layout::panel::BATTERY_PERCENT, 1, true),
+            point(
+                "battery",
+                Table::Input,
+                layout::panel::BATTERY_PERCENT,
+                1,
+                true,
+            ),
             point("cmd", Table::Holding, layout::panel::COMMAND, 1, false),
             point("nothing", Table::Input, 9000, 1, true),
         ];
