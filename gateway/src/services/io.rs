@@ -105,7 +105,7 @@ pub(super) async fn set_relay_output_state(ctx: &Ctx, req: &Element) -> OpResult
         return Err(IoError::UnknownRelay(token.to_string()).into());
     }
     ctx.app.io.set_relay_state(token, active).await?;
-    tracing::info!(relay = token, state, by = ?ctx.principal.username, "relay set");
+    tracing::info!(relay = token, state, by = ctx.principal.username.as_deref(), "relay set");
     Ok("<tds:SetRelayOutputStateResponse/>".into())
 }
 
@@ -153,7 +153,7 @@ fn read_settings(properties: &Element) -> Result<RelaySettings, SoapFault> {
 
 async fn apply_settings(ctx: &Ctx, token: &str, settings: RelaySettings) -> Result<(), SoapFault> {
     ctx.app.io.set_relay_settings(token, settings).await?;
-    tracing::info!(relay = token, mode = mode_str(settings.mode), delay_ms = settings.delay_ms, idle = settings.idle.as_str(), by = ?ctx.principal.username, "relay settings changed");
+    tracing::info!(relay = token, mode = mode_str(settings.mode), delay_ms = settings.delay_ms, idle = settings.idle.as_str(), by = ctx.principal.username.as_deref(), "relay settings changed");
     Ok(())
 }
 
@@ -269,7 +269,7 @@ pub(super) async fn set_digital_input_configurations(ctx: &Ctx, req: &Element) -
     }
     for (token, idle) in changes {
         ctx.app.io.set_input_idle(token, idle).await?;
-        tracing::info!(input = token, idle = idle.as_str(), by = ?ctx.principal.username, "digital input configured");
+        tracing::info!(input = token, idle = idle.as_str(), by = ctx.principal.username.as_deref(), "digital input configured");
     }
     Ok("<tmd:SetDigitalInputConfigurationsResponse/>".into())
 }
@@ -278,7 +278,7 @@ pub(super) async fn set_digital_input_configurations(ctx: &Ctx, req: &Element) -
 pub(super) async fn send_auxiliary_command(ctx: &Ctx, req: &Element) -> OpResult {
     let command = required_text(req, TDS, "AuxiliaryCommand")?;
     ctx.app.io.send_command(command).await?;
-    tracing::info!(command, by = ?ctx.principal.username, "auxiliary command sent");
+    tracing::info!(command, by = ctx.principal.username.as_deref(), "auxiliary command sent");
     let mut w = XmlWriter::new();
     w.with("tds:SendAuxiliaryCommandResponse", &[], |w| {
         w.leaf("tds:AuxiliaryCommandResponse", command);
