@@ -154,7 +154,7 @@ impl Default for EventsConfig {
 pub struct DiscoveryConfig {
     /// `[all]` (every interface that is up and has multicast), interface names such as
     /// `[eth0, eth1]`, or `[off]`. The default is loopback only, so nothing is announced on a
-    /// network until a site configuration says so (the example configuration says `all`).
+    /// network until a site configuration says so (`deploy/railgate.example.yaml` shows how).
     pub interfaces: Vec<String>,
     /// Also announce the `dn:NetworkVideoTransmitter` type, for VMSs that probe only for it.
     pub network_video_transmitter: bool,
@@ -404,7 +404,12 @@ mod tests {
             env!("CARGO_MANIFEST_DIR"),
             "/../deploy/railgate.example.yaml"
         );
-        Config::load(Path::new(example)).unwrap_or_else(|d| panic!("{d}"));
+        let example = Config::load(Path::new(example)).unwrap_or_else(|d| panic!("{d}"));
+        // It claims to show the defaults: discovery stays on loopback until a site opens it.
+        assert_eq!(
+            example.discovery.interfaces,
+            DiscoveryConfig::default().interfaces
+        );
         let mapping = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../deploy/site-mapping.example.yaml"
