@@ -261,6 +261,7 @@ impl Runner {
                 if let Some(code) = self.block_errors.get_mut(index).and_then(Option::take) {
                     info!(
                         controller = %self.config.name,
+                        points = %self.points_of(block),
                         table = block.table.name(), start = block.start, count = block.count,
                         previous = %describe_exception(code),
                         "read answers again"
