@@ -140,7 +140,7 @@ pub(super) async fn set_relay_output_state(ctx: &Ctx, req: &Element) -> OpResult
         relay = token,
         point = point_of(ctx, token, Kind::Relay).as_deref(),
         state,
-        by = ctx.principal.username.as_deref(),
+        by = ctx.principal.log_name(),
         "relay set"
     );
     Ok("<tds:SetRelayOutputStateResponse/>".into())
@@ -196,7 +196,7 @@ async fn apply_settings(ctx: &Ctx, token: &str, settings: RelaySettings) -> Resu
         mode = mode_str(settings.mode),
         delay_ms = settings.delay_ms,
         idle = settings.idle.as_str(),
-        by = ctx.principal.username.as_deref(),
+        by = ctx.principal.log_name(),
         "relay settings changed"
     );
     Ok(())
@@ -318,7 +318,7 @@ pub(super) async fn set_digital_input_configurations(ctx: &Ctx, req: &Element) -
             input = token,
             point = point_of(ctx, token, Kind::Input).as_deref(),
             idle = idle.as_str(),
-            by = ctx.principal.username.as_deref(),
+            by = ctx.principal.log_name(),
             "digital input configured"
         );
     }
@@ -332,7 +332,7 @@ pub(super) async fn send_auxiliary_command(ctx: &Ctx, req: &Element) -> OpResult
     tracing::info!(
         command,
         point = point_of(ctx, command, Kind::Command).as_deref(),
-        by = ctx.principal.username.as_deref(),
+        by = ctx.principal.log_name(),
         "auxiliary command sent"
     );
     let mut w = XmlWriter::new();
