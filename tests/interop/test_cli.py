@@ -415,3 +415,21 @@ def test_global_options_after_the_subcommand_and_log_fields(tmp_path):
     assert p.returncode == 64 and "no event store" in p.stderr, p
     p = railgate("check", "--config", g.config_path)
     assert p.returncode == 0 and ": ok" in p.stdout, p
+
+
+def test_run_options_after_the_subcommand(tmp_path):
+    (tmp_path / "railgate.yaml").write_text("")
+    log = open(tmp_path / "run.log", "wb")
+    proc = subprocess.Popen([str(binary()), "run", "--config", str(tmp_path / "railgate.yaml"), "--data-dir",
+                             str(tmp_path / "data"), "--listen", "127.0.0.1:0", "--discovery-interfaces", "off",
+                             "--log-level", "info"], stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 20
+        while "serving ONVIF at http://127.0.0.1:" not in (tmp_path / "run.log").read_text(errors="replace"):
+            assert proc.poll() is None, (tmp_path / "run.log").read_text()
+            assert time.monotonic() < deadline, (tmp_path / "run.log").read_text()
+            time.sleep(0.05)
+        assert (tmp_path / "data").is_dir()
+    finally:
+        proc.terminate()
+        assert proc.wait(15) == 0
