@@ -115,16 +115,6 @@ impl Doc {
         Diagnostic::at(&self.source, line, column, path, message)
     }
 
-    /// A document whose node positions are indexed, for a text already known to parse as
-    /// YAML (duplicate keys and syntax errors are not reported here).
-    pub fn indexed(path: &Path, text: &str) -> Doc {
-        let (index, _, _) = PosIndex::build(text);
-        Doc {
-            source: Source::new(path, text),
-            index,
-        }
-    }
-
     /// A document not yet indexed.
     pub(crate) fn new(path: &Path, text: &str) -> Doc {
         Doc {

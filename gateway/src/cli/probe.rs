@@ -61,6 +61,7 @@ pub(crate) fn run(path: &Path, only: &[String]) -> Result<ExitCode, OutError> {
     let stop = CancellationToken::new();
     let mut refused = false;
     let mut unreachable = false;
+    let mut invalid = false;
     let mut rows = vec![HEADER.iter().map(|h| h.to_string()).collect::<Vec<_>>()];
     let mut problems = Vec::new();
     for controller in &plan.controllers {
@@ -71,8 +72,9 @@ pub(crate) fn run(path: &Path, only: &[String]) -> Result<ExitCode, OutError> {
         let report = match runtime.block_on(probe(config, &stop)) {
             Ok(r) => r,
             Err(e) => {
+                // The mapping compiler makes the same checks: not expected after a good check.
                 problems.push(format!("railgate probe: {}: {e}", config.name));
-                unreachable = true;
+                invalid = true;
                 continue;
             }
         };
@@ -94,7 +96,9 @@ pub(crate) fn run(path: &Path, only: &[String]) -> Result<ExitCode, OutError> {
     for p in &problems {
         out::note(p);
     }
-    Ok(if unreachable {
+    Ok(if invalid {
+        ExitCode::from(EX_CONFIG)
+    } else if unreachable {
         ExitCode::from(EX_UNAVAILABLE)
     } else if refused {
         ExitCode::from(EX_DATAERR)
