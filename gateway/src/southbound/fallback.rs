@@ -4,9 +4,13 @@
 //!
 //! A monostable relay's fall-back goes through two stages:
 //!
-//! - **armed**: a pulse is running; it falls back at its deadline. Every state request or
-//!   settings change of a relay starts a new *generation* and voids the armed deadline of an
-//!   older one ([`Fallbacks::supersede`]).
+//! - **armed**: a pulse is running; it falls back at its deadline. Every state request of a
+//!   relay starts a new *generation* ([`Fallbacks::request`]); once acknowledged, an `active`
+//!   one arms its own deadline in place of an older one's ([`Fallbacks::arm`]), an inactive
+//!   one disarms it ([`Fallbacks::released`]). A request that fails changes nothing: the
+//!   relay is as it was, and so is its fall-back. A settings change voids the armed deadline
+//!   at once ([`Fallbacks::supersede`]). An acknowledgement older than one already counted
+//!   is void (writes to one relay are answered in order; this guards the rest).
 //! - **owed**: the deadline passed (or the gateway is stopping) and the controller has not yet
 //!   confirmed the relay inactive. An owed fall-back is a duty kept until confirmed: a failed
 //!   write leaves it owed, retried with backoff while the link is up
@@ -14,7 +18,7 @@
 //!   written to that controller ([`Fallbacks::reconnected`]).
 //!
 //! The supersede rule: only an acknowledged client write that leaves the relay inactive ends
-//! an owed duty ([`Fallbacks::released`]). A newer request or a settings change voids an
+//! an owed duty ([`Fallbacks::released`]). A newer request or a settings change may void an
 //! *armed* deadline, never an owed one; an acknowledged client `active` on a monostable relay
 //! arms a new pulse beside the owed release, which is still carried out (the relay may drive
 //! a door strike: when in doubt it is released).
@@ -70,6 +74,9 @@ pub(super) struct Late {
 pub(super) struct Fallbacks {
     /// The generation of each relay's latest request.
     generations: HashMap<String, u64>,
+    /// The latest generation whose outcome counted (acknowledged, or a settings change):
+    /// acknowledgements of older ones are void.
+    settled: HashMap<String, u64>,
     /// Pulses running: token → (generation, when it falls back).
     armed: HashMap<String, (u64, Instant)>,
     /// Fall-backs due and not yet confirmed.
@@ -77,19 +84,38 @@ pub(super) struct Fallbacks {
 }
 
 impl Fallbacks {
-    /// A new request (or setting) for `token`: voids its armed fall-back (not an owed one);
-    /// returns the new generation.
-    pub(super) fn supersede(&mut self, token: &str) -> u64 {
-        self.armed.remove(token);
+    /// A new state request for `token`: its generation. Nothing changes until it is
+    /// acknowledged.
+    pub(super) fn request(&mut self, token: &str) -> u64 {
         let generation = self.generations.entry(token.to_string()).or_default();
         *generation += 1;
         *generation
     }
 
-    /// Arms `token` to fall back at `at`, if `generation` is still its latest (a newer
-    /// request may have come while the write was on its way). Whether it was armed.
+    /// A new setting for `token` (or a pulse found running): voids its armed fall-back (not
+    /// an owed one) and the acknowledgements still to come; returns the new generation.
+    pub(super) fn supersede(&mut self, token: &str) -> u64 {
+        self.armed.remove(token);
+        let generation = self.request(token);
+        self.settled.insert(token.to_string(), generation);
+        generation
+    }
+
+    /// Whether an acknowledgement of `generation` still counts; if so it is the latest.
+    fn settle(&mut self, token: &str, generation: u64) -> bool {
+        let settled = self.settled.entry(token.to_string()).or_default();
+        if generation < *settled {
+            return false;
+        }
+        *settled = generation;
+        true
+    }
+
+    /// The `active` request `generation` of `token` was acknowledged: it falls back at `at`,
+    /// in place of an older pulse's deadline. Whether it was armed (not when a newer
+    /// acknowledgement or setting came first).
     pub(super) fn arm(&mut self, token: &str, generation: u64, at: Instant) -> bool {
-        if self.generations.get(token) != Some(&generation) {
+        if !self.settle(token, generation) {
             return false;
         }
         self.armed.insert(token.to_string(), (generation, at));
@@ -176,10 +202,20 @@ impl Fallbacks {
         })
     }
 
-    /// A client's write leaving `token` inactive was acknowledged: an owed fall-back is done.
+    /// A client's write leaving `token` inactive (request `generation`) was acknowledged: the
+    /// armed pulse (unless a newer one was acknowledged) and the owed fall-back are done.
     /// Whether one was owed.
-    pub(super) fn released(&mut self, token: &str) -> bool {
+    pub(super) fn released(&mut self, token: &str, generation: u64) -> bool {
+        if self.settle(token, generation) {
+            self.armed.remove(token);
+        }
         self.owed.remove(token).is_some()
+    }
+
+    /// `token` is no relay any more (nothing to write): forgets it.
+    pub(super) fn forget(&mut self, token: &str) {
+        self.armed.remove(token);
+        self.owed.remove(token);
     }
 
     /// Whether any fall-back is still owed.
@@ -240,7 +276,7 @@ mod tests {
     fn a_fall_back_is_due_at_its_deadline_once() {
         let t0 = Instant::now();
         let mut f = Fallbacks::default();
-        let g = f.supersede("R1");
+        let g = f.request("R1");
         assert!(f.arm("R1", g, t0 + secs(1)));
         assert_eq!(f.next_deadline(), Some(t0 + secs(1)));
         assert!(f.take_due(t0 + Duration::from_millis(999)).is_empty());
@@ -254,18 +290,50 @@ mod tests {
     }
 
     #[test]
-    fn a_newer_request_voids_the_older_fall_back() {
+    fn a_newer_acknowledged_request_replaces_the_older_fall_back() {
         let t0 = Instant::now();
         let mut f = Fallbacks::default();
-        let first = f.supersede("R1");
+        let first = f.request("R1");
         assert!(f.arm("R1", first, t0 + secs(1)));
-        let second = f.supersede("R1");
-        assert_eq!(f.next_deadline(), None);
-        // The first write's acknowledgement arriving late arms nothing.
-        assert!(!f.arm("R1", first, t0 + secs(1)));
+        let second = f.request("R1");
+        // Not acknowledged yet: the first pulse still falls back at its time.
+        assert_eq!(f.next_deadline(), Some(t0 + secs(1)));
         assert!(f.arm("R1", second, t0 + secs(3)));
+        assert_eq!(f.next_deadline(), Some(t0 + secs(3)));
+        // An older acknowledgement arriving after a newer one arms nothing.
+        assert!(!f.arm("R1", first, t0 + secs(1)));
         assert!(f.take_due(t0 + secs(2)).is_empty());
         assert_eq!(f.take_due(t0 + secs(3)), strings(&["R1"]));
+    }
+
+    #[test]
+    fn a_request_that_fails_leaves_the_armed_fall_back() {
+        let t0 = Instant::now();
+        let mut f = Fallbacks::default();
+        let first = f.request("R1");
+        assert!(f.arm("R1", first, t0 + secs(2)));
+        // Refused (the link is down): never acknowledged, nothing changes.
+        let _refused = f.request("R1");
+        assert_eq!(f.take_due(t0 + secs(2)), strings(&["R1"]));
+    }
+
+    #[test]
+    fn a_setting_voids_the_armed_fall_back_and_older_acknowledgements() {
+        let t0 = Instant::now();
+        let mut f = Fallbacks::default();
+        let g = f.request("R1");
+        assert!(f.arm("R1", g, t0 + secs(1)));
+        let in_flight = f.request("R1");
+        f.supersede("R1");
+        assert_eq!(f.next_deadline(), None);
+        assert!(!f.arm("R1", in_flight, t0 + secs(3)));
+        // A pulse found running arms at once.
+        let found = f.supersede("R1");
+        assert!(f.arm("R1", found, t0 + secs(4)));
+        // An acknowledged inactive disarms it.
+        let off = f.request("R1");
+        assert!(!f.released("R1", off), "nothing was owed");
+        assert_eq!(f.next_deadline(), None);
     }
 
     #[test]
@@ -273,14 +341,14 @@ mod tests {
         let t0 = Instant::now();
         let mut f = Fallbacks::default();
         for token in ["B", "A"] {
-            let g = f.supersede(token);
+            let g = f.request(token);
             f.arm(token, g, t0 + secs(60));
         }
-        let g = f.supersede("C");
+        let g = f.request("C");
         f.arm("C", g, t0 + secs(60));
         f.supersede("C");
         // D is owed (its write failed while the link was down).
-        let g = f.supersede("D");
+        let g = f.request("D");
         f.arm("D", g, t0 + secs(1));
         assert_eq!(f.take_due(t0 + secs(1)), strings(&["D"]));
         f.failed("D", t0 + secs(1), false, "link down");
@@ -292,7 +360,7 @@ mod tests {
     fn a_failed_fall_back_stays_owed_until_confirmed() {
         let t0 = Instant::now();
         let mut f = Fallbacks::default();
-        let g = f.supersede("R1");
+        let g = f.request("R1");
         f.arm("R1", g, t0 + secs(2));
         assert_eq!(f.take_due(t0 + secs(2)), strings(&["R1"]));
         // The link is down: no timer, the reconnect retries it.
@@ -322,7 +390,7 @@ mod tests {
     fn failures_on_a_live_link_are_retried_with_backoff() {
         let t0 = Instant::now();
         let mut f = Fallbacks::default();
-        let g = f.supersede("R1");
+        let g = f.request("R1");
         f.arm("R1", g, t0);
         let mut now = t0;
         let mut waits = vec![];
@@ -347,37 +415,49 @@ mod tests {
     fn only_an_acknowledged_inactive_write_ends_an_owed_duty() {
         let t0 = Instant::now();
         let mut f = Fallbacks::default();
-        let g = f.supersede("R1");
+        let g = f.request("R1");
         f.arm("R1", g, t0 + secs(1));
         f.take_due(t0 + secs(1));
         f.failed("R1", t0 + secs(1), false, "the link is down");
-        // A client's new request (and a settings change) void armed pulses, not the duty.
-        let g = f.supersede("R1");
+        // Client requests (refused) and a settings change leave the duty.
+        let g = f.request("R1");
         f.supersede("R1");
         assert!(f.any_owed());
         // An explicit `active` arms a new pulse beside the owed release.
-        let g2 = f.supersede("R1");
+        let g2 = f.request("R1");
         assert!(!f.arm("R1", g, t0 + secs(5)));
         assert!(f.arm("R1", g2, t0 + secs(5)));
         assert_eq!(f.reconnected(|_| true), strings(&["R1"]));
         assert!(f.any_owed());
         f.failed("R1", t0 + secs(2), true, "timeout");
-        // The client's acknowledged `inactive` write is the release.
-        assert!(f.released("R1"));
+        // The client's acknowledged `inactive` write is the release (of the pulse too).
+        let off = f.request("R1");
+        assert!(f.released("R1", off));
         assert!(!f.any_owed());
-        assert!(!f.released("R1"));
-        // The new pulse still falls back at its own deadline.
-        assert_eq!(f.take_due(t0 + secs(5)), strings(&["R1"]));
+        assert!(!f.released("R1", off));
+        assert_eq!(f.next_deadline(), None);
+    }
+
+    #[test]
+    fn an_older_inactive_acknowledgement_does_not_disarm_a_newer_pulse() {
+        let t0 = Instant::now();
+        let mut f = Fallbacks::default();
+        let off = f.request("R1");
+        let on = f.request("R1");
+        assert!(f.arm("R1", on, t0 + secs(5)));
+        f.released("R1", off);
+        assert_eq!(f.next_deadline(), Some(t0 + secs(5)));
     }
 
     #[test]
     fn a_release_while_the_fall_back_is_in_flight_is_not_undone() {
         let t0 = Instant::now();
         let mut f = Fallbacks::default();
-        let g = f.supersede("R1");
+        let g = f.request("R1");
         f.arm("R1", g, t0);
         f.take_due(t0);
-        assert!(f.released("R1"));
+        let off = f.request("R1");
+        assert!(f.released("R1", off));
         // The fall-back's own answer comes after: nothing owed, nothing late, no retry.
         assert_eq!(f.failed("R1", t0 + secs(1), true, "timeout"), 0);
         assert_eq!(f.confirmed("R1", t0 + secs(1)), None);

@@ -196,8 +196,7 @@ impl SouthboundCore {
         self.stopping = true;
         self.fall_back_all(&links);
         let give_up = Instant::now() + SHUTDOWN_RELEASE_WINDOW;
-        while !self.writes.is_empty() || (self.fallbacks.any_owed() && Instant::now() < give_up)
-        {
+        while !self.writes.is_empty() || (self.fallbacks.any_owed() && Instant::now() < give_up) {
             let open = Instant::now() < give_up;
             let retry_at = self.fallbacks.next_deadline().map(|at| at.min(give_up));
             tokio::select! {
@@ -281,7 +280,7 @@ impl SouthboundCore {
                 active,
                 reply,
             } => {
-                let generation = self.fallbacks.supersede(&token);
+                let generation = self.fallbacks.request(&token);
                 let Some(write) = self.engine.relay_write(&token, active) else {
                     let _ = reply.send(Err(IoError::UnknownRelay(token)));
                     return;
@@ -402,9 +401,7 @@ impl SouthboundCore {
                 Err(e) => {
                     let up = self.link_up(&controller);
                     let reason = e.to_string();
-                    let attempts = self
-                        .fallbacks
-                        .failed(&token, Instant::now(), up, &reason);
+                    let attempts = self.fallbacks.failed(&token, Instant::now(), up, &reason);
                     if attempts > 0 {
                         let retry = if up {
                             format!(
@@ -429,7 +426,7 @@ impl SouthboundCore {
             active,
         } = relay;
         if !active {
-            if self.fallbacks.released(&token) {
+            if self.fallbacks.released(&token, generation) {
                 tracing::info!(relay = %token, "a client set the relay inactive: its owed fall-back is done");
             }
             return;
@@ -477,10 +474,7 @@ impl SouthboundCore {
                 .relay_write(&late.token, false)
                 .map(|w| w.controller)
                 .unwrap_or_default();
-            if let Err(e) = events
-                .queue(late_fallback::event(&late, &controller))
-                .await
-            {
+            if let Err(e) = events.queue(late_fallback::event(&late, &controller)).await {
                 tracing::error!(relay = %late.token, error = %e, "the delayed fall-back event was not stored");
             }
         }
@@ -489,7 +483,7 @@ impl SouthboundCore {
     /// Returns `token` to inactive now (it is owed and marked in flight).
     fn fall_back(&mut self, token: String, links: &Links) {
         let Some(write) = self.engine.relay_write(&token, false) else {
-            self.fallbacks.released(&token);
+            self.fallbacks.forget(&token);
             return;
         };
         let purpose = Purpose::FallBack {
