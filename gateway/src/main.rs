@@ -7,7 +7,6 @@ use clap::{Parser, Subcommand};
 use railgate::config::Config;
 use railgate::runtime::{Gateway, RunError, shutdown_signal};
 use railgate::security::Secret;
-use tokio_util::sync::CancellationToken;
 
 /// Exit codes (sysexits.h).
 const EX_USAGE: u8 = 64;
@@ -21,8 +20,9 @@ const EX_CONFIG: u8 = 78;
 /// railgate: an ONVIF gateway for legacy access-control and alarm panels.
 ///
 /// With no subcommand it runs the gateway. Without --config it runs the built-in demo
-/// configuration. Exit codes: 0 clean stop, 64 bad usage, 69 a listen address is taken or
-/// not available, 70 internal error, 73 the data folder or database cannot be created,
+/// configuration. Exit codes: 0 clean stop (SIGTERM, SIGINT, SIGHUP), 64 bad usage, 69 a
+/// listen address is taken or not available, 70 internal error (also a fatal error at run
+/// time, once the relays were released), 73 the data folder or database cannot be created,
 /// 78 invalid configuration.
 #[derive(Debug, Parser)]
 #[command(name = "railgate", version, about, long_about)]
@@ -497,16 +497,13 @@ fn main() -> ExitCode {
             }
         };
         tracing::info!(data_dir = %data_dir.display(), version = env!("CARGO_PKG_VERSION"), "railgate started");
-        let stop = CancellationToken::new();
-        let on_signal = stop.clone();
-        tokio::spawn(async move {
-            shutdown_signal().await;
-            on_signal.cancel();
-        });
-        gateway.serve(stop).await;
+        let ran = gateway.run().await;
         if let Some(p) = panel {
             p.stop().await;
         }
-        ExitCode::SUCCESS
+        match ran {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::from(EX_SOFTWARE),
+        }
     })
 }
