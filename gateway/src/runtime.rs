@@ -190,7 +190,7 @@ impl Gateway {
             ),
         );
         let mut fatal = None;
-        while let Some(failure) = tasks.next(stopping.is_cancelled()).await {
+        while let Some(failure) = tasks.next(&stopping).await {
             if let Some(reason) = failure {
                 if fatal.is_none() {
                     tracing::error!(%reason, "fatal error: shutting down (monostable relays are released first)");
@@ -233,10 +233,11 @@ impl Tasks {
         self.names.insert(id, (name, ends));
     }
 
-    /// The next task to end: `Some(None)` when that is fine, `Some(Some(reason))` when it is
-    /// fatal (`stopping`: whether the gateway was already stopping); `None` once all ended.
-    async fn next(&mut self, stopping: bool) -> Option<Option<String>> {
+    /// The next task to end: `Some(None)` when that is fine (or `stopping` was cancelled),
+    /// `Some(Some(reason))` when it is fatal; `None` once all ended.
+    async fn next(&mut self, stopping: &CancellationToken) -> Option<Option<String>> {
         let joined = self.set.join_next_with_id().await?;
+        let stopping = stopping.is_cancelled();
         let (id, panicked) = match &joined {
             Ok((id, ())) => (*id, false),
             Err(e) => (e.id(), e.is_panic()),
@@ -325,23 +326,32 @@ mod tests {
 
     #[tokio::test]
     async fn a_task_that_panics_or_ends_before_the_stop_is_fatal() {
+        let (running, stopped) = (CancellationToken::new(), CancellationToken::new());
+        stopped.cancel();
         let mut tasks = Tasks::default();
         tasks.spawn("the discovery", Ends::Any, async {});
-        assert_eq!(tasks.next(false).await, Some(None));
+        assert_eq!(tasks.next(&running).await, Some(None));
         tasks.spawn("the southbound core", Ends::OnStop, async {});
         assert_eq!(
-            tasks.next(false).await,
+            tasks.next(&running).await,
             Some(Some("the southbound core ended on its own".into()))
         );
-        tasks.spawn("the HTTP server", Ends::OnStop, async {});
-        assert_eq!(tasks.next(true).await, Some(None), "ended as asked");
+        // Whether it was asked to end is read once it has ended.
+        let asked = CancellationToken::new();
+        let ending = asked.clone();
+        tasks.spawn("the HTTP server", Ends::OnStop, async move {
+            ending.cancelled().await;
+        });
+        let next = tasks.next(&asked);
+        asked.cancel();
+        assert_eq!(next.await, Some(None), "ended as asked");
         tasks.spawn("the test source", Ends::Any, async {
             panic!("on purpose");
         });
         assert_eq!(
-            tasks.next(true).await,
+            tasks.next(&stopped).await,
             Some(Some("the test source panicked".into()))
         );
-        assert_eq!(tasks.next(false).await, None);
+        assert_eq!(tasks.next(&running).await, None);
     }
 }
