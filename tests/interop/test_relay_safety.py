@@ -5,7 +5,8 @@ of pymodbus's server (adapters/tests/peers/modbus_server.py) over Modbus TCP.
   the fall-back is owed, written first once the link is back, and the late fall-back event
   (`rg:Device/Trigger/RelayFallBackDelayed`) reaches a real PullMessages and validates.
 - SIGHUP, SIGINT and SIGTERM during a pulse: the gateway logs the signal, releases the relay
-  and exits 0."""
+  and exits 0.
+- A panic (the test build's event source asked to panic): the same shutdown, then exit 70."""
 
 import json
 import queue
@@ -17,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import OPERATOR, ROOT, Gateway, add_users, create_pull_point, messages, pull, soap
+from conftest import OPERATOR, ROOT, Gateway, add_users, create_pull_point, event_gateway, messages, pull, soap
 
 PEER = ROOT / "adapters" / "tests" / "peers" / "modbus_server.py"
 LATE_TOPIC = "Device/Trigger/RelayFallBackDelayed"
@@ -66,18 +67,21 @@ COIL_ON = {"fc": 5, "address": 7, "values": [1]}
 COIL_OFF = {"fc": 5, "address": 7, "values": [0]}
 
 
-def start(tmp_path, peer: Peer, delay: str) -> Gateway:
-    (tmp_path / "site.yaml").write_text(f"""\
+MAPPING = """\
 controllers:
   - name: doors
-    modbus_tcp: {{host: 127.0.0.1, port: {peer.port}}}
+    modbus_tcp: {{host: 127.0.0.1, port: {port}}}
     unit: 1
     address_base: 0
     poll_interval: 50ms
     backoff: {{initial: 200ms, max: 1s}}
 relays:
   - {{token: Strike, coil: 7, mode: monostable, delay: {delay}}}
-""")
+"""
+
+
+def start(tmp_path, peer: Peer, delay: str) -> Gateway:
+    (tmp_path / "site.yaml").write_text(MAPPING.format(port=peer.port, delay=delay))
     g = Gateway(tmp_path, config="mapping: site.yaml\n").start()
     add_users(g)
     wait_log(g, "link up controller=doors", 15)
@@ -166,6 +170,33 @@ def test_a_signal_during_a_pulse_releases_the_relay_and_exits_cleanly(tmp_path, 
             # The release reached the panel before the process ended.
             peer.wait_for(COIL_OFF, 5)
         finally:
+            if g.proc.poll() is None:
+                g.stop()
+    finally:
+        peer.close()
+
+
+def test_a_panic_releases_the_relay_then_exits_non_zero(tmp_path):
+    peer = Peer()
+    try:
+        (tmp_path / "site.yaml").write_text(MAPPING.format(port=peer.port, delay="60s"))
+        g, source = event_gateway(tmp_path, config="mapping: site.yaml\n")
+        g.start()
+        try:
+            add_users(g)
+            wait_log(g, "link up controller=doors", 15)
+            set_strike(g)
+            peer.wait_for(COIL_ON, 10)
+            source.connect()
+            source.sock.sendall(b'{"panic": "on purpose"}\n')
+            code = g.proc.wait(30)
+            log = g.log()
+            assert code == 70, log
+            assert "fatal error: shutting down" in log and "on purpose" in log, log
+            assert "stopping: monostable relay returns to inactive now relay=Strike" in log, log
+            peer.wait_for(COIL_OFF, 5)
+        finally:
+            source.close()
             if g.proc.poll() is None:
                 g.stop()
     finally:
