@@ -154,6 +154,27 @@ pub const RESERVED: &[(&str, &str)] = &[
     ("EventBuffer/Begin", "the gateway's event store uses it"),
 ];
 
+/// `rg:Device/Trigger/RelayFallBackDelayed`: a monostable relay's fall-back confirmed only
+/// after failed writes (the gateway raises it).
+pub const RELAY_FALLBACK_DELAYED: &str = "Device/Trigger/RelayFallBackDelayed";
+
+/// Topics of [`RAILGATE_TOPICS`] the gateway itself emits: a value may not publish on them.
+pub const RESERVED_RAILGATE: &[(&str, &str)] = &[(
+    RELAY_FALLBACK_DELAYED,
+    "the gateway reports a monostable relay's delayed fall-back on it",
+)];
+
+/// Why a path in namespace `ns` is reserved, if it is ([`RESERVED`] for `tns1:`,
+/// [`RESERVED_RAILGATE`] for `rg:`).
+pub fn reserved_in(ns: &str, path: &str) -> Option<&'static str> {
+    let table = match ns {
+        ONVIF_TOPICS => RESERVED,
+        RAILGATE_TOPICS => RESERVED_RAILGATE,
+        _ => return None,
+    };
+    table.iter().find(|(p, _)| *p == path).map(|(_, why)| *why)
+}
+
 /// The catalog entry for a `tns1:` path.
 pub fn standard(path: &str) -> Option<&'static StandardTopic> {
     CATALOG.iter().find(|t| t.path == path)
@@ -161,10 +182,7 @@ pub fn standard(path: &str) -> Option<&'static StandardTopic> {
 
 /// Why a `tns1:` path is reserved, if it is.
 pub fn reserved(path: &str) -> Option<&'static str> {
-    RESERVED
-        .iter()
-        .find(|(p, _)| *p == path)
-        .map(|(_, why)| *why)
+    reserved_in(ONVIF_TOPICS, path)
 }
 
 /// Whether `s` is an XML NCName in ASCII (topic path segments and prefixes are element names
@@ -236,6 +254,9 @@ mod tests {
         assert!(reserved("Device/Trigger/DigitalInput").is_some());
         assert!(reserved("Device/Trigger/Relay").is_some());
         assert!(CATALOG.iter().all(|t| reserved(t.path).is_none()));
+        assert!(reserved_in(RAILGATE_TOPICS, RELAY_FALLBACK_DELAYED).is_some());
+        assert!(reserved(RELAY_FALLBACK_DELAYED).is_none());
+        assert!(reserved_in("urn:other", RELAY_FALLBACK_DELAYED).is_none());
         // Numbers have a quantity, booleans none.
         for t in CATALOG {
             assert_eq!(t.quantity.is_some(), t.data.1 == "xs:float", "{}", t.path);

@@ -5,9 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use railgate::config::Config;
-use railgate::runtime::{Gateway, RunError, shutdown_signal};
+use railgate::runtime::{Gateway, RunError};
 use railgate::security::Secret;
-use tokio_util::sync::CancellationToken;
 
 use super::out;
 use super::{EX_CANTCREAT, EX_CONFIG, EX_SOFTWARE, EX_UNAVAILABLE, runtime};
@@ -113,15 +112,13 @@ async fn serve(
         }
     };
     tracing::info!(data_dir = %data_dir.display(), version = env!("CARGO_PKG_VERSION"), "railgate started");
-    let stop = CancellationToken::new();
-    let on_signal = stop.clone();
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        on_signal.cancel();
-    });
-    gateway.serve(stop).await;
+    let ran = gateway.run().await;
     if let Some(p) = panel {
         p.stop().await;
     }
-    ExitCode::SUCCESS
+    match ran {
+        Ok(()) => ExitCode::SUCCESS,
+        // A fatal error at run time, reported by `run` once the relays were released.
+        Err(_) => ExitCode::from(EX_SOFTWARE),
+    }
 }

@@ -7,6 +7,7 @@
 //! - `{"topic": "Device/Trigger/DigitalInput", "property": true, "source": {"InputToken": "in1"}, "data": {"LogicalState": "true"}}`
 //! - `{"burst": 1000, "topic": "Test/Burst"}`: that many events, answered `ok <last seq>`
 //! - `{"link": "panel1", "up": false}`: a southbound link going down (or up)
+//! - `{"panic": "why"}`: panics in the connection's task (the runtime's fatal-error path)
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -32,6 +33,7 @@ struct Line {
     burst: Option<u64>,
     link: Option<String>,
     up: Option<bool>,
+    panic: Option<String>,
 }
 
 fn items(map: &BTreeMap<String, String>) -> Vec<Item> {
@@ -81,6 +83,9 @@ pub async fn run(core: EventCore, topics: std::sync::Arc<TopicRegistry>, stop: C
 }
 
 async fn handle(core: &EventCore, topics: &TopicRegistry, l: Line) -> String {
+    if let Some(why) = l.panic {
+        panic!("the test event source was asked to panic: {why}");
+    }
     if let Some(link) = l.link {
         super::monitoring::link_changed(core, &link, l.up.unwrap_or(true)).await;
         return "ok -".into();

@@ -187,16 +187,16 @@ impl Compiler {
             return None;
         };
         let topic = topics::name(namespace, path);
+        if let Some(why) = topics::reserved_in(namespace, path) {
+            self.rep.value(
+                &self.docs,
+                here,
+                "/topic",
+                format!("`{}` is reserved: {why}", spec.topic),
+            );
+            return None;
+        }
         let event = if namespace == topics::ONVIF_TOPICS {
-            if let Some(why) = topics::reserved(path) {
-                self.rep.value(
-                    &self.docs,
-                    here,
-                    "/topic",
-                    format!("`{}` is reserved: {why}", spec.topic),
-                );
-                return None;
-            }
             let Some(standard) = topics::standard(path) else {
                 let known: Vec<String> = topics::CATALOG
                     .iter()
