@@ -1,15 +1,28 @@
 //! Start-up and shutdown.
 //!
 //! Order at start: bind every listener (a taken port fails here, before anything is
-//! written), open the state, build the app, then serve. At shutdown (SIGTERM/SIGINT or the
-//! caller's token): stop accepting, let open requests finish within the grace period.
+//! written), open the state, build the app, then serve.
+//!
+//! Every way the process ends that can run code goes through one shutdown path: SIGTERM,
+//! SIGINT, SIGHUP (there is no reload: it stops like SIGTERM), the caller's token, and a
+//! fatal error — a task of the gateway panicking or ending on its own (the HTTP server, the
+//! southbound core, monitoring, the subscription janitor), or a panic anywhere (the hook
+//! [`Gateway::run`] installs). The path: stop accepting, let open requests finish within the
+//! grace period, and meanwhile the southbound core's shutdown (every monostable relay falls
+//! back, its writes awaited within a deadline, then the adapters stop); then the event store
+//! is closed. [`Gateway::run`] returns [`Fatal`] only after all of that, so the `railgate`
+//! command exits non-zero with the relays already released.
 
+use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::task::{Id, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::app::{App, StartError};
@@ -31,6 +44,15 @@ pub enum RunError {
     /// The mapping file is invalid.
     #[error("the mapping is invalid:\n{0}")]
     Mapping(Diagnostics),
+}
+
+/// The gateway stopped because something failed, not because it was asked to (the relays
+/// were released first).
+#[derive(Debug, thiserror::Error)]
+#[error("fatal: {reason}")]
+pub struct Fatal {
+    /// What failed, e.g. "the southbound core panicked".
+    pub reason: String,
 }
 
 /// A gateway with its listeners bound and its state open, ready to serve.
@@ -85,65 +107,251 @@ impl Gateway {
         })
     }
 
-    /// Serves until `stop` is cancelled.
-    pub async fn serve(self, stop: CancellationToken) {
+    /// Runs the gateway as the `railgate` command does: until SIGTERM, SIGINT or SIGHUP (a
+    /// clean stop: `Ok`) or a fatal error, including a panic anywhere in the process (`Err`,
+    /// once the relays are released). Installs the process's panic hook.
+    pub async fn run(self) -> Result<(), Fatal> {
+        let stop = CancellationToken::new();
+        let mut signals = StopSignals::watch();
+        let panicked = install_panic_hook(stop.clone());
+        let served = self.serve(stop.clone());
+        tokio::pin!(served);
+        let served = loop {
+            tokio::select! {
+                result = &mut served => break result,
+                () = signals.recv(), if !stop.is_cancelled() => stop.cancel(),
+            }
+        };
+        match panicked.get() {
+            Some(reason) => Err(Fatal {
+                reason: reason.clone(),
+            }),
+            None => served,
+        }
+    }
+
+    /// Serves until `stop` is cancelled (`Ok`) or a task of the gateway fails (`Err`, after the
+    /// same shutdown).
+    pub async fn serve(self, stop: CancellationToken) -> Result<(), Fatal> {
         let server = &self.app.config.server;
         let settings = ServeSettings {
             header_timeout: Duration::from_secs(server.header_timeout_secs),
             ..ServeSettings::default()
         };
         let app = self.app.clone();
-        // The gateway's own shutdown follows the caller's: long polls end, tasks stop.
+        // Cancelled by the caller, or here on a fatal error; the gateway's own shutdown
+        // follows it: long polls end, the southbound core releases relays, tasks stop.
+        let stopping = stop.child_token();
         let linked = app.shutdown.clone();
-        let caller = stop.clone();
+        let cause = stopping.clone();
         tokio::spawn(async move {
-            caller.cancelled().await;
+            cause.cancelled().await;
             linked.cancel();
         });
-        let mut tasks = tokio::task::JoinSet::new();
-        tasks.spawn(app.subscriptions.clone().janitor());
-        tasks.spawn(crate::events::monitoring::run(
-            app.events.clone(),
-            app.shutdown.clone(),
-        ));
-        tasks.spawn(app.io.clone().run(app.events.clone(), app.shutdown.clone()));
-        tasks.spawn(crate::discovery::service::run(
-            app.clone(),
-            app.shutdown.clone(),
-        ));
+        let shutdown = || app.shutdown.clone();
+        let mut tasks = Tasks::default();
+        tasks.spawn(
+            "the subscription janitor",
+            Ends::OnStop,
+            app.subscriptions.clone().janitor(),
+        );
+        tasks.spawn(
+            "the monitoring events",
+            Ends::OnStop,
+            crate::events::monitoring::run(app.events.clone(), shutdown()),
+        );
+        tasks.spawn(
+            "the southbound core",
+            Ends::OnStop,
+            app.io.clone().run(app.events.clone(), shutdown()),
+        );
+        tasks.spawn(
+            "WS-Discovery",
+            Ends::Any,
+            crate::discovery::service::run(app.clone(), shutdown()),
+        );
         #[cfg(feature = "test-events")]
-        tasks.spawn(crate::events::test_source::run(
-            app.events.clone(),
-            app.topics.clone(),
-            app.shutdown.clone(),
-        ));
+        tasks.spawn(
+            "the test event source",
+            Ends::Any,
+            crate::events::test_source::run(app.events.clone(), app.topics.clone(), shutdown()),
+        );
         for addr in &self.addrs {
             tracing::info!(%addr, "serving ONVIF at http://{addr}/onvif/device_service");
         }
-        http::serve(self.listeners, http::routes(app.clone()), settings, stop).await;
-        app.shutdown.cancel();
-        while tasks.join_next().await.is_some() {}
+        tasks.spawn(
+            "the HTTP server",
+            Ends::OnStop,
+            http::serve(
+                self.listeners,
+                http::routes(app.clone()),
+                settings,
+                stopping.clone(),
+            ),
+        );
+        let mut fatal = None;
+        while let Some(failure) = tasks.next(&stopping).await {
+            if let Some(reason) = failure {
+                if fatal.is_none() {
+                    tracing::error!(%reason, "fatal error: shutting down (monostable relays are released first)");
+                    fatal = Some(Fatal { reason });
+                }
+                stopping.cancel();
+            }
+        }
         // Everything raised before this point is committed before the process exits.
         app.events.store().close().await;
         tracing::info!("stopped");
+        fatal.map_or(Ok(()), Err)
     }
 }
 
-/// Resolves when SIGTERM or SIGINT arrives.
-pub async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot watch SIGTERM");
-                std::future::pending::<()>().await;
-            }
+/// When a task of the gateway may end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ends {
+    /// Only once the gateway stops: ending before is fatal.
+    OnStop,
+    /// Whenever (it may have nothing to do); only a panic is fatal.
+    Any,
+}
+
+/// The gateway's tasks, by name.
+#[derive(Default)]
+struct Tasks {
+    set: JoinSet<()>,
+    names: HashMap<Id, (&'static str, Ends)>,
+}
+
+impl Tasks {
+    fn spawn(
+        &mut self,
+        name: &'static str,
+        ends: Ends,
+        task: impl Future<Output = ()> + Send + 'static,
+    ) {
+        let id = self.set.spawn(task).id();
+        self.names.insert(id, (name, ends));
+    }
+
+    /// The next task to end: `Some(None)` when that is fine (or `stopping` was cancelled),
+    /// `Some(Some(reason))` when it is fatal; `None` once all ended.
+    async fn next(&mut self, stopping: &CancellationToken) -> Option<Option<String>> {
+        let joined = self.set.join_next_with_id().await?;
+        let stopping = stopping.is_cancelled();
+        let (id, panicked) = match &joined {
+            Ok((id, ())) => (*id, false),
+            Err(e) => (e.id(), e.is_panic()),
+        };
+        let (name, ends) = self.names.remove(&id).unwrap_or(("a task", Ends::Any));
+        Some(if panicked {
+            Some(format!("{name} panicked"))
+        } else if ends == Ends::OnStop && !stopping {
+            Some(format!("{name} ended on its own"))
+        } else {
+            None
+        })
+    }
+}
+
+/// Installs the process's panic hook: it logs the panic, records it (the returned cell: the
+/// first one) and cancels `stop`, so a panic anywhere runs the one shutdown path (the default
+/// hook still prints it). A panic in the southbound core's own task leaves nobody to release
+/// its relays: that task is written not to panic.
+fn install_panic_hook(stop: CancellationToken) -> Arc<OnceLock<String>> {
+    let panicked = Arc::new(OnceLock::new());
+    let cell = panicked.clone();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let reason = format!("panic: {info}");
+        tracing::error!(%reason, "fatal error: shutting down (monostable relays are released first)");
+        let _ = cell.set(reason);
+        stop.cancel();
+        previous(info);
+    }));
+    panicked
+}
+
+/// The signals that stop the process: SIGTERM, SIGINT, SIGHUP (no reload exists, so it
+/// stops too rather than killing the process with its relays held). Watched from
+/// [`StopSignals::watch`] on.
+#[derive(Debug)]
+pub struct StopSignals {
+    watched: Vec<(&'static str, Signal)>,
+}
+
+impl StopSignals {
+    /// Starts watching (a signal that cannot be watched is logged and left out).
+    pub fn watch() -> StopSignals {
+        let kinds = [
+            ("SIGTERM", SignalKind::terminate()),
+            ("SIGINT", SignalKind::interrupt()),
+            ("SIGHUP", SignalKind::hangup()),
+        ];
+        let watched = kinds
+            .into_iter()
+            .filter_map(|(name, kind)| match signal(kind) {
+                Ok(s) => Some((name, s)),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot watch {name}");
+                    None
+                }
+            })
+            .collect();
+        StopSignals { watched }
+    }
+
+    /// Resolves when one arrives, and logs it.
+    pub async fn recv(&mut self) {
+        let arrived = futures_util::future::select_all(
+            self.watched
+                .iter_mut()
+                .map(|(name, s)| Box::pin(async move { s.recv().await.map(|_| *name) })),
+        );
+        match arrived.await.0 {
+            Some("SIGHUP") => tracing::info!("SIGHUP: no reload; shutting down"),
+            Some(name) => tracing::info!("{name}: shutting down"),
+            None => std::future::pending().await,
         }
-    };
-    tokio::select! {
-        _ = term => tracing::info!("SIGTERM: shutting down"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+    }
+}
+
+/// Resolves when SIGTERM, SIGINT or SIGHUP arrives.
+pub async fn shutdown_signal() {
+    StopSignals::watch().recv().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_task_that_panics_or_ends_before_the_stop_is_fatal() {
+        let (running, stopped) = (CancellationToken::new(), CancellationToken::new());
+        stopped.cancel();
+        let mut tasks = Tasks::default();
+        tasks.spawn("the discovery", Ends::Any, async {});
+        assert_eq!(tasks.next(&running).await, Some(None));
+        tasks.spawn("the southbound core", Ends::OnStop, async {});
+        assert_eq!(
+            tasks.next(&running).await,
+            Some(Some("the southbound core ended on its own".into()))
+        );
+        // Whether it was asked to end is read once it has ended.
+        let asked = CancellationToken::new();
+        let ending = asked.clone();
+        tasks.spawn("the HTTP server", Ends::OnStop, async move {
+            ending.cancelled().await;
+        });
+        let next = tasks.next(&asked);
+        asked.cancel();
+        assert_eq!(next.await, Some(None), "ended as asked");
+        tasks.spawn("the test source", Ends::Any, async {
+            panic!("on purpose");
+        });
+        assert_eq!(
+            tasks.next(&stopped).await,
+            Some(Some("the test source panicked".into()))
+        );
+        assert_eq!(tasks.next(&running).await, None);
     }
 }

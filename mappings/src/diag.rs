@@ -126,6 +126,23 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// The candidate `word` most likely meant (a typo, a different case, a common synonym such as
+/// `slave` for `unit`), if one is close enough: the one "did you mean" of both files.
+pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    crate::suggest::did_you_mean(word, candidates)
+}
+
+/// The message for key `key` where only `allowed` are known: "unknown key `nmae`; did you
+/// mean `name`?", or the allowed keys when none is close.
+pub fn unknown_key(key: &str, allowed: &[&str]) -> String {
+    let suggestion = crate::suggest::hint(key, allowed);
+    let mut message = format!("unknown key `{key}`{suggestion}");
+    if !allowed.is_empty() && suggestion.is_empty() {
+        message.push_str(&format!(" (allowed here: {})", allowed.join(", ")));
+    }
+    message
+}
+
 /// Every problem found in one pass: validation reports them all at once.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Diagnostics(pub Vec<Diagnostic>);
@@ -167,6 +184,19 @@ mod tests {
             d.to_string()
                 .starts_with("site.yaml:1:4: warning: looks odd")
         );
+    }
+
+    #[test]
+    fn unknown_keys_suggest_or_list() {
+        assert_eq!(
+            unknown_key("nmae", &["name", "model"]),
+            "unknown key `nmae`; did you mean `name`?"
+        );
+        assert_eq!(
+            unknown_key("zzz", &["name", "model"]),
+            "unknown key `zzz` (allowed here: name, model)"
+        );
+        assert_eq!(did_you_mean("Off", &["all", "off"]), Some("off"));
     }
 
     #[test]

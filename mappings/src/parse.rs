@@ -13,7 +13,7 @@ use serde_json::Value as Json;
 use crate::diag::Diagnostic;
 use crate::doc::Doc;
 use crate::schema::{self, FileKind};
-use crate::yaml::{self, PosIndex};
+use crate::yaml;
 
 /// Largest mapping or profile file read, in bytes (a large site is a few hundred KiB).
 pub(crate) const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
@@ -131,75 +131,16 @@ impl Parsed {
 
 /// Reads `text` (named `path`) as a file of `kind`: YAML, duplicate keys, schema.
 pub(crate) fn parse(kind: FileKind, path: &Path, text: &str) -> Parsed {
-    let mut doc = Doc::new(path, text);
     let finish = |doc, root, diags, bad| Parsed {
         doc,
         root,
         bad,
         diags,
     };
-    if text.len() > MAX_FILE_BYTES {
-        let d = doc.whole(format!(
-            "the file is {} bytes; at most {MAX_FILE_BYTES} are read",
-            text.len()
-        ));
-        return finish(doc, None, vec![d], BTreeSet::new());
-    }
-    // serde_norway first: it bounds nesting depth and alias expansion, so the position pass
-    // below only ever indexes documents of reasonable shape.
-    let parsed_yaml: Result<serde_yaml::Value, _> = serde_yaml::from_str(text);
-    let duplicate_entry =
-        matches!(&parsed_yaml, Err(e) if e.to_string().contains("duplicate entry"));
-    let (index, duplicates, rust_yaml_error) = if parsed_yaml.is_ok() || duplicate_entry {
-        PosIndex::build(text)
-    } else {
-        (PosIndex::default(), Vec::new(), None)
+    let (doc, value, mut diags) = match Doc::read_parts(path, text) {
+        (doc, Some(value), diags) => (doc, value, diags),
+        (doc, None, diags) => return finish(doc, None, diags, BTreeSet::new()),
     };
-    doc.index = index;
-    let duplicate_diags: Vec<Diagnostic> = duplicates
-        .iter()
-        .map(|d| {
-            Diagnostic::at(
-                &doc.source,
-                d.second.line,
-                d.second.column,
-                &doc.index.display(&d.pointer),
-                format!(
-                    "`{}` is given twice in the same mapping (first on line {})",
-                    d.key, d.first.line
-                ),
-            )
-        })
-        .collect();
-    let value = match parsed_yaml {
-        Ok(v) => v,
-        Err(e) => {
-            if duplicate_entry && !duplicate_diags.is_empty() {
-                // The position pass names every duplicate, with both places.
-                return finish(doc, None, duplicate_diags, BTreeSet::new());
-            }
-            let message = e.to_string();
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line(), l.column()))
-                .or(rust_yaml_error.as_ref().map(|(p, _)| (p.line, p.column)))
-                .unwrap_or((0, 0));
-            let message = message
-                .split(" at line ")
-                .next()
-                .unwrap_or(&message)
-                .to_string();
-            let d = Diagnostic::at(
-                &doc.source,
-                line,
-                column,
-                "",
-                format!("not valid YAML: {message}"),
-            );
-            return finish(doc, None, vec![d], BTreeSet::new());
-        }
-    };
-    let mut diags = duplicate_diags;
     let mut conversion = Vec::new();
     let Some(mut json) = yaml::to_json(&value, &mut conversion) else {
         diags.extend(conversion.iter().map(|(p, m)| doc.at_value(p, m.clone())));

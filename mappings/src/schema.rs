@@ -16,6 +16,7 @@ use schemars::generate::SchemaSettings;
 use serde_json::Value as Json;
 
 use crate::diag::Diagnostic;
+use crate::diag::unknown_key;
 use crate::doc::Doc;
 use crate::model::{ProfileFile, SiteFile};
 use crate::suggest::hint;
@@ -212,13 +213,17 @@ fn allowed_keys(schema: &Json, schema_path: &str) -> Vec<String> {
 
 fn unknown_key_message(key: &str, allowed: &[String]) -> String {
     let candidates: Vec<&str> = allowed.iter().map(String::as_str).collect();
-    let suggestion = hint(key, &candidates);
-    let mut message = format!("unknown key `{key}`{suggestion}");
-    let mut tailored = true;
+    tailored_unknown_key(key, &candidates).unwrap_or_else(|| unknown_key(key, &candidates))
+}
+
+/// A message for the unknown keys integrators write most, in place of the generic one.
+fn tailored_unknown_key(key: &str, candidates: &[&str]) -> Option<String> {
     if key == "<<" {
-        message =
-            "YAML merge keys (`<<`) are not supported; use a profile to share points".to_string();
-    } else if key == "address" {
+        return Some(
+            "YAML merge keys (`<<`) are not supported; use a profile to share points".to_string(),
+        );
+    }
+    if key == "address" {
         let tables: Vec<&str> = candidates
             .iter()
             .copied()
@@ -232,26 +237,24 @@ fn unknown_key_message(key: &str, allowed: &[String]) -> String {
                 .contains(c)
             })
             .collect();
-        tailored = !tables.is_empty();
-        if tailored {
-            message = format!(
+        return (!tables.is_empty()).then(|| {
+            format!(
                 "unknown key `address`: name the table as the key, e.g. `{}: 40`",
                 tables.join(": N` / `")
-            );
-        }
-    } else if ["host", "port"].contains(&key) && candidates.contains(&"modbus_tcp") {
-        message = format!(
+            )
+        });
+    }
+    if ["host", "port"].contains(&key) && candidates.contains(&"modbus_tcp") {
+        return Some(format!(
             "unknown key `{key}`: transport settings go under `modbus_tcp:` (e.g. `modbus_tcp: {{host: 10.0.0.5, port: 502}}`)"
-        );
-    } else if ["device", "baud", "parity"].contains(&key) && candidates.contains(&"modbus_rtu") {
-        message = format!("unknown key `{key}`: serial settings go under `modbus_rtu:`");
-    } else {
-        tailored = false;
+        ));
     }
-    if !candidates.is_empty() && suggestion.is_empty() && !tailored {
-        message.push_str(&format!(" (allowed here: {})", candidates.join(", ")));
+    if ["device", "baud", "parity"].contains(&key) && candidates.contains(&"modbus_rtu") {
+        return Some(format!(
+            "unknown key `{key}`: serial settings go under `modbus_rtu:`"
+        ));
     }
-    message
+    None
 }
 
 fn missing_key_message(name: &str, pointer: &str) -> String {

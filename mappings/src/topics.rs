@@ -150,6 +150,10 @@ pub const RESERVED: &[(&str, &str)] = &[
     ("EventBuffer/Begin", "the gateway's event store uses it"),
 ];
 
+/// `rg:Device/Trigger/RelayFallBackDelayed`: a monostable relay's fall-back confirmed only
+/// after failed writes (the gateway raises it).
+pub const RELAY_FALLBACK_DELAYED: &str = "Device/Trigger/RelayFallBackDelayed";
+
 /// `rg:Monitoring/ControllerLink`: a controller link's state (Source `Controller`, Data
 /// `Connected`, `Reason`), a property the gateway keeps for every controller.
 pub const CONTROLLER_LINK: &str = "Monitoring/ControllerLink";
@@ -160,6 +164,10 @@ pub const FAILING_POINTS: &str = "Monitoring/FailingPoints";
 
 /// Topics of [`RAILGATE_TOPICS`] the gateway itself emits: a value may not publish on them.
 pub const RESERVED_RAILGATE: &[(&str, &str)] = &[
+    (
+        RELAY_FALLBACK_DELAYED,
+        "the gateway reports a monostable relay's delayed fall-back on it",
+    ),
     (
         CONTROLLER_LINK,
         "the gateway reports each controller link's state on it",
@@ -260,6 +268,9 @@ mod tests {
         assert!(reserved("Device/Trigger/DigitalInput").is_some());
         assert!(reserved("Device/Trigger/Relay").is_some());
         assert!(CATALOG.iter().all(|t| reserved(t.path).is_none()));
+        assert!(reserved_in(RAILGATE_TOPICS, RELAY_FALLBACK_DELAYED).is_some());
+        assert!(reserved(RELAY_FALLBACK_DELAYED).is_none());
+        assert!(reserved_in("urn:other", RELAY_FALLBACK_DELAYED).is_none());
         assert!(reserved_in(RAILGATE_TOPICS, CONTROLLER_LINK).is_some());
         assert!(reserved_in(RAILGATE_TOPICS, FAILING_POINTS).is_some());
         assert!(reserved(CONTROLLER_LINK).is_none());

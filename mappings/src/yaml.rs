@@ -137,6 +137,19 @@ impl PosIndex {
         out
     }
 
+    /// The pointer of the node whose key starts at `pos`, else of the deepest node whose
+    /// value starts there.
+    pub(crate) fn pointer_at(&self, pos: Pos) -> Option<String> {
+        if let Some((p, _)) = self.nodes.iter().find(|(_, n)| n.key == Some(pos)) {
+            return Some(p.clone());
+        }
+        self.nodes
+            .iter()
+            .filter(|(_, n)| n.value == pos)
+            .max_by_key(|(p, _)| p.len())
+            .map(|(p, _)| p.clone())
+    }
+
     fn nearest(&self, pointer: &str) -> Option<&NodePos> {
         let mut p = pointer;
         loop {

@@ -553,6 +553,16 @@ fn cases() -> Vec<Case> {
             &[(7, "'tns1", "values[0].topic", "is reserved")],
         ),
         site(
+            "reserved rg: topic",
+            "values:\n  - {name: e, holding_register: 30, bit: 1, topic: 'rg:Device/Trigger/RelayFallBackDelayed'}\n",
+            &[(
+                7,
+                "'rg:",
+                "values[0].topic",
+                "is reserved: the gateway reports a monostable relay's delayed fall-back on it",
+            )],
+        ),
+        site(
             "reserved rg: link state topic",
             "values:\n  - {name: e, holding_register: 30, type: u16, topic: 'rg:Monitoring/FailingPoints'}\n",
             &[(

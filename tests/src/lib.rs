@@ -58,7 +58,12 @@ impl TestGateway {
         let gateway =
             Gateway::start_with_plan(config, plan, data.path(), Some(Secret::new(ADMIN_PASSWORD)))?;
         let (addr, app) = (gateway.addrs[0], gateway.app.clone());
-        Ok(Self::running(addr, app, data, |stop| gateway.serve(stop)))
+        Ok(Self::running(addr, app, data, |stop| async move {
+            gateway
+                .serve(stop)
+                .await
+                .expect("the gateway stops cleanly");
+        }))
     }
 
     /// Starts only the HTTP stack of a gateway with `config`: the warp routes and the

@@ -44,6 +44,8 @@
 //!   closed and `run` returns `Ok(())`.
 
 //!
+//! [`probe::probe`] reads every polled point once, on the same link code, for commissioning.
+//!
 //! Without the `runtime` feature only [`config`] and [`plan`] are compiled: what the mapping
 //! compiler produces and checks.
 
@@ -55,6 +57,8 @@ pub mod config;
 #[cfg(feature = "runtime")]
 mod link;
 pub mod plan;
+#[cfg(feature = "runtime")]
+pub mod probe;
 #[cfg(feature = "runtime")]
 mod runner;
 #[cfg(feature = "runtime")]

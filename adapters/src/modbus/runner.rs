@@ -261,6 +261,7 @@ impl Runner {
                 if let Some(code) = self.block_errors.get_mut(index).and_then(Option::take) {
                     info!(
                         controller = %self.config.name,
+                        points = %self.points_of(block),
                         table = block.table.name(), start = block.start, count = block.count,
                         previous = %describe_exception(code),
                         "read answers again"
@@ -518,7 +519,7 @@ impl Runner {
     }
 }
 
-fn read_request(block: &ReadBlock) -> Request<'static> {
+pub(crate) fn read_request(block: &ReadBlock) -> Request<'static> {
     match block.table {
         Table::Coil => Request::ReadCoils(block.start, block.count),
         Table::DiscreteInput => Request::ReadDiscreteInputs(block.start, block.count),

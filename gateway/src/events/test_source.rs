@@ -8,6 +8,7 @@
 //! - `{"burst": 1000, "topic": "Test/Burst"}`: that many events, answered `ok <last seq>`
 //! - `{"link": "panel1", "up": false, "reason": "timeout"}`: a controller's
 //!   `rg:Monitoring/ControllerLink` property going down (or up)
+//! - `{"panic": "why"}`: panics in the connection's task (the runtime's fatal-error path)
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -34,6 +35,7 @@ struct Line {
     link: Option<String>,
     up: Option<bool>,
     reason: Option<String>,
+    panic: Option<String>,
 }
 
 fn items(map: &BTreeMap<String, String>) -> Vec<Item> {
@@ -83,6 +85,9 @@ pub async fn run(core: EventCore, topics: std::sync::Arc<TopicRegistry>, stop: C
 }
 
 async fn handle(core: &EventCore, topics: &TopicRegistry, l: Line) -> String {
+    if let Some(why) = l.panic {
+        panic!("the test event source was asked to panic: {why}");
+    }
     if let Some(link) = l.link {
         let up = l.up.unwrap_or(true);
         let reason = l.reason.unwrap_or_else(|| {

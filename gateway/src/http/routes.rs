@@ -104,7 +104,11 @@ where
     let bytes: Bytes = match read_capped(declared, body, server.max_body_bytes, timeout).await {
         Ok(b) => b,
         Err(BodyError::TooLarge) => {
-            tracing::info!(peer = ?conn.map(|c| c.peer), limit = server.max_body_bytes, "request body too large");
+            tracing::info!(
+                peer = conn.map(|c| tracing::field::display(c.peer)),
+                limit = server.max_body_bytes,
+                "request body too large"
+            );
             return plain(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "the request body is larger than this endpoint accepts",

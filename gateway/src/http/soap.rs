@@ -131,11 +131,11 @@ pub async fn handle(
     let elapsed_us = started.elapsed().as_micros() as u64;
     match result {
         Ok(body) => {
-            tracing::debug!(operation = name, user = ?ctx.principal.username, peer = %ctx.peer, elapsed_us, "ok");
+            tracing::debug!(operation = name, user = ctx.principal.log_name(), peer = %ctx.peer, elapsed_us, "ok");
             response::soap(StatusCode::OK, None, &body)
         }
         Err(fault) => {
-            tracing::info!(operation = name, user = ?ctx.principal.username, peer = %ctx.peer, reason = %fault.reason, "fault");
+            tracing::info!(operation = name, user = ctx.principal.log_name(), peer = %ctx.peer, reason = %fault.reason, "fault");
             response::fault(&fault)
         }
     }

@@ -43,6 +43,11 @@ impl Principal {
             level: UserLevel::Anonymous,
         }
     }
+
+    /// The user name as a log field: `by=admin`, and no field at all when anonymous.
+    pub fn log_name(&self) -> Option<tracing::field::DisplayValue<&str>> {
+        self.username.as_deref().map(tracing::field::display)
+    }
 }
 
 /// Compares two byte strings in time independent of their content and of where they differ:

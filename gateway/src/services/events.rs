@@ -227,7 +227,7 @@ async fn create_pull_point_subscription(ctx: &Ctx, req: &Element) -> OpResult {
         .subscriptions
         .create(filter, termination, ctx.principal.username.clone(), None)
         .await?;
-    tracing::info!(subscription = %sub.id, user = ?ctx.principal.username, peer = %ctx.peer, "pull point created");
+    tracing::info!(subscription = %sub.id, user = ctx.principal.log_name(), peer = %ctx.peer, "pull point created");
     let mut w = XmlWriter::new();
     w.with("tev:CreatePullPointSubscriptionResponse", &[], |w| {
         w.with("tev:SubscriptionReference", &[], |w| {
@@ -272,7 +272,7 @@ async fn subscribe(ctx: &Ctx, req: &Element) -> OpResult {
         sub.clone(),
         manager.clone(),
     ));
-    tracing::info!(subscription = %sub.id, consumer = %consumer, user = ?ctx.principal.username, "basic notification subscription created");
+    tracing::info!(subscription = %sub.id, consumer = %consumer, user = ctx.principal.log_name(), "basic notification subscription created");
     let mut w = XmlWriter::new();
     w.with("wsnt:SubscribeResponse", &[], |w| {
         w.with("wsnt:SubscriptionReference", &[], |w| {

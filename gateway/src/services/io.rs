@@ -47,6 +47,37 @@ impl From<IoError> for SoapFault {
     }
 }
 
+/// The point id a relay writes, an input reads or a command writes, for log lines
+/// (`point=panel/coil/3`): the README promises point ids in the log.
+fn point_of(ctx: &Ctx, token: &str, what: Kind) -> Option<String> {
+    let plan = ctx.app.io.plan();
+    match what {
+        Kind::Relay => plan
+            .relays
+            .iter()
+            .find(|r| r.token == token)
+            .map(|r| r.write.to_string()),
+        Kind::Input => plan
+            .inputs
+            .iter()
+            .find(|i| i.token == token)
+            .map(|i| i.point.to_string()),
+        Kind::Command => plan
+            .commands
+            .iter()
+            .find(|c| c.command == token)
+            .map(|c| c.point.to_string()),
+    }
+}
+
+/// What [`point_of`] looks up.
+#[derive(Clone, Copy)]
+enum Kind {
+    Relay,
+    Input,
+    Command,
+}
+
 fn mode_str(m: RelayMode) -> &'static str {
     match m {
         RelayMode::Monostable => "Monostable",
@@ -105,7 +136,13 @@ pub(super) async fn set_relay_output_state(ctx: &Ctx, req: &Element) -> OpResult
         return Err(IoError::UnknownRelay(token.to_string()).into());
     }
     ctx.app.io.set_relay_state(token, active).await?;
-    tracing::info!(relay = token, state, by = ?ctx.principal.username, "relay set");
+    tracing::info!(
+        relay = token,
+        point = point_of(ctx, token, Kind::Relay).as_deref(),
+        state,
+        by = ctx.principal.log_name(),
+        "relay set"
+    );
     Ok("<tds:SetRelayOutputStateResponse/>".into())
 }
 
@@ -153,7 +190,15 @@ fn read_settings(properties: &Element) -> Result<RelaySettings, SoapFault> {
 
 async fn apply_settings(ctx: &Ctx, token: &str, settings: RelaySettings) -> Result<(), SoapFault> {
     ctx.app.io.set_relay_settings(token, settings).await?;
-    tracing::info!(relay = token, mode = mode_str(settings.mode), delay_ms = settings.delay_ms, idle = settings.idle.as_str(), by = ?ctx.principal.username, "relay settings changed");
+    tracing::info!(
+        relay = token,
+        point = point_of(ctx, token, Kind::Relay).as_deref(),
+        mode = mode_str(settings.mode),
+        delay_ms = settings.delay_ms,
+        idle = settings.idle.as_str(),
+        by = ctx.principal.log_name(),
+        "relay settings changed"
+    );
     Ok(())
 }
 
@@ -269,7 +314,13 @@ pub(super) async fn set_digital_input_configurations(ctx: &Ctx, req: &Element) -
     }
     for (token, idle) in changes {
         ctx.app.io.set_input_idle(token, idle).await?;
-        tracing::info!(input = token, idle = idle.as_str(), by = ?ctx.principal.username, "digital input configured");
+        tracing::info!(
+            input = token,
+            point = point_of(ctx, token, Kind::Input).as_deref(),
+            idle = idle.as_str(),
+            by = ctx.principal.log_name(),
+            "digital input configured"
+        );
     }
     Ok("<tmd:SetDigitalInputConfigurationsResponse/>".into())
 }
@@ -278,7 +329,12 @@ pub(super) async fn set_digital_input_configurations(ctx: &Ctx, req: &Element) -
 pub(super) async fn send_auxiliary_command(ctx: &Ctx, req: &Element) -> OpResult {
     let command = required_text(req, TDS, "AuxiliaryCommand")?;
     ctx.app.io.send_command(command).await?;
-    tracing::info!(command, by = ?ctx.principal.username, "auxiliary command sent");
+    tracing::info!(
+        command,
+        point = point_of(ctx, command, Kind::Command).as_deref(),
+        by = ctx.principal.log_name(),
+        "auxiliary command sent"
+    );
     let mut w = XmlWriter::new();
     w.with("tds:SendAuxiliaryCommandResponse", &[], |w| {
         w.leaf("tds:AuxiliaryCommandResponse", command);

@@ -19,7 +19,9 @@
 //!   snapshot (both import it; it imports neither).
 //! - `SouthboundCore` (`owner.rs`): the one task owning the engine, link states, monostable
 //!   fall-backs and writes in flight; its module doc gives the shutdown order.
-//! - `Fallbacks` (`fallback.rs`): when each monostable relay returns to inactive.
+//! - `Fallbacks` (`fallback.rs`): when each monostable relay returns to inactive, and the
+//!   fall-backs still owed until a controller confirms them; `late_fallback.rs`: the
+//!   `rg:Device/Trigger/RelayFallBackDelayed` event of one that had to wait.
 //! - `Held` (`hold.rs`): a controller's outputs kept back while its link is not up.
 //! - `Links` (`links.rs`): the adapter tasks, and the one place a mapping's controller becomes
 //!   an adapter.
@@ -30,6 +32,7 @@
 mod fallback;
 mod handle;
 mod hold;
+mod late_fallback;
 #[cfg(test)]
 mod link_tests;
 mod links;

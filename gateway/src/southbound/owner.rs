@@ -13,10 +13,19 @@
 //! connected) and failing points (none); a controller's outputs are held while its link is not
 //! up ([`Held`]); on link up, its link state first, then what was held.
 //!
+//! Writes are queued on an adapter's command channel when the core decides them (not when
+//! their future is first polled), so an adapter serves them in the core's order. A monostable
+//! fall-back is a duty kept until the controller confirms it (see [`Fallbacks`]): a failed
+//! one stays owed, is retried with backoff while the link is up, and on every reconnect before
+//! anything else is written to that controller; once confirmed late it raises
+//! `rg:Device/Trigger/RelayFallBackDelayed` ([`super::late_fallback`]).
+//!
 //! Shutdown, in order: stop taking client requests (queued ones answer
-//! [`IoError::Stopping`]) → carry out every armed fall-back now and wait for the writes in
-//! flight (a relay may drive a door strike: it is never left held) → stop the adapters →
-//! drop the output sender, so the publisher drains what is queued and ends.
+//! [`IoError::Stopping`]) → carry out every armed and owed fall-back now and wait for the
+//! writes in flight, retrying owed ones (reconnect, backoff) for up to
+//! [`SHUTDOWN_RELEASE_WINDOW`] (a relay may drive a door strike: it is never left held) →
+//! stop the adapters → drop the output sender, so the publisher drains what is queued and
+//! ends.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -35,8 +44,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::fallback::Fallbacks;
+use super::fallback::{Fallbacks, Late};
 use super::hold::Held;
+use super::late_fallback;
 use super::links::Links;
 use super::messages::{IoError, Reply, Request, Views};
 use super::publish::{self, Outgoing, run_publisher};
@@ -46,16 +56,27 @@ use crate::events::core::EventCore;
 /// (including the adapter's own retries) before the client is told it failed.
 const WRITE_DEADLINE: Duration = Duration::from_secs(5);
 
+/// How long stopping keeps retrying fall-backs still owed (a link down at that moment may
+/// come back) before it gives up on them and stops the adapters.
+pub(super) const SHUTDOWN_RELEASE_WINDOW: Duration = Duration::from_secs(5);
+
 /// Why a write is made, and who waits for it.
 enum Purpose {
-    /// A client's; `activation` is set when it turns a relay active (a monostable one then
-    /// falls back after its delay).
+    /// A client's; `relay` is set for a relay state request.
     Client {
         reply: Reply,
-        activation: Option<(String, u64)>,
+        relay: Option<RelayChange>,
     },
     /// A monostable relay returning to inactive.
-    FallBack { token: String },
+    FallBack { token: String, controller: String },
+}
+
+/// A client's relay state request, as fall-backs see it: an acknowledged `active` arms a
+/// monostable relay's fall-back, an acknowledged inactive ends an owed one.
+struct RelayChange {
+    token: String,
+    generation: u64,
+    active: bool,
 }
 
 /// A write that was answered (or timed out).
@@ -83,6 +104,8 @@ pub(super) struct SouthboundCore {
     stopping: bool,
     /// Something clients see changed since the last [`Views`].
     dirty: bool,
+    /// Fall-backs confirmed late, to raise as events.
+    late: Vec<Late>,
 }
 
 impl std::fmt::Debug for SouthboundCore {
@@ -124,6 +147,7 @@ impl SouthboundCore {
             writes: FuturesUnordered::new(),
             stopping: false,
             dirty: true,
+            late: Vec::new(),
         };
         core.publish_views();
         core
@@ -160,35 +184,42 @@ impl SouthboundCore {
             tokio::select! {
                 biased;
                 () = stop.cancelled() => break,
-                Some(event) = adapter_events.recv() => self.adapter_event(event),
+                Some(event) = adapter_events.recv() => self.adapter_event(event, &links),
                 Some(done) = self.writes.next(), if !self.writes.is_empty() => self.write_done(done, &links),
                 Some(request) = self.requests.recv() => self.request(request, &links),
                 () = sleep_until(engine_at) => {
                     let outputs = self.engine.tick(std::time::Instant::now());
                     self.emit(outputs);
                 }
-                () = sleep_until(fallback_at) => {
-                    for token in self.fallbacks.take_due(Instant::now()) {
-                        self.fall_back(token, &links);
-                    }
-                }
+                () = sleep_until(fallback_at) => self.fall_back_due(&links),
             }
+            self.raise_late(&events).await;
         }
         // 1. No more client requests.
         self.requests.close();
         while let Ok(request) = self.requests.try_recv() {
             request.refuse(IoError::Stopping);
         }
-        // 2. Every armed fall-back now, and every write in flight answered.
+        // 2. Every armed and owed fall-back now, and every write in flight answered; owed
+        // ones retried within the window.
         self.stopping = true;
         self.fall_back_all(&links);
-        while !self.writes.is_empty() {
+        let give_up = Instant::now() + SHUTDOWN_RELEASE_WINDOW;
+        while !self.writes.is_empty() || (self.fallbacks.any_owed() && Instant::now() < give_up) {
+            let open = Instant::now() < give_up;
+            let retry_at = self.fallbacks.next_deadline().map(|at| at.min(give_up));
             tokio::select! {
                 biased;
-                Some(event) = adapter_events.recv() => self.adapter_event(event),
-                Some(done) = self.writes.next() => self.write_done(done, &links),
+                Some(event) = adapter_events.recv() => self.adapter_event(event, &links),
+                Some(done) = self.writes.next(), if !self.writes.is_empty() => self.write_done(done, &links),
+                () = sleep_until(retry_at), if open => self.fall_back_due(&links),
+                () = tokio::time::sleep_until(give_up), if self.writes.is_empty() => {}
                 else => break,
             }
+            self.raise_late(&events).await;
+        }
+        if self.fallbacks.any_owed() {
+            tracing::error!(relays = %self.fallbacks.owed().join(", "), "stopping: monostable relays not confirmed inactive; they may still be active");
         }
         self.publish_views();
         // 3. The adapters.
@@ -218,7 +249,7 @@ impl SouthboundCore {
         }
     }
 
-    fn adapter_event(&mut self, event: AdapterEvent) {
+    fn adapter_event(&mut self, event: AdapterEvent, links: &Links) {
         match event {
             AdapterEvent::Point(update) => {
                 let outputs = self.engine.update(&update, std::time::Instant::now());
@@ -231,7 +262,13 @@ impl SouthboundCore {
                         .arm(&token, generation, Instant::now() + delay);
                 }
             }
-            AdapterEvent::Link(link) => self.link_changed(link),
+            AdapterEvent::Link(link) => {
+                let up = (link.state == LinkState::Up).then(|| link.link.clone());
+                self.link_changed(link);
+                if let Some(controller) = up {
+                    self.fall_back_owed(&controller, links);
+                }
+            }
         }
     }
 
@@ -265,17 +302,21 @@ impl SouthboundCore {
                 active,
                 reply,
             } => {
-                let generation = self.fallbacks.supersede(&token);
+                let generation = self.fallbacks.request(&token);
                 let Some(write) = self.engine.relay_write(&token, active) else {
                     let _ = reply.send(Err(IoError::UnknownRelay(token)));
                     return;
                 };
-                let activation = active.then_some((token, generation));
+                let relay = Some(RelayChange {
+                    token,
+                    generation,
+                    active,
+                });
                 self.write(
                     &write.controller,
                     write.point,
                     Value::Bool(write.value),
-                    Purpose::Client { reply, activation },
+                    Purpose::Client { reply, relay },
                     links,
                 );
             }
@@ -322,10 +363,7 @@ impl SouthboundCore {
                 &controller,
                 point,
                 value,
-                Purpose::Client {
-                    reply,
-                    activation: None,
-                },
+                Purpose::Client { reply, relay: None },
                 links,
             ),
         }
@@ -340,64 +378,153 @@ impl SouthboundCore {
         purpose: Purpose,
         links: &Links,
     ) {
-        let up = self.links_up.get(controller).copied().unwrap_or(false);
-        let commands = links.commands(controller).filter(|_| up);
-        let Some(commands) = commands else {
-            let result = Err(IoError::LinkDown(controller.to_string()));
-            self.write_done(WriteDone { purpose, result }, links);
-            return;
-        };
-        let controller = controller.to_string();
-        self.writes.push(Box::pin(async move {
-            let result = send_write(commands, &controller, point, value).await;
-            WriteDone { purpose, result }
-        }));
+        let up = self.link_up(controller);
+        let sent = links
+            .commands(controller)
+            .filter(|_| up)
+            .ok_or_else(|| IoError::LinkDown(controller.to_string()))
+            .and_then(|commands| send_write(commands, controller, point, value));
+        match sent {
+            Ok(answer) => self.writes.push(Box::pin(async move {
+                WriteDone {
+                    purpose,
+                    result: answer.await,
+                }
+            })),
+            Err(e) => self.write_done(
+                WriteDone {
+                    purpose,
+                    result: Err(e),
+                },
+                links,
+            ),
+        }
+    }
+
+    fn link_up(&self, controller: &str) -> bool {
+        self.links_up.get(controller).copied().unwrap_or(false)
     }
 
     fn write_done(&mut self, done: WriteDone, links: &Links) {
         match done.purpose {
-            Purpose::Client { reply, activation } => {
-                if let (Ok(()), Some((token, generation))) = (&done.result, activation) {
-                    let monostable = self
-                        .engine
-                        .relay_state(&token)
-                        .filter(|s| s.mode == RelayMode::Monostable);
-                    if let Some(state) = monostable {
-                        self.fallbacks
-                            .arm(&token, generation, Instant::now() + state.delay);
-                        if self.stopping {
-                            self.fall_back_all(links);
-                        }
-                    }
+            Purpose::Client { reply, relay } => {
+                if let (Ok(()), Some(relay)) = (&done.result, relay) {
+                    self.relay_written(relay, links);
                 }
                 let _ = reply.send(done.result);
             }
-            Purpose::FallBack { token } => {
-                if let Err(e) = done.result {
-                    tracing::warn!(relay = %token, error = %e, "monostable relay did not fall back");
+            Purpose::FallBack { token, controller } => match done.result {
+                Ok(()) => {
+                    if let Some(late) = self.fallbacks.confirmed(&token, Instant::now()) {
+                        tracing::info!(relay = %token, late_ms = late.late.as_millis() as u64, attempts = late.attempts, "monostable relay confirmed inactive after a delayed fall-back");
+                        self.late.push(late);
+                    }
                 }
+                Err(e) => {
+                    let up = self.link_up(&controller);
+                    let reason = e.to_string();
+                    let attempts = self.fallbacks.failed(&token, Instant::now(), up, &reason);
+                    if attempts > 0 {
+                        let retry = if up {
+                            format!(
+                                "retried in {} ms",
+                                super::fallback::retry_delay(attempts).as_millis()
+                            )
+                        } else {
+                            "retried first when the link is back".to_string()
+                        };
+                        tracing::warn!(relay = %token, %controller, error = %e, attempts, "monostable relay did not fall back; {retry}");
+                    }
+                }
+            },
+        }
+    }
+
+    /// A client's relay state write was acknowledged.
+    fn relay_written(&mut self, relay: RelayChange, links: &Links) {
+        let RelayChange {
+            token,
+            generation,
+            active,
+        } = relay;
+        if !active {
+            if self.fallbacks.released(&token, generation) {
+                tracing::info!(relay = %token, "a client set the relay inactive: its owed fall-back is done");
+            }
+            return;
+        }
+        let monostable = self
+            .engine
+            .relay_state(&token)
+            .filter(|s| s.mode == RelayMode::Monostable);
+        if let Some(state) = monostable {
+            self.fallbacks
+                .arm(&token, generation, Instant::now() + state.delay);
+            if self.stopping {
+                self.fall_back_all(links);
             }
         }
     }
 
-    /// Returns `token` to inactive now.
+    /// Armed fall-backs whose delay ended and owed ones whose retry is due.
+    fn fall_back_due(&mut self, links: &Links) {
+        for token in self.fallbacks.take_due(Instant::now()) {
+            self.fall_back(token, links);
+        }
+    }
+
+    /// `controller`'s link is back: its owed fall-backs, before anything else is written.
+    fn fall_back_owed(&mut self, controller: &str, links: &Links) {
+        let engine = &self.engine;
+        let owed = self.fallbacks.reconnected(|token| {
+            engine
+                .relay_write(token, false)
+                .is_some_and(|w| w.controller == controller)
+        });
+        for token in owed {
+            tracing::info!(relay = %token, %controller, "link back: retrying the owed fall-back first");
+            self.fall_back(token, links);
+        }
+    }
+
+    /// Raises the events of fall-backs confirmed late (queued: the core does not wait for
+    /// the commit).
+    async fn raise_late(&mut self, events: &EventCore) {
+        for late in std::mem::take(&mut self.late) {
+            let controller = self
+                .engine
+                .relay_write(&late.token, false)
+                .map(|w| w.controller)
+                .unwrap_or_default();
+            if let Err(e) = events.queue(late_fallback::event(&late, &controller)).await {
+                tracing::error!(relay = %late.token, error = %e, "the delayed fall-back event was not stored");
+            }
+        }
+    }
+
+    /// Returns `token` to inactive now (it is owed and marked in flight).
     fn fall_back(&mut self, token: String, links: &Links) {
         let Some(write) = self.engine.relay_write(&token, false) else {
+            self.fallbacks.forget(&token);
             return;
+        };
+        let purpose = Purpose::FallBack {
+            token,
+            controller: write.controller.clone(),
         };
         self.write(
             &write.controller,
             write.point,
             Value::Bool(write.value),
-            Purpose::FallBack { token },
+            purpose,
             links,
         );
     }
 
-    /// Every armed fall-back, now (they run concurrently: one silent controller does not
-    /// hold up the others' relays).
+    /// Every armed and owed fall-back, now (they run concurrently: one silent controller does
+    /// not hold up the others' relays).
     fn fall_back_all(&mut self, links: &Links) {
-        for token in self.fallbacks.take_all() {
+        for token in self.fallbacks.take_all(Instant::now()) {
             tracing::info!(relay = %token, "stopping: monostable relay returns to inactive now");
             self.fall_back(token, links);
         }
@@ -411,30 +538,43 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-/// One write through an adapter's command channel, within [`WRITE_DEADLINE`].
-async fn send_write(
+/// Queues one write on an adapter's command channel now, so an adapter gets writes in the
+/// order the core decided them; the answer (within [`WRITE_DEADLINE`]) is the returned
+/// future. Only when the adapter has [`super::links`]' whole queue waiting does a write wait
+/// for room (in the future), and then order among those waiting is not kept.
+fn send_write(
     commands: mpsc::Sender<Command>,
     controller: &str,
     point: PointId,
     value: Value,
-) -> Result<(), IoError> {
-    let link_down = || IoError::LinkDown(controller.to_string());
+) -> Result<impl Future<Output = Result<(), IoError>> + Send + 'static, IoError> {
+    let controller = controller.to_string();
     let (request, answer) = WriteRequest::new(point, value);
-    let answered = tokio::time::timeout(WRITE_DEADLINE, async {
-        commands
-            .send(Command::Write(request))
-            .await
-            .map_err(|_| link_down())?;
-        answer.await.map_err(|_| link_down())
-    })
-    .await
-    .map_err(|_| IoError::Timeout(controller.to_string()))??;
-    answered.map_err(|e| match e {
-        WriteError::LinkDown(_) => link_down(),
-        WriteError::Refused(reason) | WriteError::NotWritable(reason) => IoError::Refused {
-            controller: controller.to_string(),
-            reason,
-        },
+    let waiting = match commands.try_send(Command::Write(request)) {
+        Ok(()) => None,
+        Err(mpsc::error::TrySendError::Full(command)) => Some(command),
+        Err(mpsc::error::TrySendError::Closed(_)) => return Err(IoError::LinkDown(controller)),
+    };
+    Ok(async move {
+        let link_down = |controller: &str| IoError::LinkDown(controller.to_string());
+        let answered = tokio::time::timeout(WRITE_DEADLINE, async {
+            if let Some(command) = waiting {
+                commands
+                    .send(command)
+                    .await
+                    .map_err(|_| link_down(&controller))?;
+            }
+            answer.await.map_err(|_| link_down(&controller))
+        })
+        .await
+        .map_err(|_| IoError::Timeout(controller.clone()))??;
+        answered.map_err(|e| match e {
+            WriteError::LinkDown(_) => link_down(&controller),
+            WriteError::Refused(reason) | WriteError::NotWritable(reason) => IoError::Refused {
+                controller: controller.clone(),
+                reason,
+            },
+        })
     })
 }
 

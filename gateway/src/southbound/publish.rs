@@ -238,6 +238,7 @@ pub fn register_topics(plan: &Plan, topics: &TopicRegistry) {
                 "tt:RelayLogicalState",
             )],
         });
+        super::late_fallback::register(topics);
     }
     for point in &plan.values {
         let spec = &point.event;

@@ -105,7 +105,7 @@ pub(super) async fn create_users(ctx: &Ctx, req: &Element) -> OpResult {
     let changes = user_changes(req)?;
     let names: Vec<String> = changes.iter().map(|c| c.username.clone()).collect();
     ctx.app.users.create(changes)?;
-    tracing::info!(users = ?names, by = ?ctx.principal.username, "users created");
+    tracing::info!(users = ?names, by = ctx.principal.log_name(), "users created");
     Ok("<tds:CreateUsersResponse/>".into())
 }
 
@@ -118,7 +118,7 @@ pub(super) async fn delete_users(ctx: &Ctx, req: &Element) -> OpResult {
         return Err(SoapFault::missing_tag("at least one Username is required"));
     }
     ctx.app.users.delete(names.clone())?;
-    tracing::info!(users = ?names, by = ?ctx.principal.username, "users deleted");
+    tracing::info!(users = ?names, by = ctx.principal.log_name(), "users deleted");
     Ok("<tds:DeleteUsersResponse/>".into())
 }
 
@@ -126,6 +126,6 @@ pub(super) async fn set_user(ctx: &Ctx, req: &Element) -> OpResult {
     let changes = user_changes(req)?;
     let names: Vec<String> = changes.iter().map(|c| c.username.clone()).collect();
     ctx.app.users.set(changes)?;
-    tracing::info!(users = ?names, by = ?ctx.principal.username, "users changed");
+    tracing::info!(users = ?names, by = ctx.principal.log_name(), "users changed");
     Ok("<tds:SetUserResponse/>".into())
 }

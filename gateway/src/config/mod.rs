@@ -4,8 +4,14 @@
 //! default). Errors carry file, line and column: a value's position comes from the mapping
 //! crate's YAML node index (`railgate_mappings::Doc`), the one locator both files use.
 //!
+//! The text is read as YAML by [`Doc::read`] first, as a mapping file is: a syntax error is
+//! reported as one, with its line and column. serde's own errors become diagnostics with the
+//! key path, a "did you mean" and a hint in `errors.rs`.
+//!
 //! Checks use leaf validators only (`addr`, `device::scope`): the configuration sits below
 //! everything that reads it.
+
+mod errors;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,7 +23,7 @@ use crate::addr::{Network, is_plausible_authority};
 use crate::device::scope::is_valid_scope;
 
 /// The built-in demo configuration, used when no `--config` is given.
-pub const DEMO_YAML: &str = include_str!("demo.yaml");
+pub const DEMO_YAML: &str = include_str!("../demo.yaml");
 
 /// The whole configuration file.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -148,7 +154,7 @@ impl Default for EventsConfig {
 pub struct DiscoveryConfig {
     /// `[all]` (every interface that is up and has multicast), interface names such as
     /// `[eth0, eth1]`, or `[off]`. The default is loopback only, so nothing is announced on a
-    /// network until a site configuration says so (the example configuration says `all`).
+    /// network until a site configuration says so (`deploy/railgate.example.yaml` shows how).
     pub interfaces: Vec<String>,
     /// Also announce the `dn:NetworkVideoTransmitter` type, for VMSs that probe only for it.
     pub network_video_transmitter: bool,
@@ -219,32 +225,27 @@ impl Default for SecurityConfig {
 impl Config {
     /// Parses a configuration text; `path` names it in diagnostics.
     pub fn parse(path: &Path, text: &str) -> Result<Config, Diagnostics> {
-        let source = Source::new(path, text);
+        // YAML syntax and duplicate keys first, exactly as for a mapping file.
+        let (doc, _) = Doc::read(path, text)?;
         let config: Config = if text.trim().is_empty() {
             Config::default()
         } else {
-            serde_yaml::from_str(text).map_err(|e| {
-                let (line, column) = e
-                    .location()
-                    .map(|l| (l.line(), l.column()))
-                    .unwrap_or((0, 0));
-                let message = e.to_string();
-                // The location is reported separately; drop serde_yaml's own suffix.
-                let message = message
-                    .split(" at line ")
-                    .next()
-                    .unwrap_or(&message)
-                    .to_string();
-                let (key_path, message) = match message.split_once(": ") {
-                    Some((p, m)) if !p.contains(' ') => (p.to_string(), m.to_string()),
-                    _ => (String::new(), message),
-                };
-                Diagnostics(vec![Diagnostic::at(
-                    &source, line, column, &key_path, message,
-                )])
-            })?
+            serde_yaml::from_str(text).map_err(|e| Diagnostics(vec![errors::diagnose(&doc, &e)]))?
         };
-        config.validate(path, text)?;
+        config.validate(&doc)?;
+        Ok(config)
+    }
+
+    /// Parses a configuration text read from `path`, taking a relative `mapping` path from
+    /// the file's folder.
+    pub fn from_file_text(path: &Path, text: &str) -> Result<Config, Diagnostics> {
+        let mut config = Self::parse(path, text)?;
+        if let Some(mapping) = &config.mapping
+            && mapping.is_relative()
+            && let Some(dir) = path.parent()
+        {
+            config.mapping = Some(dir.join(mapping));
+        }
         Ok(config)
     }
 
@@ -259,14 +260,7 @@ impl Config {
                 format!("cannot read: {e}"),
             )])
         })?;
-        let mut config = Self::parse(path, &text)?;
-        if let Some(mapping) = &config.mapping
-            && mapping.is_relative()
-            && let Some(dir) = path.parent()
-        {
-            config.mapping = Some(dir.join(mapping));
-        }
-        Ok(config)
+        Self::from_file_text(path, &text)
     }
 
     /// The built-in demo configuration.
@@ -277,8 +271,7 @@ impl Config {
 
     /// The checks serde cannot express; each problem points at its key (`pointer` is a JSON
     /// pointer into the file, e.g. `/server/listen`).
-    fn validate(&self, path: &Path, text: &str) -> Result<(), Diagnostics> {
-        let doc = Doc::indexed(path, text);
+    fn validate(&self, doc: &Doc) -> Result<(), Diagnostics> {
         let mut problems = Vec::new();
         let mut problem = |pointer: &str, message: String| {
             problems.push(doc.at_key(pointer, message));
@@ -373,6 +366,16 @@ impl Config {
                 );
             }
         }
+        for (i, name) in self.discovery.interfaces.iter().enumerate() {
+            if let Some(meant) = errors::interface_keyword(name) {
+                problem(
+                    &format!("/discovery/interfaces/{i}"),
+                    format!(
+                        "{name:?} is not `all`, `off` or an interface name; did you mean `{meant}`?"
+                    ),
+                );
+            }
+        }
         for (i, scope) in self.device.fixed_scopes.iter().enumerate() {
             if !is_valid_scope(scope) {
                 problem(
@@ -401,7 +404,12 @@ mod tests {
             env!("CARGO_MANIFEST_DIR"),
             "/../deploy/railgate.example.yaml"
         );
-        Config::load(Path::new(example)).unwrap_or_else(|d| panic!("{d}"));
+        let example = Config::load(Path::new(example)).unwrap_or_else(|d| panic!("{d}"));
+        // It claims to show the defaults: discovery stays on loopback until a site opens it.
+        assert_eq!(
+            example.discovery.interfaces,
+            DiscoveryConfig::default().interfaces
+        );
         let mapping = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../deploy/site-mapping.example.yaml"
@@ -439,10 +447,10 @@ mod tests {
             Config::parse(Path::new("site.yaml"), "device:\n  model: x\n  nmae: y\n").unwrap_err();
         let text = d.to_string();
         assert!(
-            text.starts_with("site.yaml:3:3: error: unknown field `nmae`"),
+            text.starts_with("site.yaml:3:3: error: unknown key `nmae`; did you mean `name`?"),
             "{text}"
         );
-        assert!(text.contains("(at `device`)"), "{text}");
+        assert!(text.contains("(at `device.nmae`)"), "{text}");
     }
 
     #[test]
