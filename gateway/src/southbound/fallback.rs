@@ -147,7 +147,7 @@ impl Fallbacks {
             self.armed.remove(&token);
             self.owe(token, at);
         }
-        self.attempt(|o| o.retry_at.is_some_and(|at| at <= now))
+        self.attempt(|_, o| o.retry_at.is_some_and(|at| at <= now))
     }
 
     /// Every armed and owed relay not in flight, at once: what stopping carries out.
@@ -156,26 +156,13 @@ impl Fallbacks {
         for token in armed {
             self.owe(token, now);
         }
-        self.attempt(|_| true)
+        self.attempt(|_, _| true)
     }
 
     /// `controller`'s link came back: its owed fall-backs (`on_link` says which relays are
     /// on it), to write before anything else.
     pub(super) fn reconnected(&mut self, on_link: impl Fn(&str) -> bool) -> Vec<String> {
-        let mut tokens: Vec<String> = self
-            .owed
-            .iter()
-            .filter(|(token, o)| !o.in_flight && on_link(token))
-            .map(|(token, _)| token.clone())
-            .collect();
-        tokens.sort();
-        for token in &tokens {
-            if let Some(o) = self.owed.get_mut(token) {
-                o.in_flight = true;
-                o.attempts += 1;
-            }
-        }
-        tokens
+        self.attempt(|token, _| on_link(token))
     }
 
     /// A fall-back write of `token` failed: it stays owed. Retried after [`retry_delay`]
@@ -241,11 +228,11 @@ impl Fallbacks {
     }
 
     /// Marks the owed relays `pick` chooses (and not in flight) as attempted; sorted.
-    fn attempt(&mut self, pick: impl Fn(&Owed) -> bool) -> Vec<String> {
+    fn attempt(&mut self, pick: impl Fn(&str, &Owed) -> bool) -> Vec<String> {
         let mut tokens: Vec<String> = self
             .owed
             .iter()
-            .filter(|(_, o)| !o.in_flight && pick(o))
+            .filter(|(token, o)| !o.in_flight && pick(token, o))
             .map(|(token, _)| token.clone())
             .collect();
         tokens.sort();
