@@ -32,6 +32,36 @@ use crate::security::Secret;
 use railgate_mappings::Diagnostics;
 use railgate_mappings::plan::Plan;
 
+/// Descriptors kept beside the HTTP connections: listeners, the databases, serial ports,
+/// Modbus and push connections, discovery sockets, logs.
+const OTHER_FILES: u64 = 256;
+
+/// Raises the soft open-files limit towards the hard one so `max_connections` can be served
+/// (systemd and most shells start services at a soft limit of 1024); a warning when the hard
+/// limit is too low, since accepting would then fail with EMFILE before the cap is reached.
+fn raise_open_files_limit(max_connections: usize) {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let needed = max_connections as u64 + OTHER_FILES;
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return;
+    };
+    if soft >= needed {
+        return;
+    }
+    let target = needed.min(hard);
+    if target > soft && setrlimit(Resource::RLIMIT_NOFILE, target, hard).is_ok() {
+        tracing::debug!(from = soft, to = target, "raised the open-files limit");
+    }
+    if hard < needed {
+        tracing::warn!(
+            limit = hard,
+            needed,
+            "the open-files limit is below what server.max_connections needs; raise it \
+             (systemd: LimitNOFILE=) or lower max_connections"
+        );
+    }
+}
+
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -93,6 +123,7 @@ impl Gateway {
         data_dir: &Path,
         admin_password: Option<Secret>,
     ) -> Result<Gateway, RunError> {
+        raise_open_files_limit(config.server.max_connections);
         let listeners = http::bind(&config.server.listen)?;
         let addrs: Vec<SocketAddr> = listeners
             .iter()
@@ -136,6 +167,9 @@ impl Gateway {
         let server = &self.app.config.server;
         let settings = ServeSettings {
             header_timeout: Duration::from_secs(server.header_timeout_secs),
+            idle_timeout: Duration::from_secs(server.idle_timeout_secs),
+            max_connections: server.max_connections,
+            max_connections_per_address: server.max_connections_per_address,
             ..ServeSettings::default()
         };
         let app = self.app.clone();

@@ -99,9 +99,17 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Deepest XML nesting accepted.
     pub max_xml_depth: usize,
-    /// Time a client has to send a request head, in seconds; it also closes keep-alive
-    /// connections that stay idle this long.
+    /// Time a client has to send a request head, in seconds: from connecting, or from the
+    /// first byte of a later request on a keep-alive connection.
     pub header_timeout_secs: u64,
+    /// Time a keep-alive connection may stay idle between requests, in seconds.
+    pub idle_timeout_secs: u64,
+    /// Most connections served at once; further clients wait in the listen backlog.
+    pub max_connections: usize,
+    /// Most connections from one client (an IPv4 address, an IPv6 /64); beyond it a client
+    /// gets HTTP 503. At most `max_connections`; the default, half of it, leaves the other
+    /// half to everyone else while one VMS server holds hundreds of long polls.
+    pub max_connections_per_address: usize,
     /// Time a client has to send the request body, in seconds.
     pub body_timeout_secs: u64,
 }
@@ -113,7 +121,10 @@ impl Default for ServerConfig {
             advertised_address: None,
             max_body_bytes: 256 * 1024,
             max_xml_depth: 32,
-            header_timeout_secs: 20,
+            header_timeout_secs: 10,
+            idle_timeout_secs: 30,
+            max_connections: 1024,
+            max_connections_per_address: 512,
             body_timeout_secs: 10,
         }
     }
@@ -340,6 +351,16 @@ impl Config {
                 1..=3600,
             ),
             (
+                "/server/idle_timeout_secs",
+                self.server.idle_timeout_secs,
+                1..=3600,
+            ),
+            (
+                "/server/max_connections",
+                self.server.max_connections as u64,
+                16..=65_536,
+            ),
+            (
                 "/server/body_timeout_secs",
                 self.server.body_timeout_secs,
                 1..=3600,
@@ -351,6 +372,16 @@ impl Config {
                     format!("must be between {} and {}", range.start(), range.end()),
                 );
             }
+        }
+        let per_address = self.server.max_connections_per_address;
+        if per_address == 0 || per_address > self.server.max_connections {
+            problem(
+                "/server/max_connections_per_address",
+                format!(
+                    "must be between 1 and max_connections ({})",
+                    self.server.max_connections
+                ),
+            );
         }
         if self.security.realm.is_empty() || self.security.realm.contains('"') {
             problem(

@@ -1,7 +1,9 @@
 //! HTTP: binding listeners, serving connections (hyper-util, graceful shutdown), the warp
 //! routes, and the bridge from an HTTP request to a SOAP operation.
 
+pub mod activity;
 pub mod body;
+pub mod per_address;
 pub mod response;
 pub mod routes;
 pub mod server;

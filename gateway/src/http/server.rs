@@ -3,20 +3,31 @@
 //! Listeners are bound here, up front, so a taken port is a clear start-up error and never a
 //! panic (warp's own `bind` panics). Connections are served by hyper-util from the warp routes
 //! turned into a service, which is also how HTTPS will be served (over tokio-rustls).
-//! Slow clients are cut off by a header-read timeout; on shutdown, accepting stops and open
-//! connections finish their current request within a grace period.
+//!
+//! Limits: at most `max_connections` at once (further clients wait in the listen backlog), and
+//! at most `max_connections_per_address` from one client ([`per_address`](super::per_address):
+//! an IPv4 address or an IPv6 /64), so one address can never take every slot; a client over its
+//! cap gets `503` with `Retry-After` and the connection is closed. A new connection must send its
+//! request head within `header_timeout`, a keep-alive connection may stay idle for
+//! `idle_timeout` and then has `header_timeout` again from the first byte of the next head
+//! ([`activity`](super::activity)). On shutdown, accepting stops and open connections finish
+//! their current request within a grace period.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service as _;
+
+use super::activity::{Activity, Deadlines, Watched};
+use super::per_address::PerAddress;
 
 /// Facts about the connection a request arrived on, put in each request's extensions.
 #[derive(Clone, Copy, Debug)]
@@ -65,10 +76,14 @@ pub fn bind(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, BindError> {
 /// Connection handling settings.
 #[derive(Clone, Copy, Debug)]
 pub struct ServeSettings {
-    /// Time a client has to send a request head.
+    /// Time a client has to send a request head (from accepting, or from its first byte).
     pub header_timeout: Duration,
+    /// Time a keep-alive connection may stay idle between requests.
+    pub idle_timeout: Duration,
     /// Most connections served at once; further clients wait in the listen backlog.
     pub max_connections: usize,
+    /// Most connections from one client (IPv4 address, IPv6 /64).
+    pub max_connections_per_address: usize,
     /// How long open connections may take to finish after shutdown begins.
     pub grace: Duration,
 }
@@ -77,7 +92,9 @@ impl Default for ServeSettings {
     fn default() -> Self {
         ServeSettings {
             header_timeout: Duration::from_secs(10),
-            max_connections: 512,
+            idle_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            max_connections_per_address: 512,
             grace: Duration::from_secs(5),
         }
     }
@@ -99,13 +116,21 @@ pub async fn serve<F, R>(
 {
     let graceful = Arc::new(GracefulShutdown::new());
     let permits = Arc::new(Semaphore::new(settings.max_connections));
+    let per_address = PerAddress::new(settings.max_connections_per_address);
+    let refused = Arc::new(Refused::default());
+    let deadlines = Deadlines {
+        header_timeout: settings.header_timeout,
+        idle_timeout: settings.idle_timeout,
+    };
     let mut accepting = tokio::task::JoinSet::new();
     for listener in listeners {
-        let (filter, stop, graceful, permits) = (
+        let (filter, stop, graceful, permits, per_address, refused) = (
             filter.clone(),
             stop.clone(),
             graceful.clone(),
             permits.clone(),
+            per_address.clone(),
+            refused.clone(),
         );
         accepting.spawn(async move {
             let local = match listener.local_addr() {
@@ -132,30 +157,53 @@ pub async fn serve<F, R>(
                         }
                     },
                 };
+                let Some(slot) = per_address.admit(peer.ip()) else {
+                    drop(permit);
+                    refused.note(peer, settings.max_connections_per_address);
+                    refuse(stream);
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
+                let activity = Activity::new(deadlines);
                 let info = ConnInfo {
                     peer,
                     local,
                     tls: false,
                 };
                 let svc = warp::service(filter.clone());
+                let in_service = activity.clone();
                 let service =
                     hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
                         req.extensions_mut().insert(info);
-                        let mut svc = svc.clone();
-                        svc.call(req)
+                        let busy = in_service.busy();
+                        let call = svc.clone().call(req);
+                        async move {
+                            let response = call.await;
+                            drop(busy);
+                            response
+                        }
                     });
+                // hyper's header-read timeout stays off: `activity` keeps the header and the
+                // idle deadlines apart.
                 let conn = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
-                    .header_read_timeout(Some(settings.header_timeout))
+                    .header_read_timeout(None)
                     .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), service);
+                    .serve_connection(
+                        TokioIo::new(Watched::new(stream, activity.clone())),
+                        service,
+                    );
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    tokio::select! {
+                        ended = conn => if let Err(e) = ended {
+                            tracing::debug!(%peer, error = %e, "connection ended with an error");
+                        },
+                        () = activity.expired() => {
+                            tracing::debug!(%peer, "connection closed: header or idle timeout");
+                        }
                     }
-                    drop(permit);
+                    drop((permit, slot));
                 });
             }
         });
@@ -172,4 +220,40 @@ pub async fn serve<F, R>(
             "connections still open after the grace period; closing them"
         );
     }
+}
+
+/// Connections refused because their client was at its cap: counted, and logged at most once
+/// per [`Refused::EVERY`] with the count since the last line, so a flood cannot flood the log.
+#[derive(Debug, Default)]
+struct Refused {
+    since_logged: AtomicU64,
+    last: std::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+impl Refused {
+    const EVERY: Duration = Duration::from_secs(10);
+
+    fn note(&self, peer: SocketAddr, cap: usize) {
+        let count = self.since_logged.fetch_add(1, Ordering::Relaxed) + 1;
+        let now = tokio::time::Instant::now();
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_none_or(|at| now.duration_since(at) >= Self::EVERY) {
+            *last = Some(now);
+            self.since_logged.store(0, Ordering::Relaxed);
+            tracing::warn!(
+                client = %peer.ip(),
+                refused = count,
+                cap,
+                "connections refused: client at its connection cap (max_connections_per_address)"
+            );
+        }
+    }
+}
+
+/// Answers a connection over its client's cap with `503` and closes it at once, without
+/// reading it or waiting on it (a fresh socket's send buffer takes the few bytes).
+fn refuse(stream: TcpStream) {
+    const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\n\
+        Content-Length: 0\r\nConnection: close\r\n\r\n";
+    let _ = stream.try_write(BUSY);
 }
