@@ -7,6 +7,7 @@
 //! unreachable), 70 internal error, 73 the data folder cannot be created, 74 I/O error,
 //! 78 invalid configuration or mapping.
 
+pub(crate) mod admin_password;
 pub(crate) mod check;
 pub(crate) mod discover;
 pub(crate) mod events;

@@ -24,25 +24,6 @@ pub(crate) struct Options {
     pub data_dir: Option<PathBuf>,
 }
 
-/// The first-start admin password from `RAILGATE_ADMIN_PASSWORD`, removed from the
-/// environment so later readers of it (child processes, diagnostics) do not see it.
-fn take_admin_password() -> Option<Secret> {
-    let password = std::env::var("RAILGATE_ADMIN_PASSWORD")
-        .ok()
-        .filter(|p| !p.is_empty())
-        .map(Secret::new);
-    // SAFETY: no other thread exists yet (the async runtime starts after this), so nothing
-    // reads or writes the environment concurrently.
-    #[allow(
-        unsafe_code,
-        reason = "removing a variable is unsafe in edition 2024; see SAFETY"
-    )]
-    unsafe {
-        std::env::remove_var("RAILGATE_ADMIN_PASSWORD")
-    };
-    password
-}
-
 /// Runs until SIGTERM/SIGINT.
 pub(crate) fn run(options: Options) -> ExitCode {
     let mut config = match &options.config {
@@ -66,7 +47,16 @@ pub(crate) fn run(options: Options) -> ExitCode {
         .clone()
         .or_else(|| config.data_dir.clone())
         .unwrap_or_else(|| PathBuf::from("data"));
-    let admin_password = take_admin_password();
+    let admin_password = match super::admin_password::take() {
+        Ok(given) => given.map(|g| {
+            tracing::debug!(from = g.origin, "first Administrator's password given");
+            g.secret
+        }),
+        Err(e) => {
+            out::note(format_args!("railgate: {e}"));
+            return ExitCode::from(EX_CONFIG);
+        }
+    };
     let runtime = match runtime() {
         Ok(r) => r,
         Err(code) => return code,

@@ -332,7 +332,8 @@ impl UserDirectory {
     }
 
     /// First start: with no users at all, creates `admin` (Administrator) with `password`, or
-    /// with a random one that is logged once and written to a 0600 file in `data_dir`.
+    /// with a random one written to a 0600 file in `data_dir` (the log names the file, never
+    /// the password).
     /// Returns the file written, if any.
     pub fn bootstrap(
         &self,
@@ -360,7 +361,7 @@ impl UserDirectory {
             .map_err(BootstrapError::Rejected)?;
             tracing::info!(
                 user = "admin",
-                "created the first Administrator with the password from RAILGATE_ADMIN_PASSWORD"
+                "created the first Administrator with the password given at start"
             );
             return Ok(None);
         }
@@ -380,10 +381,9 @@ impl UserDirectory {
             level: UserLevel::Administrator,
         }])
         .map_err(BootstrapError::Rejected)?;
-        // Printed once, on purpose: this is the only way an installer learns it besides the file.
+        // The log names the file, never the password: logs are shipped and kept elsewhere.
         tracing::warn!(
             user = "admin",
-            password = password.expose(),
             file = %file.display(),
             "created the first Administrator with a random password; change it with SetUser and delete the file"
         );
@@ -395,7 +395,7 @@ impl UserDirectory {
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
     /// The password given breaks the password rules.
-    #[error("RAILGATE_ADMIN_PASSWORD is not acceptable: {0}")]
+    #[error("the first Administrator's password is not acceptable: {0}")]
     Rejected(UserError),
     /// The password file could not be written.
     #[error("{path}: {source}")]
