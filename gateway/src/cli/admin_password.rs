@@ -76,13 +76,13 @@ fn choose(
     if let Some(dir) = credentials.filter(|p| !p.as_os_str().is_empty()) {
         let path = dir.join(CREDENTIAL);
         // The credentials folder holds whatever the unit loads; this one is optional.
-        if path.exists() {
-            if let Some(secret) = read(&path, "systemd credential admin-password")? {
-                return Ok(Some(Given {
-                    secret,
-                    origin: "systemd credential admin-password",
-                }));
-            }
+        if path.exists()
+            && let Some(secret) = read(&path, "systemd credential admin-password")?
+        {
+            return Ok(Some(Given {
+                secret,
+                origin: "systemd credential admin-password",
+            }));
         }
     }
     Ok(value.filter(|v| !v.is_empty()).map(|v| Given {
