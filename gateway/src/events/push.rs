@@ -11,48 +11,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
 
-use crate::addr::Network;
 use crate::events::store::StoreErrorKind;
 use crate::soap::write_envelope;
 use crate::xml::XmlWriter;
 
+use super::consumer::Consumer;
 use super::render::write_notification;
 use super::subscription::{Subscription, SubscriptionError, Subscriptions};
 
-/// Checks a consumer address: `http://host[:port]/path`, every address the host resolves
-/// to inside `allowed` (when any network is configured). Returns why not, if not.
-pub async fn check_consumer(address: &str, allowed: &[Network]) -> Result<(), String> {
-    let uri: http::Uri = address
-        .parse()
-        .map_err(|_| format!("{address:?} is not a URI"))?;
-    if uri.scheme_str() != Some("http") {
-        return Err("the consumer address must be an http:// URI".into());
-    }
-    let host = uri.host().ok_or("the consumer address has no host")?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let port = uri.port_u16().unwrap_or(80);
-    if allowed.is_empty() {
-        return Ok(());
-    }
-    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host, port))
-        .await
-        .map_err(|e| format!("cannot resolve {host}: {e}"))?
-        .collect();
-    if addrs.is_empty()
-        || !addrs
-            .iter()
-            .all(|a| allowed.iter().any(|n| n.contains(a.ip())))
-    {
-        return Err(format!(
-            "{host} is not in the networks consumers may be in (events.consumer_networks)"
-        ));
-    }
-    Ok(())
-}
+/// Most bytes of a consumer's response body read; a longer body fails the delivery.
+pub const MAX_RESPONSE_BODY: usize = 64 * 1024;
+/// Longest a delivery (connect, request, response) may take.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Most undelivered events kept for a consumer; older ones are skipped.
 pub const MAX_BACKLOG: u64 = 1000;
@@ -65,7 +39,8 @@ pub async fn deliver(subscriptions: Arc<Subscriptions>, sub: Arc<Subscription>, 
     let Some(consumer) = sub.consumer.clone() else {
         return;
     };
-    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let mut connection: Option<SendRequest<Full<Bytes>>> = None;
+    let owner = sub.owner.as_deref().unwrap_or("anonymous");
     let mut backoff = Duration::from_secs(1);
     let mut dropped_total = 0u64;
     loop {
@@ -75,7 +50,13 @@ pub async fn deliver(subscriptions: Arc<Subscriptions>, sub: Arc<Subscription>, 
         let dropped = subscriptions.skip_backlog(&sub, MAX_BACKLOG).await;
         if dropped > 0 {
             dropped_total += dropped;
-            tracing::warn!(subscription = %sub.id, consumer = %consumer, dropped, dropped_total, "consumer too far behind: oldest events skipped (still in the store)");
+            tracing::debug!(subscription = %sub.id, consumer = %consumer.url, dropped, "consumer too far behind");
+            tracing::warn!(
+                owner,
+                dropped,
+                dropped_total,
+                "push consumer too far behind: oldest events skipped (still in the store)"
+            );
         }
         let batch = match subscriptions
             .peek(&sub, Duration::from_secs(30), MAX_PER_NOTIFY)
@@ -105,31 +86,33 @@ pub async fn deliver(subscriptions: Arc<Subscriptions>, sub: Arc<Subscription>, 
         let mut header = XmlWriter::new();
         header
             .leaf("wsa:Action", NOTIFY_ACTION)
-            .leaf("wsa:To", &consumer);
+            .leaf("wsa:To", &consumer.url);
         let body = write_envelope(Some(&header.finish()), &w.finish());
-        let request = http::Request::post(&consumer)
-            .header(http::header::CONTENT_TYPE, "application/soap+xml; charset=utf-8; action=\"http://docs.oasis-open.org/wsn/bw-2/NotificationConsumer/Notify\"")
-            .body(Full::new(Bytes::from(body)));
-        let Ok(request) = request else {
-            tracing::warn!(subscription = %sub.id, consumer = %consumer, "consumer address is not a valid URI");
-            break;
-        };
         let outcome = tokio::select! {
-            r = tokio::time::timeout(Duration::from_secs(10), client.request(request)) => r,
+            r = tokio::time::timeout(DELIVERY_TIMEOUT, post(&mut connection, &consumer, body)) => r,
             _ = sub.ended().cancelled() => break,
         };
         match outcome {
-            Ok(Ok(response)) if response.status().is_success() => {
+            Ok(Ok(status)) if status.is_success() => {
                 subscriptions.commit(&sub, batch.cursor).await;
                 backoff = Duration::from_secs(1);
             }
             failure => {
                 let reason = match failure {
-                    Ok(Ok(r)) => format!("HTTP {}", r.status()),
-                    Ok(Err(e)) => e.to_string(),
-                    Err(_) => "timed out".into(),
+                    Ok(Ok(status)) => format!("HTTP {status}"),
+                    Ok(Err(e)) => e,
+                    Err(_) => {
+                        connection = None;
+                        "timed out".into()
+                    }
                 };
-                tracing::info!(subscription = %sub.id, consumer = %consumer, reason, retry_in_secs = backoff.as_secs(), "Notify not delivered");
+                tracing::debug!(subscription = %sub.id, consumer = %consumer.url, reason, "Notify not delivered");
+                tracing::info!(
+                    owner,
+                    reason,
+                    retry_in_secs = backoff.as_secs(),
+                    "push Notify not delivered"
+                );
                 if !back_off(&sub, &mut backoff).await {
                     break;
                 }
@@ -137,6 +120,69 @@ pub async fn deliver(subscriptions: Arc<Subscriptions>, sub: Arc<Subscription>, 
         }
     }
     tracing::debug!(subscription = %sub.id, "delivery ended");
+}
+
+/// POSTs one Notify to the consumer's pinned address (never resolved again), reusing the
+/// connection while the consumer keeps it open. Redirects are not followed (a 3xx is a
+/// failed delivery); at most [`MAX_RESPONSE_BODY`] bytes of the response are read. Returns
+/// the status, or why the delivery failed.
+pub async fn post(
+    connection: &mut Option<SendRequest<Full<Bytes>>>,
+    consumer: &Consumer,
+    body: String,
+) -> Result<http::StatusCode, String> {
+    let body = Bytes::from(body);
+    let mut kept = connection.take();
+    loop {
+        // A kept connection the consumer closed meanwhile fails before any answer: then one
+        // fresh connection is tried at once (`kept` is empty on the next turn).
+        let reused = kept.is_some();
+        let mut sender = match kept.take() {
+            Some(mut s) => match s.ready().await {
+                Ok(()) => s,
+                Err(_) => continue,
+            },
+            None => connect(consumer).await?,
+        };
+        let request = http::Request::post(consumer.target.as_str())
+            .header(http::header::HOST, consumer.authority.as_str())
+            .header(http::header::CONTENT_TYPE, "application/soap+xml; charset=utf-8; action=\"http://docs.oasis-open.org/wsn/bw-2/NotificationConsumer/Notify\"")
+            .body(Full::new(body.clone()))
+            .map_err(|_| "the consumer address is not a valid request target".to_string())?;
+        let response = match sender.send_request(request).await {
+            Ok(r) => r,
+            Err(_) if reused => continue,
+            Err(e) => return Err(e.to_string()),
+        };
+        let status = response.status();
+        match Limited::new(response.into_body(), MAX_RESPONSE_BODY)
+            .collect()
+            .await
+        {
+            Ok(_) => *connection = Some(sender),
+            // Too long or broken: this connection is not used again, and a success is not
+            // believed.
+            Err(_) if status.is_success() => {
+                return Err("the consumer's response is too long or broken".into());
+            }
+            Err(_) => {}
+        }
+        return Ok(status);
+    }
+}
+
+async fn connect(consumer: &Consumer) -> Result<SendRequest<Full<Bytes>>, String> {
+    let stream = tokio::net::TcpStream::connect(consumer.pinned)
+        .await
+        .map_err(|e| format!("cannot connect: {}", e.kind()))?;
+    let _ = stream.set_nodelay(true);
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(sender)
 }
 
 /// Waits `backoff` (1 s doubling to 60 s), then doubles it; `false` if the subscription
@@ -148,31 +194,4 @@ async fn back_off(sub: &Subscription, backoff: &mut Duration) -> bool {
     }
     *backoff = (*backoff * 2).min(Duration::from_secs(60));
     true
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn consumer_addresses() {
-        let only_lan = [Network::parse("10.0.0.0/8").unwrap()];
-        assert!(
-            check_consumer("http://127.0.0.1:9/notify", &[])
-                .await
-                .is_ok()
-        );
-        assert!(
-            check_consumer("http://127.0.0.1:9/notify", &only_lan)
-                .await
-                .is_err()
-        );
-        assert!(check_consumer("http://10.9.9.9/x", &only_lan).await.is_ok());
-        assert!(
-            check_consumer("https://10.9.9.9/x", &only_lan)
-                .await
-                .is_err()
-        );
-        assert!(check_consumer("not a uri", &[]).await.is_err());
-    }
 }

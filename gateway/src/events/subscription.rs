@@ -5,6 +5,15 @@
 //! not pulled is ever lost while the subscription lives, and Seek is a cursor move. Messages
 //! are delivered in this order: the `Initialized` state of every matching property (after
 //! creation and after SetSynchronizationPoint), then stored events after the cursor.
+//!
+//! A subscription belongs to the principal that created it (every anonymous request is one
+//! principal). Another principal's request on it is answered as for an id that does not
+//! exist ([`SubscriptionError::Unknown`]), so its existence is not revealed; Administrators
+//! manage every subscription. Limits hold per principal and globally; Administrators are
+//! bounded by the global limits alone.
+//!
+//! Every client time reaches arithmetic here checked or saturated: a termination time, a
+//! PullMessages timeout and message limit, a Seek time at the ends of chrono's range.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -17,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::events::store::{EventStore, StoreError};
 
+use super::consumer::Consumer;
 use super::core::EventCore;
 use super::filter::content::ContentFilter;
 use super::filter::topic::TopicFilter;
@@ -53,13 +63,51 @@ impl Filter {
     }
 }
 
+/// Who sends a request on subscriptions: the owner a new one records, and whether it may
+/// manage every one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// The authenticated user name; `None` for every anonymous request (one principal).
+    pub name: Option<String>,
+    /// An Administrator: manages every subscription, bounded by the global limits alone.
+    pub admin: bool,
+}
+
+impl Caller {
+    /// A caller that is not an Administrator.
+    pub fn user(name: Option<&str>) -> Caller {
+        Caller {
+            name: name.map(str::to_string),
+            admin: false,
+        }
+    }
+
+    /// An Administrator.
+    pub fn admin(name: &str) -> Caller {
+        Caller {
+            name: Some(name.to_string()),
+            admin: true,
+        }
+    }
+
+    /// Whether this caller may act on `sub`.
+    pub fn may_manage(&self, sub: &Subscription) -> bool {
+        self.admin || sub.owner == self.name
+    }
+}
+
 /// Limits and defaults.
 #[derive(Clone, Debug)]
 pub struct SubscriptionLimits {
     /// Most pull points at once.
     pub max_pull_points: usize,
+    /// Most pull points one principal other than an Administrator holds at once.
+    pub max_pull_points_per_user: usize,
     /// Most basic-notification subscriptions at once.
     pub max_push: usize,
+    /// Most basic-notification subscriptions one principal other than an Administrator
+    /// holds at once.
+    pub max_push_per_user: usize,
     /// Lifetime when the client asks for none.
     pub default_lifetime: Duration,
     /// Longest lifetime granted (longer requests are shortened to this).
@@ -73,8 +121,10 @@ pub struct SubscriptionLimits {
 impl Default for SubscriptionLimits {
     fn default() -> Self {
         SubscriptionLimits {
-            max_pull_points: 64,
-            max_push: 16,
+            max_pull_points: 512,
+            max_pull_points_per_user: 256,
+            max_push: 32,
+            max_push_per_user: 8,
             default_lifetime: Duration::from_secs(60),
             max_lifetime: Duration::from_secs(24 * 3600),
             max_pull_timeout: Duration::from_secs(600),
@@ -126,8 +176,8 @@ pub struct Subscription {
     pub filter: Filter,
     /// Who created it.
     pub owner: Option<String>,
-    /// For basic notification: where Notify goes.
-    pub consumer: Option<String>,
+    /// For basic notification: where Notify goes (pinned at Subscribe).
+    pub consumer: Option<Consumer>,
     termination: Mutex<DateTime<Utc>>,
     position: tokio::sync::Mutex<Position>,
     ended: CancellationToken,
@@ -163,9 +213,16 @@ pub enum SubscriptionError {
     /// No such subscription (or it expired).
     #[error("no such subscription")]
     Unknown,
-    /// Too many subscriptions.
-    #[error("at most {0} subscriptions of this kind")]
-    TooMany(usize),
+    /// Too many subscriptions of this kind, in all or for this principal.
+    #[error("at most {limit} {kind}{}", if *per_user { " per user" } else { "" })]
+    TooMany {
+        /// The limit reached.
+        limit: usize,
+        /// `pull points` or `push subscriptions`.
+        kind: &'static str,
+        /// Whether it is the principal's limit (not the global one).
+        per_user: bool,
+    },
     /// A requested termination time in the past.
     #[error("the termination time is in the past")]
     TerminationInPast,
@@ -219,25 +276,24 @@ impl Subscriptions {
         requested: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<DateTime<Utc>, SubscriptionError> {
-        let max = now + chrono::Duration::from_std(self.limits.max_lifetime).unwrap_or_default();
+        let max = after(now, self.limits.max_lifetime);
         match requested {
-            None => {
-                Ok(now
-                    + chrono::Duration::from_std(self.limits.default_lifetime).unwrap_or_default())
-            }
+            None => Ok(after(now, self.limits.default_lifetime).min(max)),
             Some(t) if t <= now => Err(SubscriptionError::TerminationInPast),
             Some(t) => Ok(t.min(max)),
         }
     }
 
-    /// Creates a subscription (a pull point when `consumer` is `None`), positioned at the
-    /// newest event, with the current property states queued.
+    /// Creates a subscription (a pull point when `consumer` is `None`) owned by `caller`,
+    /// positioned at the newest event, with the current property states queued. Refused
+    /// beyond the global limit of its kind, and (unless `caller` is an Administrator) the
+    /// per-principal one.
     pub async fn create(
         &self,
         filter: Filter,
         termination: DateTime<Utc>,
-        owner: Option<String>,
-        consumer: Option<String>,
+        caller: &Caller,
+        consumer: Option<Consumer>,
     ) -> Result<Arc<Subscription>, SubscriptionError> {
         self.expire(Utc::now());
         let sync: VecDeque<Event> = self
@@ -256,7 +312,7 @@ impl Subscriptions {
         let sub = Arc::new(Subscription {
             id: id.clone(),
             filter,
-            owner,
+            owner: caller.name.clone(),
             consumer,
             termination: Mutex::new(termination),
             position: tokio::sync::Mutex::new(Position {
@@ -273,50 +329,76 @@ impl Subscriptions {
             ended: self.shutdown.child_token(),
             pulls: std::sync::atomic::AtomicU64::new(0),
         });
-        let mut map = self.map.lock();
         let push = sub.consumer.is_some();
-        let (count, max) = (
-            map.values()
-                .filter(|s| s.consumer.is_some() == push)
-                .count(),
-            if push {
-                self.limits.max_push
-            } else {
-                self.limits.max_pull_points
-            },
-        );
-        if count >= max {
-            return Err(SubscriptionError::TooMany(max));
+        let (max, max_per_user, kind) = if push {
+            (
+                self.limits.max_push,
+                self.limits.max_push_per_user,
+                "push subscriptions",
+            )
+        } else {
+            (
+                self.limits.max_pull_points,
+                self.limits.max_pull_points_per_user,
+                "pull points",
+            )
+        };
+        let mut map = self.map.lock();
+        let now = Utc::now();
+        let (mut all, mut mine) = (0usize, 0usize);
+        for s in map.values() {
+            if s.consumer.is_some() == push && s.termination() > now {
+                all += 1;
+                if s.owner == caller.name {
+                    mine += 1;
+                }
+            }
+        }
+        if all >= max {
+            return Err(SubscriptionError::TooMany {
+                limit: max,
+                kind,
+                per_user: false,
+            });
+        }
+        if !caller.admin && mine >= max_per_user {
+            return Err(SubscriptionError::TooMany {
+                limit: max_per_user,
+                kind,
+                per_user: true,
+            });
         }
         map.insert(id, sub.clone());
         Ok(sub)
     }
 
-    /// A live subscription by id.
-    pub fn get(&self, id: &str) -> Result<Arc<Subscription>, SubscriptionError> {
+    /// A live subscription by id, if `caller` may act on it: another principal's
+    /// subscription is [`SubscriptionError::Unknown`], as a missing one is.
+    pub fn get(&self, id: &str, caller: &Caller) -> Result<Arc<Subscription>, SubscriptionError> {
         let now = Utc::now();
         let map = self.map.lock();
         match map.get(id) {
-            Some(s) if s.termination() > now => Ok(s.clone()),
+            Some(s) if s.termination() > now && caller.may_manage(s) => Ok(s.clone()),
             _ => Err(SubscriptionError::Unknown),
         }
     }
 
-    /// Ends a subscription.
-    pub fn unsubscribe(&self, id: &str) -> Result<(), SubscriptionError> {
-        let sub = self.get(id)?;
+    /// Ends a subscription (see [`get`](Self::get) for who may).
+    pub fn unsubscribe(&self, id: &str, caller: &Caller) -> Result<(), SubscriptionError> {
+        let sub = self.get(id, caller)?;
         self.map.lock().remove(id);
         sub.ended.cancel();
         Ok(())
     }
 
-    /// Sets a new termination time (Renew).
+    /// Sets a new termination time (Renew; see [`get`](Self::get) for who may).
     pub fn renew(
         &self,
         id: &str,
+        caller: &Caller,
         requested: DateTime<Utc>,
     ) -> Result<DateTime<Utc>, SubscriptionError> {
-        let sub = self.get(id)?;
+        let sub = self.get(id, caller)?;
         let granted = self.grant(Some(requested), Utc::now())?;
         sub.set_termination(granted);
         Ok(granted)
@@ -369,9 +451,12 @@ impl Subscriptions {
             let reader = store.reader();
             let forward = reader.cursor_at(t)?;
             let cursor = if reverse {
-                // Read below the first event after t.
-                let after_t = reader.cursor_at(t + chrono::Duration::milliseconds(1))?;
-                after_t + 1
+                // Read below the first event after t; at the end of time, below everything.
+                let after_t = match t.checked_add_signed(chrono::Duration::milliseconds(1)) {
+                    Some(later) => reader.cursor_at(later)?,
+                    None => store.latest_seq().max(forward),
+                };
+                after_t.saturating_add(1)
             } else {
                 forward
             };
@@ -405,9 +490,10 @@ impl Subscriptions {
         timeout: Duration,
         limit: usize,
     ) -> Result<Pulled, SubscriptionError> {
-        let limit = limit.clamp(1, self.limits.max_message_limit);
-        let deadline = tokio::time::Instant::now() + timeout;
-        let keep_alive = Utc::now() + chrono::Duration::from_std(timeout).unwrap_or_default();
+        let limit = limit.clamp(1, self.limits.max_message_limit.max(1));
+        let timeout = timeout.min(self.limits.max_pull_timeout);
+        let deadline = deadline_after(timeout);
+        let keep_alive = after(Utc::now(), timeout);
         sub.extend_to(keep_alive);
         let mine = CancellationToken::new();
         let number = sub.pulls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -466,7 +552,7 @@ impl Subscriptions {
         timeout: Duration,
         limit: usize,
     ) -> Result<Peeked, SubscriptionError> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         let mut latest = self.store().watch();
         loop {
             latest.borrow_and_update();
@@ -513,8 +599,10 @@ impl Subscriptions {
         if pos.at.reverse || latest.saturating_sub(pos.at.seq) <= max {
             return 0;
         }
-        let skipped = latest - max - pos.at.seq;
-        pos.at.seq = latest - max;
+        // latest - seq > max, so neither subtraction can wrap.
+        let start = latest.saturating_sub(max);
+        let skipped = start.saturating_sub(pos.at.seq);
+        pos.at.seq = start;
         skipped
     }
 
@@ -605,6 +693,22 @@ async fn read_blocking<T: Send + 'static>(
     }
 }
 
+/// `t + d`, saturated at the end of chrono's range (never panics).
+pub fn after(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(d)
+        .ok()
+        .and_then(|d| t.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// A tokio deadline `d` from now; far beyond any real wait when `d` does not fit.
+fn deadline_after(d: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(d)
+        .or_else(|| now.checked_add(Duration::from_secs(365 * 86_400)))
+        .unwrap_or(now)
+}
+
 fn begin_event() -> Event {
     Event {
         utc: super::model::to_millis(Utc::now()),
@@ -638,7 +742,7 @@ mod tests {
             .create(
                 Filter::default(),
                 Utc::now() + chrono::Duration::minutes(1),
-                None,
+                &Caller::user(None),
                 None,
             )
             .await
