@@ -764,4 +764,264 @@ mod tests {
         }
         store.close().await;
     }
+
+    async fn set_up(
+        tmp: &std::path::Path,
+        limits: SubscriptionLimits,
+    ) -> (EventStore, Subscriptions) {
+        let store =
+            EventStore::open(tmp, crate::events::store::StoreConfig::default()).expect("open");
+        let core = EventCore::new(store.clone());
+        (
+            store,
+            Subscriptions::new(core, limits, CancellationToken::new()),
+        )
+    }
+
+    fn hour() -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::hours(1)
+    }
+
+    fn consumer() -> Consumer {
+        Consumer {
+            url: "http://192.0.2.1/n".into(),
+            authority: "192.0.2.1".into(),
+            target: "/n".into(),
+            pinned: "192.0.2.1:80".parse().unwrap(),
+        }
+    }
+
+    /// Another principal's subscription is unknown to it, whatever the operation; its owner
+    /// and any Administrator reach it; anonymous requests are one principal.
+    #[tokio::test]
+    async fn subscriptions_belong_to_their_creator() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, subs) = set_up(tmp.path(), SubscriptionLimits::default()).await;
+        let (a, b, anon) = (
+            Caller::user(Some("alice")),
+            Caller::user(Some("bob")),
+            Caller::user(None),
+        );
+        let admin = Caller::admin("admin");
+        let sub = subs
+            .create(Filter::default(), hour(), &a, None)
+            .await
+            .unwrap();
+        assert_eq!(sub.owner.as_deref(), Some("alice"));
+        for other in [&b, &anon] {
+            assert!(matches!(
+                subs.get(&sub.id, other),
+                Err(SubscriptionError::Unknown)
+            ));
+            assert!(matches!(
+                subs.renew(&sub.id, other, hour()),
+                Err(SubscriptionError::Unknown)
+            ));
+            assert!(matches!(
+                subs.unsubscribe(&sub.id, other),
+                Err(SubscriptionError::Unknown)
+            ));
+        }
+        // The same answer as for an id that does not exist.
+        assert_eq!(
+            subs.get(&sub.id, &b).unwrap_err().to_string(),
+            subs.get("no-such-id", &b).unwrap_err().to_string()
+        );
+        assert!(subs.get(&sub.id, &a).is_ok());
+        assert!(subs.get(&sub.id, &admin).is_ok());
+        assert!(subs.renew(&sub.id, &admin, hour()).is_ok());
+        let anon_sub = subs
+            .create(Filter::default(), hour(), &anon, None)
+            .await
+            .unwrap();
+        assert!(subs.get(&anon_sub.id, &Caller::user(None)).is_ok());
+        assert!(subs.get(&anon_sub.id, &a).is_err());
+        subs.unsubscribe(&sub.id, &admin).unwrap();
+        assert!(sub.ended().is_cancelled());
+        assert!(subs.get(&sub.id, &a).is_err());
+        store.close().await;
+    }
+
+    /// Per-principal limits stop one account, not the others; Administrators meet only the
+    /// global limit; push and pull points are counted apart; ended ones free their slot.
+    #[tokio::test]
+    async fn limits_per_user_and_global() {
+        let tmp = tempfile::tempdir().unwrap();
+        let limits = SubscriptionLimits {
+            max_pull_points: 5,
+            max_pull_points_per_user: 2,
+            max_push: 3,
+            max_push_per_user: 1,
+            ..SubscriptionLimits::default()
+        };
+        let (store, subs) = set_up(tmp.path(), limits).await;
+        let (a, b) = (Caller::user(Some("a")), Caller::user(Some("b")));
+        let admin = Caller::admin("admin");
+        let first = subs
+            .create(Filter::default(), hour(), &a, None)
+            .await
+            .unwrap();
+        subs.create(Filter::default(), hour(), &a, None)
+            .await
+            .unwrap();
+        match subs.create(Filter::default(), hour(), &a, None).await {
+            Err(
+                e @ SubscriptionError::TooMany {
+                    per_user: true,
+                    limit: 2,
+                    ..
+                },
+            ) => {
+                assert_eq!(e.to_string(), "at most 2 pull points per user")
+            }
+            other => panic!("{other:?}"),
+        }
+        subs.create(Filter::default(), hour(), &b, None)
+            .await
+            .unwrap();
+        // Push slots are apart from pull points.
+        subs.create(Filter::default(), hour(), &a, Some(consumer()))
+            .await
+            .unwrap();
+        assert!(matches!(
+            subs.create(Filter::default(), hour(), &a, Some(consumer()))
+                .await,
+            Err(SubscriptionError::TooMany {
+                per_user: true,
+                limit: 1,
+                kind: "push subscriptions"
+            })
+        ));
+        // The admin is not bound by the per-user limit, only by the global one.
+        subs.create(Filter::default(), hour(), &admin, None)
+            .await
+            .unwrap();
+        subs.create(Filter::default(), hour(), &admin, None)
+            .await
+            .unwrap();
+        match subs.create(Filter::default(), hour(), &admin, None).await {
+            Err(
+                e @ SubscriptionError::TooMany {
+                    per_user: false,
+                    limit: 5,
+                    ..
+                },
+            ) => {
+                assert_eq!(e.to_string(), "at most 5 pull points")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(subs.counts(), (5, 1));
+        // Unsubscribing frees a slot for its owner.
+        subs.unsubscribe(&first.id, &a).unwrap();
+        subs.create(Filter::default(), hour(), &a, None)
+            .await
+            .unwrap();
+        // An expired subscription holds no slot.
+        let push_b = subs
+            .create(Filter::default(), hour(), &b, Some(consumer()))
+            .await
+            .unwrap();
+        push_b.set_termination(Utc::now() - chrono::Duration::seconds(1));
+        subs.create(Filter::default(), hour(), &b, Some(consumer()))
+            .await
+            .unwrap();
+        store.close().await;
+    }
+
+    /// Termination times at the ends of chrono's range: granted, shortened or refused, never
+    /// a panic.
+    #[tokio::test]
+    async fn grant_at_the_extremes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let limits = SubscriptionLimits {
+            max_lifetime: Duration::MAX,
+            default_lifetime: Duration::MAX,
+            ..SubscriptionLimits::default()
+        };
+        let (store, subs) = set_up(tmp.path(), limits).await;
+        let now = Utc::now();
+        assert_eq!(subs.grant(None, now).unwrap(), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(
+            subs.grant(Some(DateTime::<Utc>::MAX_UTC), now).unwrap(),
+            DateTime::<Utc>::MAX_UTC
+        );
+        assert!(matches!(
+            subs.grant(Some(DateTime::<Utc>::MIN_UTC), now),
+            Err(SubscriptionError::TerminationInPast)
+        ));
+        assert!(matches!(
+            subs.grant(Some(now), now),
+            Err(SubscriptionError::TerminationInPast)
+        ));
+        // At the end of time itself.
+        // A default lifetime from the last instant saturates (the caller refuses a past
+        // time; the grant itself never panics).
+        assert!(subs.grant(None, DateTime::<Utc>::MAX_UTC).is_ok());
+        store.close().await;
+        let (store, subs) = set_up(tmp.path(), SubscriptionLimits::default()).await;
+        let far = crate::security::wsse::parse_created("9999-12-31T23:59:59Z").unwrap();
+        assert_eq!(
+            subs.grant(Some(far), now).unwrap(),
+            now + chrono::Duration::days(1)
+        );
+        assert_eq!(
+            after(DateTime::<Utc>::MAX_UTC, Duration::from_secs(1)),
+            DateTime::<Utc>::MAX_UTC
+        );
+        assert_eq!(after(now, Duration::ZERO), now);
+        store.close().await;
+    }
+
+    /// Seek to the ends of time in both directions (the far-future reverse Seek panicked),
+    /// then pulls; a pull with a timeout and limit beyond anything answers within the
+    /// configured maximum.
+    #[tokio::test]
+    async fn seek_and_pull_at_the_extremes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let limits = SubscriptionLimits {
+            max_pull_timeout: Duration::from_millis(50),
+            ..SubscriptionLimits::default()
+        };
+        let (store, subs) = set_up(tmp.path(), limits).await;
+        for i in 0..3 {
+            store
+                .append(crate::events::store::testing::event(i))
+                .await
+                .unwrap();
+        }
+        let sub = subs
+            .create(Filter::default(), hour(), &Caller::user(None), None)
+            .await
+            .unwrap();
+        let far = crate::security::wsse::parse_created("9999-12-31T23:59:59.999Z").unwrap();
+        for (t, reverse, stored) in [
+            (DateTime::<Utc>::MAX_UTC, true, 3),
+            (far, true, 3),
+            (DateTime::<Utc>::MAX_UTC, false, 0),
+            (DateTime::<Utc>::MIN_UTC, false, 3),
+            (DateTime::<Utc>::MIN_UTC, true, 0),
+        ] {
+            subs.seek(&sub, t, reverse).await.unwrap();
+            let pulled = subs.pull(&sub, Duration::MAX, usize::MAX).await.unwrap();
+            let got = pulled
+                .events
+                .iter()
+                .filter(|e| e.producer == "test")
+                .count();
+            assert_eq!(got, stored, "seek to {t} reverse={reverse}");
+        }
+        // An empty pull with the largest timeout returns after the configured maximum.
+        let started = std::time::Instant::now();
+        subs.seek(&sub, DateTime::<Utc>::MAX_UTC, false)
+            .await
+            .unwrap();
+        let pulled = subs.pull(&sub, Duration::MAX, 0).await.unwrap();
+        assert!(pulled.events.is_empty());
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(pulled.termination > Utc::now());
+        assert_eq!(subs.skip_backlog(&sub, u64::MAX).await, 0);
+        assert_eq!(subs.skip_backlog(&sub, 0).await, 0);
+        store.close().await;
+    }
 }
