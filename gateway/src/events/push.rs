@@ -66,7 +66,7 @@ pub async fn deliver(subscriptions: Arc<Subscriptions>, sub: Arc<Subscription>, 
             Err(SubscriptionError::Store(e)) if e.kind() != StoreErrorKind::Closed => {
                 // The events stay in the store: try again after the same back-off as for
                 // a consumer that does not answer.
-                tracing::warn!(subscription = %sub.id, kind = %e.kind(), error = %e, retry_in_secs = backoff.as_secs(), "cannot read events to deliver");
+                tracing::warn!(owner, kind = %e.kind(), error = %e, retry_in_secs = backoff.as_secs(), "cannot read events to deliver");
                 if !back_off(&sub, &mut backoff).await {
                     break;
                 }
