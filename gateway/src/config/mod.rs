@@ -579,4 +579,38 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn subscription_limits_default_and_range() {
+        let c = Config::parse(Path::new("x.yaml"), "").unwrap();
+        let ev = &c.events;
+        assert_eq!(
+            (
+                ev.max_pull_points,
+                ev.max_pull_points_per_user,
+                ev.max_push_subscriptions,
+                ev.max_push_subscriptions_per_user
+            ),
+            (512, 256, 32, 8)
+        );
+        // A per-user limit above the global one is allowed (the global one bounds it).
+        let c = Config::parse(
+            Path::new("x.yaml"),
+            "events:\n  max_pull_points: 2\n  max_push_subscriptions: 0\n",
+        )
+        .unwrap();
+        assert_eq!(c.events.max_pull_points_per_user, 256);
+        let yaml = "events:\n  max_pull_points: 0\n  max_pull_points_per_user: 0\n  max_push_subscriptions: 10001\n  max_push_subscriptions_per_user: 10001\n";
+        let d = Config::parse(Path::new("s.yaml"), yaml).unwrap_err();
+        let found: Vec<_> = d.0.iter().map(|d| (d.path.as_str(), d.line)).collect();
+        assert_eq!(
+            found,
+            [
+                ("events.max_pull_points", 2),
+                ("events.max_pull_points_per_user", 3),
+                ("events.max_push_subscriptions", 4),
+                ("events.max_push_subscriptions_per_user", 5)
+            ]
+        );
+    }
 }
