@@ -18,7 +18,7 @@ use crate::events::render::write_notification;
 use crate::events::store::{StoreError, StoreErrorKind};
 use crate::events::subscription::{Caller, Filter, Subscription, SubscriptionError};
 use crate::events::time::{duration, parse_duration, parse_termination, utc};
-use crate::security::UserLevel;
+use crate::security::{Principal, UserLevel};
 use crate::services::{Ctx, OpResult, parse_bool};
 use crate::soap::SoapFault;
 use crate::soap::fault::StorageFailure;
@@ -90,12 +90,20 @@ fn termination_fault(element: &'static str) -> SoapFault {
 
 /// The principal a request on subscriptions acts for.
 pub(crate) fn caller(ctx: &Ctx) -> Caller {
-    match ctx.principal.level {
+    caller_of(&ctx.principal)
+}
+
+/// Administrators manage every subscription; everyone else (anonymous included, as one
+/// principal) only their own.
+fn caller_of(principal: &Principal) -> Caller {
+    match principal.level {
         UserLevel::Administrator => Caller {
-            name: ctx.principal.username.clone(),
+            name: principal.username.clone(),
             admin: true,
         },
-        _ => Caller::user(ctx.principal.username.as_deref()),
+        UserLevel::Operator | UserLevel::User | UserLevel::Anonymous => {
+            Caller::user(principal.username.as_deref())
+        }
     }
 }
 
@@ -416,6 +424,22 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+
+    #[test]
+    fn only_administrators_manage_every_subscription() {
+        let p = |name: Option<&str>, level| Principal {
+            username: name.map(str::to_string),
+            level,
+        };
+        assert_eq!(
+            caller_of(&p(Some("root"), UserLevel::Administrator)),
+            Caller::admin("root")
+        );
+        for level in [UserLevel::Operator, UserLevel::User] {
+            assert_eq!(caller_of(&p(Some("vms"), level)), Caller::user(Some("vms")));
+        }
+        assert_eq!(caller_of(&Principal::anonymous()), Caller::user(None));
+    }
 
     #[test]
     fn message_limits_at_the_extremes() {
