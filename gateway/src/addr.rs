@@ -38,6 +38,11 @@ impl Network {
         (prefix <= max).then_some(Network { addr, prefix })
     }
 
+    /// The prefix length (`8` in `10.0.0.0/8`).
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
     /// Whether `ip` is in this network.
     pub fn contains(&self, ip: IpAddr) -> bool {
         fn bits(ip: IpAddr) -> (u128, u8) {

@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::device::identity::Identity;
 use crate::device::scope::{self, FixedFacts};
 use crate::device::scopes::{DiscoveryMode, ScopeStore};
+use crate::events::consumer::ConsumerPolicy;
 use crate::events::core::EventCore;
 use crate::events::store::{EventStore, StoreConfig, StoreError};
 use crate::events::subscription::{SubscriptionLimits, Subscriptions};
@@ -75,8 +76,8 @@ pub struct App {
     pub topics: Arc<TopicRegistry>,
     /// Cancelled when the gateway stops: long polls end, background tasks stop.
     pub shutdown: tokio_util::sync::CancellationToken,
-    /// Networks basic-notification consumers may be in (empty: any).
-    pub consumer_networks: Vec<Network>,
+    /// Which basic-notification consumers Subscribe admits (and pins).
+    pub consumer_policy: ConsumerPolicy,
     /// The southbound side: the mapping's controllers, inputs, relays and commands.
     pub io: Arc<Southbound>,
     /// Notified when what WS-Discovery announces changes (scopes, discovery mode).
@@ -165,16 +166,21 @@ impl App {
             },
         )?;
         let events = EventCore::new(store);
-        let consumer_networks = ev
-            .consumer_networks
-            .iter()
-            .filter_map(|n| Network::parse(n))
-            .collect();
+        let consumer_policy = ConsumerPolicy::new(
+            ev.consumer_networks
+                .iter()
+                .filter_map(|n| Network::parse(n))
+                .collect(),
+            &config.server.listen,
+        );
         let shutdown = tokio_util::sync::CancellationToken::new();
         let subscriptions = Arc::new(Subscriptions::new(
             events.clone(),
             SubscriptionLimits {
                 max_pull_points: ev.max_pull_points,
+                max_pull_points_per_user: ev.max_pull_points_per_user,
+                max_push: ev.max_push_subscriptions,
+                max_push_per_user: ev.max_push_subscriptions_per_user,
                 ..SubscriptionLimits::default()
             },
             shutdown.clone(),
@@ -200,7 +206,7 @@ impl App {
             events,
             subscriptions,
             topics,
-            consumer_networks,
+            consumer_policy,
             shutdown,
             io,
             discovery_changed,

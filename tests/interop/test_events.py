@@ -188,8 +188,13 @@ def test_max_pull_points(tmp_path):
 
 
 def test_access_control_on_pull_points(gw):
+    # READ_MEDIA: every user level may create and pull its own pull point. (This test pulled
+    # the admin's pull point as the User until issue 11: a pull point belongs to its creator.)
+    own = create_pull_point(gw, auth=USER)
+    assert pull(own, auth=USER).status_code == 200, "READ_MEDIA: every user level"
     address = create_pull_point(gw)
-    assert pull(address, auth=USER).status_code == 200, "READ_MEDIA: every user level"
+    r = pull(address, auth=USER)
+    assert r.status_code == 500 and xml(r).find(".//wsrf-r:ResourceUnknownFault", NS) is not None, "another principal's pull point"
     assert pull(address, auth=None).status_code == 401
 
 

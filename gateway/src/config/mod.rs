@@ -138,12 +138,25 @@ pub struct EventsConfig {
     pub retention_days: u64,
     /// Keep at most this many stored events (0: no limit).
     pub max_events: u64,
-    /// Most pull-point subscriptions at once (MaxPullPoints).
+    /// Most pull-point subscriptions at once (MaxPullPoints), 1 to 100000.
     pub max_pull_points: usize,
-    /// Most basic-notification (push) subscriptions at once (MaxNotificationProducers).
+    /// Most pull points one user (all anonymous clients together are one) holds at once,
+    /// 1 to 100000 (above `max_pull_points`, the global limit is the bound);
+    /// Administrators are bounded by `max_pull_points` alone.
+    pub max_pull_points_per_user: usize,
+    /// Most basic-notification (push) subscriptions at once (MaxNotificationProducers),
+    /// 0 to 10000 (0: Subscribe refused).
     pub max_push_subscriptions: usize,
+    /// Most push subscriptions one user holds at once, 0 to 10000 (above
+    /// `max_push_subscriptions`, the global limit is the bound); Administrators are bounded
+    /// by `max_push_subscriptions` alone.
+    pub max_push_subscriptions_per_user: usize,
     /// Networks basic-notification consumers may be in (CIDR, e.g. `10.0.0.0/8`); empty
-    /// means any. Keeps railgate from being used to send requests to arbitrary hosts.
+    /// means any address except loopback, link-local, multicast, unspecified and the
+    /// device's own, which are refused unless a network here names them (no wider than the
+    /// refused range: `127.0.0.0/8`, `169.254.0.0/16`, an own address as `/32`). Loopback
+    /// is allowed when every listen address is loopback. Keeps railgate from being used to
+    /// send requests to hosts a client could not reach itself.
     pub consumer_networks: Vec<String>,
 }
 
@@ -152,8 +165,10 @@ impl Default for EventsConfig {
         EventsConfig {
             retention_days: 30,
             max_events: 1_000_000,
-            max_pull_points: 64,
-            max_push_subscriptions: 16,
+            max_pull_points: 512,
+            max_pull_points_per_user: 256,
+            max_push_subscriptions: 32,
+            max_push_subscriptions_per_user: 8,
             consumer_networks: Vec::new(),
         }
     }
@@ -389,6 +404,31 @@ impl Config {
                 "must be non-empty and without quotes".into(),
             );
         }
+        let ev = &self.events;
+        if !(1..=100_000).contains(&ev.max_pull_points) {
+            problem(
+                "/events/max_pull_points",
+                "must be between 1 and 100000".into(),
+            );
+        }
+        if !(1..=100_000).contains(&ev.max_pull_points_per_user) {
+            problem(
+                "/events/max_pull_points_per_user",
+                "must be between 1 and 100000".into(),
+            );
+        }
+        if ev.max_push_subscriptions > 10_000 {
+            problem(
+                "/events/max_push_subscriptions",
+                "must be between 0 and 10000".into(),
+            );
+        }
+        if ev.max_push_subscriptions_per_user > 10_000 {
+            problem(
+                "/events/max_push_subscriptions_per_user",
+                "must be between 0 and 10000".into(),
+            );
+        }
         for (i, net) in self.events.consumer_networks.iter().enumerate() {
             if Network::parse(net).is_none() {
                 problem(
@@ -536,6 +576,40 @@ mod tests {
             [
                 ("events.consumer_networks[1]", 6, 35),
                 ("device.fixed_scopes[1]", 4, 7),
+            ]
+        );
+    }
+
+    #[test]
+    fn subscription_limits_default_and_range() {
+        let c = Config::parse(Path::new("x.yaml"), "").unwrap();
+        let ev = &c.events;
+        assert_eq!(
+            (
+                ev.max_pull_points,
+                ev.max_pull_points_per_user,
+                ev.max_push_subscriptions,
+                ev.max_push_subscriptions_per_user
+            ),
+            (512, 256, 32, 8)
+        );
+        // A per-user limit above the global one is allowed (the global one bounds it).
+        let c = Config::parse(
+            Path::new("x.yaml"),
+            "events:\n  max_pull_points: 2\n  max_push_subscriptions: 0\n",
+        )
+        .unwrap();
+        assert_eq!(c.events.max_pull_points_per_user, 256);
+        let yaml = "events:\n  max_pull_points: 0\n  max_pull_points_per_user: 0\n  max_push_subscriptions: 10001\n  max_push_subscriptions_per_user: 10001\n";
+        let d = Config::parse(Path::new("s.yaml"), yaml).unwrap_err();
+        let found: Vec<_> = d.0.iter().map(|d| (d.path.as_str(), d.line)).collect();
+        assert_eq!(
+            found,
+            [
+                ("events.max_pull_points", 2),
+                ("events.max_pull_points_per_user", 3),
+                ("events.max_push_subscriptions", 4),
+                ("events.max_push_subscriptions_per_user", 5)
             ]
         );
     }

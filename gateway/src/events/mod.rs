@@ -1,9 +1,10 @@
 //! Events: what they are ([`model`]), how they are raised ([`core`], with the property state
 //! model in [`properties`]), the gateway's own ([`monitoring`], and [`controllers`] for each
 //! southbound controller's link and failing points), which topics exist ([`topics`]), how clients select them
-//! ([`filter`]), subscriptions and pull points ([`subscription`]), and their XML
+//! ([`filter`]), subscriptions and pull points ([`subscription`]), push delivery ([`push`]) to consumers admitted by [`consumer`], and their XML
 //! ([`render`]), and the durable SQLite store they are committed to ([`store`]).
 
+pub mod consumer;
 pub mod controllers;
 pub mod core;
 pub mod filter;

@@ -5,6 +5,15 @@
 //! not pulled is ever lost while the subscription lives, and Seek is a cursor move. Messages
 //! are delivered in this order: the `Initialized` state of every matching property (after
 //! creation and after SetSynchronizationPoint), then stored events after the cursor.
+//!
+//! A subscription belongs to the principal that created it (every anonymous request is one
+//! principal). Another principal's request on it is answered as for an id that does not
+//! exist ([`SubscriptionError::Unknown`]), so its existence is not revealed; Administrators
+//! manage every subscription. Limits hold per principal and globally; Administrators are
+//! bounded by the global limits alone.
+//!
+//! Every client time reaches arithmetic here checked or saturated: a termination time, a
+//! PullMessages timeout and message limit, a Seek time at the ends of chrono's range.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -17,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::events::store::{EventStore, StoreError};
 
+use super::consumer::Consumer;
 use super::core::EventCore;
 use super::filter::content::ContentFilter;
 use super::filter::topic::TopicFilter;
@@ -53,13 +63,51 @@ impl Filter {
     }
 }
 
+/// Who sends a request on subscriptions: the owner a new one records, and whether it may
+/// manage every one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// The authenticated user name; `None` for every anonymous request (one principal).
+    pub name: Option<String>,
+    /// An Administrator: manages every subscription, bounded by the global limits alone.
+    pub admin: bool,
+}
+
+impl Caller {
+    /// A caller that is not an Administrator.
+    pub fn user(name: Option<&str>) -> Caller {
+        Caller {
+            name: name.map(str::to_string),
+            admin: false,
+        }
+    }
+
+    /// An Administrator.
+    pub fn admin(name: &str) -> Caller {
+        Caller {
+            name: Some(name.to_string()),
+            admin: true,
+        }
+    }
+
+    /// Whether this caller may act on `sub`.
+    pub fn may_manage(&self, sub: &Subscription) -> bool {
+        self.admin || sub.owner == self.name
+    }
+}
+
 /// Limits and defaults.
 #[derive(Clone, Debug)]
 pub struct SubscriptionLimits {
     /// Most pull points at once.
     pub max_pull_points: usize,
+    /// Most pull points one principal other than an Administrator holds at once.
+    pub max_pull_points_per_user: usize,
     /// Most basic-notification subscriptions at once.
     pub max_push: usize,
+    /// Most basic-notification subscriptions one principal other than an Administrator
+    /// holds at once.
+    pub max_push_per_user: usize,
     /// Lifetime when the client asks for none.
     pub default_lifetime: Duration,
     /// Longest lifetime granted (longer requests are shortened to this).
@@ -73,8 +121,10 @@ pub struct SubscriptionLimits {
 impl Default for SubscriptionLimits {
     fn default() -> Self {
         SubscriptionLimits {
-            max_pull_points: 64,
-            max_push: 16,
+            max_pull_points: 512,
+            max_pull_points_per_user: 256,
+            max_push: 32,
+            max_push_per_user: 8,
             default_lifetime: Duration::from_secs(60),
             max_lifetime: Duration::from_secs(24 * 3600),
             max_pull_timeout: Duration::from_secs(600),
@@ -126,8 +176,8 @@ pub struct Subscription {
     pub filter: Filter,
     /// Who created it.
     pub owner: Option<String>,
-    /// For basic notification: where Notify goes.
-    pub consumer: Option<String>,
+    /// For basic notification: where Notify goes (pinned at Subscribe).
+    pub consumer: Option<Consumer>,
     termination: Mutex<DateTime<Utc>>,
     position: tokio::sync::Mutex<Position>,
     ended: CancellationToken,
@@ -163,9 +213,16 @@ pub enum SubscriptionError {
     /// No such subscription (or it expired).
     #[error("no such subscription")]
     Unknown,
-    /// Too many subscriptions.
-    #[error("at most {0} subscriptions of this kind")]
-    TooMany(usize),
+    /// Too many subscriptions of this kind, in all or for this principal.
+    #[error("at most {limit} {kind}{}", if *per_user { " per user" } else { "" })]
+    TooMany {
+        /// The limit reached.
+        limit: usize,
+        /// `pull points` or `push subscriptions`.
+        kind: &'static str,
+        /// Whether it is the principal's limit (not the global one).
+        per_user: bool,
+    },
     /// A requested termination time in the past.
     #[error("the termination time is in the past")]
     TerminationInPast,
@@ -219,25 +276,24 @@ impl Subscriptions {
         requested: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<DateTime<Utc>, SubscriptionError> {
-        let max = now + chrono::Duration::from_std(self.limits.max_lifetime).unwrap_or_default();
+        let max = after(now, self.limits.max_lifetime);
         match requested {
-            None => {
-                Ok(now
-                    + chrono::Duration::from_std(self.limits.default_lifetime).unwrap_or_default())
-            }
+            None => Ok(after(now, self.limits.default_lifetime).min(max)),
             Some(t) if t <= now => Err(SubscriptionError::TerminationInPast),
             Some(t) => Ok(t.min(max)),
         }
     }
 
-    /// Creates a subscription (a pull point when `consumer` is `None`), positioned at the
-    /// newest event, with the current property states queued.
+    /// Creates a subscription (a pull point when `consumer` is `None`) owned by `caller`,
+    /// positioned at the newest event, with the current property states queued. Refused
+    /// beyond the global limit of its kind, and (unless `caller` is an Administrator) the
+    /// per-principal one.
     pub async fn create(
         &self,
         filter: Filter,
         termination: DateTime<Utc>,
-        owner: Option<String>,
-        consumer: Option<String>,
+        caller: &Caller,
+        consumer: Option<Consumer>,
     ) -> Result<Arc<Subscription>, SubscriptionError> {
         self.expire(Utc::now());
         let sync: VecDeque<Event> = self
@@ -256,7 +312,7 @@ impl Subscriptions {
         let sub = Arc::new(Subscription {
             id: id.clone(),
             filter,
-            owner,
+            owner: caller.name.clone(),
             consumer,
             termination: Mutex::new(termination),
             position: tokio::sync::Mutex::new(Position {
@@ -273,50 +329,76 @@ impl Subscriptions {
             ended: self.shutdown.child_token(),
             pulls: std::sync::atomic::AtomicU64::new(0),
         });
-        let mut map = self.map.lock();
         let push = sub.consumer.is_some();
-        let (count, max) = (
-            map.values()
-                .filter(|s| s.consumer.is_some() == push)
-                .count(),
-            if push {
-                self.limits.max_push
-            } else {
-                self.limits.max_pull_points
-            },
-        );
-        if count >= max {
-            return Err(SubscriptionError::TooMany(max));
+        let (max, max_per_user, kind) = if push {
+            (
+                self.limits.max_push,
+                self.limits.max_push_per_user,
+                "push subscriptions",
+            )
+        } else {
+            (
+                self.limits.max_pull_points,
+                self.limits.max_pull_points_per_user,
+                "pull points",
+            )
+        };
+        let mut map = self.map.lock();
+        let now = Utc::now();
+        let (mut all, mut mine) = (0usize, 0usize);
+        for s in map.values() {
+            if s.consumer.is_some() == push && s.termination() > now {
+                all += 1;
+                if s.owner == caller.name {
+                    mine += 1;
+                }
+            }
+        }
+        if all >= max {
+            return Err(SubscriptionError::TooMany {
+                limit: max,
+                kind,
+                per_user: false,
+            });
+        }
+        if !caller.admin && mine >= max_per_user {
+            return Err(SubscriptionError::TooMany {
+                limit: max_per_user,
+                kind,
+                per_user: true,
+            });
         }
         map.insert(id, sub.clone());
         Ok(sub)
     }
 
-    /// A live subscription by id.
-    pub fn get(&self, id: &str) -> Result<Arc<Subscription>, SubscriptionError> {
+    /// A live subscription by id, if `caller` may act on it: another principal's
+    /// subscription is [`SubscriptionError::Unknown`], as a missing one is.
+    pub fn get(&self, id: &str, caller: &Caller) -> Result<Arc<Subscription>, SubscriptionError> {
         let now = Utc::now();
         let map = self.map.lock();
         match map.get(id) {
-            Some(s) if s.termination() > now => Ok(s.clone()),
+            Some(s) if s.termination() > now && caller.may_manage(s) => Ok(s.clone()),
             _ => Err(SubscriptionError::Unknown),
         }
     }
 
-    /// Ends a subscription.
-    pub fn unsubscribe(&self, id: &str) -> Result<(), SubscriptionError> {
-        let sub = self.get(id)?;
+    /// Ends a subscription (see [`get`](Self::get) for who may).
+    pub fn unsubscribe(&self, id: &str, caller: &Caller) -> Result<(), SubscriptionError> {
+        let sub = self.get(id, caller)?;
         self.map.lock().remove(id);
         sub.ended.cancel();
         Ok(())
     }
 
-    /// Sets a new termination time (Renew).
+    /// Sets a new termination time (Renew; see [`get`](Self::get) for who may).
     pub fn renew(
         &self,
         id: &str,
+        caller: &Caller,
         requested: DateTime<Utc>,
     ) -> Result<DateTime<Utc>, SubscriptionError> {
-        let sub = self.get(id)?;
+        let sub = self.get(id, caller)?;
         let granted = self.grant(Some(requested), Utc::now())?;
         sub.set_termination(granted);
         Ok(granted)
@@ -369,9 +451,12 @@ impl Subscriptions {
             let reader = store.reader();
             let forward = reader.cursor_at(t)?;
             let cursor = if reverse {
-                // Read below the first event after t.
-                let after_t = reader.cursor_at(t + chrono::Duration::milliseconds(1))?;
-                after_t + 1
+                // Read below the first event after t; at the end of time, below everything.
+                let after_t = match t.checked_add_signed(chrono::Duration::milliseconds(1)) {
+                    Some(later) => reader.cursor_at(later)?,
+                    None => store.latest_seq().max(forward),
+                };
+                after_t.saturating_add(1)
             } else {
                 forward
             };
@@ -405,9 +490,10 @@ impl Subscriptions {
         timeout: Duration,
         limit: usize,
     ) -> Result<Pulled, SubscriptionError> {
-        let limit = limit.clamp(1, self.limits.max_message_limit);
-        let deadline = tokio::time::Instant::now() + timeout;
-        let keep_alive = Utc::now() + chrono::Duration::from_std(timeout).unwrap_or_default();
+        let limit = limit.clamp(1, self.limits.max_message_limit.max(1));
+        let timeout = timeout.min(self.limits.max_pull_timeout);
+        let deadline = deadline_after(timeout);
+        let keep_alive = after(Utc::now(), timeout);
         sub.extend_to(keep_alive);
         let mine = CancellationToken::new();
         let number = sub.pulls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -466,7 +552,7 @@ impl Subscriptions {
         timeout: Duration,
         limit: usize,
     ) -> Result<Peeked, SubscriptionError> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         let mut latest = self.store().watch();
         loop {
             latest.borrow_and_update();
@@ -513,8 +599,10 @@ impl Subscriptions {
         if pos.at.reverse || latest.saturating_sub(pos.at.seq) <= max {
             return 0;
         }
-        let skipped = latest - max - pos.at.seq;
-        pos.at.seq = latest - max;
+        // latest - seq > max, so neither subtraction can wrap.
+        let start = latest.saturating_sub(max);
+        let skipped = start.saturating_sub(pos.at.seq);
+        pos.at.seq = start;
         skipped
     }
 
@@ -605,6 +693,22 @@ async fn read_blocking<T: Send + 'static>(
     }
 }
 
+/// `t + d`, saturated at the end of chrono's range (never panics).
+pub fn after(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(d)
+        .ok()
+        .and_then(|d| t.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// A tokio deadline `d` from now; far beyond any real wait when `d` does not fit.
+fn deadline_after(d: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(d)
+        .or_else(|| now.checked_add(Duration::from_secs(365 * 86_400)))
+        .unwrap_or(now)
+}
+
 fn begin_event() -> Event {
     Event {
         utc: super::model::to_millis(Utc::now()),
@@ -638,7 +742,7 @@ mod tests {
             .create(
                 Filter::default(),
                 Utc::now() + chrono::Duration::minutes(1),
-                None,
+                &Caller::user(None),
                 None,
             )
             .await
@@ -658,6 +762,266 @@ mod tests {
             Err(SubscriptionError::Store(e)) => assert_eq!(e.kind(), StoreErrorKind::Corrupt),
             other => panic!("{other:?}"),
         }
+        store.close().await;
+    }
+
+    async fn set_up(
+        tmp: &std::path::Path,
+        limits: SubscriptionLimits,
+    ) -> (EventStore, Subscriptions) {
+        let store =
+            EventStore::open(tmp, crate::events::store::StoreConfig::default()).expect("open");
+        let core = EventCore::new(store.clone());
+        (
+            store,
+            Subscriptions::new(core, limits, CancellationToken::new()),
+        )
+    }
+
+    fn hour() -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::hours(1)
+    }
+
+    fn consumer() -> Consumer {
+        Consumer {
+            url: "http://192.0.2.1/n".into(),
+            authority: "192.0.2.1".into(),
+            target: "/n".into(),
+            pinned: "192.0.2.1:80".parse().unwrap(),
+        }
+    }
+
+    /// Another principal's subscription is unknown to it, whatever the operation; its owner
+    /// and any Administrator reach it; anonymous requests are one principal.
+    #[tokio::test]
+    async fn subscriptions_belong_to_their_creator() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, subs) = set_up(tmp.path(), SubscriptionLimits::default()).await;
+        let (a, b, anon) = (
+            Caller::user(Some("alice")),
+            Caller::user(Some("bob")),
+            Caller::user(None),
+        );
+        let admin = Caller::admin("admin");
+        let sub = subs
+            .create(Filter::default(), hour(), &a, None)
+            .await
+            .unwrap();
+        assert_eq!(sub.owner.as_deref(), Some("alice"));
+        for other in [&b, &anon] {
+            assert!(matches!(
+                subs.get(&sub.id, other),
+                Err(SubscriptionError::Unknown)
+            ));
+            assert!(matches!(
+                subs.renew(&sub.id, other, hour()),
+                Err(SubscriptionError::Unknown)
+            ));
+            assert!(matches!(
+                subs.unsubscribe(&sub.id, other),
+                Err(SubscriptionError::Unknown)
+            ));
+        }
+        // The same answer as for an id that does not exist.
+        assert_eq!(
+            subs.get(&sub.id, &b).unwrap_err().to_string(),
+            subs.get("no-such-id", &b).unwrap_err().to_string()
+        );
+        assert!(subs.get(&sub.id, &a).is_ok());
+        assert!(subs.get(&sub.id, &admin).is_ok());
+        assert!(subs.renew(&sub.id, &admin, hour()).is_ok());
+        let anon_sub = subs
+            .create(Filter::default(), hour(), &anon, None)
+            .await
+            .unwrap();
+        assert!(subs.get(&anon_sub.id, &Caller::user(None)).is_ok());
+        assert!(subs.get(&anon_sub.id, &a).is_err());
+        subs.unsubscribe(&sub.id, &admin).unwrap();
+        assert!(sub.ended().is_cancelled());
+        assert!(subs.get(&sub.id, &a).is_err());
+        store.close().await;
+    }
+
+    /// Per-principal limits stop one account, not the others; Administrators meet only the
+    /// global limit; push and pull points are counted apart; ended ones free their slot.
+    #[tokio::test]
+    async fn limits_per_user_and_global() {
+        let tmp = tempfile::tempdir().unwrap();
+        let limits = SubscriptionLimits {
+            max_pull_points: 5,
+            max_pull_points_per_user: 2,
+            max_push: 3,
+            max_push_per_user: 1,
+            ..SubscriptionLimits::default()
+        };
+        let (store, subs) = set_up(tmp.path(), limits).await;
+        let (a, b) = (Caller::user(Some("a")), Caller::user(Some("b")));
+        let admin = Caller::admin("admin");
+        let first = subs
+            .create(Filter::default(), hour(), &a, None)
+            .await
+            .unwrap();
+        subs.create(Filter::default(), hour(), &a, None)
+            .await
+            .unwrap();
+        match subs.create(Filter::default(), hour(), &a, None).await {
+            Err(
+                e @ SubscriptionError::TooMany {
+                    per_user: true,
+                    limit: 2,
+                    ..
+                },
+            ) => {
+                assert_eq!(e.to_string(), "at most 2 pull points per user")
+            }
+            other => panic!("{other:?}"),
+        }
+        subs.create(Filter::default(), hour(), &b, None)
+            .await
+            .unwrap();
+        // Push slots are apart from pull points.
+        subs.create(Filter::default(), hour(), &a, Some(consumer()))
+            .await
+            .unwrap();
+        assert!(matches!(
+            subs.create(Filter::default(), hour(), &a, Some(consumer()))
+                .await,
+            Err(SubscriptionError::TooMany {
+                per_user: true,
+                limit: 1,
+                kind: "push subscriptions"
+            })
+        ));
+        // The admin is not bound by the per-user limit, only by the global one.
+        subs.create(Filter::default(), hour(), &admin, None)
+            .await
+            .unwrap();
+        subs.create(Filter::default(), hour(), &admin, None)
+            .await
+            .unwrap();
+        match subs.create(Filter::default(), hour(), &admin, None).await {
+            Err(
+                e @ SubscriptionError::TooMany {
+                    per_user: false,
+                    limit: 5,
+                    ..
+                },
+            ) => {
+                assert_eq!(e.to_string(), "at most 5 pull points")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(subs.counts(), (5, 1));
+        // Unsubscribing frees a slot for its owner.
+        subs.unsubscribe(&first.id, &a).unwrap();
+        subs.create(Filter::default(), hour(), &a, None)
+            .await
+            .unwrap();
+        // An expired subscription holds no slot.
+        let push_b = subs
+            .create(Filter::default(), hour(), &b, Some(consumer()))
+            .await
+            .unwrap();
+        push_b.set_termination(Utc::now() - chrono::Duration::seconds(1));
+        subs.create(Filter::default(), hour(), &b, Some(consumer()))
+            .await
+            .unwrap();
+        store.close().await;
+    }
+
+    /// Termination times at the ends of chrono's range: granted, shortened or refused, never
+    /// a panic.
+    #[tokio::test]
+    async fn grant_at_the_extremes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let limits = SubscriptionLimits {
+            max_lifetime: Duration::MAX,
+            default_lifetime: Duration::MAX,
+            ..SubscriptionLimits::default()
+        };
+        let (store, subs) = set_up(tmp.path(), limits).await;
+        let now = Utc::now();
+        assert_eq!(subs.grant(None, now).unwrap(), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(
+            subs.grant(Some(DateTime::<Utc>::MAX_UTC), now).unwrap(),
+            DateTime::<Utc>::MAX_UTC
+        );
+        assert!(matches!(
+            subs.grant(Some(DateTime::<Utc>::MIN_UTC), now),
+            Err(SubscriptionError::TerminationInPast)
+        ));
+        assert!(matches!(
+            subs.grant(Some(now), now),
+            Err(SubscriptionError::TerminationInPast)
+        ));
+        // At the end of time itself.
+        // A default lifetime from the last instant saturates (the caller refuses a past
+        // time; the grant itself never panics).
+        assert!(subs.grant(None, DateTime::<Utc>::MAX_UTC).is_ok());
+        store.close().await;
+        let (store, subs) = set_up(tmp.path(), SubscriptionLimits::default()).await;
+        let far = crate::security::wsse::parse_created("9999-12-31T23:59:59Z").unwrap();
+        assert_eq!(
+            subs.grant(Some(far), now).unwrap(),
+            now + chrono::Duration::days(1)
+        );
+        assert_eq!(
+            after(DateTime::<Utc>::MAX_UTC, Duration::from_secs(1)),
+            DateTime::<Utc>::MAX_UTC
+        );
+        assert_eq!(after(now, Duration::ZERO), now);
+        store.close().await;
+    }
+
+    /// Seek to the ends of time in both directions (the far-future reverse Seek panicked),
+    /// then pulls; a pull with a timeout and limit beyond anything answers within the
+    /// configured maximum.
+    #[tokio::test]
+    async fn seek_and_pull_at_the_extremes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let limits = SubscriptionLimits {
+            max_pull_timeout: Duration::from_millis(50),
+            ..SubscriptionLimits::default()
+        };
+        let (store, subs) = set_up(tmp.path(), limits).await;
+        for i in 0..3 {
+            store
+                .append(crate::events::store::testing::event(i))
+                .await
+                .unwrap();
+        }
+        let sub = subs
+            .create(Filter::default(), hour(), &Caller::user(None), None)
+            .await
+            .unwrap();
+        let far = crate::security::wsse::parse_created("9999-12-31T23:59:59.999Z").unwrap();
+        for (t, reverse, stored) in [
+            (DateTime::<Utc>::MAX_UTC, true, 3),
+            (far, true, 3),
+            (DateTime::<Utc>::MAX_UTC, false, 0),
+            (DateTime::<Utc>::MIN_UTC, false, 3),
+            (DateTime::<Utc>::MIN_UTC, true, 0),
+        ] {
+            subs.seek(&sub, t, reverse).await.unwrap();
+            let pulled = subs.pull(&sub, Duration::MAX, usize::MAX).await.unwrap();
+            let got = pulled
+                .events
+                .iter()
+                .filter(|e| e.producer == "test")
+                .count();
+            assert_eq!(got, stored, "seek to {t} reverse={reverse}");
+        }
+        // An empty pull with the largest timeout returns after the configured maximum.
+        let started = std::time::Instant::now();
+        subs.seek(&sub, DateTime::<Utc>::MAX_UTC, false)
+            .await
+            .unwrap();
+        let pulled = subs.pull(&sub, Duration::MAX, 0).await.unwrap();
+        assert!(pulled.events.is_empty());
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(pulled.termination > Utc::now());
+        assert_eq!(subs.skip_backlog(&sub, u64::MAX).await, 0);
+        assert_eq!(subs.skip_backlog(&sub, 0).await, 0);
         store.close().await;
     }
 }

@@ -147,4 +147,54 @@ mod tests {
         );
         assert!(parse_termination("tomorrow", now).is_none());
     }
+
+    /// Extreme values clients may send: refused or saturated, never a panic.
+    #[test]
+    fn extremes_never_panic() {
+        for bad in [
+            "P9999999Y",
+            "P9999999999999999999999D",
+            "PT1e308S",
+            "-P1D",
+            "P-1D",
+            "PT.S",
+            "PT1..5S",
+            "PT184467440737095516160S",
+            "P3651D",
+        ] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+        assert_eq!(parse_duration("PT0S"), Some(Duration::ZERO));
+        assert_eq!(parse_duration("P0D"), Some(Duration::ZERO));
+        assert_eq!(
+            parse_duration("P3650D"),
+            Some(Duration::from_secs(3650 * 86_400))
+        );
+        let end = DateTime::<Utc>::MAX_UTC;
+        assert_eq!(parse_termination("PT1S", end), None);
+        assert_eq!(parse_termination("P3650D", end), None);
+        let now = parse_created("2026-01-01T00:00:00Z").unwrap();
+        assert_eq!(
+            utc(parse_termination("9999-12-31T23:59:59Z", now).unwrap()),
+            "9999-12-31T23:59:59Z"
+        );
+        assert!(parse_termination("0000-01-01T00:00:00Z", now).is_some());
+        for bad in [
+            "+262144-01-01T00:00:00",
+            "99999999999-01-01T00:00:00Z",
+            "9999-12-31T24:00:01Z",
+            "-PT1S",
+            "",
+        ] {
+            assert_eq!(parse_termination(bad, now), None, "{bad}");
+        }
+        // The last instant chrono holds is reachable from a client (the far-future Seek).
+        assert_eq!(
+            parse_termination("+262142-12-31T23:59:59.999999999", now),
+            Some(end)
+        );
+        // The ends of chrono's range print.
+        assert!(utc(end).ends_with('Z'));
+        assert!(utc(DateTime::<Utc>::MIN_UTC).ends_with('Z'));
+    }
 }

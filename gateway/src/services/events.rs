@@ -2,6 +2,11 @@
 //! `/onvif/event_service/pull/<id>`: GetServiceCapabilities, GetEventProperties,
 //! CreatePullPointSubscription, PullMessages, Renew, Unsubscribe, SetSynchronizationPoint,
 //! Seek.
+//!
+//! Requests on a subscription act for the principal the gate authenticated
+//! ([`caller`]): another principal's subscription answers `wsrf-r:ResourceUnknownFault`, as
+//! an unknown one does; Administrators manage all. Subscription references and consumer
+//! addresses are logged at DEBUG only.
 
 use std::sync::Arc;
 
@@ -11,8 +16,9 @@ use crate::events::filter::content::{self, ContentFilter};
 use crate::events::filter::topic::{self, TopicFilter};
 use crate::events::render::write_notification;
 use crate::events::store::{StoreError, StoreErrorKind};
-use crate::events::subscription::{Filter, Subscription, SubscriptionError};
+use crate::events::subscription::{Caller, Filter, Subscription, SubscriptionError};
 use crate::events::time::{duration, parse_duration, parse_termination, utc};
+use crate::security::{Principal, UserLevel};
 use crate::services::{Ctx, OpResult, parse_bool};
 use crate::soap::SoapFault;
 use crate::soap::fault::StorageFailure;
@@ -41,11 +47,9 @@ impl From<SubscriptionError> for SoapFault {
                 "no such subscription, or it has expired",
                 "",
             ),
-            SubscriptionError::TooMany(n) => SoapFault::notification(
-                WSNT_CREATION_FAILED,
-                format!("at most {n} subscriptions"),
-                "",
-            ),
+            e @ SubscriptionError::TooMany { .. } => {
+                SoapFault::notification(WSNT_CREATION_FAILED, e.to_string(), "")
+            }
             SubscriptionError::TerminationInPast => {
                 termination_fault("wsnt:UnacceptableTerminationTimeFault")
             }
@@ -84,12 +88,31 @@ fn termination_fault(element: &'static str) -> SoapFault {
     SoapFault::notification(element, "the termination time is not acceptable", &children)
 }
 
+/// The principal a request on subscriptions acts for.
+pub(crate) fn caller(ctx: &Ctx) -> Caller {
+    caller_of(&ctx.principal)
+}
+
+/// Administrators manage every subscription; everyone else (anonymous included, as one
+/// principal) only their own.
+fn caller_of(principal: &Principal) -> Caller {
+    match principal.level {
+        UserLevel::Administrator => Caller {
+            name: principal.username.clone(),
+            admin: true,
+        },
+        UserLevel::Operator | UserLevel::User | UserLevel::Anonymous => {
+            Caller::user(principal.username.as_deref())
+        }
+    }
+}
+
 fn subscription(ctx: &Ctx) -> Result<Arc<Subscription>, SoapFault> {
     let id = ctx
         .subscription
         .as_deref()
         .ok_or(SubscriptionError::Unknown)?;
-    Ok(ctx.app.subscriptions.get(id)?)
+    Ok(ctx.app.subscriptions.get(id, &caller(ctx))?)
 }
 
 /// Reads a wsnt:FilterType element into a filter.
@@ -225,9 +248,9 @@ async fn create_pull_point_subscription(ctx: &Ctx, req: &Element) -> OpResult {
     let sub = ctx
         .app
         .subscriptions
-        .create(filter, termination, ctx.principal.username.clone(), None)
+        .create(filter, termination, &caller(ctx), None)
         .await?;
-    tracing::info!(subscription = %sub.id, user = ctx.principal.log_name(), peer = %ctx.peer, "pull point created");
+    tracing::debug!(subscription = %sub.id, user = ctx.principal.log_name(), peer = %ctx.peer, "pull point created");
     let mut w = XmlWriter::new();
     w.with("tev:CreatePullPointSubscriptionResponse", &[], |w| {
         w.with("tev:SubscriptionReference", &[], |w| {
@@ -249,19 +272,20 @@ async fn subscribe(ctx: &Ctx, req: &Element) -> OpResult {
         .and_then(|c| c.child(crate::xml::ns::WSA, "Address"))
         .map(|a| a.text_trim().to_string())
         .ok_or_else(|| SoapFault::missing_tag("ConsumerReference/Address is required"))?;
-    crate::events::push::check_consumer(&consumer, &ctx.app.consumer_networks)
-        .await
-        .map_err(|why| SoapFault::notification(WSNT_CREATION_FAILED, why, ""))?;
     let (filter, termination) = subscription_request(ctx, req, WSNT)?;
+    let consumer = ctx
+        .app
+        .consumer_policy
+        .admit(&consumer)
+        .await
+        .map_err(|why| {
+            tracing::debug!(consumer = %consumer, reason = %why, "consumer refused");
+            SoapFault::notification(WSNT_CREATION_FAILED, why, "")
+        })?;
     let sub = ctx
         .app
         .subscriptions
-        .create(
-            filter,
-            termination,
-            ctx.principal.username.clone(),
-            Some(consumer.clone()),
-        )
+        .create(filter, termination, &caller(ctx), Some(consumer.clone()))
         .await?;
     let manager = format!(
         "{}/onvif/event_service/subscription/{}",
@@ -272,7 +296,7 @@ async fn subscribe(ctx: &Ctx, req: &Element) -> OpResult {
         sub.clone(),
         manager.clone(),
     ));
-    tracing::info!(subscription = %sub.id, consumer = %consumer, user = ctx.principal.log_name(), "basic notification subscription created");
+    tracing::debug!(subscription = %sub.id, consumer = %consumer.url, pinned = %consumer.pinned, user = ctx.principal.log_name(), "basic notification subscription created");
     let mut w = XmlWriter::new();
     w.with("wsnt:SubscribeResponse", &[], |w| {
         w.with("wsnt:SubscriptionReference", &[], |w| {
@@ -299,12 +323,10 @@ async fn pull_messages(ctx: &Ctx, req: &Element) -> OpResult {
         .map(Element::text_trim)
         .and_then(parse_duration)
         .ok_or_else(|| SoapFault::invalid_args("Timeout must be an xs:duration"))?;
-    let limit: usize = req
+    let limit = req
         .child(TEV, "MessageLimit")
-        .and_then(|e| e.text_trim().parse::<i64>().ok())
-        .filter(|n| *n >= 0)
-        .ok_or_else(|| SoapFault::invalid_args("MessageLimit must be a non-negative integer"))?
-        as usize;
+        .and_then(|e| parse_message_limit(e.text_trim()))
+        .ok_or_else(|| SoapFault::invalid_args("MessageLimit must be a non-negative integer"))?;
     if timeout > limits.max_pull_timeout {
         let mut fault = SoapFault::new(
             crate::soap::FaultCode::Receiver,
@@ -346,7 +368,7 @@ async fn renew(ctx: &Ctx, req: &Element) -> OpResult {
         .subscription
         .as_deref()
         .ok_or(SubscriptionError::Unknown)?;
-    let granted = ctx.app.subscriptions.renew(id, requested)?;
+    let granted = ctx.app.subscriptions.renew(id, &caller(ctx), requested)?;
     let mut w = XmlWriter::new();
     w.with("wsnt:RenewResponse", &[], |w| {
         w.leaf("wsnt:TerminationTime", &utc(granted));
@@ -360,8 +382,8 @@ async fn unsubscribe(ctx: &Ctx, _req: &Element) -> OpResult {
         .subscription
         .as_deref()
         .ok_or(SubscriptionError::Unknown)?;
-    ctx.app.subscriptions.unsubscribe(id)?;
-    tracing::info!(subscription = id, peer = %ctx.peer, "unsubscribed");
+    ctx.app.subscriptions.unsubscribe(id, &caller(ctx))?;
+    tracing::debug!(subscription = id, user = ctx.principal.log_name(), peer = %ctx.peer, "unsubscribed");
     Ok("<wsnt:UnsubscribeResponse/>".into())
 }
 
@@ -387,11 +409,55 @@ async fn seek(ctx: &Ctx, req: &Element) -> OpResult {
     Ok("<tev:SeekResponse/>".into())
 }
 
+/// A MessageLimit (xs:int, non-negative): larger values than `usize` holds saturate (the
+/// subscription clamps it to its maximum anyway); negative or non-numeric is `None`.
+fn parse_message_limit(text: &str) -> Option<usize> {
+    let digits = text.strip_prefix('+').unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(digits.parse::<usize>().unwrap_or(usize::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
 
     use super::*;
+
+    #[test]
+    fn only_administrators_manage_every_subscription() {
+        let p = |name: Option<&str>, level| Principal {
+            username: name.map(str::to_string),
+            level,
+        };
+        assert_eq!(
+            caller_of(&p(Some("root"), UserLevel::Administrator)),
+            Caller::admin("root")
+        );
+        for level in [UserLevel::Operator, UserLevel::User] {
+            assert_eq!(caller_of(&p(Some("vms"), level)), Caller::user(Some("vms")));
+        }
+        assert_eq!(caller_of(&Principal::anonymous()), Caller::user(None));
+    }
+
+    #[test]
+    fn message_limits_at_the_extremes() {
+        for (text, limit) in [
+            ("0", Some(0)),
+            ("+5", Some(5)),
+            ("1000", Some(1000)),
+            ("99999999999999999999999999", Some(usize::MAX)),
+            ("-1", None),
+            ("-0", None),
+            ("", None),
+            ("+", None),
+            ("1e3", None),
+            ("12 ", None),
+        ] {
+            assert_eq!(parse_message_limit(text), limit, "{text:?}");
+        }
+    }
 
     fn sqlite(code: i32) -> StoreError {
         let e = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None);

@@ -262,7 +262,7 @@ fn main() -> anyhow::Result<()> {
         let read = Arc::new(AtomicU64::new(0));
         let mut readers = tokio::task::JoinSet::new();
         for _ in 0..8 {
-            let sub = subs.create(Filter::default(), Utc::now() + chrono::Duration::hours(1), None, None).await?;
+            let sub = subs.create(Filter::default(), Utc::now() + chrono::Duration::hours(1), &railgate::events::subscription::Caller::user(None), None).await?;
             let (subs, read, stop) = (subs.clone(), read.clone(), stop.clone());
             readers.spawn(async move {
                 while !stop.is_cancelled() {
@@ -282,7 +282,7 @@ fn main() -> anyhow::Result<()> {
         let before = live_bytes();
         let mut idle = Vec::new();
         for _ in 0..100 {
-            idle.push(subs.create(Filter::default(), Utc::now() + chrono::Duration::hours(1), None, None).await?);
+            idle.push(subs.create(Filter::default(), Utc::now() + chrono::Duration::hours(1), &railgate::events::subscription::Caller::user(None), None).await?);
         }
         let after = live_bytes();
         println!("memory of 100 idle pull points: {} KiB of heap ({} bytes each)", after.saturating_sub(before) / 1024, after.saturating_sub(before) / 100);
