@@ -311,6 +311,22 @@ impl DigestAuth {
         })
     }
 
+    /// Whether [`Self::count`] would refuse this request now (a replayed count, or a nonce
+    /// its user's table dropped), without changing anything: the gate asks first, so that
+    /// replays do not use up the user's rate.
+    pub fn refused(&self, a: &Authenticated) -> Option<DigestError> {
+        let counts = self.counts.lock();
+        let table = counts.users.get(&a.username)?;
+        match table.last_nc.get(&a.nonce) {
+            Some(&(last, _, _)) if a.nc <= last => Some(DigestError::Replayed),
+            Some(_) => None,
+            None => table
+                .watermark
+                .filter(|w| a.issued <= *w)
+                .map(|_| DigestError::Stale),
+        }
+    }
+
     /// Uses an authenticated request's nonce count in its user's table: refused if the count
     /// is not above the highest seen, or (stale) if the nonce is not tracked and not newer
     /// than what the table dropped.

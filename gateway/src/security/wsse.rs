@@ -318,6 +318,22 @@ impl WsseVerifier {
         })
     }
 
+    /// Whether [`Self::admit`] would refuse this token now, without remembering anything: the
+    /// gate asks first, so that replays of a captured token do not use up its user's rate.
+    pub fn refused(&self, verified: &Verified, now: DateTime<Utc>) -> Option<TokenError> {
+        let nonce = verified.nonce.as_ref()?;
+        match self.replay.lock().peek(
+            &verified.username,
+            nonce,
+            verified.created_ms,
+            now.timestamp(),
+        ) {
+            Admit::Fresh => None,
+            Admit::Replayed => Some(TokenError::Replayed),
+            Admit::Forgotten => Some(TokenError::Forgotten),
+        }
+    }
+
     /// Remembers a verified token's nonce in its user's share: refused if the nonce was seen
     /// (under any user name) or if the token is not newer than what the share forgot.
     pub fn admit(&self, verified: Verified, now: DateTime<Utc>) -> Result<(), TokenError> {
@@ -433,6 +449,22 @@ impl ReplayCache {
             users: HashMap::new(),
             hasher: RandomState::new(),
             capacity: capacity.max(1),
+        }
+    }
+
+    /// What [`Self::insert`] would say (before any pruning or dropping), changing nothing.
+    fn peek(&self, user: &str, nonce: &[u8], created_ms: i64, now: i64) -> Admit {
+        let key = self.hasher.hash_one(nonce);
+        if self
+            .users
+            .values()
+            .any(|s| s.seen.get(&key).is_some_and(|&(at, _)| at > now))
+        {
+            return Admit::Replayed;
+        }
+        match self.users.get(user).and_then(|s| s.watermark) {
+            Some(w) if created_ms <= w => Admit::Forgotten,
+            _ => Admit::Fresh,
         }
     }
 

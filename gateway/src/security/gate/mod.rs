@@ -233,10 +233,14 @@ impl Gate {
                     .authenticate(header, http.method, http.uri, credentials, now.wall);
             let counted = match authenticated {
                 Ok(a) => {
-                    if let Err(retry) = self.rate.take(a.username(), now.instant) {
+                    if let Some(e) = self.digest.refused(&a) {
+                        // A replay: refused before it can use up the user's rate.
+                        Err(e)
+                    } else if let Err(retry) = self.rate.take(a.username(), now.instant) {
                         return self.rate_limited(a.username(), op, retry, now);
+                    } else {
+                        self.digest.count(a)
                     }
-                    self.digest.count(a)
                 }
                 Err(e) => Err(e),
             };
@@ -268,16 +272,24 @@ impl Gate {
                 };
                 let checked = self.wsse.check(&token, credentials, now.utc());
                 let admitted = match checked {
-                    Ok(v) => {
-                        // Charged once per request: not again when the Digest user is the same.
-                        let charged = principal
-                            .as_ref()
-                            .is_some_and(|(u, _)| *u == token.username);
-                        if !charged && let Err(retry) = self.rate.take(v.username(), now.instant) {
-                            return self.rate_limited(v.username(), op, retry, now);
+                    Ok(v) => match self.wsse.refused(&v, now.utc()) {
+                        // A replay (or a token its user's share forgot): refused before it can
+                        // use up the user's rate.
+                        Some(e) => Err(e),
+                        None => {
+                            // Charged once per request: not again when the Digest user is the
+                            // same.
+                            let charged = principal
+                                .as_ref()
+                                .is_some_and(|(u, _)| *u == token.username);
+                            if !charged
+                                && let Err(retry) = self.rate.take(v.username(), now.instant)
+                            {
+                                return self.rate_limited(v.username(), op, retry, now);
+                            }
+                            self.wsse.admit(v, now.utc())
                         }
-                        self.wsse.admit(v, now.utc())
-                    }
+                    },
                     Err(e) => Err(e),
                 };
                 match admitted {

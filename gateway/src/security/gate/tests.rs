@@ -1014,3 +1014,34 @@ fn digest_logins_over_the_rate_get_429_and_take_no_nonce_state() {
     assert_eq!(fx.probe_as("admin"), allow("admin"));
     assert_eq!(fx.probe_as("admin"), RateLimited);
 }
+
+#[test]
+fn replays_of_a_captured_login_do_not_use_up_its_users_rate() {
+    let mut fx = Fixture::new(Settings {
+        rate: UserRateConfig {
+            per_second: 1,
+            burst: 3,
+        },
+        ..Settings::default()
+    });
+    let class = AccessClass::ReadSystem;
+    let token = fx.token("admin");
+    assert_eq!(fx.decide(class, &token, None), allow("admin"));
+    let digest = fx.digest("admin");
+    assert_eq!(fx.decide(class, "", Some(&digest)), allow("admin"));
+    // An eavesdropper replays both, many times: refused, and the bucket is not drained.
+    for _ in 0..100 {
+        assert_eq!(fx.decide(class, &token, None), NotAuthorized);
+        assert_eq!(
+            fx.decide(class, "", Some(&digest)),
+            Challenge { stale: true }
+        );
+    }
+    let token = fx.token("admin");
+    assert_eq!(fx.decide(class, &token, None), allow("admin"));
+    assert_eq!(
+        fx.probe_as("admin"),
+        RateLimited,
+        "the burst of 3 is used up only now"
+    );
+}
