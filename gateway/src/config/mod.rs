@@ -551,6 +551,57 @@ mod tests {
     }
 
     #[test]
+    fn per_user_auth_settings_default_bound_and_match_the_example() {
+        let d = SecurityConfig::default();
+        assert_eq!(
+            (
+                d.replay_cache_size,
+                d.max_clock_skew_secs,
+                d.auth_rate_per_user,
+                d.auth_burst_per_user,
+                d.digest_nonces_per_user,
+                d.lockout_address_failures,
+                d.lockout_table_size
+            ),
+            (10_000, 5, 500, 1000, 4096, 50, 10_000)
+        );
+        let example = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../deploy/railgate.example.yaml"
+        );
+        let e = Config::load(Path::new(example)).unwrap().security;
+        assert_eq!(
+            (
+                e.replay_cache_size,
+                e.auth_rate_per_user,
+                e.digest_nonces_per_user
+            ),
+            (
+                d.replay_cache_size,
+                d.auth_rate_per_user,
+                d.digest_nonces_per_user
+            )
+        );
+        // 0 switches the rate off; the other bounds refuse nonsense.
+        assert!(Config::parse(Path::new("s.yaml"), "security:\n  auth_rate_per_user: 0\n").is_ok());
+        let yaml = "security:\n  replay_cache_size: 10\n  auth_burst_per_user: 0\n  digest_nonces_per_user: 1\n  lockout_address_failures: 0\n  lockout_table_size: 5\n  max_clock_skew_secs: 100000\n";
+        let d = Config::parse(Path::new("s.yaml"), yaml).unwrap_err();
+        let mut found: Vec<_> = d.0.iter().map(|d| d.path.as_str()).collect();
+        found.sort_unstable();
+        assert_eq!(
+            found,
+            [
+                "security.auth_burst_per_user",
+                "security.digest_nonces_per_user",
+                "security.lockout_address_failures",
+                "security.lockout_table_size",
+                "security.max_clock_skew_secs",
+                "security.replay_cache_size",
+            ]
+        );
+    }
+
+    #[test]
     fn numeric_settings_are_bounded() {
         let yaml = "security:\n  created_window_secs: 99999999999\n  lockout_secs: 0\n";
         let d = Config::parse(Path::new("s.yaml"), yaml).unwrap_err();
