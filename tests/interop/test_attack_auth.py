@@ -230,3 +230,39 @@ def test_created_in_the_future_and_replays_are_refused(gateway):
     replay = soap(gateway.url, INFO, header=token)
     assert replay.status_code == 400 and fault_codes(replay)[-1] == "ter:NotAuthorized"
     assert challenges(soap(gateway.url, INFO))
+
+
+def test_default_config_serves_a_fleet_on_one_account(tmp_path):
+    # 20 VMS clients sharing one account, each at 10 req/s for 3 s, half of them by Digest:
+    # every request accepted under the default per-user limits.
+    g = Gateway(tmp_path).start()
+    try:
+        add_users(g)
+        results: list[int] = []
+        lock = threading.Lock()
+
+        def client(i: int):
+            c = Conn(g.port)
+            mine = []
+            try:
+                t0 = time.monotonic()
+                for k in range(30):
+                    time.sleep(max(0.0, t0 + k * 0.1 - time.monotonic()))
+                    if i % 2:
+                        mine.append(digest_login(c, OPERATOR))
+                    else:
+                        mine.append(c.post(username_token(*OPERATOR))[0])
+            finally:
+                c.close()
+            with lock:
+                results.extend(mine)
+
+        ts = [threading.Thread(target=client, args=(i,)) for i in range(20)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        assert len(results) == 600
+        assert results.count(200) == 600, {s: results.count(s) for s in set(results)}
+    finally:
+        assert g.stop() == 0, g.log()
