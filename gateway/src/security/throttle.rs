@@ -391,4 +391,27 @@ mod tests {
         }
         assert!(t.check(guesser, ["admin"], secs(t0, 4)).is_err());
     }
+
+    #[test]
+    fn bytes_per_lockout_entry() {
+        let n = 100_000usize;
+        let t = Throttle::new(ThrottleConfig {
+            capacity: 2 * n,
+            ..ThrottleConfig::default()
+        });
+        let t0 = Instant::now();
+        let before = crate::security::wsse::rss_for_tests();
+        for i in 0..n as u32 {
+            t.failure(IpAddr::from(i.to_be_bytes()), "admin", t0);
+        }
+        let after = crate::security::wsse::rss_for_tests();
+        assert_eq!(t.len(), 2 * n, "an address and a pair each");
+        if let (Some(b), Some(a)) = (before, after) {
+            println!(
+                "lockout table: {} bytes per key (RSS growth over {} keys)",
+                a.saturating_sub(b) / (2 * n) as u64,
+                2 * n
+            );
+        }
+    }
 }
