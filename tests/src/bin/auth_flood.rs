@@ -16,7 +16,8 @@
 //! Digest nonces are taken from `Gate::challenges` in-process (a 401 challenge is stateless:
 //! this saves the flooder a round trip, which only makes it stronger).
 //!
-//! `cargo run -p railgate-tests --bin railgate-auth-flood` (options: `--help`)
+//! `cargo run --release -p railgate-tests --bin railgate-auth-flood` (options: `--help`;
+//! `--auth-rate-per-user 0` switches the rate off to load the per-user shares alone)
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -48,6 +49,10 @@ struct Args {
     /// Milliseconds between two Administrator logins.
     #[arg(long, default_value_t = 20)]
     admin_interval_ms: u64,
+    /// `security.auth_rate_per_user` (default: the configuration's default; 0 = off, to see
+    /// the per-user replay share and nonce table alone hold a benchmark-rate flooder).
+    #[arg(long)]
+    auth_rate_per_user: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,7 +161,12 @@ async fn flooder(
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let rt = BenchRuntimes::new()?;
-    let gateway = rt.start(Config::default(), Plan::default())?;
+    let mut config = Config::default();
+    if let Some(rate) = args.auth_rate_per_user {
+        config.security.auth_rate_per_user = rate;
+    }
+    let rate = config.security.auth_rate_per_user;
+    let gateway = rt.start(config, Plan::default())?;
     let (addr, app) = (gateway.addr, gateway.app.clone());
     let every = Duration::from_millis(args.admin_interval_ms.max(1));
     let seconds = Duration::from_secs(args.seconds);
@@ -174,7 +184,7 @@ fn main() -> anyhow::Result<()> {
             .await?;
         anyhow::ensure!(status == 200, "CreateUsers answered {status}");
         println!(
-            "railgate auth flood: default config, loopback {addr}, {} CPUs, {} s per phase, {} flooder connections, admin login every {} ms",
+            "railgate auth flood: default config (auth_rate_per_user {rate}), loopback {addr}, {} CPUs, {} s per phase, {} flooder connections, admin login every {} ms",
             std::thread::available_parallelism()?,
             args.seconds,
             args.connections,
