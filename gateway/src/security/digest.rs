@@ -1,7 +1,7 @@
 //! HTTP Digest access authentication (RFC 7616), as ONVIF Core requires for HTTP.
 //!
 //! The challenge offers MD5 first and SHA-256 second (ONVIF Device Manager fails when SHA-256
-//! comes first), both with `qop="auth"`. Nonces are self-validating (a timestamp and random
+//! comes first), both with `qop="auth"`. Nonces are self-validating (a timestamp in ms and random
 //! bytes, signed with a per-process key), expire after a configurable lifetime (answered with
 //! `stale=true` so clients retry without asking the user), and each nonce-count may be used
 //! once: a replayed `nc` is refused.
@@ -120,7 +120,7 @@ struct UserNonces {
     last_nc: HashMap<RawNonce, (u32, u64, u64)>,
     /// Last use tick to nonce, least recent first.
     lru: BTreeMap<u64, RawNonce>,
-    /// Issue time (s) at or before which an untracked nonce is answered stale.
+    /// Issue time (ms) at or before which an untracked nonce is answered stale.
     watermark: Option<u64>,
 }
 
@@ -173,6 +173,10 @@ impl DigestAuth {
             .sum()
     }
 
+    fn lifetime_ms(&self) -> u64 {
+        u64::try_from(self.nonce_lifetime.as_millis()).unwrap_or(u64::MAX)
+    }
+
     fn sign(&self, payload: &[u8]) -> [u8; 16] {
         let mut mac =
             <HmacSha256 as KeyInit>::new_from_slice(&self.key).expect("HMAC takes any key length");
@@ -184,23 +188,23 @@ impl DigestAuth {
     }
 
     fn new_nonce(&self, now: SystemTime) -> String {
-        let secs = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+        let ms = unix_ms(now);
         let mut raw = Vec::with_capacity(32);
-        raw.extend_from_slice(&secs.to_be_bytes());
+        raw.extend_from_slice(&ms.to_be_bytes());
         raw.extend_from_slice(&random_bytes::<8>());
         let tag = self.sign(&raw);
         raw.extend_from_slice(&tag);
         B64URL.encode(raw)
     }
 
-    /// Checks the nonce's signature; returns it raw and its issue time (seconds since the
-    /// epoch).
+    /// Checks the nonce's signature; returns it raw and its issue time (milliseconds since
+    /// the epoch).
     fn nonce_issued(&self, nonce: &str) -> Option<(RawNonce, u64)> {
         let raw: RawNonce = B64URL.decode(nonce).ok()?.try_into().ok()?;
         let (payload, tag) = raw.split_at(16);
-        let mut secs = [0u8; 8];
-        secs.copy_from_slice(&payload[..8]);
-        constant_time_eq(&self.sign(payload), tag).then(|| (raw, u64::from_be_bytes(secs)))
+        let mut ms = [0u8; 8];
+        ms.copy_from_slice(&payload[..8]);
+        constant_time_eq(&self.sign(payload), tag).then(|| (raw, u64::from_be_bytes(ms)))
     }
 
     /// The `WWW-Authenticate` header values of a 401: MD5 first, then SHA-256, sharing one
@@ -299,8 +303,7 @@ impl DigestAuth {
         // Right password. A nonce we did not issue (e.g. before a restart), an expired one or
         // a replayed count gets a fresh challenge marked stale, so the client retries silently.
         let (raw, issued) = self.nonce_issued(nonce).ok_or(DigestError::Stale)?;
-        let now_secs = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-        if now_secs.saturating_sub(issued) > self.nonce_lifetime.as_secs() {
+        if unix_ms(now).saturating_sub(issued) > self.lifetime_ms() {
             return Err(DigestError::Stale);
         }
         Ok(Authenticated {
@@ -340,8 +343,7 @@ impl DigestAuth {
         *tick = tick.wrapping_add(1);
         let now_tick = *tick;
         if !users.contains_key(&a.username) {
-            let lifetime = self.nonce_lifetime.as_secs();
-            let newest_ok = a.issued.saturating_sub(lifetime);
+            let newest_ok = a.issued.saturating_sub(self.lifetime_ms());
             // Tables of users with nothing left to remember (every nonce expired) go first.
             users.retain(|_, u| u.last_nc.values().any(|&(_, _, at)| at >= newest_ok));
             users.insert(a.username.clone(), UserNonces::default());
@@ -391,6 +393,11 @@ fn uri_matches(digest_uri: &str, request_target: &str) -> bool {
         }
     };
     strip(digest_uri) == strip(request_target)
+}
+
+/// Milliseconds since the epoch (0 before it).
+fn unix_ms(t: SystemTime) -> u64 {
+    u64::try_from(t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The `username` of a Digest `Authorization` header, if it can be read (for the lockout,
