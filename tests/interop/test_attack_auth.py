@@ -163,7 +163,7 @@ def test_user_digest_flood_then_the_administrator_digest_login(tmp_path):
         assert c.post(authorization=digest_authorization(ch, *ADMIN, uri=PATH, nc=2))[0] == 200
         assert digest_login(c, ADMIN) == 200
         # A User nonce dropped from its table is answered stale (the client re-challenges).
-        time.sleep(1.1)  # past the flood's last second (nonce issue times are whole seconds)
+        time.sleep(1.1)  # a nonce issued after every flood nonce the table dropped
         first = c.challenge()
         first["algorithm"] = "MD5"
         assert c.post(authorization=digest_authorization(first, *USER, uri=PATH, nc=1))[0] == 200
