@@ -25,6 +25,7 @@ use crate::security::Secret;
 use crate::security::digest::DigestAuth;
 use crate::security::gate::Gate;
 use crate::security::throttle::{Throttle, ThrottleConfig};
+use crate::security::user_rate::{UserRate, UserRateConfig};
 use crate::security::users::{BootstrapError, UserDirectory, UserLimits};
 use crate::security::wsse::{WsseConfig, WsseVerifier};
 use crate::southbound::Southbound;
@@ -140,21 +141,28 @@ impl App {
             max_skew: (sec.created_window_secs > 0)
                 .then(|| Duration::from_secs(sec.created_window_secs)),
             allow_password_text: sec.allow_password_text,
+            max_future: Duration::from_secs(sec.max_clock_skew_secs),
             replay_capacity: sec.replay_cache_size,
             ..WsseConfig::default()
         });
         let digest = DigestAuth::new(
             sec.realm.clone(),
             Duration::from_secs(sec.digest_nonce_lifetime_secs),
-        );
+        )
+        .with_nonces_per_user(sec.digest_nonces_per_user);
         let throttle = Throttle::new(ThrottleConfig {
             max_failures: sec.lockout_after_failures,
             window: Duration::from_secs(sec.lockout_window_secs),
             lockout: Duration::from_secs(sec.lockout_secs),
             max_lockout: Duration::from_secs(sec.max_lockout_secs),
-            ..ThrottleConfig::default()
+            max_address_failures: sec.lockout_address_failures,
+            capacity: sec.lockout_table_size,
         });
-        let gate = Gate::new(users.clone(), wsse, digest, throttle);
+        let rate = UserRate::new(UserRateConfig {
+            per_second: sec.auth_rate_per_user,
+            burst: sec.auth_burst_per_user,
+        });
+        let gate = Gate::new(users.clone(), wsse, digest, throttle, rate);
         let ev = &config.events;
         let store = EventStore::open(
             data_dir,

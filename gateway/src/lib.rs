@@ -36,6 +36,7 @@ pub mod discovery;
 pub mod events;
 pub mod host;
 pub mod http;
+pub mod ratelog;
 pub mod runtime;
 pub mod security;
 pub mod services;

@@ -22,9 +22,15 @@ fn pipeline(c: &mut Criterion) {
         .build()
         .unwrap();
     let data = tempfile::tempdir().unwrap();
+    // One account at benchmark rate: the per-user authentication rate off (0), and a replay
+    // share that holds every token of the run until it goes stale.
+    let mut config = Config::default();
+    config.security.auth_rate_per_user = 0;
+    config.security.created_window_secs = 10;
+    config.security.replay_cache_size = 2_000_000;
     let app = Arc::new(
         App::build(
-            Config::default(),
+            config,
             Default::default(),
             data.path(),
             vec![80],

@@ -209,7 +209,8 @@ pub struct SecurityConfig {
     pub realm: String,
     /// Lifetime of an HTTP Digest nonce, in seconds.
     pub digest_nonce_lifetime_secs: u64,
-    /// Failed logins from one address tolerated within `lockout_window_secs`.
+    /// Failed logins of one user name from one address tolerated within
+    /// `lockout_window_secs` (then that user is locked out at that address only).
     pub lockout_after_failures: u32,
     /// Window in which failed logins are counted, in seconds.
     pub lockout_window_secs: u64,
@@ -223,10 +224,29 @@ pub struct SecurityConfig {
     pub min_password_length: usize,
     /// Users that can be neither deleted nor changed through ONVIF.
     pub fixed_users: Vec<String>,
-    /// UsernameToken nonces remembered at once (each until its token goes stale). When all
-    /// are in use, further tokens are refused rather than a nonce forgotten early; the default
-    /// covers about 160 requests/s sustained with the default window.
+    /// UsernameToken nonces remembered at once for ONE user (each user has its own share;
+    /// each nonce until its token goes stale). When a user's share is full its oldest entry is
+    /// dropped and that user's tokens not newer than it are refused from then on (a nonce is
+    /// never forgotten and then accepted); other users are not affected. The default covers
+    /// ~33 tokens/s of one user over the default window without shortening it.
     pub replay_cache_size: usize,
+    /// Largest accepted lead of a UsernameToken's Created over the device clock, in seconds
+    /// (while `created_window_secs` is on).
+    pub max_clock_skew_secs: u64,
+    /// Authentications per second one user may sustain (verified credentials only; over it:
+    /// HTTP 429); 0 switches the limit off.
+    pub auth_rate_per_user: u32,
+    /// Authentications one user may make in a burst above `auth_rate_per_user`.
+    pub auth_burst_per_user: u32,
+    /// HTTP Digest nonces whose counts are tracked for ONE user; the least recently used is
+    /// dropped beyond it (its later use gets `stale=true`, and the client takes a new nonce).
+    pub digest_nonces_per_user: usize,
+    /// Failed logins from one address over all user names tolerated within
+    /// `lockout_window_secs`, against password spraying (then the address is locked out).
+    pub lockout_address_failures: u32,
+    /// Lockout records kept (pairs of address and user name, and addresses); the least
+    /// recently seen goes when it is full.
+    pub lockout_table_size: usize,
 }
 
 impl Default for SecurityConfig {
@@ -243,7 +263,13 @@ impl Default for SecurityConfig {
             max_users: 32,
             min_password_length: 8,
             fixed_users: Vec::new(),
-            replay_cache_size: 100_000,
+            replay_cache_size: 10_000,
+            max_clock_skew_secs: 5,
+            auth_rate_per_user: 500,
+            auth_burst_per_user: 1000,
+            digest_nonces_per_user: 4096,
+            lockout_address_failures: 50,
+            lockout_table_size: 10_000,
         }
     }
 }
@@ -353,7 +379,37 @@ impl Config {
             (
                 "/security/replay_cache_size",
                 sec.replay_cache_size as u64,
-                1_000..=10_000_000,
+                100..=10_000_000,
+            ),
+            (
+                "/security/max_clock_skew_secs",
+                sec.max_clock_skew_secs,
+                0..=3600,
+            ),
+            (
+                "/security/auth_rate_per_user",
+                u64::from(sec.auth_rate_per_user),
+                0..=10_000_000,
+            ),
+            (
+                "/security/auth_burst_per_user",
+                u64::from(sec.auth_burst_per_user),
+                1..=10_000_000,
+            ),
+            (
+                "/security/digest_nonces_per_user",
+                sec.digest_nonces_per_user as u64,
+                16..=1_000_000,
+            ),
+            (
+                "/security/lockout_address_failures",
+                u64::from(sec.lockout_address_failures),
+                1..=1_000_000,
+            ),
+            (
+                "/security/lockout_table_size",
+                sec.lockout_table_size as u64,
+                100..=10_000_000,
             ),
             (
                 "/security/min_password_length",
@@ -532,6 +588,57 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!((d.0[0].line, d.0[0].column), (4, 7), "{d}");
+    }
+
+    #[test]
+    fn per_user_auth_settings_default_bound_and_match_the_example() {
+        let d = SecurityConfig::default();
+        assert_eq!(
+            (
+                d.replay_cache_size,
+                d.max_clock_skew_secs,
+                d.auth_rate_per_user,
+                d.auth_burst_per_user,
+                d.digest_nonces_per_user,
+                d.lockout_address_failures,
+                d.lockout_table_size
+            ),
+            (10_000, 5, 500, 1000, 4096, 50, 10_000)
+        );
+        let example = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../deploy/railgate.example.yaml"
+        );
+        let e = Config::load(Path::new(example)).unwrap().security;
+        assert_eq!(
+            (
+                e.replay_cache_size,
+                e.auth_rate_per_user,
+                e.digest_nonces_per_user
+            ),
+            (
+                d.replay_cache_size,
+                d.auth_rate_per_user,
+                d.digest_nonces_per_user
+            )
+        );
+        // 0 switches the rate off; the other bounds refuse nonsense.
+        assert!(Config::parse(Path::new("s.yaml"), "security:\n  auth_rate_per_user: 0\n").is_ok());
+        let yaml = "security:\n  replay_cache_size: 10\n  auth_burst_per_user: 0\n  digest_nonces_per_user: 1\n  lockout_address_failures: 0\n  lockout_table_size: 5\n  max_clock_skew_secs: 100000\n";
+        let d = Config::parse(Path::new("s.yaml"), yaml).unwrap_err();
+        let mut found: Vec<_> = d.0.iter().map(|d| d.path.as_str()).collect();
+        found.sort_unstable();
+        assert_eq!(
+            found,
+            [
+                "security.auth_burst_per_user",
+                "security.digest_nonces_per_user",
+                "security.lockout_address_failures",
+                "security.lockout_table_size",
+                "security.max_clock_skew_secs",
+                "security.replay_cache_size",
+            ]
+        );
     }
 
     #[test]

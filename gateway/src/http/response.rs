@@ -1,6 +1,6 @@
 //! The HTTP responses railgate writes: plain-text errors (before a SOAP message could be
 //! read), SOAP envelopes, faults with the HTTP status their code maps to, the 401 Digest
-//! challenge and the 429 lockout. Routing (`routes`) and the SOAP bridge (`soap`) both build
+//! challenge and the 429 (lockout, per-user authentication rate). Routing (`routes`) and the SOAP bridge (`soap`) both build
 //! their answers here.
 
 use std::time::Duration;
@@ -54,13 +54,28 @@ pub fn challenge(challenges: &[String]) -> http::Response<String> {
     res
 }
 
-/// HTTP 429 for an address locked out after failed logins, with `Retry-After`.
+/// HTTP 429 for an address (or a user at an address) locked out after failed logins, with
+/// `Retry-After`.
 pub fn locked(retry: Duration) -> http::Response<String> {
-    let mut res = plain(
-        StatusCode::TOO_MANY_REQUESTS,
+    too_many(
+        retry,
         "too many failed logins from this address; try again later",
-    );
-    if let Ok(v) = HeaderValue::from_str(&retry.as_secs().max(1).to_string()) {
+    )
+}
+
+/// HTTP 429 for a user over its authentication rate, with `Retry-After`.
+pub fn rate_limited(retry: Duration) -> http::Response<String> {
+    too_many(retry, "too many authentications for this user; slow down")
+}
+
+fn too_many(retry: Duration, text: &str) -> http::Response<String> {
+    let mut res = plain(StatusCode::TOO_MANY_REQUESTS, text);
+    // Whole seconds, rounded up, at least 1.
+    let secs = retry
+        .as_secs()
+        .saturating_add(u64::from(retry.subsec_nanos() > 0))
+        .max(1);
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
         res.headers_mut().insert(http::header::RETRY_AFTER, v);
     }
     res

@@ -15,7 +15,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use hyper::body::Incoming;
@@ -28,6 +27,7 @@ use tower_service::Service as _;
 
 use super::activity::{Activity, Deadlines, Watched};
 use super::per_address::PerAddress;
+use crate::ratelog::RateLog;
 
 /// Facts about the connection a request arrived on, put in each request's extensions.
 #[derive(Clone, Copy, Debug)]
@@ -223,26 +223,22 @@ pub async fn serve<F, R>(
 }
 
 /// Connections refused because their client was at its cap: counted, and logged at most once
-/// per [`Refused::EVERY`] with the count since the last line, so a flood cannot flood the log.
-#[derive(Debug, Default)]
-struct Refused {
-    since_logged: AtomicU64,
-    last: std::sync::Mutex<Option<tokio::time::Instant>>,
+/// per 10 s ([`RateLog`]) with the count since the last line, so a flood cannot flood the log.
+#[derive(Debug)]
+struct Refused(RateLog<&'static str>);
+
+impl Default for Refused {
+    fn default() -> Self {
+        Refused(RateLog::per_10s())
+    }
 }
 
 impl Refused {
-    const EVERY: Duration = Duration::from_secs(10);
-
     fn note(&self, peer: SocketAddr, cap: usize) {
-        let count = self.since_logged.fetch_add(1, Ordering::Relaxed) + 1;
-        let now = tokio::time::Instant::now();
-        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        if last.is_none_or(|at| now.duration_since(at) >= Self::EVERY) {
-            *last = Some(now);
-            self.since_logged.store(0, Ordering::Relaxed);
+        if let Some(suppressed) = self.0.check("cap", std::time::Instant::now()) {
             tracing::warn!(
                 client = %peer.ip(),
-                refused = count,
+                refused = suppressed.saturating_add(1),
                 cap,
                 "connections refused: client at its connection cap (max_connections_per_address)"
             );

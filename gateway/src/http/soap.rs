@@ -113,6 +113,7 @@ pub async fn handle(
         }
         Decision::Refuse(fault) => return response::fault(&fault),
         Decision::Locked(retry) => return response::locked(retry),
+        Decision::RateLimited(retry) => return response::rate_limited(retry),
     };
     let Some(handler) = services::handler(service, ns, name) else {
         tracing::debug!(operation = name, "not implemented");

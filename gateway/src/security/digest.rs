@@ -1,13 +1,13 @@
 //! HTTP Digest access authentication (RFC 7616), as ONVIF Core requires for HTTP.
 //!
 //! The challenge offers MD5 first and SHA-256 second (ONVIF Device Manager fails when SHA-256
-//! comes first), both with `qop="auth"`. Nonces are self-validating (a timestamp and random
+//! comes first), both with `qop="auth"`. Nonces are self-validating (a timestamp in ms and random
 //! bytes, signed with a per-process key), expire after a configurable lifetime (answered with
 //! `stale=true` so clients retry without asking the user), and each nonce-count may be used
 //! once: a replayed `nc` is refused.
 
 use parking_lot::Mutex;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -88,20 +88,57 @@ pub struct DigestAuth {
     key: [u8; 32],
     opaque: String,
     nonce_lifetime: Duration,
-    /// Highest nc seen per nonce in use.
+    /// Highest nc seen per nonce in use, per user.
     counts: Mutex<NonceCounts>,
 }
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// Most nonces tracked at once (each is tracked from first use until it expires).
-const MAX_TRACKED_NONCES: usize = 100_000;
+/// The default of [`DigestAuth::with_nonces_per_user`].
+pub const DEFAULT_NONCES_PER_USER: usize = 4096;
 
-/// The nonce counts of the nonces in use, and the order they came into use for pruning.
-#[derive(Debug, Default)]
+/// A raw nonce: 8 bytes of issue time, 8 random, 16 of signature.
+type RawNonce = [u8; 32];
+
+/// The nonce counts of the nonces in use, one table per user (only users whose password
+/// verified get one). A user's table holds at most `per_user` nonces; when it is full, its
+/// least recently used nonce is dropped and the user's watermark raised to that nonce's issue
+/// time: a nonce of that user not in the table and issued at or before the watermark is then
+/// answered `stale=true` (the client takes a new challenge, without asking the user), so a
+/// dropped nonce's counts can never be replayed.
+#[derive(Debug)]
 struct NonceCounts {
-    last_nc: HashMap<String, u32>,
-    order: std::collections::VecDeque<(String, u64)>,
+    users: HashMap<String, UserNonces>,
+    per_user: usize,
+    /// Use counter, for least-recently-used order.
+    tick: u64,
+}
+
+#[derive(Debug, Default)]
+struct UserNonces {
+    /// Nonce to (highest nc seen, last use tick, issue time).
+    last_nc: HashMap<RawNonce, (u32, u64, u64)>,
+    /// Last use tick to nonce, least recent first.
+    lru: BTreeMap<u64, RawNonce>,
+    /// Issue time (ms) at or before which an untracked nonce is answered stale.
+    watermark: Option<u64>,
+}
+
+/// A Digest request whose response verified, before its nonce count is used
+/// ([`DigestAuth::count`]).
+#[derive(Debug)]
+pub struct Authenticated {
+    username: String,
+    nonce: RawNonce,
+    issued: u64,
+    nc: u32,
+}
+
+impl Authenticated {
+    /// The user.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
 }
 
 impl DigestAuth {
@@ -112,8 +149,32 @@ impl DigestAuth {
             key: random_bytes(),
             opaque: B64URL.encode(random_bytes::<12>()),
             nonce_lifetime,
-            counts: Mutex::new(NonceCounts::default()),
+            counts: Mutex::new(NonceCounts {
+                users: HashMap::new(),
+                per_user: DEFAULT_NONCES_PER_USER,
+                tick: 0,
+            }),
         }
+    }
+
+    /// The same, tracking at most `per_user` nonces for each user.
+    pub fn with_nonces_per_user(mut self, per_user: usize) -> Self {
+        self.counts.get_mut().per_user = per_user.max(1);
+        self
+    }
+
+    /// Nonces tracked now, over all users (for figures and tests).
+    pub fn tracked(&self) -> usize {
+        self.counts
+            .lock()
+            .users
+            .values()
+            .map(|u| u.last_nc.len())
+            .sum()
+    }
+
+    fn lifetime_ms(&self) -> u64 {
+        u64::try_from(self.nonce_lifetime.as_millis()).unwrap_or(u64::MAX)
     }
 
     fn sign(&self, payload: &[u8]) -> [u8; 16] {
@@ -127,24 +188,23 @@ impl DigestAuth {
     }
 
     fn new_nonce(&self, now: SystemTime) -> String {
-        let secs = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+        let ms = unix_ms(now);
         let mut raw = Vec::with_capacity(32);
-        raw.extend_from_slice(&secs.to_be_bytes());
+        raw.extend_from_slice(&ms.to_be_bytes());
         raw.extend_from_slice(&random_bytes::<8>());
         let tag = self.sign(&raw);
         raw.extend_from_slice(&tag);
         B64URL.encode(raw)
     }
 
-    /// Checks the nonce's signature; returns its issue time (seconds since the epoch).
-    fn nonce_issued(&self, nonce: &str) -> Option<u64> {
-        let raw = B64URL.decode(nonce).ok()?;
-        if raw.len() != 32 {
-            return None;
-        }
+    /// Checks the nonce's signature; returns it raw and its issue time (milliseconds since
+    /// the epoch).
+    fn nonce_issued(&self, nonce: &str) -> Option<(RawNonce, u64)> {
+        let raw: RawNonce = B64URL.decode(nonce).ok()?.try_into().ok()?;
         let (payload, tag) = raw.split_at(16);
-        constant_time_eq(&self.sign(payload), tag)
-            .then(|| u64::from_be_bytes(payload[..8].try_into().expect("8 bytes")))
+        let mut ms = [0u8; 8];
+        ms.copy_from_slice(&payload[..8]);
+        constant_time_eq(&self.sign(payload), tag).then(|| (raw, u64::from_be_bytes(ms)))
     }
 
     /// The `WWW-Authenticate` header values of a 401: MD5 first, then SHA-256, sharing one
@@ -167,7 +227,8 @@ impl DigestAuth {
     }
 
     /// Verifies an `Authorization: Digest ...` header for a request with `method` and
-    /// request-target `uri`; returns the user name.
+    /// request-target `uri` ([`Self::authenticate`] then [`Self::count`]); returns the user
+    /// name.
     pub fn verify(
         &self,
         header: &str,
@@ -176,6 +237,20 @@ impl DigestAuth {
         password_of: impl FnOnce(&str) -> Option<Secret>,
         now: SystemTime,
     ) -> Result<String, DigestError> {
+        let authenticated = self.authenticate(header, method, uri, password_of, now)?;
+        self.count(authenticated)
+    }
+
+    /// Checks the header's form, response (password) and nonce (issued here, not expired),
+    /// without using its nonce count.
+    pub fn authenticate(
+        &self,
+        header: &str,
+        method: &str,
+        uri: &str,
+        password_of: impl FnOnce(&str) -> Option<Secret>,
+        now: SystemTime,
+    ) -> Result<Authenticated, DigestError> {
         let params = parse_params(header).ok_or(DigestError::Malformed("not a Digest header"))?;
         let get = |k: &str| {
             params
@@ -227,38 +302,81 @@ impl DigestAuth {
         }
         // Right password. A nonce we did not issue (e.g. before a restart), an expired one or
         // a replayed count gets a fresh challenge marked stale, so the client retries silently.
-        let issued = self.nonce_issued(nonce).ok_or(DigestError::Stale)?;
-        let now_secs = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-        if now_secs.saturating_sub(issued) > self.nonce_lifetime.as_secs() {
+        let (raw, issued) = self.nonce_issued(nonce).ok_or(DigestError::Stale)?;
+        if unix_ms(now).saturating_sub(issued) > self.lifetime_ms() {
             return Err(DigestError::Stale);
         }
+        Ok(Authenticated {
+            username: username.to_string(),
+            nonce: raw,
+            issued,
+            nc,
+        })
+    }
+
+    /// Whether [`Self::count`] would refuse this request now (a replayed count, or a nonce
+    /// its user's table dropped), without changing anything: the gate asks first, so that
+    /// replays do not use up the user's rate.
+    pub fn refused(&self, a: &Authenticated) -> Option<DigestError> {
+        let counts = self.counts.lock();
+        let table = counts.users.get(&a.username)?;
+        match table.last_nc.get(&a.nonce) {
+            Some(&(last, _, _)) if a.nc <= last => Some(DigestError::Replayed),
+            Some(_) => None,
+            None => table
+                .watermark
+                .filter(|w| a.issued <= *w)
+                .map(|_| DigestError::Stale),
+        }
+    }
+
+    /// Uses an authenticated request's nonce count in its user's table: refused if the count
+    /// is not above the highest seen, or (stale) if the nonce is not tracked and not newer
+    /// than what the table dropped.
+    pub fn count(&self, a: Authenticated) -> Result<String, DigestError> {
         let mut guard = self.counts.lock();
-        let NonceCounts { last_nc, order } = &mut *guard;
-        let lifetime = self.nonce_lifetime.as_secs();
-        while let Some((front_nonce, front_issued)) = order.front() {
-            if now_secs.saturating_sub(*front_issued) <= lifetime {
-                break;
+        let NonceCounts {
+            users,
+            per_user,
+            tick,
+        } = &mut *guard;
+        *tick = tick.wrapping_add(1);
+        let now_tick = *tick;
+        if !users.contains_key(&a.username) {
+            let newest_ok = a.issued.saturating_sub(self.lifetime_ms());
+            // Tables of users with nothing left to remember (every nonce expired) go first.
+            users.retain(|_, u| u.last_nc.values().any(|&(_, _, at)| at >= newest_ok));
+            users.insert(a.username.clone(), UserNonces::default());
+        }
+        let table = users.get_mut(&a.username).expect("inserted above");
+        match table.last_nc.get_mut(&a.nonce) {
+            Some((last, used, _)) => {
+                if a.nc <= *last {
+                    return Err(DigestError::Replayed);
+                }
+                *last = a.nc;
+                table.lru.remove(used);
+                *used = now_tick;
+                table.lru.insert(now_tick, a.nonce);
             }
-            last_nc.remove(front_nonce);
-            order.pop_front();
-        }
-        if !last_nc.contains_key(nonce) {
-            if last_nc.len() >= MAX_TRACKED_NONCES {
-                tracing::warn!(
-                    limit = MAX_TRACKED_NONCES,
-                    "too many live digest nonces; answering stale"
-                );
-                return Err(DigestError::Stale);
+            None => {
+                if table.watermark.is_some_and(|w| a.issued <= w) {
+                    return Err(DigestError::Stale);
+                }
+                if table.last_nc.len() >= *per_user
+                    && let Some((_, oldest)) = table.lru.pop_first()
+                    && let Some((_, _, issued)) = table.last_nc.remove(&oldest)
+                {
+                    table.watermark = Some(table.watermark.map_or(issued, |w| w.max(issued)));
+                    if a.issued <= issued {
+                        return Err(DigestError::Stale);
+                    }
+                }
+                table.last_nc.insert(a.nonce, (a.nc, now_tick, a.issued));
+                table.lru.insert(now_tick, a.nonce);
             }
-            last_nc.insert(nonce.to_string(), 0);
-            order.push_back((nonce.to_string(), issued));
         }
-        let last = last_nc.get_mut(nonce).expect("inserted above");
-        if nc <= *last {
-            return Err(DigestError::Replayed);
-        }
-        *last = nc;
-        Ok(username.to_string())
+        Ok(a.username)
     }
 }
 
@@ -275,6 +393,20 @@ fn uri_matches(digest_uri: &str, request_target: &str) -> bool {
         }
     };
     strip(digest_uri) == strip(request_target)
+}
+
+/// Milliseconds since the epoch (0 before it).
+fn unix_ms(t: SystemTime) -> u64 {
+    u64::try_from(t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The `username` of a Digest `Authorization` header, if it can be read (for the lockout,
+/// which is keyed by address and user name before any credential is checked).
+pub fn username_of(header: &str) -> Option<String> {
+    parse_params(header)?
+        .into_iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("username"))
+        .map(|(_, v)| v)
 }
 
 /// Parses `Digest k=v, k="v", ...` into pairs; `None` if it is not a Digest header.
@@ -481,5 +613,194 @@ mod tests {
             auth.verify("Digest username=\"x", "POST", "/", pw, now),
             Err(DigestError::Malformed(_))
         ));
+    }
+
+    fn pw2(name: &str) -> Option<Secret> {
+        matches!(name, "Mufasa" | "Simba").then(|| Secret::new("Circle of Life"))
+    }
+
+    fn header_of(auth: &DigestAuth, user: &str, nonce: &str, nc: u32) -> String {
+        header(
+            auth,
+            Algorithm::Md5,
+            nonce,
+            &format!("{nc:08x}"),
+            "/onvif/device_service",
+            "Circle of Life",
+        )
+        .replace("username=\"Mufasa\"", &format!("username=\"{user}\""))
+        .replace(
+            &response_of(auth, "Mufasa", nonce, nc),
+            &response_of(auth, user, nonce, nc),
+        )
+    }
+
+    fn response_of(auth: &DigestAuth, user: &str, nonce: &str, nc: u32) -> String {
+        let alg = Algorithm::Md5;
+        let ha1 = alg.hash(&format!("{user}:{}:Circle of Life", auth.realm));
+        let ha2 = alg.hash("POST:/onvif/device_service");
+        alg.hash(&format!("{ha1}:{nonce}:{nc:08x}:0a4f113b:auth:{ha2}"))
+    }
+
+    #[test]
+    fn nonce_counts_are_bounded_per_user_and_a_dropped_nonce_is_stale() {
+        let auth = DigestAuth::new("railgate", Duration::from_secs(300)).with_nonces_per_user(3);
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let uri = "/onvif/device_service";
+        // Simba's nonces, one issued per second.
+        let simba: Vec<String> = (0..10)
+            .map(|i| nonce_of(&auth.challenges(t0 + Duration::from_secs(i), false)[0]))
+            .collect();
+        let now = t0 + Duration::from_secs(20);
+        for n in &simba[..3] {
+            assert!(
+                auth.verify(&header_of(&auth, "Simba", n, 1), "POST", uri, pw2, now)
+                    .is_ok()
+            );
+        }
+        // Mufasa's nonce, used while Simba's table is full.
+        let mufasa = nonce_of(&auth.challenges(t0, false)[0]);
+        assert!(
+            auth.verify(
+                &header_of(&auth, "Mufasa", &mufasa, 1),
+                "POST",
+                uri,
+                pw2,
+                now
+            )
+            .is_ok()
+        );
+        // A fourth nonce of Simba's drops its least recently used one (simba[0], issued at t0).
+        assert!(
+            auth.verify(
+                &header_of(&auth, "Simba", &simba[3], 1),
+                "POST",
+                uri,
+                pw2,
+                now
+            )
+            .is_ok()
+        );
+        assert_eq!(auth.tracked(), 4, "3 of Simba's and 1 of Mufasa's");
+        assert_eq!(
+            auth.verify(
+                &header_of(&auth, "Simba", &simba[0], 2),
+                "POST",
+                uri,
+                pw2,
+                now
+            ),
+            Err(DigestError::Stale),
+            "a dropped nonce is answered stale, never accepted with any count"
+        );
+        // Recently used ones stay: using simba[1] again makes simba[2] the least recent.
+        assert!(
+            auth.verify(
+                &header_of(&auth, "Simba", &simba[1], 2),
+                "POST",
+                uri,
+                pw2,
+                now
+            )
+            .is_ok()
+        );
+        assert!(
+            auth.verify(
+                &header_of(&auth, "Simba", &simba[4], 1),
+                "POST",
+                uri,
+                pw2,
+                now
+            )
+            .is_ok()
+        );
+        assert!(
+            auth.verify(
+                &header_of(&auth, "Simba", &simba[1], 3),
+                "POST",
+                uri,
+                pw2,
+                now
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            auth.verify(
+                &header_of(&auth, "Simba", &simba[2], 2),
+                "POST",
+                uri,
+                pw2,
+                now
+            ),
+            Err(DigestError::Stale)
+        );
+        // Mufasa's older nonce was never touched by Simba's use.
+        assert!(
+            auth.verify(
+                &header_of(&auth, "Mufasa", &mufasa, 2),
+                "POST",
+                uri,
+                pw2,
+                now
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            auth.verify(
+                &header_of(&auth, "Mufasa", &mufasa, 2),
+                "POST",
+                uri,
+                pw2,
+                now
+            ),
+            Err(DigestError::Replayed)
+        );
+        // A new challenge (issued after the watermark) works for Simba at once.
+        let fresh = nonce_of(&auth.challenges(now, false)[0]);
+        assert!(
+            auth.verify(&header_of(&auth, "Simba", &fresh, 1), "POST", uri, pw2, now)
+                .is_ok()
+        );
+        assert!(auth.tracked() <= 4);
+    }
+
+    #[test]
+    fn bytes_per_nonce_entry() {
+        let per_user = 50_000;
+        let auth =
+            DigestAuth::new("railgate", Duration::from_secs(300)).with_nonces_per_user(per_user);
+        let now = SystemTime::now();
+        let nonces: Vec<String> = (0..per_user)
+            .map(|_| nonce_of(&auth.challenges(now, false)[0]))
+            .collect();
+        let headers: Vec<String> = nonces
+            .iter()
+            .map(|n| header_of(&auth, "Mufasa", n, 1))
+            .collect();
+        let before = crate::security::wsse::rss_for_tests();
+        for h in &headers {
+            assert!(
+                auth.verify(h, "POST", "/onvif/device_service", pw, now)
+                    .is_ok()
+            );
+        }
+        let after = crate::security::wsse::rss_for_tests();
+        assert_eq!(auth.tracked(), per_user);
+        if let (Some(b), Some(a)) = (before, after) {
+            println!(
+                "digest nonce table: {} bytes per entry (RSS growth over {per_user} entries)",
+                a.saturating_sub(b) / per_user as u64
+            );
+        }
+    }
+
+    #[test]
+    fn username_is_read_for_the_lockout() {
+        assert_eq!(
+            username_of(r#"Digest username="a b", realm="x""#).as_deref(),
+            Some("a b")
+        );
+        assert_eq!(username_of("Digest realm=\"x\""), None);
+        assert_eq!(username_of("Basic abc"), None);
     }
 }

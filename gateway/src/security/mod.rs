@@ -5,10 +5,12 @@
 //! - [`access`]: access classes, user levels, the default access policy; [`access_table`]
 //!   (generated) gives every operation its class, [`lookup`] finds a request's operation in it.
 //! - [`wsse`]: WS-Security UsernameToken (PasswordDigest; PasswordText only when allowed),
-//!   with a Created freshness window and a nonce replay cache.
+//!   with a Created freshness window and a nonce replay cache (a bounded share per user).
 //! - [`digest`]: HTTP Digest (RFC 7616: MD5 and SHA-256, qop=auth, expiring nonces, nc
-//!   replay protection).
-//! - [`throttle`]: per-address lockout after repeated failed logins.
+//!   replay protection, bounded per user).
+//! - [`throttle`]: lockout after repeated failed logins, per (address, user name), with a
+//!   per-address ceiling.
+//! - [`user_rate`]: authentications per second per user (token bucket).
 //! - [`users`]: the credential store both schemes share (GetUsers/CreateUsers/...).
 //! - [`secret`]: a password type that never prints.
 
@@ -19,6 +21,7 @@ pub mod gate;
 pub mod lookup;
 pub mod secret;
 pub mod throttle;
+pub mod user_rate;
 pub mod user_table;
 pub mod users;
 pub mod wsse;

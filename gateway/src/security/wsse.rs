@@ -74,9 +74,12 @@ pub enum TokenError {
     /// PasswordText while only digests are allowed.
     #[error("PasswordText is not allowed")]
     TextNotAllowed,
-    /// Every replay-cache slot holds a nonce that could still be replayed.
-    #[error("replay cache full: raise security.replay_cache_size or lower created_window_secs")]
-    CacheFull,
+    /// The user's replay-cache share is full and dropped tokens at least as old as this one
+    /// (its Created is at or before the share's watermark): it might be a replay.
+    #[error(
+        "Created not newer than the tokens this user's replay-cache share forgot (security.replay_cache_size per user)"
+    )]
+    Forgotten,
 }
 
 impl TokenError {
@@ -167,14 +170,18 @@ pub fn password_digest(nonce: &[u8], created: &str, password: &str) -> String {
 /// Verification settings.
 #[derive(Clone, Debug)]
 pub struct WsseConfig {
-    /// Largest accepted |Created - device clock|; `None` switches the check off.
+    /// Largest accepted age of Created (device clock − Created); `None` switches the
+    /// freshness check off, the future bound (`max_future`) with it.
     pub max_skew: Option<Duration>,
+    /// Largest accepted Created − device clock (a client clock slightly ahead), while the
+    /// freshness check is on.
+    pub max_future: Duration,
     /// Whether PasswordText tokens are accepted.
     pub allow_password_text: bool,
     /// How long nonces are remembered when `max_skew` is off (a token can be replayed after
     /// that: switching the window off trades replay protection for tolerance of bad clocks).
     pub replay_memory: Duration,
-    /// Most nonces remembered at once; beyond that, tokens are refused.
+    /// Most nonces remembered at once for one user (each user has its own share).
     pub replay_capacity: usize,
 }
 
@@ -182,14 +189,33 @@ impl Default for WsseConfig {
     fn default() -> Self {
         WsseConfig {
             max_skew: Some(Duration::from_secs(300)),
+            max_future: Duration::from_secs(5),
             allow_password_text: false,
             replay_memory: Duration::from_secs(3600),
-            replay_capacity: 100_000,
+            replay_capacity: 10_000,
         }
     }
 }
 
-/// Checks tokens against the user store and remembers nonces.
+/// A token whose password verified, not yet admitted (its nonce not yet remembered).
+#[derive(Debug)]
+pub struct Verified {
+    username: String,
+    nonce: Option<Vec<u8>>,
+    /// Created in milliseconds since the epoch (the device clock when the token has none).
+    created_ms: i64,
+    /// Until when (Unix seconds) the nonce must be remembered.
+    expiry: i64,
+}
+
+impl Verified {
+    /// The token's user.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+}
+
+/// Checks tokens against the user store and remembers nonces, per user.
 #[derive(Debug)]
 pub struct WsseVerifier {
     config: WsseConfig,
@@ -205,14 +231,25 @@ impl WsseVerifier {
         }
     }
 
-    /// Verifies `token` at wall-clock time `now`; `password_of` gives a user's stored
-    /// password.
+    /// Verifies `token` at wall-clock time `now` and remembers its nonce ([`Self::check`]
+    /// then [`Self::admit`]); `password_of` gives a user's stored password.
     pub fn verify(
         &self,
         token: &UsernameToken,
         password_of: impl FnOnce(&str) -> Option<Secret>,
         now: DateTime<Utc>,
     ) -> Result<(), TokenError> {
+        let verified = self.check(token, password_of, now)?;
+        self.admit(verified, now)
+    }
+
+    /// Checks the token's form, freshness and password, without remembering anything.
+    pub fn check(
+        &self,
+        token: &UsernameToken,
+        password_of: impl FnOnce(&str) -> Option<Secret>,
+        now: DateTime<Utc>,
+    ) -> Result<Verified, TokenError> {
         if token.password_type == PasswordType::Text && !self.config.allow_password_text {
             return Err(TokenError::TextNotAllowed);
         }
@@ -228,9 +265,14 @@ impl WsseVerifier {
             }
             None => None,
         };
-        if let (Some(max), Some(when)) = (self.config.max_skew, created) {
-            let skew = (now - when).abs().to_std().unwrap_or(Duration::MAX);
-            if skew > max {
+        if let (Some(max_age), Some(when)) = (self.config.max_skew, created) {
+            // Checked arithmetic only: Created is the client's value.
+            let delta = now.signed_duration_since(when);
+            let too_old = delta.to_std().is_ok_and(|age| age > max_age);
+            let too_new = (-delta)
+                .to_std()
+                .is_ok_and(|ahead| ahead > self.config.max_future);
+            if too_old || too_new {
                 return Err(TokenError::Stale);
             }
         }
@@ -256,77 +298,213 @@ impl WsseVerifier {
         if !matches {
             return Err(TokenError::WrongPassword);
         }
-        // Remember the nonce only for tokens that verified: a forged token must not be able
-        // to burn a legitimate client's nonce. The nonce must be remembered for as long as its
-        // token passes the freshness check: until Created + window.
-        if let Some(nonce) = &token.nonce {
-            let now_secs = now.timestamp();
-            let expiry = match (self.config.max_skew, created) {
-                (Some(max), Some(when)) => when
-                    .timestamp()
-                    .saturating_add(max.as_secs() as i64)
-                    .saturating_add(1),
-                _ => now_secs.saturating_add(self.config.replay_memory.as_secs() as i64),
-            };
-            let mut cache = self.replay.lock();
-            match cache.insert(nonce, expiry, now_secs) {
-                Ok(true) => {}
-                Ok(false) => return Err(TokenError::Replayed),
-                Err(Full) => return Err(TokenError::CacheFull),
-            }
+        // The nonce must be remembered for as long as its token passes the freshness check:
+        // until Created + window.
+        let now_secs = now.timestamp();
+        let expiry = match (self.config.max_skew, created) {
+            (Some(max), Some(when)) => when
+                .timestamp()
+                .saturating_add(i64::try_from(max.as_secs()).unwrap_or(i64::MAX))
+                .saturating_add(1),
+            _ => now_secs.saturating_add(
+                i64::try_from(self.config.replay_memory.as_secs()).unwrap_or(i64::MAX),
+            ),
+        };
+        Ok(Verified {
+            username: token.username.clone(),
+            nonce: token.nonce.clone(),
+            created_ms: created.unwrap_or(now).timestamp_millis(),
+            expiry,
+        })
+    }
+
+    /// Whether [`Self::admit`] would refuse this token now, without remembering anything: the
+    /// gate asks first, so that replays of a captured token do not use up its user's rate.
+    pub fn refused(&self, verified: &Verified, now: DateTime<Utc>) -> Option<TokenError> {
+        let nonce = verified.nonce.as_ref()?;
+        match self.replay.lock().peek(
+            &verified.username,
+            nonce,
+            verified.created_ms,
+            now.timestamp(),
+        ) {
+            Admit::Fresh => None,
+            Admit::Replayed => Some(TokenError::Replayed),
+            Admit::Forgotten => Some(TokenError::Forgotten),
         }
-        Ok(())
+    }
+
+    /// Remembers a verified token's nonce in its user's share: refused if the nonce was seen
+    /// (under any user name) or if the token is not newer than what the share forgot.
+    pub fn admit(&self, verified: Verified, now: DateTime<Utc>) -> Result<(), TokenError> {
+        // Remember the nonce only for tokens that verified: a forged token must not be able
+        // to burn a legitimate client's nonce.
+        let Some(nonce) = &verified.nonce else {
+            return Ok(());
+        };
+        let mut cache = self.replay.lock();
+        match cache.insert(
+            &verified.username,
+            nonce,
+            verified.created_ms,
+            verified.expiry,
+            now.timestamp(),
+        ) {
+            Admit::Fresh => Ok(()),
+            Admit::Replayed => Err(TokenError::Replayed),
+            Admit::Forgotten => Err(TokenError::Forgotten),
+        }
+    }
+
+    /// Nonces remembered now, over all users (for figures and tests).
+    pub fn remembered(&self) -> usize {
+        self.replay
+            .lock()
+            .users
+            .values()
+            .map(|u| u.seen.len())
+            .sum()
     }
 }
 
-/// The replay cache holds as many live nonces as it may.
-#[derive(Debug)]
-struct Full;
+/// Resident set size of this process (Linux), for the memory figures of the tests.
+#[cfg(test)]
+pub(crate) fn rss_for_tests() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
 
-/// Nonces of accepted tokens, each until its token could no longer pass the freshness check.
-/// Bounded: when every slot holds a live nonce, new tokens are refused (fail closed) rather
-/// than forgetting a nonce that could still be replayed.
+/// What the replay cache says about a nonce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Admit {
+    /// Not seen: now remembered.
+    Fresh,
+    /// Seen before and still remembered.
+    Replayed,
+    /// Its user's share dropped entries at least as old: it might have been seen.
+    Forgotten,
+}
+
+/// Nonces of accepted tokens, each until its token could no longer pass the freshness check,
+/// in one share per user name (only users whose password verified get one, so the number of
+/// shares is bounded by the user directory).
+///
+/// A share holds at most `capacity` nonces. When it is full, its entry with the oldest
+/// Created is dropped and that Created becomes the share's watermark: from then on a token
+/// of that user with Created at or before the watermark is refused, so a nonce that could
+/// still be replayed is never forgotten and then accepted. A user who sends faster than its
+/// share covers shortens its own effective window; other users are untouched.
 #[derive(Debug)]
 struct ReplayCache {
-    /// Keyed hash of the nonce (SipHash with a per-process random key) to expiry (Unix s).
-    seen: HashMap<u64, i64>,
-    /// Expiries in order, for pruning.
-    queue: BinaryHeap<Reverse<(i64, u64)>>,
+    users: HashMap<String, UserShare>,
     hasher: RandomState,
     capacity: usize,
+}
+
+#[derive(Debug, Default)]
+struct UserShare {
+    /// Keyed hash of the nonce (SipHash with a per-process random key) to (expiry in Unix
+    /// seconds, Created in ms).
+    seen: HashMap<u64, (i64, i64)>,
+    /// (Created ms, nonce hash), oldest first: expiry is Created + window, so this is also
+    /// the expiry order while the freshness check is on.
+    queue: BinaryHeap<Reverse<(i64, u64)>>,
+    /// Tokens with Created (ms) at or before this are refused.
+    watermark: Option<i64>,
+}
+
+impl UserShare {
+    fn prune(&mut self, now: i64) {
+        while let Some(&Reverse((created, key))) = self.queue.peek() {
+            match self.seen.get(&key) {
+                Some(&(expiry, c)) if c == created => {
+                    if expiry > now {
+                        break;
+                    }
+                    self.seen.remove(&key);
+                }
+                _ => {}
+            }
+            self.queue.pop();
+        }
+    }
+
+    /// Drops the entry with the oldest Created and raises the watermark to it.
+    fn drop_oldest(&mut self) {
+        while let Some(Reverse((created, key))) = self.queue.pop() {
+            if self.seen.get(&key).is_some_and(|&(_, c)| c == created) {
+                self.seen.remove(&key);
+                self.watermark = Some(self.watermark.map_or(created, |w| w.max(created)));
+                return;
+            }
+        }
+    }
 }
 
 impl ReplayCache {
     fn new(capacity: usize) -> Self {
         ReplayCache {
-            seen: HashMap::new(),
-            queue: BinaryHeap::new(),
+            users: HashMap::new(),
             hasher: RandomState::new(),
             capacity: capacity.max(1),
         }
     }
 
-    /// Records a nonce until `expiry`; `Ok(false)` if it is already there.
-    fn insert(&mut self, nonce: &[u8], expiry: i64, now: i64) -> Result<bool, Full> {
-        while let Some(&Reverse((at, key))) = self.queue.peek() {
-            if at > now {
-                break;
-            }
-            self.queue.pop();
-            if self.seen.get(&key) == Some(&at) {
-                self.seen.remove(&key);
-            }
-        }
+    /// What [`Self::insert`] would say (before any pruning or dropping), changing nothing.
+    fn peek(&self, user: &str, nonce: &[u8], created_ms: i64, now: i64) -> Admit {
         let key = self.hasher.hash_one(nonce);
-        if self.seen.get(&key).is_some_and(|&at| at > now) {
-            return Ok(false);
+        if self
+            .users
+            .values()
+            .any(|s| s.seen.get(&key).is_some_and(|&(at, _)| at > now))
+        {
+            return Admit::Replayed;
         }
-        if self.seen.len() >= self.capacity {
-            return Err(Full);
+        match self.users.get(user).and_then(|s| s.watermark) {
+            Some(w) if created_ms <= w => Admit::Forgotten,
+            _ => Admit::Fresh,
         }
-        self.seen.insert(key, expiry);
-        self.queue.push(Reverse((expiry, key)));
-        Ok(true)
+    }
+
+    /// Records `user`'s nonce until `expiry` (Unix s).
+    fn insert(
+        &mut self,
+        user: &str,
+        nonce: &[u8],
+        created_ms: i64,
+        expiry: i64,
+        now: i64,
+    ) -> Admit {
+        let key = self.hasher.hash_one(nonce);
+        // A nonce is a replay under any user name (the digest does not cover the name).
+        // Users are few (the directory's bound), so this is a handful of lookups.
+        for share in self.users.values() {
+            if share.seen.get(&key).is_some_and(|&(at, _)| at > now) {
+                return Admit::Replayed;
+            }
+        }
+        if !self.users.contains_key(user) {
+            // Shares of users with nothing left to remember (e.g. deleted users) go first.
+            self.users
+                .retain(|_, s| s.watermark.is_some() || s.seen.values().any(|&(at, _)| at > now));
+            self.users.insert(user.to_string(), UserShare::default());
+        }
+        let share = self.users.get_mut(user).expect("inserted above");
+        share.prune(now);
+        if share.watermark.is_some_and(|w| created_ms <= w) {
+            return Admit::Forgotten;
+        }
+        if share.seen.len() >= self.capacity {
+            share.drop_oldest();
+            if share.watermark.is_some_and(|w| created_ms <= w) {
+                return Admit::Forgotten;
+            }
+        }
+        share.seen.insert(key, (expiry, created_ms));
+        share.queue.push(Reverse((created_ms, key)));
+        Admit::Fresh
     }
 }
 
@@ -432,30 +610,152 @@ mod tests {
     }
 
     #[test]
-    fn replay_cache_forgets_after_expiry_and_fails_closed_when_full() {
+    fn replay_cache_forgets_after_expiry_and_refuses_what_a_full_share_dropped() {
         let mut c = ReplayCache::new(2);
-        assert_eq!(c.insert(b"1", 10, 0).ok(), Some(true));
+        assert_eq!(c.insert("u", b"1", 1_000, 10, 0), Admit::Fresh);
+        assert_eq!(c.insert("u", b"1", 1_000, 10, 5), Admit::Replayed);
+        assert_eq!(c.insert("u", b"2", 2_000, 10, 5), Admit::Fresh);
+        // Full: the oldest (Created 1 000) is dropped and becomes the watermark.
+        assert_eq!(c.insert("u", b"3", 3_000, 10, 5), Admit::Fresh);
         assert_eq!(
-            c.insert(b"1", 10, 5).ok(),
-            Some(false),
-            "replayed before expiry"
-        );
-        assert_eq!(c.insert(b"2", 10, 5).ok(), Some(true));
-        assert!(
-            c.insert(b"3", 10, 5).is_err(),
-            "full of live nonces: refused, nothing forgotten"
-        );
-        assert_eq!(c.insert(b"1", 10, 5).ok(), Some(false), "still remembered");
-        assert_eq!(
-            c.insert(b"3", 20, 11).ok(),
-            Some(true),
-            "expired entries make room"
+            c.insert("u", b"1", 1_000, 10, 5),
+            Admit::Forgotten,
+            "a dropped live nonce is refused, never accepted again"
         );
         assert_eq!(
-            c.insert(b"1", 20, 11).ok(),
-            Some(true),
-            "an expired nonce is forgotten"
+            c.insert("u", b"9", 1_000, 10, 5),
+            Admit::Forgotten,
+            "Created at the watermark"
         );
+        assert_eq!(c.insert("u", b"2", 2_000, 10, 5), Admit::Replayed);
+        // Another user's share is its own: full of nothing.
+        assert_eq!(c.insert("v", b"a", 500, 10, 5), Admit::Fresh);
+        assert_eq!(c.insert("v", b"b", 600, 10, 5), Admit::Fresh);
+        // ... and a nonce is a replay under any user name.
+        assert_eq!(c.insert("v", b"3", 4_000, 10, 5), Admit::Replayed);
+        // Expired entries make room and are forgotten.
+        assert_eq!(c.insert("u", b"4", 11_000, 20, 11), Admit::Fresh);
+        assert_eq!(c.insert("u", b"2", 11_500, 20, 11), Admit::Fresh);
+        assert!(c.users.values().all(|s| s.seen.len() <= 2));
+    }
+
+    #[test]
+    fn a_flooding_user_degrades_only_itself() {
+        let v = WsseVerifier::new(WsseConfig {
+            replay_capacity: 100,
+            ..WsseConfig::default()
+        });
+        let both = |name: &str| (name == "admin" || name == "flood").then(|| Secret::new("pass"));
+        let t0 = at("2026-01-01T00:00:00Z");
+        // The flooder sends 10 000 fresh tokens within one second (Created all equal).
+        let mut refused = 0;
+        for i in 0..10_000u32 {
+            let mut t = token(&i.to_be_bytes(), "2026-01-01T00:00:00Z", "pass");
+            t.username = "flood".into();
+            if v.verify(&t, both, t0).is_err() {
+                refused += 1;
+            }
+        }
+        assert!(refused >= 9_800, "its share covers little: {refused}");
+        assert!(v.remembered() <= 100);
+        // The administrator's tokens are untouched, in the same second and after.
+        for i in 0..100u32 {
+            let t = token(
+                &(1_000_000 + i).to_be_bytes(),
+                "2026-01-01T00:00:00Z",
+                "pass",
+            );
+            assert_eq!(v.verify(&t, both, t0), Ok(()), "admin token {i}");
+        }
+        assert!(v.remembered() <= 200, "bounded by users × share");
+        // The flooder is served again from the next Created on (its watermark is behind it).
+        let mut t = token(b"later", "2026-01-01T00:00:01Z", "pass");
+        t.username = "flood".into();
+        assert_eq!(v.verify(&t, both, at("2026-01-01T00:00:01Z")), Ok(()));
+        assert_eq!(
+            v.verify(&t, both, at("2026-01-01T00:00:01Z")),
+            Err(TokenError::Replayed)
+        );
+    }
+
+    #[test]
+    fn a_fleet_sharing_one_account_fits_the_default_share() {
+        // 20 clients × 10 req/s on one account for 10 simulated minutes (longer than the
+        // window): every token accepted with the default share and window.
+        let v = WsseVerifier::new(WsseConfig::default());
+        let t0 = at("2026-01-01T00:00:00Z");
+        let mut n = 0u64;
+        for tenth in 0..6_000i64 {
+            let now = t0 + chrono::Duration::milliseconds(tenth * 100);
+            for _client in 0..20 {
+                n += 1;
+                let created = now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+                let t = token(&n.to_be_bytes(), &created, "pass");
+                assert_eq!(v.verify(&t, store, now), Ok(()), "token {n}");
+            }
+        }
+        assert!(v.remembered() <= 10_000);
+    }
+
+    #[test]
+    fn created_in_the_future_beyond_the_skew_is_refused() {
+        let v = WsseVerifier::new(WsseConfig::default());
+        let now = at("2026-01-01T00:00:00Z");
+        assert_eq!(
+            v.verify(&token(b"f5", "2026-01-01T00:00:05Z", "pass"), store, now),
+            Ok(())
+        );
+        for created in [
+            "2026-01-01T00:00:06Z",
+            "2026-01-01T00:01:00Z",
+            "9999-12-31T23:59:59Z",
+        ] {
+            assert_eq!(
+                v.verify(&token(created.as_bytes(), created, "pass"), store, now),
+                Err(TokenError::Stale),
+                "{created}"
+            );
+        }
+        // Far in the past, at the edge of what chrono reads: stale, no overflow.
+        assert_eq!(
+            v.verify(&token(b"old", "0001-01-01T00:00:00Z", "pass"), store, now),
+            Err(TokenError::Stale)
+        );
+    }
+
+    #[test]
+    fn bytes_per_replay_entry() {
+        // Fills one share of 100 000 and reads the process's resident memory before and
+        // after: the figure (printed with --nocapture) goes into the documentation.
+        let v = WsseVerifier::new(WsseConfig {
+            replay_capacity: 100_000,
+            ..WsseConfig::default()
+        });
+        let now = at("2026-01-01T00:00:00Z");
+        let before = rss_bytes();
+        for i in 0..100_000u64 {
+            let mut nonce = [0u8; 16];
+            nonce[..8].copy_from_slice(&i.to_be_bytes());
+            let created = (now + chrono::Duration::milliseconds(i as i64 / 100))
+                .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                .to_string();
+            assert_eq!(
+                v.verify(&token(&nonce, &created, "pass"), store, now),
+                Ok(())
+            );
+        }
+        let after = rss_bytes();
+        assert_eq!(v.remembered(), 100_000);
+        if let (Some(b), Some(a)) = (before, after) {
+            println!(
+                "replay cache: {} bytes per entry (RSS growth over 100000 entries)",
+                a.saturating_sub(b) / 100_000
+            );
+        }
+    }
+
+    fn rss_bytes() -> Option<u64> {
+        rss_for_tests()
     }
 
     #[test]
@@ -479,6 +779,13 @@ mod tests {
             |name: &str| (name == "admin" || name == "operator").then(|| Secret::new("pass"));
         assert_eq!(
             v.verify(&other, both, at("2026-01-01T00:01:00Z")),
+            Err(TokenError::Replayed)
+        );
+        // A Created just inside the future skew is remembered until Created + window too.
+        let ahead = token(b"ahead", "2026-01-01T00:00:05Z", "pass");
+        assert_eq!(v.verify(&ahead, store, at("2026-01-01T00:00:00Z")), Ok(()));
+        assert_eq!(
+            v.verify(&ahead, store, at("2026-01-01T00:05:05Z")),
             Err(TokenError::Replayed)
         );
     }

@@ -11,12 +11,21 @@
 //! - authenticated, but the user level does not reach the operation's access class:
 //!   `ter:NotAuthorized`.
 //!
-//! An address that failed too often is locked out before any credential is looked at.
+//! State is kept per principal, so that no account can make another's valid login fail:
+//! - an (address, user name) pair that failed too often, or an address that failed too often
+//!   over all names, is locked out (HTTP 429) before any credential is looked at; the user
+//!   names come from the request (Digest `username`, the token's Username);
+//! - a user whose credentials verified but who authenticates faster than its rate
+//!   (`user_rate`) gets HTTP 429 before its nonce is remembered;
+//! - the UsernameToken replay cache and the Digest nonce counts hold a bounded share per user.
+//!
+//! Refusals are logged at WARN through [`crate::ratelog`]: one line per kind per 10 s, with
+//! the count suppressed in between.
 //!
 //! [`Gate`] holds exactly what the decision needs: the credential store (behind
 //! [`Credentials`]), the UsernameToken verifier with its replay cache, the Digest verifier
-//! with its nonce counts, and the lockout table. Time comes in as an argument ([`Now`]), so
-//! every rule is tested on a simulated clock (`tests.rs`).
+//! with its nonce counts, the lockout table and the per-user rate. Time comes in as an
+//! argument ([`Now`]), so every rule is tested on a simulated clock (`tests.rs`).
 
 use std::cell::Cell;
 use std::net::IpAddr;
@@ -25,11 +34,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{DateTime, Utc};
 
+use crate::ratelog::RateLog;
 use crate::soap::{Envelope, SoapFault};
 
 use super::access::{AccessClass, Operation, allows};
-use super::digest::DigestAuth;
-use super::throttle::Throttle;
+use super::digest::{self, DigestAuth};
+use super::throttle::{Locked, Throttle};
+use super::user_rate::UserRate;
 use super::users::UserDirectory;
 use super::wsse::{self, WsseVerifier};
 use super::{Principal, Secret, UserLevel};
@@ -85,8 +96,11 @@ pub enum Decision {
     },
     /// Answer with this fault (`ter:NotAuthorized`).
     Refuse(SoapFault),
-    /// The address is locked out after repeated failures; retry after this long.
+    /// The address, or this user at this address, is locked out after repeated failures;
+    /// retry after this long (HTTP 429).
     Locked(Duration),
+    /// The user authenticates faster than its rate; retry after this long (HTTP 429).
+    RateLimited(Duration),
 }
 
 /// The HTTP facts the gate needs.
@@ -119,6 +133,8 @@ pub struct Gate {
     wsse: WsseVerifier,
     digest: DigestAuth,
     throttle: Throttle,
+    rate: UserRate,
+    warnings: RateLog<&'static str>,
 }
 
 impl std::fmt::Debug for Gate {
@@ -127,23 +143,39 @@ impl std::fmt::Debug for Gate {
             .field("wsse", &self.wsse)
             .field("digest", &self.digest)
             .field("throttle", &self.throttle)
+            .field("rate", &self.rate)
             .finish_non_exhaustive()
     }
 }
 
 impl Gate {
-    /// A gate over `users` with these verifiers and this lockout table.
+    /// A gate over `users` with these verifiers, this lockout table and this per-user rate.
     pub fn new(
         users: Arc<dyn Credentials>,
         wsse: WsseVerifier,
         digest: DigestAuth,
         throttle: Throttle,
+        rate: UserRate,
     ) -> Self {
         Gate {
             users,
             wsse,
             digest,
             throttle,
+            rate,
+            warnings: RateLog::per_10s(),
+        }
+    }
+
+    /// UsernameToken nonces and Digest nonces remembered now, over all users.
+    pub fn remembered(&self) -> (usize, usize) {
+        (self.wsse.remembered(), self.digest.tracked())
+    }
+
+    /// Logs a warning of kind `key` unless one was logged in the last 10 s.
+    fn warn(&self, key: &'static str, now: Now, emit: impl FnOnce(u64)) {
+        if let Some(suppressed) = self.warnings.check(key, now.instant) {
+            emit(suppressed);
         }
     }
 
@@ -173,8 +205,18 @@ impl Gate {
         if digest.is_none() && !has_token {
             return Decision::Challenge { stale: false };
         }
-        if let Err(retry) = self.throttle.check(http.peer, now.instant) {
-            tracing::warn!(peer = %http.peer, operation = op.name, retry_after_secs = retry.as_secs(), "refused: address locked out after failed logins");
+        // The lockout is judged on the names the request claims, before any is verified.
+        let digest_user = digest.and_then(digest::username_of);
+        let token_user = match &token {
+            Ok(Some(t)) => Some(t.username.as_str()),
+            _ => None,
+        };
+        let claimed = digest_user.as_deref().into_iter().chain(token_user);
+        if let Err(locked) = self.throttle.check(http.peer, claimed, now.instant) {
+            let retry = locked.retry_after();
+            self.warn("locked", now, |suppressed| {
+                tracing::warn!(peer = %http.peer, operation = op.name, by = ?locked_by(locked), retry_after_secs = retry.as_secs(), suppressed, "refused: locked out after failed logins")
+            });
             return Decision::Locked(retry);
         }
         // The user's level is read in the same lookup as the password.
@@ -186,15 +228,29 @@ impl Gate {
             Some(password)
         };
         if let Some(header) = digest {
-            match self
-                .digest
-                .verify(header, http.method, http.uri, credentials, now.wall)
-            {
+            let authenticated =
+                self.digest
+                    .authenticate(header, http.method, http.uri, credentials, now.wall);
+            let counted = match authenticated {
+                Ok(a) => {
+                    if let Some(e) = self.digest.refused(&a) {
+                        // A replay: refused before it can use up the user's rate.
+                        Err(e)
+                    } else if let Err(retry) = self.rate.take(a.username(), now.instant) {
+                        return self.rate_limited(a.username(), op, retry, now);
+                    } else {
+                        self.digest.count(a)
+                    }
+                }
+                Err(e) => Err(e),
+            };
+            match counted {
                 Ok(user) => principal = Some((user, level.get().unwrap_or(UserLevel::Anonymous))),
                 Err(e) => {
                     self.note_failure(
                         http.peer,
-                        e.is_credential_failure(),
+                        e.is_credential_failure()
+                            .then_some(digest_user.as_deref().unwrap_or("")),
                         op,
                         "HTTP digest",
                         &e.to_string(),
@@ -207,25 +263,56 @@ impl Gate {
             }
         }
         match token {
-            Ok(Some(token)) => match self.wsse.verify(&token, credentials, now.utc()) {
-                Ok(()) => {
-                    principal = Some((token.username, level.get().unwrap_or(UserLevel::Anonymous)))
+            Ok(Some(token)) => {
+                let level = Cell::new(None);
+                let credentials = |u: &str| {
+                    let (password, l) = self.users.credentials(u)?;
+                    level.set(Some(l));
+                    Some(password)
+                };
+                let checked = self.wsse.check(&token, credentials, now.utc());
+                let admitted = match checked {
+                    Ok(v) => match self.wsse.refused(&v, now.utc()) {
+                        // A replay (or a token its user's share forgot): refused before it can
+                        // use up the user's rate.
+                        Some(e) => Err(e),
+                        None => {
+                            // Charged once per request: not again when the Digest user is the
+                            // same.
+                            let charged = principal
+                                .as_ref()
+                                .is_some_and(|(u, _)| *u == token.username);
+                            if !charged
+                                && let Err(retry) = self.rate.take(v.username(), now.instant)
+                            {
+                                return self.rate_limited(v.username(), op, retry, now);
+                            }
+                            self.wsse.admit(v, now.utc())
+                        }
+                    },
+                    Err(e) => Err(e),
+                };
+                match admitted {
+                    Ok(()) => {
+                        principal =
+                            Some((token.username, level.get().unwrap_or(UserLevel::Anonymous)))
+                    }
+                    Err(e) => {
+                        self.note_failure(
+                            http.peer,
+                            e.is_credential_failure().then_some(token.username.as_str()),
+                            op,
+                            "UsernameToken",
+                            &e.to_string(),
+                            now,
+                        );
+                        return Decision::Refuse(SoapFault::not_authorized());
+                    }
                 }
-                Err(e) => {
-                    self.note_failure(
-                        http.peer,
-                        e.is_credential_failure(),
-                        op,
-                        "UsernameToken",
-                        &e.to_string(),
-                        now,
-                    );
-                    return Decision::Refuse(SoapFault::not_authorized());
-                }
-            },
+            }
             Ok(None) => {}
             Err(e) => {
-                self.note_failure(http.peer, false, op, "UsernameToken", &e.to_string(), now);
+                self.note_failure(http.peer, None, op, "UsernameToken", &e.to_string(), now);
                 return Decision::Refuse(SoapFault::not_authorized());
             }
         }
@@ -233,7 +320,9 @@ impl Gate {
             return Decision::Challenge { stale: false };
         };
         if !allows(level, op.class) {
-            tracing::warn!(user = %username, %level, operation = op.name, class = ?op.class, "refused: user level too low");
+            self.warn("level", now, |suppressed| {
+                tracing::warn!(user = %username, %level, operation = op.name, class = ?op.class, suppressed, "refused: user level too low")
+            });
             return Decision::Refuse(SoapFault::not_authorized());
         }
         Decision::Allow(Principal {
@@ -242,18 +331,54 @@ impl Gate {
         })
     }
 
+    fn rate_limited(&self, user: &str, op: &Operation, retry: Duration, now: Now) -> Decision {
+        self.warn("rate", now, |suppressed| {
+            tracing::warn!(
+                user,
+                operation = op.name,
+                retry_after_ms = retry.as_millis() as u64,
+                suppressed,
+                "refused: user over its authentication rate (security.auth_rate_per_user)"
+            )
+        });
+        Decision::RateLimited(retry)
+    }
+
+    /// Logs a refused credential; `guess` names the user a failed password guess counts
+    /// against (`None`: not a guess).
     fn note_failure(
         &self,
         peer: IpAddr,
-        counts: bool,
+        guess: Option<&str>,
         op: &Operation,
-        scheme: &str,
+        scheme: &'static str,
         reason: &str,
         now: Now,
     ) {
-        tracing::warn!(%peer, operation = op.name, scheme, reason, "authentication failed");
-        if counts && let Some(lock) = self.throttle.failure(peer, now.instant) {
-            tracing::warn!(%peer, lockout_secs = lock.as_secs(), "too many failed logins: address locked out");
+        let key = match (scheme, guess.is_some()) {
+            ("HTTP digest", true) => "digest-guess",
+            ("HTTP digest", false) => "digest",
+            (_, true) => "token-guess",
+            (_, false) => "token",
+        };
+        self.warn(key, now, |suppressed| {
+            tracing::warn!(%peer, operation = op.name, scheme, reason, suppressed, "authentication failed")
+        });
+        if let Some(user) = guess
+            && let Some(lock) = self.throttle.failure(peer, user, now.instant)
+        {
+            self.warn("lockout", now, |suppressed| {
+                tracing::warn!(%peer, by = ?locked_by(lock), lockout_secs = lock.retry_after().as_secs(), suppressed, "too many failed logins: locked out")
+            });
         }
+    }
+}
+
+/// What a lockout is on, as a log field (the user name is not logged: it may be a password
+/// typed in the wrong field).
+fn locked_by(l: Locked) -> &'static str {
+    match l {
+        Locked::User(_) => "address and user",
+        Locked::Address(_) => "address",
     }
 }

@@ -18,6 +18,7 @@ use super::*;
 use crate::security::digest::DigestAuth;
 use crate::security::hex;
 use crate::security::throttle::{Throttle, ThrottleConfig};
+use crate::security::user_rate::{UserRate, UserRateConfig};
 use crate::security::wsse::{WsseConfig, WsseVerifier, password_digest};
 use crate::soap::{Service, parse_envelope};
 use crate::xml::Limits;
@@ -57,14 +58,20 @@ impl Credentials for Users {
 #[derive(Clone, Copy)]
 struct Settings {
     max_failures: u32,
+    max_address_failures: u32,
     replay_capacity: usize,
+    nonces_per_user: usize,
+    rate: UserRateConfig,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             max_failures: 5,
+            max_address_failures: 50,
             replay_capacity: 1000,
+            nonces_per_user: 4096,
+            rate: UserRateConfig::default(),
         }
     }
 }
@@ -76,9 +83,10 @@ enum Outcome {
     Challenge { stale: bool },
     NotAuthorized,
     Locked(Duration),
+    RateLimited,
 }
 
-use Outcome::{Challenge, Locked, NotAuthorized};
+use Outcome::{Challenge, Locked, NotAuthorized, RateLimited};
 
 fn allow(user: &'static str) -> Outcome {
     let level = USERS
@@ -115,14 +123,17 @@ impl Fixture {
                 replay_capacity: s.replay_capacity,
                 ..WsseConfig::default()
             }),
-            DigestAuth::new(REALM, Duration::from_secs(300)),
+            DigestAuth::new(REALM, Duration::from_secs(300))
+                .with_nonces_per_user(s.nonces_per_user),
             Throttle::new(ThrottleConfig {
                 max_failures: s.max_failures,
+                max_address_failures: s.max_address_failures,
                 window: Duration::from_secs(60),
                 lockout: Duration::from_secs(30),
                 max_lockout: Duration::from_secs(900),
                 ..ThrottleConfig::default()
             }),
+            UserRate::new(s.rate),
         );
         Fixture {
             gate,
@@ -224,13 +235,19 @@ impl Fixture {
                 NotAuthorized
             }
             Decision::Locked(retry) => Locked(retry),
+            Decision::RateLimited(_) => RateLimited,
         }
     }
 
     /// A request that succeeds unless the address is locked: a Digest login, which no
     /// UsernameToken state (replay cache) can affect.
     fn probe(&self) -> Outcome {
-        self.decide(AccessClass::ReadSystem, "", Some(&self.digest("user")))
+        self.probe_as("user")
+    }
+
+    /// The same login as `user`.
+    fn probe_as(&self, user: &str) -> Outcome {
+        self.decide(AccessClass::ReadSystem, "", Some(&self.digest(user)))
     }
 }
 
@@ -367,12 +384,13 @@ struct Case {
     counts: bool,
 }
 
-/// Runs each case on a fresh gate that locks after one counted failure, then probes with a
-/// valid login: locked exactly when the failure counted.
+/// Runs each case on a fresh gate that locks the address after one counted failure, then
+/// probes with a valid login: locked exactly when the failure counted.
 fn run_cases(cases: &[Case], want: Outcome, as_digest: bool) {
     for case in cases {
         let mut fx = Fixture::new(Settings {
             max_failures: 1,
+            max_address_failures: 1,
             ..case.settings
         });
         let header = (case.request)(&mut fx);
@@ -438,7 +456,13 @@ fn each_username_token_failure() {
             counts: false,
         },
         Case {
-            name: "replay cache full",
+            name: "Created 6 s in the future (beyond the clock skew)",
+            settings: Settings::default(),
+            request: |fx| fx.token_with("admin", "admin-password", 6),
+            counts: false,
+        },
+        Case {
+            name: "the user's replay share is full and dropped a token as old",
             settings: Settings {
                 replay_capacity: 1,
                 ..Settings::default()
@@ -518,7 +542,7 @@ fn each_username_token_failure() {
 #[test]
 fn created_inside_the_window_is_accepted_either_side() {
     let mut fx = Fixture::new(Settings::default());
-    for offset in [-299, 299] {
+    for offset in [-299, 5] {
         let token = fx.token_with("admin", "admin-password", offset);
         assert_eq!(
             fx.decide(AccessClass::ReadSystem, &token, None),
@@ -706,7 +730,7 @@ fn without_credentials_a_challenge_and_pre_auth_checks_none() {
         fx.decide(AccessClass::ReadSystem, &bad_token, None),
         NotAuthorized
     );
-    assert_eq!(fx.probe(), Locked(Duration::from_secs(30)));
+    assert_eq!(fx.probe_as("admin"), Locked(Duration::from_secs(30)));
     assert_eq!(fx.decide(AccessClass::PreAuth, "", None), anonymous());
     // Without credentials, a locked address is asked to log in (it is refused once it does).
     assert_eq!(
@@ -729,15 +753,17 @@ fn lockout_transitions() {
     // Below the limit: refused, not locked; a good login still works (and clears nothing).
     assert_eq!(fail(&mut fx), NotAuthorized);
     assert_eq!(fail(&mut fx), NotAuthorized);
-    assert_eq!(fx.probe(), allow("user"));
-    // The third failure within the window locks the address for the first lockout.
+    assert_eq!(fx.probe_as("admin"), allow("admin"));
+    // The third failure within the window locks that user at that address.
     assert_eq!(fail(&mut fx), NotAuthorized);
-    assert_eq!(fx.probe(), Locked(Duration::from_secs(30)));
+    assert_eq!(fx.probe_as("admin"), Locked(Duration::from_secs(30)));
+    // Only that user: another user at the same address (a NAT neighbour) logs in.
+    assert_eq!(fx.probe(), allow("user"));
     // Only that address.
-    let digest = fx.digest("user");
+    let digest = fx.digest("admin");
     assert_eq!(
         fx.decide_from(OTHER_PEER, class, "", Some(&digest)),
-        allow("user")
+        allow("admin")
     );
     // Locked: refused before any credential is checked. The token below is valid; it is
     // not verified (its nonce stays unused), and wrong ones do not extend the lock.
@@ -749,7 +775,7 @@ fn lockout_transitions() {
     );
     assert_eq!(fail(&mut fx), Locked(Duration::from_secs(20)));
     fx.advance(19);
-    assert_eq!(fx.probe(), Locked(Duration::from_secs(1)));
+    assert_eq!(fx.probe_as("admin"), Locked(Duration::from_secs(1)));
     // The lock ends after its duration on the (simulated) clock.
     fx.advance(1);
     assert_eq!(fx.decide(class, &good, None), allow("admin"));
@@ -757,7 +783,7 @@ fn lockout_transitions() {
     for _ in 0..3 {
         assert_eq!(fail(&mut fx), NotAuthorized);
     }
-    assert_eq!(fx.probe(), Locked(Duration::from_secs(60)));
+    assert_eq!(fx.probe_as("admin"), Locked(Duration::from_secs(60)));
 }
 
 #[test]
@@ -788,11 +814,12 @@ fn failures_age_out_and_only_credential_failures_count() {
         let bad = digest_header("admin", REALM, "guessed", &fx.issued_nonce(), URI, 1);
         assert_eq!(fx.decide(class, "", Some(&bad)), Challenge { stale: false });
     }
-    assert_eq!(fx.probe(), allow("user"));
+    assert_eq!(fx.probe_as("admin"), allow("admin"));
     // Digest and token guesses count alike: the third within the window locks.
-    let bad = fx.token_with("mallory", "x", 0);
+    let bad = fx.token_with("admin", "x", 0);
     assert_eq!(fx.decide(class, &bad, None), NotAuthorized);
-    assert_eq!(fx.probe(), Locked(Duration::from_secs(30)));
+    assert_eq!(fx.probe_as("admin"), Locked(Duration::from_secs(30)));
+    assert_eq!(fx.probe(), allow("user"));
 }
 
 #[test]
@@ -801,4 +828,220 @@ fn now_reads_both_clocks() {
     let now = Now::current();
     assert!(now.wall >= before);
     assert!(now.utc().timestamp() >= DateTime::<Utc>::from(before).timestamp());
+}
+
+#[test]
+fn a_nat_neighbour_guessing_one_password_does_not_lock_the_others_out() {
+    let fx = Fixture::new(Settings::default());
+    let class = AccessClass::ReadSystem;
+    // A device behind the same NAT guesses the operator's password, by both schemes.
+    for i in 0..20 {
+        let bad = digest_header("operator", REALM, "guess", &fx.issued_nonce(), URI, 1);
+        let got = fx.decide(class, "", Some(&bad));
+        assert!(
+            matches!(got, Challenge { stale: false } | Locked(_)),
+            "guess {i}: {got:?}"
+        );
+    }
+    assert_eq!(fx.probe_as("operator"), Locked(Duration::from_secs(30)));
+    // The administrator's correct login from the same address works, both schemes.
+    assert_eq!(fx.probe_as("admin"), allow("admin"));
+    let mut fx = fx;
+    let token = fx.token("admin");
+    assert_eq!(fx.decide(class, &token, None), allow("admin"));
+    // A token for the locked user is refused before it is verified, even a valid one.
+    let token = fx.token("operator");
+    assert_eq!(
+        fx.decide(class, &token, None),
+        Locked(Duration::from_secs(30))
+    );
+}
+
+#[test]
+fn spraying_many_names_from_one_address_locks_the_address() {
+    let mut fx = Fixture::new(Settings {
+        max_address_failures: 10,
+        ..Settings::default()
+    });
+    let class = AccessClass::ReadSystem;
+    for i in 0..10 {
+        let name = format!("name{i}");
+        let bad = fx.token_with(&name, "guess", 0);
+        assert_eq!(fx.decide(class, &bad, None), NotAuthorized, "{name}");
+    }
+    assert_eq!(fx.probe_as("admin"), Locked(Duration::from_secs(30)));
+    let digest = fx.digest("admin");
+    assert_eq!(
+        fx.decide_from(OTHER_PEER, class, "", Some(&digest)),
+        allow("admin"),
+        "only that address"
+    );
+}
+
+#[test]
+fn a_user_flooding_fresh_tokens_degrades_only_itself() {
+    // Benchmark rate from one User account: 20 000 fresh tokens within one simulated second.
+    let mut fx = Fixture::new(Settings {
+        replay_capacity: 10_000,
+        ..Settings::default()
+    });
+    let class = AccessClass::ReadSystem;
+    let (mut accepted, mut limited) = (0, 0);
+    for _ in 0..20_000 {
+        let t = fx.token("user");
+        match fx.decide(class, &t, None) {
+            o if o == allow("user") => accepted += 1,
+            RateLimited => limited += 1,
+            other => panic!("flooder got {other:?}"),
+        }
+    }
+    assert_eq!(accepted, 1000, "the burst");
+    assert_eq!(limited, 19_000);
+    assert_eq!(
+        fx.gate.remembered().0,
+        1000,
+        "limited tokens take no replay-cache space"
+    );
+    // The administrator, meanwhile: every login works, both schemes.
+    for _ in 0..100 {
+        let t = fx.token("admin");
+        assert_eq!(fx.decide(class, &t, None), allow("admin"));
+        assert_eq!(fx.probe_as("admin"), allow("admin"));
+    }
+    // The flooder is served again at its rate.
+    fx.advance(1);
+    let t = fx.token("user");
+    assert_eq!(fx.decide(class, &t, None), allow("user"));
+}
+
+#[test]
+fn with_the_rate_off_a_full_share_still_degrades_only_its_user() {
+    let mut fx = Fixture::new(Settings {
+        replay_capacity: 100,
+        rate: UserRateConfig {
+            per_second: 0,
+            burst: 1,
+        },
+        ..Settings::default()
+    });
+    let class = AccessClass::ReadSystem;
+    let mut refused = 0;
+    for _ in 0..5_000 {
+        let t = fx.token("user");
+        if fx.decide(class, &t, None) == NotAuthorized {
+            refused += 1;
+        }
+    }
+    assert_eq!(
+        refused, 4_900,
+        "beyond its share, within one Created second"
+    );
+    assert!(fx.gate.remembered().0 <= 100);
+    for _ in 0..100 {
+        let t = fx.token("admin");
+        assert_eq!(fx.decide(class, &t, None), allow("admin"));
+    }
+    // Refused tokens of a full share are not password guesses: nothing is locked.
+    assert_eq!(fx.probe(), allow("user"));
+}
+
+#[test]
+fn a_user_digest_flood_never_refuses_the_administrator() {
+    let mut fx = Fixture::new(Settings {
+        nonces_per_user: 64,
+        rate: UserRateConfig {
+            per_second: 0,
+            burst: 1,
+        },
+        ..Settings::default()
+    });
+    let class = AccessClass::ReadSystem;
+    // The administrator holds a nonce in use.
+    let admin_nonce = fx.issued_nonce();
+    let h = digest_header("admin", REALM, "admin-password", &admin_nonce, URI, 1);
+    assert_eq!(fx.decide(class, "", Some(&h)), allow("admin"));
+    // The user makes 5 000 Digest logins, each on a new nonce.
+    for i in 0..5_000 {
+        let got = fx.probe();
+        assert!(
+            got == allow("user") || got == (Challenge { stale: true }),
+            "login {i}: {got:?}"
+        );
+    }
+    let (_, tracked) = fx.gate.remembered();
+    assert!(tracked <= 64 + 1, "bounded per user: {tracked}");
+    // The administrator's nonce still counts, and new logins work.
+    let h = digest_header("admin", REALM, "admin-password", &admin_nonce, URI, 2);
+    assert_eq!(fx.decide(class, "", Some(&h)), allow("admin"));
+    assert_eq!(fx.probe_as("admin"), allow("admin"));
+    fx.advance(1);
+    assert_eq!(
+        fx.probe(),
+        allow("user"),
+        "a new challenge serves the user again"
+    );
+}
+
+#[test]
+fn digest_logins_over_the_rate_get_429_and_take_no_nonce_state() {
+    let fx = Fixture::new(Settings {
+        rate: UserRateConfig {
+            per_second: 10,
+            burst: 5,
+        },
+        ..Settings::default()
+    });
+    for _ in 0..5 {
+        assert_eq!(fx.probe(), allow("user"));
+    }
+    assert_eq!(fx.probe(), RateLimited);
+    assert_eq!(fx.gate.remembered().1, 5);
+    assert_eq!(fx.probe_as("admin"), allow("admin"));
+    // Both schemes on one request by one user are charged once.
+    let mut fx = Fixture::new(Settings {
+        rate: UserRateConfig {
+            per_second: 10,
+            burst: 2,
+        },
+        ..Settings::default()
+    });
+    let token = fx.token("admin");
+    let digest = fx.digest("admin");
+    assert_eq!(
+        fx.decide(AccessClass::ReadSystem, &token, Some(&digest)),
+        allow("admin")
+    );
+    assert_eq!(fx.probe_as("admin"), allow("admin"));
+    assert_eq!(fx.probe_as("admin"), RateLimited);
+}
+
+#[test]
+fn replays_of_a_captured_login_do_not_use_up_its_users_rate() {
+    let mut fx = Fixture::new(Settings {
+        rate: UserRateConfig {
+            per_second: 1,
+            burst: 3,
+        },
+        ..Settings::default()
+    });
+    let class = AccessClass::ReadSystem;
+    let token = fx.token("admin");
+    assert_eq!(fx.decide(class, &token, None), allow("admin"));
+    let digest = fx.digest("admin");
+    assert_eq!(fx.decide(class, "", Some(&digest)), allow("admin"));
+    // An eavesdropper replays both, many times: refused, and the bucket is not drained.
+    for _ in 0..100 {
+        assert_eq!(fx.decide(class, &token, None), NotAuthorized);
+        assert_eq!(
+            fx.decide(class, "", Some(&digest)),
+            Challenge { stale: true }
+        );
+    }
+    let token = fx.token("admin");
+    assert_eq!(fx.decide(class, &token, None), allow("admin"));
+    assert_eq!(
+        fx.probe_as("admin"),
+        RateLimited,
+        "the burst of 3 is used up only now"
+    );
 }
