@@ -7,14 +7,21 @@
 //! go into an in-memory ring of recent events and the latest sequence number is announced on a
 //! `watch` channel, and only then are the raisers' acknowledgements sent. Readers (pull points,
 //! Seek, `railgate events`) use the ring, or a separate read-only connection for older events.
-//! Retention (by age and count) deletes in small chunks between batches, so it never holds up
-//! publishing.
+//! Retention (by age, count and the database's size) deletes in short chunks between
+//! batches, so it never holds up publishing; under sustained load a chunk is as large as what
+//! was committed since the last one, so retention keeps pace with any rate.
+//!
+//! The store cannot fill the disk: the write-ahead log stays under `max_wal_bytes` (`wal.rs`),
+//! the database under `max_store_bytes` (size retention), and a full disk anyway is an outage
+//! the writer survives and recovers from by itself (`full.rs`).
 
 mod checkpoint;
 mod codec;
 mod error;
+mod full;
 mod reader;
 mod schema;
+mod wal;
 mod writer;
 
 use std::collections::VecDeque;
@@ -30,7 +37,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::events::model::{Event, StoredEvent};
 
 pub use error::{StoreError, StoreErrorKind};
+pub use full::{RESERVE_BYTES, RESERVE_FILE, RETRY_FIRST, RETRY_MAX, StorageState};
 pub use reader::{Query, StoreReader};
+pub use wal::StoreStats;
 
 /// The file name inside the data folder.
 pub const FILE_NAME: &str = "events.db";
@@ -53,6 +62,13 @@ pub struct StoreConfig {
     /// Largest database file, in pages (SQLite `max_page_count`; `None`: no limit). Past it,
     /// appends fail with [`StoreErrorKind::DiskFull`] as on a full disk (tests use it so).
     pub max_pages: Option<u64>,
+    /// Bound on the write-ahead log file, in bytes (`None`: unbounded, the old behaviour).
+    pub max_wal_bytes: Option<u64>,
+    /// Delete the oldest events while the database's size in use (pages in use × page size)
+    /// is above this many bytes (`None`: no size limit).
+    pub max_store_bytes: Option<u64>,
+    /// Size of the disk-full reserve file beside the database (0: none).
+    pub reserve_bytes: u64,
 }
 
 impl Default for StoreConfig {
@@ -65,6 +81,9 @@ impl Default for StoreConfig {
             queue: 65_536,
             prune_every: Duration::from_secs(5),
             max_pages: None,
+            max_wal_bytes: Some(64 * 1024 * 1024),
+            max_store_bytes: Some(256 * 1024 * 1024),
+            reserve_bytes: RESERVE_BYTES,
         }
     }
 }
@@ -73,8 +92,15 @@ impl Default for StoreConfig {
 /// published, or why it was not stored.
 pub type Ack = oneshot::Receiver<Result<u64, StoreError>>;
 
+/// Where a queued event's acknowledgement goes.
+type Reply = oneshot::Sender<Result<u64, StoreError>>;
+/// An event waiting for its commit, with its acknowledgement.
+type Pending = (Event, Reply);
+
 enum Command {
-    Append(Event, oneshot::Sender<Result<u64, StoreError>>),
+    Append(Event, Reply),
+    /// Never refused for lack of space: kept until it can be written (`full.rs`).
+    AppendHeld(Event, Reply),
     Close(oneshot::Sender<()>),
 }
 
@@ -99,6 +125,8 @@ struct Inner {
     reader: StoreReader,
     /// Set by the writer when it stops on a fatal error: what every later append gets.
     fatal: Arc<OnceLock<StoreError>>,
+    storage: watch::Receiver<StorageState>,
+    stats: wal::SharedStats,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
@@ -110,7 +138,11 @@ impl EventStore {
         crate::state::datadir::ensure_private_dir(data_dir)
             .map_err(|e| StoreError::io(data_dir, e))?;
         crate::state::datadir::create_private_file(&path).map_err(|e| StoreError::io(&path, e))?;
-        let conn = schema::open_writable(&path, config.max_pages)?;
+        let conn = schema::open_writable(
+            &path,
+            config.max_pages,
+            config.max_wal_bytes.map(wal::journal_size_limit),
+        )?;
         let last = schema::last_seq(&conn, &path)?;
         let ring = Arc::new(RwLock::new(Ring {
             events: VecDeque::new(),
@@ -121,12 +153,16 @@ impl EventStore {
         let reader = StoreReader::open(&path)?;
         let checkpointer = checkpoint::Checkpointer::spawn(&path)?;
         let fatal = Arc::new(OnceLock::new());
+        let (storage_tx, storage) = watch::channel(StorageState::default());
+        let stats = wal::SharedStats::default();
         let published = writer::Published {
             ring: ring.clone(),
             latest: latest_tx,
             fatal: fatal.clone(),
+            stats: stats.clone(),
         };
-        let thread = writer::spawn(conn, path, checkpointer, published, config, rx)?;
+        let full = full::Full::new(data_dir, config.reserve_bytes, storage_tx);
+        let thread = writer::spawn(conn, path, checkpointer, full, published, config, rx)?;
         Ok(EventStore {
             inner: Arc::new(Inner {
                 tx,
@@ -134,6 +170,8 @@ impl EventStore {
                 ring,
                 reader,
                 fatal,
+                storage,
+                stats,
                 thread: Mutex::new(Some(thread)),
             }),
         })
@@ -159,6 +197,30 @@ impl EventStore {
             .await
             .map_err(|_| self.stopped())?;
         Ok(done)
+    }
+
+    /// Queues the store's own monitoring event (`rg:Monitoring/EventStorage`): unlike
+    /// [`EventStore::enqueue`], a full disk does not refuse it; it waits in the writer and is
+    /// committed first as soon as a write succeeds (`full.rs`). Only for a few events:
+    /// everything held stays in memory until then.
+    pub async fn enqueue_held(&self, event: Event) -> Result<Ack, StoreError> {
+        let (ack, done) = oneshot::channel();
+        self.inner
+            .tx
+            .send(Command::AppendHeld(event, ack))
+            .await
+            .map_err(|_| self.stopped())?;
+        Ok(done)
+    }
+
+    /// Whether the store can write (disk-full outages), and its changes.
+    pub fn storage(&self) -> watch::Receiver<StorageState> {
+        self.inner.storage.clone()
+    }
+
+    /// The store's figures since it opened (WAL size and restarts, size retention).
+    pub fn stats(&self) -> StoreStats {
+        *self.inner.stats.lock()
     }
 
     /// Why the writer no longer takes appends: the fatal error it stopped on, else closed.
