@@ -587,6 +587,188 @@ mod tests {
         reopened.close().await;
     }
 
+    /// Queues `n` 2 KB events from 8 raisers back to back (the writer's full rate) while
+    /// sampling the WAL file; returns its largest size seen.
+    async fn storm(store: &EventStore, dir: &Path, n: usize) -> u64 {
+        let wal = dir.join(format!("{FILE_NAME}-wal"));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sampler = std::thread::spawn({
+            let stop = stop.clone();
+            move || {
+                let mut largest = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                largest
+            }
+        });
+        let mut tasks = tokio::task::JoinSet::new();
+        for r in 0..8 {
+            let s = store.clone();
+            tasks.spawn(async move {
+                let mut acks = Vec::new();
+                for i in (r..n).step_by(8) {
+                    acks.push(s.enqueue(big(i)).await.unwrap());
+                }
+                for ack in acks {
+                    ack.await.unwrap().unwrap();
+                }
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        sampler.join().unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_stays_under_its_bound_at_the_full_rate_and_grows_without_it() {
+        const MIB: u64 = 1024 * 1024;
+        let n = 12_000; // about 26 MiB of rows
+        let bounded = tempfile::tempdir().unwrap();
+        let store = EventStore::open(
+            bounded.path(),
+            StoreConfig {
+                max_wal_bytes: Some(4 * MIB),
+                ..StoreConfig::default()
+            },
+        )
+        .unwrap();
+        let largest = storm(&store, bounded.path(), n).await;
+        let stats = store.stats();
+        assert!(largest <= 4 * MIB, "WAL reached {largest} bytes: {stats:?}");
+        assert!(stats.largest_wal_bytes <= 4 * MIB, "{stats:?}");
+        assert!(stats.wal_restarts >= 3, "the log restarted: {stats:?}");
+        assert!(stats.longest_restart_pause > Duration::ZERO, "{stats:?}");
+        assert_eq!(store.latest_seq(), n as u64, "every event acknowledged");
+        assert_eq!(store.reader().count().unwrap(), n as u64);
+        store.close().await;
+
+        // The same storm without the bound: the log grows past it (what the bound prevents).
+        let unbounded = tempfile::tempdir().unwrap();
+        let store = EventStore::open(
+            unbounded.path(),
+            StoreConfig {
+                max_wal_bytes: None,
+                ..StoreConfig::default()
+            },
+        )
+        .unwrap();
+        let largest = storm(&store, unbounded.path(), n).await;
+        assert!(
+            largest > 8 * MIB,
+            "unbounded WAL only reached {largest} bytes"
+        );
+        assert_eq!(store.stats().wal_restarts, 0);
+        store.close().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn retention_by_size_deletes_the_oldest_and_keeps_pace_with_a_storm() {
+        const MIB: u64 = 1024 * 1024;
+        let tmp = tempfile::tempdir().unwrap();
+        let store = EventStore::open(
+            tmp.path(),
+            StoreConfig {
+                max_store_bytes: Some(2 * MIB),
+                max_wal_bytes: Some(4 * MIB),
+                // Age and count retention out of the way: only size deletes here.
+                prune_every: Duration::from_secs(3600),
+                ..StoreConfig::default()
+            },
+        )
+        .unwrap();
+        let n = 8_000u64; // about 18 MiB of rows, nine times the bound
+        storm(&store, tmp.path(), n as usize).await;
+        // The last chunk runs once the writer is idle.
+        for _ in 0..100 {
+            if store.stats().used_bytes <= 2 * MIB {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let stats = store.stats();
+        assert!(stats.used_bytes <= 2 * MIB, "{stats:?}");
+        assert!(stats.deleted_for_size > n / 2, "{stats:?}");
+        // The newest are kept, without a gap; the oldest went.
+        let count = store.reader().count().unwrap();
+        let oldest = store.reader().oldest_seq().unwrap().unwrap();
+        assert!(oldest > 1 && count < n, "{oldest} {count}");
+        assert_eq!(
+            oldest + count - 1,
+            n,
+            "kept events are contiguous to the newest"
+        );
+        // The file stays near the bound: deleted pages are reused, not appended.
+        let file = std::fs::metadata(tmp.path().join(FILE_NAME)).unwrap().len();
+        assert!(file <= 6 * MIB, "database file is {file} bytes");
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_held_event_waits_out_a_full_disk_while_appends_are_refused_at_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = EventStore::open(
+            tmp.path(),
+            StoreConfig {
+                max_pages: Some(16),
+                ..StoreConfig::default()
+            },
+        )
+        .unwrap();
+        let mut storage = store.storage();
+        assert!(!storage.borrow_and_update().full);
+        assert!(
+            tmp.path().join(RESERVE_FILE).exists(),
+            "reserve created at open"
+        );
+        let mut stored = 0u64;
+        let full = loop {
+            match store.append(big(stored as usize)).await {
+                Ok(_) => stored += 1,
+                Err(e) => break e,
+            }
+            assert!(stored < 1000);
+        };
+        assert_eq!(full.kind(), StoreErrorKind::DiskFull);
+        let state = *storage.borrow_and_update();
+        assert!(
+            state.full && state.outages == 1 && state.refused == 1,
+            "{state:?}"
+        );
+        assert!(
+            !tmp.path().join(RESERVE_FILE).exists(),
+            "reserve released for the checkpoint and the monitoring event"
+        );
+        // A held event is not refused: it waits (the page limit leaves it no room).
+        let mut held = store.enqueue_held(big(0)).await.unwrap();
+        // Appends meanwhile are refused at once, typed, without a commit.
+        let started = std::time::Instant::now();
+        for i in 0..200 {
+            let e = store.append(big(i)).await.unwrap_err();
+            assert_eq!(e.kind(), StoreErrorKind::DiskFull);
+        }
+        assert!(started.elapsed() < Duration::from_secs(2));
+        tokio::time::sleep(RETRY_FIRST * 3).await;
+        assert!(
+            held.try_recv().is_err(),
+            "still held, neither stored nor refused"
+        );
+        assert_eq!(store.latest_seq(), stored, "nothing refused is published");
+        store.close().await;
+        assert_eq!(
+            held.await.map_err(|_| ()).and_then(|r| r.map_err(|_| ())),
+            Err(()),
+            "answered (closed) at shutdown"
+        );
+        let reopened = EventStore::open(tmp.path(), StoreConfig::default()).unwrap();
+        assert_eq!(reopened.reader().count().unwrap(), stored);
+        reopened.reader().integrity_check().unwrap();
+        reopened.close().await;
+    }
+
     #[tokio::test]
     async fn a_corrupt_file_is_corrupt_at_open_with_its_path() {
         let tmp = tempfile::tempdir().unwrap();

@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use rusqlite::Connection;
 
+use super::checkpoint::Exclusive;
+
 /// Figures of the store since it opened (for the storm benchmark and the logs).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StoreStats {
@@ -50,6 +52,8 @@ pub(super) fn journal_size_limit(max_wal: u64) -> u64 {
 /// The writer's watch over the WAL file.
 pub(super) struct WalBound {
     wal: PathBuf,
+    /// Taken for the RESTART, so it never meets the checkpoint thread's PASSIVE one.
+    exclusive: Exclusive,
     /// Restart the log when the file passes this size (`None`: no bound).
     restart_at: Option<u64>,
     stats: SharedStats,
@@ -57,11 +61,17 @@ pub(super) struct WalBound {
 
 impl WalBound {
     /// For the database `db`, bounded to `max_wal` bytes (`None`: unbounded).
-    pub(super) fn new(db: &Path, max_wal: Option<u64>, stats: SharedStats) -> WalBound {
+    pub(super) fn new(
+        db: &Path,
+        max_wal: Option<u64>,
+        exclusive: Exclusive,
+        stats: SharedStats,
+    ) -> WalBound {
         let mut wal = db.as_os_str().to_owned();
         wal.push("-wal");
         WalBound {
             wal: PathBuf::from(wal),
+            exclusive,
             restart_at: max_wal.map(|m| m / 2),
             stats,
         }
@@ -83,14 +93,18 @@ impl WalBound {
         if self.restart_at.is_none_or(|limit| size <= limit) {
             return;
         }
+        // The pause counts the wait for a PASSIVE checkpoint in progress too.
         let started = Instant::now();
-        let result = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        });
+        let result = {
+            let _running = self.exclusive.lock();
+            conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+        };
         let pause = started.elapsed();
         let mut stats = self.stats.lock();
         stats.wal_restarts += 1;

@@ -62,7 +62,12 @@ pub(super) fn spawn(
     config: StoreConfig,
     rx: mpsc::Receiver<Command>,
 ) -> Result<std::thread::JoinHandle<()>, StoreError> {
-    let wal = WalBound::new(&path, config.max_wal_bytes, out.stats.clone());
+    let wal = WalBound::new(
+        &path,
+        config.max_wal_bytes,
+        checkpointer.exclusive(),
+        out.stats.clone(),
+    );
     std::thread::Builder::new()
         .name("event-store".into())
         .spawn({
@@ -198,10 +203,11 @@ impl Writer {
                 break;
             }
             // Under sustained load the queue is never empty: retention still advances, one
-            // chunk at a time, at most every 100 ms.
+            // chunk at a time, at most every 100 ms; past the size bound after every batch, so
+            // the file outgrows the bound by a batch at most.
             if !rx.is_empty()
-                && (self.prune_due() || self.over_size())
-                && self.last_chunk.elapsed() >= PRUNE_SPACING
+                && (self.over_size()
+                    || (self.prune_due() && self.last_chunk.elapsed() >= PRUNE_SPACING))
             {
                 self.prune_step();
             }
