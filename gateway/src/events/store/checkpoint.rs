@@ -78,6 +78,16 @@ impl Checkpointer {
         }
     }
 
+    /// Asks for a checkpoint now (the WAL is growing fast: copy it before the writer has to).
+    pub(super) fn nudge(&self) {
+        let (state, wake) = &*self.shared;
+        let mut state = state.lock();
+        if state.commits < EVERY_COMMITS {
+            state.commits = EVERY_COMMITS;
+            wake.notify_one();
+        }
+    }
+
     /// Stops the thread and waits for it (before the writer's final checkpoint).
     pub(super) fn stop(&mut self) {
         {

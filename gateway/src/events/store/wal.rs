@@ -12,8 +12,11 @@
 //! write from the log's start; that commit truncates the file to `journal_size_limit` (a
 //! quarter of the bound, [`journal_size_limit`]). A batch is also kept below an eighth of the
 //! bound (`writer.rs`), so the file stays under the bound at any rate. The restart costs the
-//! writer a pause (the copy of the frames not yet copied, and an fsync of the database);
-//! each one is measured and the longest kept in [`StoreStats`].
+//! writer a pause (the copy of the frames not yet copied, and an fsync of the database), so
+//! past a quarter of the bound the writer wakes the checkpoint thread after every commit: by
+//! the restart most frames are copied and the pause is short. SQLite runs one checkpoint at a
+//! time, so the restart waits for a PASSIVE one in progress (`checkpoint.rs`); each pause,
+//! that wait included, is measured and the longest kept in [`StoreStats`].
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,8 +36,10 @@ pub struct StoreStats {
     pub wal_restarts: u64,
     /// RESTART checkpoints that could not complete (a reader held the log).
     pub wal_restarts_busy: u64,
-    /// The longest writer pause a RESTART checkpoint cost.
+    /// The longest writer pause a RESTART checkpoint cost (the wait below included).
     pub longest_restart_pause: Duration,
+    /// The longest part of such a pause spent waiting for a PASSIVE checkpoint to finish.
+    pub longest_restart_wait: Duration,
     /// Events deleted because the store passed its size bound.
     pub deleted_for_size: u64,
     /// The database's size in use (pages in use × page size) after the last commit, bytes.
@@ -56,6 +61,8 @@ pub(super) struct WalBound {
     exclusive: Exclusive,
     /// Restart the log when the file passes this size (`None`: no bound).
     restart_at: Option<u64>,
+    /// The bound (0 when there is none).
+    bound: u64,
     stats: SharedStats,
 }
 
@@ -73,6 +80,7 @@ impl WalBound {
             wal: PathBuf::from(wal),
             exclusive,
             restart_at: max_wal.map(|m| m / 2),
+            bound: max_wal.unwrap_or(0),
             stats,
         }
     }
@@ -84,32 +92,44 @@ impl WalBound {
 
     /// After a commit: records the WAL's size and restarts the log when it is past half the
     /// bound. Never fails: a failed checkpoint is logged and tried again after the next commit.
-    pub(super) fn after_commit(&mut self, conn: &Connection) {
+    /// Returns whether the checkpoint thread should run now: past a quarter of the bound, so
+    /// that by the restart most frames are copied already and the restart's pause is short.
+    pub(super) fn after_commit(&mut self, conn: &Connection) -> bool {
         let size = self.size();
         {
             let mut stats = self.stats.lock();
             stats.largest_wal_bytes = stats.largest_wal_bytes.max(size);
         }
-        if self.restart_at.is_none_or(|limit| size <= limit) {
-            return;
-        }
-        // The pause counts the wait for a PASSIVE checkpoint in progress too.
-        let started = Instant::now();
-        let result = {
-            let _running = self.exclusive.lock();
-            conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })
+        let Some(limit) = self.restart_at else {
+            return false;
         };
+        if size <= limit {
+            return size > limit / 2;
+        }
+        // The pause counts the wait for a PASSIVE checkpoint in progress too. While one runs
+        // the restart is put off to a later commit, until the log is past three quarters of
+        // the bound (then the writer waits for it).
+        let started = Instant::now();
+        let running = match self.exclusive.try_lock() {
+            Some(guard) => guard,
+            None if size <= self.bound / 4 * 3 => return true,
+            None => self.exclusive.lock(),
+        };
+        let waited = started.elapsed();
+        let result = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        });
+        drop(running);
         let pause = started.elapsed();
         let mut stats = self.stats.lock();
         stats.wal_restarts += 1;
         let longest = pause > stats.longest_restart_pause;
         stats.longest_restart_pause = stats.longest_restart_pause.max(pause);
+        stats.longest_restart_wait = stats.longest_restart_wait.max(waited);
         match result {
             Ok((busy, frames, copied)) => {
                 if busy != 0 {
@@ -140,5 +160,6 @@ impl WalBound {
                 tracing::warn!(error = %e, wal_bytes = size, "event store: WAL restart checkpoint failed");
             }
         }
+        false
     }
 }

@@ -357,7 +357,9 @@ impl Writer {
         .map_err(|e| StoreError::sqlite(&self.path, e))?;
         self.checkpointer.committed();
         self.since_prune = self.since_prune.saturating_add(written.len() as u64);
-        self.wal.after_commit(&self.conn);
+        if self.wal.after_commit(&self.conn) {
+            self.checkpointer.nudge();
+        }
         self.refresh_used();
         Ok(written)
     }
@@ -448,7 +450,9 @@ impl Writer {
         }
         self.last_chunk = Instant::now();
         if deleted > 0 {
-            self.wal.after_commit(&self.conn);
+            if self.wal.after_commit(&self.conn) {
+                self.checkpointer.nudge();
+            }
             self.refresh_used();
             if by_size > 0 {
                 self.out.stats.lock().deleted_for_size += by_size as u64;
