@@ -38,7 +38,7 @@ struct Args {
     /// `events.max_wal_mib` of the bounded run.
     #[arg(long, default_value_t = 64)]
     max_wal_mib: u64,
-    /// `events.max_store_mib` of the bounded run.
+    /// `events.max_store_mib` of the bounded run (0: no size bound, the WAL bound alone).
     #[arg(long, default_value_t = 256)]
     max_store_mib: u64,
     /// Skip the unbounded baseline run.
@@ -224,7 +224,7 @@ fn main() -> anyhow::Result<()> {
         max_age: None,
         max_count: None,
         max_wal_bytes: Some(args.max_wal_mib * 1024 * 1024),
-        max_store_bytes: Some(args.max_store_mib * 1024 * 1024),
+        max_store_bytes: (args.max_store_mib > 0).then(|| args.max_store_mib * 1024 * 1024),
         ..StoreConfig::default()
     };
     let dir = tempfile::tempdir_in(&base)?;

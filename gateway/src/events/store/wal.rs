@@ -10,8 +10,8 @@
 //! (`events.max_wal_mib`) it runs `PRAGMA wal_checkpoint(RESTART)` itself, between batches:
 //! that copies what the PASSIVE checkpointer has not copied yet and makes the next commit
 //! write from the log's start; that commit truncates the file to `journal_size_limit` (a
-//! quarter of the bound, [`journal_size_limit`]). A batch is also kept below an eighth of the
-//! bound (`writer.rs`), so the file stays under the bound at any rate. The restart costs the
+//! quarter of the bound, [`journal_size_limit`]). A batch is also kept below a sixteenth of
+//! the bound (`writer.rs`), so the file stays under the bound at any rate. The restart costs the
 //! writer a pause (the copy of the frames not yet copied, and an fsync of the database), so
 //! past a quarter of the bound the writer wakes the checkpoint thread after every commit: by
 //! the restart most frames are copied and the pause is short. SQLite runs one checkpoint at a
@@ -107,12 +107,12 @@ impl WalBound {
             return size > limit / 2;
         }
         // The pause counts the wait for a PASSIVE checkpoint in progress too. While one runs
-        // the restart is put off to a later commit, until the log is past three quarters of
-        // the bound (then the writer waits for it).
+        // the restart is put off to a later commit, until the log is past five eighths of the
+        // bound (then the writer waits for it).
         let started = Instant::now();
         let running = match self.exclusive.try_lock() {
             Some(guard) => guard,
-            None if size <= self.bound / 4 * 3 => return true,
+            None if size <= self.bound / 8 * 5 => return true,
             None => self.exclusive.lock(),
         };
         let waited = started.elapsed();

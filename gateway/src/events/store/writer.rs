@@ -131,11 +131,11 @@ fn approx_bytes(e: &Event) -> usize {
 impl Writer {
     fn run(mut self, mut rx: mpsc::Receiver<Command>) {
         let mut closing: Option<oneshot::Sender<()>> = None;
-        // A batch stays below an eighth of the WAL bound, so one batch cannot overshoot it.
-        let batch_bytes = self
-            .config
-            .max_wal_bytes
-            .map_or(usize::MAX, |b| usize::try_from(b / 8).unwrap_or(usize::MAX));
+        // A batch stays below a sixteenth of the WAL bound (by a byte estimate; the WAL takes
+        // whole pages, somewhat more), so a batch or two cannot overshoot it.
+        let batch_bytes = self.config.max_wal_bytes.map_or(usize::MAX, |b| {
+            usize::try_from(b / 16).unwrap_or(usize::MAX)
+        });
         loop {
             // Retention only when nothing waits, so it never delays an append.
             if rx.is_empty() && closing.is_none() {
@@ -298,8 +298,11 @@ impl Writer {
                 if held_only {
                     tracing::debug!(error = %e, "event store: no room for the held events yet");
                 } else {
+                    // Counted as refused by `failed`; each raiser gets this commit's error.
                     self.full.failed(&e, rest.len() as u64);
-                    self.full.refuse(rest);
+                    for (_, reply) in rest {
+                        let _ = reply.send(Err(e.clone()));
+                    }
                 }
                 Ok(())
             }
