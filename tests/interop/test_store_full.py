@@ -163,16 +163,12 @@ def test_a_full_disk_is_survived_reported_and_recovered_from_with_nothing_acknow
         assert refusal is not None, "the disk never filled"
         assert refusal.startswith("error") and "disk full" in refusal, refusal
         i += 1
-        # Later raisers are refused, typed and fast, while the disk stays full.
-        started = time.monotonic()
-        for _ in range(20):
-            reply = source.burst(i)
-            assert reply.startswith("error") and "disk full" in reply, reply
-            i += 1
-        assert time.monotonic() - started < 5, "refusals do not wait for the disk"
-        assert not (data / "events.reserve").exists(), "the reserve is released"
+        deadline = time.monotonic() + 5
+        while "released_reserve=true" not in g.log():
+            assert time.monotonic() < deadline, "the reserve is released when the outage starts"
+            time.sleep(0.05)
 
-        # The gateway keeps serving, and says the store is full.
+        # The gateway keeps serving, and says the store is full (stored in the reserve's room).
         r = soap(g.url, "<tds:GetSystemDateAndTime/>", auth=ADMIN)
         assert r.status_code == 200, r.text
         full = pull_until(address, lambda ms: any(m["data"]["State"] == "Full" for m in ms))
@@ -180,8 +176,20 @@ def test_a_full_disk_is_survived_reported_and_recovered_from_with_nothing_acknow
         assert int(full[0]["data"]["Refused"]) >= 1
         assert full[0]["op"] == "Changed"
 
+        # Take the room the reserve left too; later raisers are refused, typed and fast.
+        filler2 = inside / "filler2"
+        fill(filler2)
+        started = time.monotonic()
+        for _ in range(20):
+            reply = source.burst(i)
+            assert reply.startswith("error") and "disk full" in reply, reply
+            i += 1
+        assert time.monotonic() - started < 5, "refusals do not wait for the disk"
+        assert not (data / "events.reserve").exists(), "no reserve while the disk is full"
+
         # Space returns: the store recovers by itself (retries at most 4 s apart).
         filler.unlink()
+        filler2.unlink()
         recovered_at = None
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
