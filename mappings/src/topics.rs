@@ -162,6 +162,10 @@ pub const CONTROLLER_LINK: &str = "Monitoring/ControllerLink";
 /// `Controller`, Data `Failing`, `Count`), a property the gateway keeps for every controller.
 pub const FAILING_POINTS: &str = "Monitoring/FailingPoints";
 
+/// `rg:Monitoring/EventStorage`: whether the event store can write (Source `Store`, Data
+/// `State` `Ok`|`Full`, `Refused`), a property the gateway keeps from start.
+pub const EVENT_STORAGE: &str = "Monitoring/EventStorage";
+
 /// Topics of [`RAILGATE_TOPICS`] the gateway itself emits: a value may not publish on them.
 pub const RESERVED_RAILGATE: &[(&str, &str)] = &[
     (
@@ -175,6 +179,10 @@ pub const RESERVED_RAILGATE: &[(&str, &str)] = &[
     (
         FAILING_POINTS,
         "the gateway reports each controller's failing points on it",
+    ),
+    (
+        EVENT_STORAGE,
+        "the gateway reports whether its event store can write on it",
     ),
 ];
 
@@ -275,6 +283,8 @@ mod tests {
         assert!(reserved_in(RAILGATE_TOPICS, FAILING_POINTS).is_some());
         assert!(reserved(CONTROLLER_LINK).is_none());
         assert!(reserved_in("urn:other", CONTROLLER_LINK).is_none());
+        assert!(reserved_in(RAILGATE_TOPICS, EVENT_STORAGE).is_some());
+        assert!(reserved(EVENT_STORAGE).is_none());
         // Numbers have a quantity, booleans none.
         for t in CATALOG {
             assert_eq!(t.quantity.is_some(), t.data.1 == "xs:float", "{}", t.path);

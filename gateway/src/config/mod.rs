@@ -138,6 +138,12 @@ pub struct EventsConfig {
     pub retention_days: u64,
     /// Keep at most this many stored events (0: no limit).
     pub max_events: u64,
+    /// Bound on the event store's write-ahead log, in MiB (4 to 65536): past half of it the
+    /// log is checkpointed and restarted, so an event storm cannot grow it further.
+    pub max_wal_mib: u64,
+    /// Delete the oldest stored events while the event database's size in use passes this
+    /// many MiB (0: no size limit; else 16 to 1048576), besides age and count.
+    pub max_store_mib: u64,
     /// Most pull-point subscriptions at once (MaxPullPoints), 1 to 100000.
     pub max_pull_points: usize,
     /// Most pull points one user (all anonymous clients together are one) holds at once,
@@ -165,6 +171,8 @@ impl Default for EventsConfig {
         EventsConfig {
             retention_days: 30,
             max_events: 1_000_000,
+            max_wal_mib: 64,
+            max_store_mib: 256,
             max_pull_points: 512,
             max_pull_points_per_user: 256,
             max_push_subscriptions: 32,
@@ -436,6 +444,7 @@ impl Config {
                 self.server.body_timeout_secs,
                 1..=3600,
             ),
+            ("/events/max_wal_mib", self.events.max_wal_mib, 4..=65_536),
         ] {
             if !range.contains(&value) {
                 problem(
@@ -452,6 +461,13 @@ impl Config {
                     "must be between 1 and max_connections ({})",
                     self.server.max_connections
                 ),
+            );
+        }
+        let store_mib = self.events.max_store_mib;
+        if store_mib != 0 && !(16..=1_048_576).contains(&store_mib) {
+            problem(
+                "/events/max_store_mib",
+                "must be 0 (no size limit) or between 16 and 1048576".into(),
             );
         }
         if self.security.realm.is_empty() || self.security.realm.contains('"') {
@@ -652,6 +668,46 @@ mod tests {
                 ("security.created_window_secs", 2),
                 ("security.lockout_secs", 3)
             ]
+        );
+    }
+
+    #[test]
+    fn the_example_events_section_shows_the_defaults() {
+        let example = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../deploy/railgate.example.yaml"
+        );
+        let e = Config::load(Path::new(example)).unwrap().events;
+        let d = EventsConfig::default();
+        let key = |c: &EventsConfig| {
+            (
+                c.retention_days,
+                c.max_events,
+                c.max_wal_mib,
+                c.max_store_mib,
+                c.max_pull_points,
+                c.max_pull_points_per_user,
+                c.max_push_subscriptions,
+                c.max_push_subscriptions_per_user,
+                c.consumer_networks.clone(),
+            )
+        };
+        assert_eq!(key(&e), key(&d));
+    }
+
+    #[test]
+    fn store_bounds_have_defaults_and_ranges() {
+        let c = Config::parse(Path::new("s.yaml"), "").unwrap();
+        assert_eq!((c.events.max_wal_mib, c.events.max_store_mib), (64, 256));
+        let ok = "events:\n  max_wal_mib: 4\n  max_store_mib: 0\n";
+        let c = Config::parse(Path::new("s.yaml"), ok).unwrap();
+        assert_eq!((c.events.max_wal_mib, c.events.max_store_mib), (4, 0));
+        let yaml = "events:\n  max_wal_mib: 2\n  max_store_mib: 8\n";
+        let d = Config::parse(Path::new("s.yaml"), yaml).unwrap_err();
+        let found: Vec<_> = d.0.iter().map(|d| (d.path.as_str(), d.line)).collect();
+        assert_eq!(
+            found,
+            [("events.max_wal_mib", 2), ("events.max_store_mib", 3)]
         );
     }
 

@@ -73,6 +73,18 @@ impl EventCore {
         self.store.enqueue(event).await.map(Some)
     }
 
+    /// Like [`EventCore::queue_property`], for the store's own monitoring property: a full
+    /// disk does not refuse it, the store holds it until it can be written
+    /// ([`EventStore::enqueue_held`]).
+    pub async fn queue_property_held(&self, mut event: Event) -> Result<Option<Ack>, StoreError> {
+        event.utc = to_millis(event.utc);
+        let mut state = self.properties.lock().await;
+        let Some(event) = state.set(event) else {
+            return Ok(None);
+        };
+        self.store.enqueue_held(event).await.map(Some)
+    }
+
     /// Queues a non-property event; returns its commit to wait for.
     pub async fn queue(&self, mut event: Event) -> Result<Ack, StoreError> {
         event.utc = to_millis(event.utc);

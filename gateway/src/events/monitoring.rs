@@ -1,7 +1,14 @@
 //! Monitoring events about the gateway itself, as ONVIF Core defines them:
 //! `tns1:Monitoring/ProcessorUsage` and `tns1:Monitoring/OperatingTime/{LastReboot,LastReset,
-//! LastClockSynchronization}`. Each southbound controller's link state and failing points are
-//! [`super::controllers`]' (published by the southbound publisher, in order with the
+//! LastClockSynchronization}`; and, in railgate's namespace, `rg:Monitoring/EventStorage`:
+//! whether the event store can write (Source `Store` = `events`; Data `State`: `Ok` or `Full`,
+//! and `Refused` (xs:int): events refused in the outage that began (at `Full`: those of the
+//! batch that met the full disk) or ended (at `Ok`: all of them)). It exists from start
+//! (`Ok`, 0) and changes on each outage. It is raised *held* (`EventStore::enqueue_held`): a
+//! full disk does not refuse it; the store writes it in the room its reserve file leaves, or
+//! else first on recovery, so it is persisted and published like every event, never lost and
+//! never delivered from memory only. Each southbound controller's link state and failing points
+//! are [`super::controllers`]' (published by the southbound publisher, in order with the
 //! controller's readings).
 
 use std::time::{Duration, SystemTime};
@@ -9,8 +16,11 @@ use std::time::{Duration, SystemTime};
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
+use railgate_mappings::topics::{EVENT_STORAGE, RAILGATE_TOPICS};
+
 use super::core::EventCore;
 use super::model::{Event, Item, Topic};
+use super::store::StorageState;
 use super::time::utc;
 
 const PRODUCER: &str = "railgate";
@@ -28,6 +38,62 @@ fn property(topic: &str, source: Vec<Item>, data: Vec<Item>) -> Event {
         key: vec![],
         data,
         producer: PRODUCER.into(),
+    }
+}
+
+/// `rg:Monitoring/EventStorage`.
+pub fn event_storage_topic() -> Topic {
+    Topic {
+        ns: RAILGATE_TOPICS.to_string(),
+        path: EVENT_STORAGE.to_string(),
+    }
+}
+
+/// The `rg:Monitoring/EventStorage` property for `state`.
+pub fn event_storage(state: StorageState) -> Event {
+    Event {
+        utc: Utc::now(),
+        topic: event_storage_topic(),
+        operation: None,
+        source: vec![Item::simple("Store", "events")],
+        key: vec![],
+        data: vec![
+            Item::simple("State", if state.full { "Full" } else { "Ok" }),
+            Item::simple("Refused", state.refused.to_string()),
+        ],
+        producer: PRODUCER.into(),
+    }
+}
+
+/// The states to raise, in order, when the store's state moved from `seen` to `now` (a watch
+/// keeps only the latest value: an outage that began and ended in between is raised too).
+fn storage_transitions(seen: StorageState, now: StorageState) -> Vec<StorageState> {
+    if now.outages == seen.outages {
+        return if now.full == seen.full {
+            vec![]
+        } else {
+            vec![now]
+        };
+    }
+    let mut states = Vec::new();
+    if seen.full {
+        states.push(StorageState {
+            full: false,
+            ..seen
+        });
+    }
+    if !now.full {
+        states.push(StorageState { full: true, ..now });
+    }
+    states.push(now);
+    states
+}
+
+/// Queues the EventStorage property held; never waits for its commit (during an outage that
+/// comes only on recovery).
+async fn raise_storage(core: &EventCore, state: StorageState) {
+    if let Err(e) = core.queue_property_held(event_storage(state)).await {
+        tracing::warn!(error = %e, "cannot raise rg:Monitoring/EventStorage");
     }
 }
 
@@ -87,12 +153,28 @@ pub async fn run(core: EventCore, stop: CancellationToken) {
             tracing::warn!(error = %e, topic, "cannot raise a monitoring event");
         }
     }
+    let mut storage = core.store().storage();
+    let mut seen = *storage.borrow_and_update();
+    raise_storage(&core, seen).await;
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     let mut previous = cpu_jiffies();
     let mut reported: Option<f64> = None;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
+            changed = storage.changed() => {
+                if changed.is_err() {
+                    // The store has closed: nothing more to report.
+                    stop.cancelled().await;
+                    break;
+                }
+                let now = *storage.borrow_and_update();
+                for state in storage_transitions(seen, now) {
+                    raise_storage(&core, state).await;
+                }
+                seen = now;
+                continue;
+            }
             _ = stop.cancelled() => break,
         }
         let now = cpu_jiffies();
@@ -127,6 +209,50 @@ pub async fn run(core: EventCore, stop: CancellationToken) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn state(full: bool, outages: u64, refused: u64) -> StorageState {
+        StorageState {
+            full,
+            outages,
+            refused,
+        }
+    }
+
+    #[test]
+    fn every_storage_transition_is_raised_even_those_a_watch_skipped() {
+        let fulls = |v: Vec<StorageState>| v.iter().map(|s| s.full).collect::<Vec<_>>();
+        assert!(storage_transitions(state(false, 0, 0), state(false, 0, 0)).is_empty());
+        assert_eq!(
+            storage_transitions(state(false, 0, 0), state(true, 1, 5)),
+            [state(true, 1, 5)]
+        );
+        assert_eq!(
+            storage_transitions(state(true, 1, 5), state(false, 1, 70)),
+            [state(false, 1, 70)]
+        );
+        // Began and ended in between: Full, then Ok.
+        assert_eq!(
+            fulls(storage_transitions(state(false, 0, 0), state(false, 1, 9))),
+            [true, false]
+        );
+        // Ended, and another began: Ok, then Full.
+        assert_eq!(
+            fulls(storage_transitions(state(true, 1, 5), state(true, 2, 1))),
+            [false, true]
+        );
+        assert_eq!(
+            fulls(storage_transitions(state(true, 1, 5), state(false, 3, 1))),
+            [false, true, false]
+        );
+        let e = event_storage(state(true, 1, 5));
+        assert_eq!(e.topic, event_storage_topic());
+        assert_eq!(e.topic.ns, RAILGATE_TOPICS);
+        assert_eq!(e.source, [Item::simple("Store", "events")]);
+        assert_eq!(
+            e.data,
+            [Item::simple("State", "Full"), Item::simple("Refused", "5")]
+        );
+    }
 
     #[test]
     fn host_facts_are_readable() {

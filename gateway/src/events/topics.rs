@@ -112,6 +112,16 @@ impl Default for TopicRegistry {
             ],
         });
         registry.register(TopicDescription {
+            topic: super::monitoring::event_storage_topic(),
+            is_property: true,
+            source: vec![ItemDescription::simple("Store", "xs:string")],
+            key: vec![],
+            data: vec![
+                ItemDescription::simple("State", "xs:string"),
+                ItemDescription::simple("Refused", "xs:int"),
+            ],
+        });
+        registry.register(TopicDescription {
             topic: beginning_of_buffer(),
             is_property: false,
             source: vec![],

@@ -3,6 +3,10 @@
 //! event behind it) by milliseconds. The writer therefore never checkpoints; this thread does,
 //! on its own connection, in PASSIVE mode, which copies committed WAL frames into the database
 //! while the writer goes on committing.
+//!
+//! SQLite runs one checkpoint at a time and answers any other at once with SQLITE_BUSY
+//! (without a busy handler). The writer's own RESTART checkpoints (`wal.rs`) therefore take
+//! [`Checkpointer::exclusive`] first, which this thread holds while it checkpoints.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -28,9 +32,13 @@ struct State {
 
 type Shared = Arc<(Mutex<State>, Condvar)>;
 
+/// Held while a checkpoint runs (this thread's, or the writer's RESTART).
+pub(super) type Exclusive = Arc<Mutex<()>>;
+
 /// The checkpointing thread; the writer tells it about commits.
 pub(super) struct Checkpointer {
     shared: Shared,
+    exclusive: Exclusive,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -40,17 +48,24 @@ impl Checkpointer {
         let conn = Connection::open(path).map_err(sqlite)?;
         conn.busy_timeout(Duration::from_secs(5)).map_err(sqlite)?;
         let shared: Shared = Arc::default();
+        let exclusive = Exclusive::default();
         let thread = std::thread::Builder::new()
             .name("event-checkpoint".into())
             .spawn({
-                let shared = shared.clone();
-                move || run(conn, shared)
+                let (shared, exclusive) = (shared.clone(), exclusive.clone());
+                move || run(conn, shared, exclusive)
             })
             .map_err(|e| StoreError::io(path, e).doing("start the checkpoint thread"))?;
         Ok(Checkpointer {
             shared,
+            exclusive,
             thread: Some(thread),
         })
+    }
+
+    /// The lock a checkpoint holds while it runs.
+    pub(super) fn exclusive(&self) -> Exclusive {
+        self.exclusive.clone()
     }
 
     /// Called by the writer after each commit.
@@ -59,6 +74,16 @@ impl Checkpointer {
         let mut state = state.lock();
         state.commits += 1;
         if state.commits == EVERY_COMMITS {
+            wake.notify_one();
+        }
+    }
+
+    /// Asks for a checkpoint now (the WAL is growing fast: copy it before the writer has to).
+    pub(super) fn nudge(&self) {
+        let (state, wake) = &*self.shared;
+        let mut state = state.lock();
+        if state.commits < EVERY_COMMITS {
+            state.commits = EVERY_COMMITS;
             wake.notify_one();
         }
     }
@@ -82,7 +107,7 @@ impl Drop for Checkpointer {
     }
 }
 
-fn run(conn: Connection, shared: Shared) {
+fn run(conn: Connection, shared: Shared, exclusive: Exclusive) {
     let (state, wake) = &*shared;
     let mut guard = state.lock();
     let mut quiet = false;
@@ -98,9 +123,12 @@ fn run(conn: Connection, shared: Shared) {
         }
         guard.commits = 0;
         drop(guard);
-        let result = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-        });
+        let result = {
+            let _running = exclusive.lock();
+            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            })
+        };
         match result {
             Ok((frames, copied)) => tracing::trace!(frames, copied, "event store checkpoint"),
             Err(e) => tracing::warn!(error = %e, "event store checkpoint failed"),

@@ -7,14 +7,21 @@
 //! go into an in-memory ring of recent events and the latest sequence number is announced on a
 //! `watch` channel, and only then are the raisers' acknowledgements sent. Readers (pull points,
 //! Seek, `railgate events`) use the ring, or a separate read-only connection for older events.
-//! Retention (by age and count) deletes in small chunks between batches, so it never holds up
-//! publishing.
+//! Retention (by age, count and the database's size) deletes in short chunks between
+//! batches, so it never holds up publishing; under sustained load a chunk is as large as what
+//! was committed since the last one, so retention keeps pace with any rate.
+//!
+//! The store cannot fill the disk: the write-ahead log stays under `max_wal_bytes` (`wal.rs`),
+//! the database under `max_store_bytes` (size retention), and a full disk anyway is an outage
+//! the writer survives and recovers from by itself (`full.rs`).
 
 mod checkpoint;
 mod codec;
 mod error;
+mod full;
 mod reader;
 mod schema;
+mod wal;
 mod writer;
 
 use std::collections::VecDeque;
@@ -30,7 +37,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::events::model::{Event, StoredEvent};
 
 pub use error::{StoreError, StoreErrorKind};
+pub use full::{RESERVE_BYTES, RESERVE_FILE, RETRY_FIRST, RETRY_MAX, StorageState};
 pub use reader::{Query, StoreReader};
+pub use wal::StoreStats;
 
 /// The file name inside the data folder.
 pub const FILE_NAME: &str = "events.db";
@@ -53,6 +62,13 @@ pub struct StoreConfig {
     /// Largest database file, in pages (SQLite `max_page_count`; `None`: no limit). Past it,
     /// appends fail with [`StoreErrorKind::DiskFull`] as on a full disk (tests use it so).
     pub max_pages: Option<u64>,
+    /// Bound on the write-ahead log file, in bytes (`None`: unbounded, the old behaviour).
+    pub max_wal_bytes: Option<u64>,
+    /// Delete the oldest events while the database's size in use (pages in use × page size)
+    /// is above this many bytes (`None`: no size limit).
+    pub max_store_bytes: Option<u64>,
+    /// Size of the disk-full reserve file beside the database (0: none).
+    pub reserve_bytes: u64,
 }
 
 impl Default for StoreConfig {
@@ -65,6 +81,9 @@ impl Default for StoreConfig {
             queue: 65_536,
             prune_every: Duration::from_secs(5),
             max_pages: None,
+            max_wal_bytes: Some(64 * 1024 * 1024),
+            max_store_bytes: Some(256 * 1024 * 1024),
+            reserve_bytes: RESERVE_BYTES,
         }
     }
 }
@@ -73,8 +92,15 @@ impl Default for StoreConfig {
 /// published, or why it was not stored.
 pub type Ack = oneshot::Receiver<Result<u64, StoreError>>;
 
+/// Where a queued event's acknowledgement goes.
+type Reply = oneshot::Sender<Result<u64, StoreError>>;
+/// An event waiting for its commit, with its acknowledgement.
+type Pending = (Event, Reply);
+
 enum Command {
-    Append(Event, oneshot::Sender<Result<u64, StoreError>>),
+    Append(Event, Reply),
+    /// Never refused for lack of space: kept until it can be written (`full.rs`).
+    AppendHeld(Event, Reply),
     Close(oneshot::Sender<()>),
 }
 
@@ -99,6 +125,8 @@ struct Inner {
     reader: StoreReader,
     /// Set by the writer when it stops on a fatal error: what every later append gets.
     fatal: Arc<OnceLock<StoreError>>,
+    storage: watch::Receiver<StorageState>,
+    stats: wal::SharedStats,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
@@ -110,7 +138,11 @@ impl EventStore {
         crate::state::datadir::ensure_private_dir(data_dir)
             .map_err(|e| StoreError::io(data_dir, e))?;
         crate::state::datadir::create_private_file(&path).map_err(|e| StoreError::io(&path, e))?;
-        let conn = schema::open_writable(&path, config.max_pages)?;
+        let conn = schema::open_writable(
+            &path,
+            config.max_pages,
+            config.max_wal_bytes.map(wal::journal_size_limit),
+        )?;
         let last = schema::last_seq(&conn, &path)?;
         let ring = Arc::new(RwLock::new(Ring {
             events: VecDeque::new(),
@@ -121,12 +153,16 @@ impl EventStore {
         let reader = StoreReader::open(&path)?;
         let checkpointer = checkpoint::Checkpointer::spawn(&path)?;
         let fatal = Arc::new(OnceLock::new());
+        let (storage_tx, storage) = watch::channel(StorageState::default());
+        let stats = wal::SharedStats::default();
         let published = writer::Published {
             ring: ring.clone(),
             latest: latest_tx,
             fatal: fatal.clone(),
+            stats: stats.clone(),
         };
-        let thread = writer::spawn(conn, path, checkpointer, published, config, rx)?;
+        let full = full::Full::new(data_dir, config.reserve_bytes, storage_tx);
+        let thread = writer::spawn(conn, path, checkpointer, full, published, config, rx)?;
         Ok(EventStore {
             inner: Arc::new(Inner {
                 tx,
@@ -134,6 +170,8 @@ impl EventStore {
                 ring,
                 reader,
                 fatal,
+                storage,
+                stats,
                 thread: Mutex::new(Some(thread)),
             }),
         })
@@ -159,6 +197,30 @@ impl EventStore {
             .await
             .map_err(|_| self.stopped())?;
         Ok(done)
+    }
+
+    /// Queues the store's own monitoring event (`rg:Monitoring/EventStorage`): unlike
+    /// [`EventStore::enqueue`], a full disk does not refuse it; it waits in the writer and is
+    /// committed first as soon as a write succeeds (`full.rs`). Only for a few events:
+    /// everything held stays in memory until then.
+    pub async fn enqueue_held(&self, event: Event) -> Result<Ack, StoreError> {
+        let (ack, done) = oneshot::channel();
+        self.inner
+            .tx
+            .send(Command::AppendHeld(event, ack))
+            .await
+            .map_err(|_| self.stopped())?;
+        Ok(done)
+    }
+
+    /// Whether the store can write (disk-full outages), and its changes.
+    pub fn storage(&self) -> watch::Receiver<StorageState> {
+        self.inner.storage.clone()
+    }
+
+    /// The store's figures since it opened (WAL size and restarts, size retention).
+    pub fn stats(&self) -> StoreStats {
+        *self.inner.stats.lock()
     }
 
     /// Why the writer no longer takes appends: the fatal error it stopped on, else closed.
@@ -522,6 +584,188 @@ mod tests {
         assert_eq!(reopened.reader().count().unwrap(), stored);
         reopened.reader().integrity_check().unwrap();
         assert_eq!(reopened.append(event(0)).await.unwrap(), stored + 1);
+        reopened.close().await;
+    }
+
+    /// Queues `n` 2 KB events from 8 raisers back to back (the writer's full rate) while
+    /// sampling the WAL file; returns its largest size seen.
+    async fn storm(store: &EventStore, dir: &Path, n: usize) -> u64 {
+        let wal = dir.join(format!("{FILE_NAME}-wal"));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sampler = std::thread::spawn({
+            let stop = stop.clone();
+            move || {
+                let mut largest = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                largest
+            }
+        });
+        let mut tasks = tokio::task::JoinSet::new();
+        for r in 0..8 {
+            let s = store.clone();
+            tasks.spawn(async move {
+                let mut acks = Vec::new();
+                for i in (r..n).step_by(8) {
+                    acks.push(s.enqueue(big(i)).await.unwrap());
+                }
+                for ack in acks {
+                    ack.await.unwrap().unwrap();
+                }
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        sampler.join().unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_stays_under_its_bound_at_the_full_rate_and_grows_without_it() {
+        const MIB: u64 = 1024 * 1024;
+        let n = 12_000; // about 26 MiB of rows
+        let bounded = tempfile::tempdir().unwrap();
+        let store = EventStore::open(
+            bounded.path(),
+            StoreConfig {
+                max_wal_bytes: Some(4 * MIB),
+                ..StoreConfig::default()
+            },
+        )
+        .unwrap();
+        let largest = storm(&store, bounded.path(), n).await;
+        let stats = store.stats();
+        assert!(largest <= 4 * MIB, "WAL reached {largest} bytes: {stats:?}");
+        assert!(stats.largest_wal_bytes <= 4 * MIB, "{stats:?}");
+        assert!(stats.wal_restarts >= 3, "the log restarted: {stats:?}");
+        assert!(stats.longest_restart_pause > Duration::ZERO, "{stats:?}");
+        assert_eq!(store.latest_seq(), n as u64, "every event acknowledged");
+        assert_eq!(store.reader().count().unwrap(), n as u64);
+        store.close().await;
+
+        // The same storm without the bound: the log grows past it (what the bound prevents).
+        let unbounded = tempfile::tempdir().unwrap();
+        let store = EventStore::open(
+            unbounded.path(),
+            StoreConfig {
+                max_wal_bytes: None,
+                ..StoreConfig::default()
+            },
+        )
+        .unwrap();
+        let largest = storm(&store, unbounded.path(), n).await;
+        assert!(
+            largest > 8 * MIB,
+            "unbounded WAL only reached {largest} bytes"
+        );
+        assert_eq!(store.stats().wal_restarts, 0);
+        store.close().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn retention_by_size_deletes_the_oldest_and_keeps_pace_with_a_storm() {
+        const MIB: u64 = 1024 * 1024;
+        let tmp = tempfile::tempdir().unwrap();
+        let store = EventStore::open(
+            tmp.path(),
+            StoreConfig {
+                max_store_bytes: Some(2 * MIB),
+                max_wal_bytes: Some(4 * MIB),
+                // Age and count retention out of the way: only size deletes here.
+                prune_every: Duration::from_secs(3600),
+                ..StoreConfig::default()
+            },
+        )
+        .unwrap();
+        let n = 8_000u64; // about 18 MiB of rows, nine times the bound
+        storm(&store, tmp.path(), n as usize).await;
+        // The last chunk runs once the writer is idle.
+        for _ in 0..100 {
+            if store.stats().used_bytes <= 2 * MIB {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let stats = store.stats();
+        assert!(stats.used_bytes <= 2 * MIB, "{stats:?}");
+        assert!(stats.deleted_for_size > n / 2, "{stats:?}");
+        // The newest are kept, without a gap; the oldest went.
+        let count = store.reader().count().unwrap();
+        let oldest = store.reader().oldest_seq().unwrap().unwrap();
+        assert!(oldest > 1 && count < n, "{oldest} {count}");
+        assert_eq!(
+            oldest + count - 1,
+            n,
+            "kept events are contiguous to the newest"
+        );
+        // The file stays near the bound: deleted pages are reused, not appended.
+        let file = std::fs::metadata(tmp.path().join(FILE_NAME)).unwrap().len();
+        assert!(file <= 6 * MIB, "database file is {file} bytes");
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_held_event_waits_out_a_full_disk_while_appends_are_refused_at_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = EventStore::open(
+            tmp.path(),
+            StoreConfig {
+                max_pages: Some(16),
+                ..StoreConfig::default()
+            },
+        )
+        .unwrap();
+        let mut storage = store.storage();
+        assert!(!storage.borrow_and_update().full);
+        assert!(
+            tmp.path().join(RESERVE_FILE).exists(),
+            "reserve created at open"
+        );
+        let mut stored = 0u64;
+        let full = loop {
+            match store.append(big(stored as usize)).await {
+                Ok(_) => stored += 1,
+                Err(e) => break e,
+            }
+            assert!(stored < 1000);
+        };
+        assert_eq!(full.kind(), StoreErrorKind::DiskFull);
+        let state = *storage.borrow_and_update();
+        assert!(
+            state.full && state.outages == 1 && state.refused == 1,
+            "{state:?}"
+        );
+        assert!(
+            !tmp.path().join(RESERVE_FILE).exists(),
+            "reserve released for the checkpoint and the monitoring event"
+        );
+        // A held event is not refused: it waits (the page limit leaves it no room).
+        let mut held = store.enqueue_held(big(0)).await.unwrap();
+        // Appends meanwhile are refused at once, typed, without a commit.
+        let started = std::time::Instant::now();
+        for i in 0..200 {
+            let e = store.append(big(i)).await.unwrap_err();
+            assert_eq!(e.kind(), StoreErrorKind::DiskFull);
+        }
+        assert!(started.elapsed() < Duration::from_secs(2));
+        tokio::time::sleep(RETRY_FIRST * 3).await;
+        assert!(
+            held.try_recv().is_err(),
+            "still held, neither stored nor refused"
+        );
+        assert_eq!(store.latest_seq(), stored, "nothing refused is published");
+        store.close().await;
+        assert_eq!(
+            held.await.map_err(|_| ()).and_then(|r| r.map_err(|_| ())),
+            Err(()),
+            "answered (closed) at shutdown"
+        );
+        let reopened = EventStore::open(tmp.path(), StoreConfig::default()).unwrap();
+        assert_eq!(reopened.reader().count().unwrap(), stored);
+        reopened.reader().integrity_check().unwrap();
         reopened.close().await;
     }
 

@@ -23,8 +23,13 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX events_by_topic ON events (topic, utc_ms);",
 ];
 
-/// Opens the writable connection: WAL, full sync, migrated; at most `max_pages` pages.
-pub(super) fn open_writable(path: &Path, max_pages: Option<u64>) -> Result<Connection, StoreError> {
+/// Opens the writable connection: WAL, full sync, migrated; at most `max_pages` pages; the
+/// WAL truncated to `journal_limit` bytes when it restarts (16 MiB when `None`).
+pub(super) fn open_writable(
+    path: &Path,
+    max_pages: Option<u64>,
+    journal_limit: Option<u64>,
+) -> Result<Connection, StoreError> {
     let sqlite = |e| StoreError::sqlite(path, e);
     let mut conn = Connection::open(path).map_err(sqlite)?;
     (|| {
@@ -32,8 +37,14 @@ pub(super) fn open_writable(path: &Path, max_pages: Option<u64>) -> Result<Conne
         conn.pragma_update(None, "synchronous", "FULL")?;
         // Checkpoints run on their own thread (checkpoint.rs), never inside an append.
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        // After a checkpoint the WAL is reused from its start; keep its file from staying large.
-        conn.pragma_update(None, "journal_size_limit", 16 * 1024 * 1024)?;
+        // After a checkpoint the WAL is reused from its start; keep its file from staying large
+        // (the restart itself is the writer's, `wal.rs`).
+        let limit = journal_limit.unwrap_or(16 * 1024 * 1024);
+        conn.pragma_update(
+            None,
+            "journal_size_limit",
+            i64::try_from(limit).unwrap_or(i64::MAX),
+        )?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
     })()
     .map_err(sqlite)?;
