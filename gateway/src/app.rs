@@ -168,7 +168,7 @@ impl App {
             data_dir,
             StoreConfig {
                 max_age: (ev.retention_days > 0)
-                    .then(|| Duration::from_secs(ev.retention_days * 86_400)),
+                    .then(|| Duration::from_secs(ev.retention_days.saturating_mul(86_400))),
                 max_count: (ev.max_events > 0).then_some(ev.max_events),
                 max_wal_bytes: Some(ev.max_wal_mib.saturating_mul(1024 * 1024)),
                 max_store_bytes: (ev.max_store_mib > 0)

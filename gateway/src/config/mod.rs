@@ -134,7 +134,7 @@ impl Default for ServerConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EventsConfig {
-    /// Delete stored events older than this many days (0: never by age).
+    /// Delete stored events older than this many days (0: never by age; at most 36525).
     pub retention_days: u64,
     /// Keep at most this many stored events (0: no limit).
     pub max_events: u64,
@@ -445,6 +445,11 @@ impl Config {
                 1..=3600,
             ),
             ("/events/max_wal_mib", self.events.max_wal_mib, 4..=65_536),
+            (
+                "/events/retention_days",
+                self.events.retention_days,
+                0..=36_525,
+            ),
         ] {
             if !range.contains(&value) {
                 problem(
@@ -669,6 +674,17 @@ mod tests {
                 ("security.lockout_secs", 3)
             ]
         );
+    }
+
+    #[test]
+    fn retention_days_is_bounded() {
+        let d = Config::parse(
+            Path::new("s.yaml"),
+            "events:\n  retention_days: 18446744073709551615\n",
+        )
+        .unwrap_err();
+        assert_eq!(d.0[0].path, "events.retention_days", "{d}");
+        assert!(Config::parse(Path::new("s.yaml"), "events:\n  retention_days: 36525\n").is_ok());
     }
 
     #[test]
