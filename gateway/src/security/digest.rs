@@ -343,9 +343,14 @@ impl DigestAuth {
         *tick = tick.wrapping_add(1);
         let now_tick = *tick;
         if !users.contains_key(&a.username) {
-            let newest_ok = a.issued.saturating_sub(self.lifetime_ms());
-            // Tables of users with nothing left to remember (every nonce expired) go first.
-            users.retain(|_, u| u.last_nc.values().any(|&(_, _, at)| at >= newest_ok));
+            // Tables of users with nothing left to remember go: every nonce tracked or dropped
+            // expired (issued before this one's issue time minus the lifetime; this request's
+            // nonce is no newer than now, so this keeps rather more than needed).
+            let oldest_live = a.issued.saturating_sub(self.lifetime_ms());
+            users.retain(|_, u| {
+                u.watermark.is_some_and(|w| w >= oldest_live)
+                    || u.last_nc.values().any(|&(_, _, at)| at >= oldest_live)
+            });
             users.insert(a.username.clone(), UserNonces::default());
         }
         let table = users.get_mut(&a.username).expect("inserted above");
@@ -802,5 +807,44 @@ mod tests {
         );
         assert_eq!(username_of("Digest realm=\"x\""), None);
         assert_eq!(username_of("Basic abc"), None);
+    }
+
+    #[test]
+    fn a_table_whose_dropped_nonce_is_live_is_kept() {
+        let auth = DigestAuth::new("railgate", Duration::from_secs(300)).with_nonces_per_user(2);
+        let uri = "/onvif/device_service";
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let (a, c) = (
+            nonce_of(&auth.challenges(t0, false)[0]),
+            nonce_of(&auth.challenges(t0 + Duration::from_millis(1), false)[0]),
+        );
+        let t200 = t0 + Duration::from_secs(200);
+        let new = nonce_of(&auth.challenges(t200, false)[0]);
+        // The new nonce is used first, then an old one; a third (old) one drops the new one
+        // (least recently used) and is itself refused, being no newer than it: only the
+        // old nonce `a` stays tracked.
+        for n in [&new, &a] {
+            assert!(
+                auth.verify(&header_of(&auth, "Simba", n, 1), "POST", uri, pw2, t200)
+                    .is_ok()
+            );
+        }
+        assert_eq!(
+            auth.verify(&header_of(&auth, "Simba", &c, 1), "POST", uri, pw2, t200),
+            Err(DigestError::Stale)
+        );
+        // 310 s in, the tracked one has expired, the dropped one has not. Another user's
+        // first login prunes idle tables: Simba's is kept for its watermark ...
+        let t310 = t0 + Duration::from_secs(310);
+        let m = nonce_of(&auth.challenges(t310, false)[0]);
+        assert!(
+            auth.verify(&header_of(&auth, "Mufasa", &m, 1), "POST", uri, pw2, t310)
+                .is_ok()
+        );
+        // ... so the dropped nonce's used count is still not accepted again.
+        assert_eq!(
+            auth.verify(&header_of(&auth, "Simba", &new, 1), "POST", uri, pw2, t310),
+            Err(DigestError::Stale)
+        );
     }
 }

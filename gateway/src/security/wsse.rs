@@ -411,12 +411,29 @@ struct UserShare {
     /// (Created ms, nonce hash), oldest first: expiry is Created + window, so this is also
     /// the expiry order while the freshness check is on.
     queue: BinaryHeap<Reverse<(i64, u64)>>,
-    /// Tokens with Created (ms) at or before this are refused.
-    watermark: Option<i64>,
+    /// Tokens with Created (ms) at or before `.0` are refused, until `.1` (Unix s): the latest
+    /// expiry of the entries dropped, after which every one of them would have been forgotten
+    /// anyway.
+    watermark: Option<(i64, i64)>,
 }
 
 impl UserShare {
+    /// Whether a token with this Created is refused for being at or before the watermark.
+    fn below_watermark(&self, created_ms: i64, now: i64) -> bool {
+        self.watermark
+            .is_some_and(|(w, until)| created_ms <= w && until > now)
+    }
+
+    /// Whether the share holds nothing that still matters at `now`.
+    fn is_idle(&self, now: i64) -> bool {
+        self.watermark.is_none_or(|(_, until)| until <= now)
+            && self.seen.values().all(|&(at, _)| at <= now)
+    }
+
     fn prune(&mut self, now: i64) {
+        if self.watermark.is_some_and(|(_, until)| until <= now) {
+            self.watermark = None;
+        }
         while let Some(&Reverse((created, key))) = self.queue.peek() {
             match self.seen.get(&key) {
                 Some(&(expiry, c)) if c == created => {
@@ -434,9 +451,14 @@ impl UserShare {
     /// Drops the entry with the oldest Created and raises the watermark to it.
     fn drop_oldest(&mut self) {
         while let Some(Reverse((created, key))) = self.queue.pop() {
-            if self.seen.get(&key).is_some_and(|&(_, c)| c == created) {
+            if let Some(&(expiry, c)) = self.seen.get(&key)
+                && c == created
+            {
                 self.seen.remove(&key);
-                self.watermark = Some(self.watermark.map_or(created, |w| w.max(created)));
+                self.watermark = Some(match self.watermark {
+                    None => (created, expiry),
+                    Some((w, until)) => (w.max(created), until.max(expiry)),
+                });
                 return;
             }
         }
@@ -462,8 +484,8 @@ impl ReplayCache {
         {
             return Admit::Replayed;
         }
-        match self.users.get(user).and_then(|s| s.watermark) {
-            Some(w) if created_ms <= w => Admit::Forgotten,
+        match self.users.get(user) {
+            Some(s) if s.below_watermark(created_ms, now) => Admit::Forgotten,
             _ => Admit::Fresh,
         }
     }
@@ -487,18 +509,17 @@ impl ReplayCache {
         }
         if !self.users.contains_key(user) {
             // Shares of users with nothing left to remember (e.g. deleted users) go first.
-            self.users
-                .retain(|_, s| s.watermark.is_some() || s.seen.values().any(|&(at, _)| at > now));
+            self.users.retain(|_, s| !s.is_idle(now));
             self.users.insert(user.to_string(), UserShare::default());
         }
         let share = self.users.get_mut(user).expect("inserted above");
         share.prune(now);
-        if share.watermark.is_some_and(|w| created_ms <= w) {
+        if share.below_watermark(created_ms, now) {
             return Admit::Forgotten;
         }
         if share.seen.len() >= self.capacity {
             share.drop_oldest();
-            if share.watermark.is_some_and(|w| created_ms <= w) {
+            if share.below_watermark(created_ms, now) {
                 return Admit::Forgotten;
             }
         }
@@ -637,6 +658,15 @@ mod tests {
         assert_eq!(c.insert("u", b"4", 11_000, 20, 11), Admit::Fresh);
         assert_eq!(c.insert("u", b"2", 11_500, 20, 11), Admit::Fresh);
         assert!(c.users.values().all(|s| s.seen.len() <= 2));
+        // Once everything it dropped has expired, the watermark goes, and an idle share is
+        // dropped when another user needs one.
+        assert_eq!(c.insert("w", b"x", 30_000, 40, 30), Admit::Fresh);
+        assert_eq!(c.users.len(), 1, "the idle shares of u and v went");
+        assert_eq!(
+            c.insert("u", b"1", 500, 41, 30),
+            Admit::Fresh,
+            "no watermark any more"
+        );
     }
 
     #[test]
