@@ -3,7 +3,9 @@
 //!
 //! Invariants:
 //! - no panic, whatever the bytes;
-//! - an accepted document respects the limits (depth, element count, attributes per element);
+//! - an accepted document respects the limits (depth, element count, attributes per element),
+//!   and its names, text and attribute values hold only characters XML 1.0 allows (a
+//!   character a conformant client cannot read must never reach a response);
 //! - round trip: an accepted tree written back with the response writer (`XmlWriter`, fresh
 //!   prefixes, every namespace declared on the root) parses to the same tree, and
 //!   `parse_envelope` gives the same answer (same request, or the same fault code) for both.
@@ -40,9 +42,25 @@ fn check_limits(e: &Element, depth: usize, limits: &Limits, elements: &mut usize
     assert!(depth <= limits.max_depth, "depth {depth}");
     assert!(*elements <= limits.max_elements, "{elements} elements");
     assert!(e.attrs.len() <= limits.max_attributes);
+    let strings = [&*e.name, &*e.ns, &e.text].into_iter().chain(
+        e.attrs
+            .iter()
+            .flat_map(|a| [a.name.as_str(), a.value.as_str()]),
+    );
+    for s in strings {
+        assert!(
+            s.chars().all(is_xml_char),
+            "not an XML 1.0 character in {s:?}"
+        );
+    }
     for c in &e.children {
         check_limits(c, depth + 1, limits, elements);
     }
+}
+
+/// XML 1.0, production [2] Char.
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 /// Every namespace URI of the tree (elements and attributes), but "" and `xml`.
