@@ -342,6 +342,11 @@ impl Namespaces {
                 key.strip_prefix("xmlns:")
             };
             match declared {
+                Some(prefix) if !prefix.is_empty() && !is_ncname(prefix) => {
+                    return Err(ParseError::Syntax(format!(
+                        "{prefix:?} cannot be declared as a prefix"
+                    )));
+                }
                 Some(prefix) => {
                     self.declarations += 1;
                     if self.declarations > self.max_declarations {
@@ -401,15 +406,38 @@ impl Namespaces {
     }
 }
 
-/// `prefix:local` or `local`; more than one colon is not a namespace-well-formed name.
+/// `prefix:local` or `local`, each part an NCName (Namespaces in XML 1.0, [4]); quick-xml
+/// takes any bytes between `<` and white space as a name.
 fn split_qname(qname: &str) -> Result<(&str, &str), ParseError> {
-    match qname.split_once(':') {
-        None => Ok(("", qname)),
-        Some((p, l)) if !p.is_empty() && !l.is_empty() && !l.contains(':') => Ok((p, l)),
-        Some(_) => Err(ParseError::Syntax(format!(
+    let (prefix, local) = qname.split_once(':').unwrap_or(("", qname));
+    let prefix_ok = is_ncname(prefix) || (prefix.is_empty() && !qname.contains(':'));
+    if is_ncname(local) && prefix_ok {
+        Ok((prefix, local))
+    } else {
+        Err(ParseError::Syntax(format!(
             "{qname:?} is not a qualified name"
-        ))),
+        )))
     }
+}
+
+/// An XML name without a colon: a NameStartChar, then NameChars (XML 1.0, [4] and [4a]).
+fn is_ncname(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(is_name_start_char) && chars.all(is_name_char)
+}
+
+fn is_name_start_char(c: char) -> bool {
+    matches!(c,
+        'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}'
+        | '\u{F8}'..='\u{2FF}' | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}'
+        | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}'
+        | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+        | '\u{10000}'..='\u{EFFFF}')
+}
+
+fn is_name_char(c: char) -> bool {
+    is_name_start_char(c)
+        || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
 }
 
 #[cfg(test)]
@@ -508,6 +536,30 @@ mod tests {
         let ok = p("<a x='&#9;&#10;&#13;'>&#9;&#10;&#13;&#x10FFFF;\u{e000}\t</a>").unwrap();
         assert_eq!(ok.text, "\t\n\r\u{10FFFF}\u{e000}\t");
         assert_eq!(ok.attr("", "x"), Some("\t\n\r"));
+    }
+
+    /// Found by the soap_envelope fuzz target: quick-xml reads any bytes up to white space as
+    /// a name, so `<%10/x'>` was an element named `%10/x'`, which no response can echo.
+    #[test]
+    fn names_are_ncnames() {
+        for bad in [
+            "<%10/events/x'/>",
+            "<a '''4='1'/>",
+            "<a b\"='1'/>",
+            "<1a/>",
+            "<-a/>",
+            "<a:/>",
+            "<:a/>",
+            "<a:b:c xmlns:a='urn:a'/>",
+            "<a xmlns:1p='urn:x'/>",
+            "<a xmlns:p:q='urn:x'/>",
+            "<a xmlns:p='urn:x' p:='1'/>",
+        ] {
+            assert!(p(bad).is_err(), "{bad:?} was accepted");
+        }
+        let ok = p("<_a.b-c\u{b7}1 xmlns:é='urn:x' é:ñ='1'><\u{10000}/></_a.b-c\u{b7}1>").unwrap();
+        assert_eq!(&*ok.name, "_a.b-c\u{b7}1");
+        assert_eq!(ok.attr("urn:x", "ñ"), Some("1"));
     }
 
     #[test]
