@@ -18,9 +18,12 @@ use railgate_mappings::plan::Link;
 use railgate_mappings::{Diagnostics, check_str};
 
 fn check_positions(text: &str, diagnostics: &Diagnostics) {
-    // Lines as YAML counts them: LF, CR LF, and a lone CR each end one.
-    let lines =
-        text.matches('\n').count() + text.matches('\r').count() - text.matches("\r\n").count() + 1;
+    // Lines as YAML counts them: LF, CR LF, a lone CR, NEL, LS and PS each end one.
+    let breaks = text
+        .replace("\r\n", "\n")
+        .matches(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'])
+        .count();
+    let lines = breaks + 1;
     for d in &diagnostics.0 {
         let _ = d.to_string();
         assert!(d.line <= lines, "line {} of {lines}: {d}", d.line);
