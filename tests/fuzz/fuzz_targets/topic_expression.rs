@@ -19,8 +19,9 @@ fn resolve(prefix: &str) -> Option<String> {
     match prefix {
         "tns1" => Some(TNS1.to_string()),
         "v" => Some("urn:v".to_string()),
-        // Bound on the element of the element form below, so bound here too.
+        // Bound on the element of the element form below (`xml` always is), so here too.
         "wsnt" => Some("http://docs.oasis-open.org/wsn/b-2".to_string()),
+        "xml" => Some(railgate::xml::ns::XML.to_string()),
         _ => None,
     }
 }
