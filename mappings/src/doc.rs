@@ -82,7 +82,6 @@ impl Doc {
                     .map(|l| (l.line(), l.column()))
                     .or(rust_yaml_error.as_ref().map(|(p, _)| (p.line, p.column)))
                     .unwrap_or((0, 0));
-                let (line, column) = within_text(&doc.source.text, line, column);
                 let message = strip_location(&e.to_string());
                 let d = Diagnostic::at(
                     &doc.source,
@@ -175,36 +174,6 @@ pub(crate) fn strip_location(message: &str) -> String {
         .to_string()
 }
 
-/// libyaml reports an error at the end of a text that does not end with a line break on the
-/// line after its last one; such a position is moved to the end of the last line, so that a
-/// diagnostic always names a place in the file. Lines are counted as YAML counts them (LF,
-/// CR LF, a lone CR, NEL, LS, PS).
-fn within_text(text: &str, line: usize, column: usize) -> (usize, usize) {
-    let mut breaks = 0;
-    let mut last_start = 0;
-    let mut chars = text.char_indices().peekable();
-    while let Some((_, c)) = chars.next() {
-        let is_break = match c {
-            '\r' => {
-                chars.next_if(|&(_, n)| n == '\n');
-                true
-            }
-            '\n' | '\u{85}' | '\u{2028}' | '\u{2029}' => true,
-            _ => false,
-        };
-        if is_break {
-            breaks += 1;
-            last_start = chars.peek().map_or(text.len(), |&(i, _)| i);
-        }
-    }
-    let last = breaks + 1;
-    if line > last {
-        (last, text[last_start..].chars().count() + 1)
-    } else {
-        (line, column)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,8 +208,6 @@ mod tests {
         // With a final line break the end is the start of the (empty) next line, as before.
         let d = read_err("controllers:\n  - {name: a\n");
         assert_eq!(d.0[0].line, 3, "{d}");
-        assert_eq!(within_text("a\rb\r\nc", 9, 1), (3, 2));
-        assert_eq!(within_text("a\rb", 2, 1), (2, 1));
     }
 
     #[test]
