@@ -76,6 +76,7 @@ impl Diagnostic {
         path: &str,
         message: impl Into<String>,
     ) -> Self {
+        let (line, column) = within_text(&source.text, line, column);
         Diagnostic {
             file: source.path.clone(),
             line,
@@ -126,6 +127,36 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// The YAML parsers put a position at the end of a text that does not end with a line break
+/// (a syntax error there, an empty value) on the line after its last one; such a position is
+/// moved to the end of the last line, so that a diagnostic always names a place in the file. Lines are counted as YAML counts them (LF,
+/// CR LF, a lone CR, NEL, LS, PS).
+fn within_text(text: &str, line: usize, column: usize) -> (usize, usize) {
+    let mut breaks = 0;
+    let mut last_start = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        let is_break = match c {
+            '\r' => {
+                chars.next_if(|&(_, n)| n == '\n');
+                true
+            }
+            '\n' | '\u{85}' | '\u{2028}' | '\u{2029}' => true,
+            _ => false,
+        };
+        if is_break {
+            breaks += 1;
+            last_start = chars.peek().map_or(text.len(), |&(i, _)| i);
+        }
+    }
+    let last = breaks + 1;
+    if line > last {
+        (last, text[last_start..].chars().count() + 1)
+    } else {
+        (line, column)
+    }
+}
+
 /// The candidate `word` most likely meant (a typo, a different case, a common synonym such as
 /// `slave` for `unit`), if one is close enough: the one "did you mean" of both files.
 pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
@@ -163,6 +194,16 @@ impl std::error::Error for Diagnostics {}
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn positions_past_the_end_are_on_the_last_line() {
+        assert_eq!(within_text("a\rb\r\nc", 9, 1), (3, 2));
+        assert_eq!(within_text("a\rb", 2, 1), (2, 1));
+        assert_eq!(within_text("ab\n", 2, 1), (2, 1));
+        assert_eq!(within_text("ab", 0, 0), (0, 0));
+        let d = Diagnostic::at(&Source::new("x.yaml", "k: !t"), 2, 1, "", "m");
+        assert_eq!((d.line, d.column), (1, 6));
+    }
+
     use super::*;
 
     #[test]

@@ -198,6 +198,18 @@ mod tests {
         }
     }
 
+    /// Found by the mapping_yaml fuzz target: an unclosed flow mapping at the end of a file
+    /// without a final line break was reported on a line past the end of the file.
+    #[test]
+    fn an_error_at_the_end_of_the_text_is_on_its_last_line() {
+        let text = "controllers:\n  - name: line\n    modbus_rtu: {device: ";
+        let d = read_err(text);
+        assert_eq!((d.0[0].line, d.0[0].column), (3, 26), "{d}");
+        // With a final line break the end is the start of the (empty) next line, as before.
+        let d = read_err("controllers:\n  - {name: a\n");
+        assert_eq!(d.0[0].line, 3, "{d}");
+    }
+
     #[test]
     fn duplicate_keys_name_both_places() {
         let d = read_err("server:\n  realm: a\n  realm: b\n");

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
 use sha1::{Digest, Sha1};
 
 use crate::soap::Envelope;
@@ -149,13 +149,22 @@ fn parse_token(token: &Element) -> Result<UsernameToken, TokenError> {
 
 /// Parses an xs:dateTime as clients send Created: with or without fractional seconds, with
 /// `Z` or an offset, or (leniently) with no zone, read as UTC.
+///
+/// A leap second (`23:59:60`) is read as the last instant of second 59: chrono keeps it as a
+/// second 59 with more than 10^9 ns, and its differences then disagree with whole-second
+/// timestamps by one second, which let a token pass the freshness check one second after
+/// its nonce had left the replay cache.
 pub fn parse_created(s: &str) -> Option<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
+    let t = match DateTime::parse_from_rfc3339(s) {
+        Ok(t) => t.with_timezone(&Utc),
+        Err(_) => NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+            .ok()?
+            .and_utc(),
+    };
+    if t.nanosecond() >= 1_000_000_000 {
+        return t.with_nanosecond(999_999_999);
     }
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-        .ok()
-        .map(|n| n.and_utc())
+    Some(t)
 }
 
 /// The PasswordDigest a client computes.
@@ -818,6 +827,31 @@ mod tests {
             v.verify(&ahead, store, at("2026-01-01T00:05:05Z")),
             Err(TokenError::Replayed)
         );
+    }
+
+    /// Found by the wsse_header fuzz target: a token with Created at a leap second was
+    /// accepted again at Created + window + 1 s, when its nonce had already expired.
+    #[test]
+    fn a_leap_second_created_is_never_replayed() {
+        for created in [
+            "2016-12-31T23:59:60Z",
+            "2016-12-31T23:59:60.5Z",
+            "2017-01-01T00:59:60+01:00",
+        ] {
+            let v = WsseVerifier::new(WsseConfig::default());
+            let t = token(b"leap", created, "pass");
+            let when = parse_created(created).unwrap();
+            assert_eq!(when.timestamp(), 1_483_228_799, "{created}");
+            assert_eq!(when.nanosecond(), 999_999_999, "{created}");
+            assert_eq!(v.verify(&t, store, when), Ok(()));
+            for later in 0..=302 {
+                let now = when + chrono::TimeDelta::seconds(later);
+                assert!(
+                    v.verify(&t, store, now).is_err(),
+                    "{created} replayed at +{later} s"
+                );
+            }
+        }
     }
 
     #[test]

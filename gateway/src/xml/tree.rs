@@ -5,6 +5,9 @@
 //! resolve QName *values* such as topic expressions). Parsing is bounded: nesting depth and
 //! element count are capped, DTDs are refused (so no entity can be declared, let alone
 //! expanded), and only the five predefined entities and character references are accepted.
+//! Every character, written or referenced (`&#1;`), must be one XML 1.0 allows (production
+//! [2] `Char`): quick-xml does not check, and a control character stored from one request
+//! (a scope, a user name) would make later responses unreadable to conformant clients.
 
 use std::sync::Arc;
 
@@ -92,6 +95,10 @@ pub enum ParseError {
     /// A document type declaration (and with it, any entity declaration).
     #[error("DTDs are not accepted")]
     Doctype,
+    /// A character XML 1.0 does not allow (a C0 control other than tab, LF and CR; U+FFFE,
+    /// U+FFFF), written or as a character reference.
+    #[error("character U+{0:04X} is not allowed in XML")]
+    NotXmlChar(u32),
     /// An entity other than the five predefined ones.
     #[error("unknown entity &{0};")]
     UnknownEntity(String),
@@ -176,6 +183,7 @@ impl Element {
 /// Parses a whole document and returns its root element.
 pub fn parse(input: &[u8], limits: &Limits) -> Result<Element, ParseError> {
     let text = std::str::from_utf8(input).map_err(|_| ParseError::NotUtf8)?;
+    check_chars(text)?;
     let mut reader = Reader::from_str(text);
     let config = reader.config_mut();
     config.expand_empty_elements = true;
@@ -234,6 +242,9 @@ pub fn parse(input: &[u8], limits: &Limits) -> Result<Element, ParseError> {
             },
             Event::GeneralRef(r) => {
                 let resolved = match r.resolve_char_ref() {
+                    Ok(Some(c)) if !is_xml_char(c) => {
+                        return Err(ParseError::NotXmlChar(u32::from(c)));
+                    }
                     Ok(Some(c)) => c.to_string(),
                     Ok(None) => quick_xml::escape::resolve_predefined_entity(&r)
                         .ok_or_else(|| ParseError::UnknownEntity(r.to_string()))?
@@ -257,6 +268,19 @@ pub fn parse(input: &[u8], limits: &Limits) -> Result<Element, ParseError> {
         return Err(ParseError::Syntax("unexpected end of document".into()));
     }
     root.ok_or(ParseError::Structure("no root element"))
+}
+
+/// XML 1.0, production [2]: `#x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] |
+/// [#x10000-#x10FFFF]` (surrogates cannot be in a `str`).
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+fn check_chars(s: &str) -> Result<(), ParseError> {
+    match s.chars().find(|&c| !is_xml_char(c)) {
+        Some(c) => Err(ParseError::NotXmlChar(u32::from(c))),
+        None => Ok(()),
+    }
 }
 
 /// Namespace resolution for one document: the bindings in force (a stack, with a mark per
@@ -310,12 +334,19 @@ impl Namespaces {
             let value = attr
                 .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                 .map_err(|e| ParseError::Syntax(e.to_string()))?;
+            // Written characters were checked with the document; references resolve here.
+            check_chars(&value)?;
             let declared = if key == "xmlns" {
                 Some("")
             } else {
                 key.strip_prefix("xmlns:")
             };
             match declared {
+                Some(prefix) if !prefix.is_empty() && !is_ncname(prefix) => {
+                    return Err(ParseError::Syntax(format!(
+                        "{prefix:?} cannot be declared as a prefix"
+                    )));
+                }
                 Some(prefix) => {
                     self.declarations += 1;
                     if self.declarations > self.max_declarations {
@@ -375,15 +406,38 @@ impl Namespaces {
     }
 }
 
-/// `prefix:local` or `local`; more than one colon is not a namespace-well-formed name.
+/// `prefix:local` or `local`, each part an NCName (Namespaces in XML 1.0, [4]); quick-xml
+/// takes any bytes between `<` and white space as a name.
 fn split_qname(qname: &str) -> Result<(&str, &str), ParseError> {
-    match qname.split_once(':') {
-        None => Ok(("", qname)),
-        Some((p, l)) if !p.is_empty() && !l.is_empty() && !l.contains(':') => Ok((p, l)),
-        Some(_) => Err(ParseError::Syntax(format!(
+    let (prefix, local) = qname.split_once(':').unwrap_or(("", qname));
+    let prefix_ok = is_ncname(prefix) || (prefix.is_empty() && !qname.contains(':'));
+    if is_ncname(local) && prefix_ok {
+        Ok((prefix, local))
+    } else {
+        Err(ParseError::Syntax(format!(
             "{qname:?} is not a qualified name"
-        ))),
+        )))
     }
+}
+
+/// An XML name without a colon: a NameStartChar, then NameChars (XML 1.0, [4] and [4a]).
+fn is_ncname(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(is_name_start_char) && chars.all(is_name_char)
+}
+
+fn is_name_start_char(c: char) -> bool {
+    matches!(c,
+        'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}'
+        | '\u{F8}'..='\u{2FF}' | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}'
+        | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}'
+        | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+        | '\u{10000}'..='\u{EFFFF}')
+}
+
+fn is_name_char(c: char) -> bool {
+    is_name_start_char(c)
+        || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
 }
 
 #[cfg(test)]
@@ -456,6 +510,56 @@ mod tests {
             parse(&[0xff, 0xfe, 0x3c], &Limits::default()).unwrap_err(),
             ParseError::NotUtf8
         );
+    }
+
+    /// Found by the soap_envelope fuzz target: `&#1;` (or a raw control character) was
+    /// accepted and could be stored, then written into responses no conformant client reads.
+    #[test]
+    fn refuses_characters_xml_does_not_allow() {
+        for bad in [
+            "<a>&#1;</a>",
+            "<a>&#x1F;</a>",
+            "<a>\u{1}</a>",
+            "<a x='&#8;'/>",
+            "<a x='\u{b}'/>",
+            "<a>&#xFFFE;</a>",
+            "<a>\u{ffff}</a>",
+            "<a\u{1}/>",
+            "<a xmlns:p='urn:&#2;'/>",
+        ] {
+            assert!(
+                matches!(p(bad), Err(ParseError::NotXmlChar(_))),
+                "{bad:?}: {:?}",
+                p(bad)
+            );
+        }
+        let ok = p("<a x='&#9;&#10;&#13;'>&#9;&#10;&#13;&#x10FFFF;\u{e000}\t</a>").unwrap();
+        assert_eq!(ok.text, "\t\n\r\u{10FFFF}\u{e000}\t");
+        assert_eq!(ok.attr("", "x"), Some("\t\n\r"));
+    }
+
+    /// Found by the soap_envelope fuzz target: quick-xml reads any bytes up to white space as
+    /// a name, so `<%10/x'>` was an element named `%10/x'`, which no response can echo.
+    #[test]
+    fn names_are_ncnames() {
+        for bad in [
+            "<%10/events/x'/>",
+            "<a '''4='1'/>",
+            "<a b\"='1'/>",
+            "<1a/>",
+            "<-a/>",
+            "<a:/>",
+            "<:a/>",
+            "<a:b:c xmlns:a='urn:a'/>",
+            "<a xmlns:1p='urn:x'/>",
+            "<a xmlns:p:q='urn:x'/>",
+            "<a xmlns:p='urn:x' p:='1'/>",
+        ] {
+            assert!(p(bad).is_err(), "{bad:?} was accepted");
+        }
+        let ok = p("<_a.b-c\u{b7}1 xmlns:é='urn:x' é:ñ='1'><\u{10000}/></_a.b-c\u{b7}1>").unwrap();
+        assert_eq!(&*ok.name, "_a.b-c\u{b7}1");
+        assert_eq!(ok.attr("urn:x", "ñ"), Some("1"));
     }
 
     #[test]

@@ -1,8 +1,6 @@
 //! A minimal XML writer for responses: prefixes are fixed and declared once on the envelope
 //! (see [`super::ns::ENVELOPE_DECLS`]), so writing is appending escaped text to a `String`.
 
-use quick_xml::escape::escape;
-
 /// Appends elements to a string buffer. Tag names are written as given (`tds:Foo`).
 #[derive(Debug, Default)]
 pub struct XmlWriter {
@@ -52,7 +50,7 @@ impl XmlWriter {
 
     /// Escaped character data.
     pub fn text(&mut self, text: &str) -> &mut Self {
-        self.buf.push_str(&escape(text));
+        escape_into(&mut self.buf, text, false);
         self
     }
 
@@ -84,8 +82,28 @@ impl XmlWriter {
             self.buf.push(' ');
             self.buf.push_str(name);
             self.buf.push_str("=\"");
-            self.buf.push_str(&escape(*value));
+            escape_into(&mut self.buf, value, true);
             self.buf.push('"');
+        }
+    }
+}
+
+/// Appends `s` escaped: the five markup characters as entities, and as character references
+/// what a reader would not give back as written: CR in text (line ends are normalised to LF),
+/// and TAB, LF and CR in attribute values (normalised to spaces). So every string the parser
+/// produces reads back the same from what this writes.
+fn escape_into(buf: &mut String, s: &str, attribute: bool) {
+    for c in s.chars() {
+        match c {
+            '<' => buf.push_str("&lt;"),
+            '>' => buf.push_str("&gt;"),
+            '&' => buf.push_str("&amp;"),
+            '"' => buf.push_str("&quot;"),
+            '\'' => buf.push_str("&apos;"),
+            '\r' => buf.push_str("&#13;"),
+            '\n' if attribute => buf.push_str("&#10;"),
+            '\t' if attribute => buf.push_str("&#9;"),
+            c => buf.push(c),
         }
     }
 }
@@ -110,5 +128,23 @@ mod tests {
             w.finish(),
             r#"<a x="&quot;&lt;&amp;&gt;&apos;"><b>1 &lt; 2 &amp; 3</b><c/></a>"#
         );
+    }
+
+    /// Found by the soap_envelope fuzz target: a namespace URI with a tab (`&#9;` in the
+    /// request) was written raw into an attribute, and read back with a space.
+    #[test]
+    fn white_space_the_reader_would_normalise_is_a_reference() {
+        let mut w = XmlWriter::new();
+        w.with("a", &[("x", "1\t2\n3\r4 5")], |w| {
+            w.text("l1\r\nl2\rl3\n\t");
+        });
+        let doc = w.finish();
+        assert_eq!(
+            doc,
+            "<a x=\"1&#9;2&#10;3&#13;4 5\">l1&#13;\nl2&#13;l3\n\t</a>"
+        );
+        let back = crate::xml::tree::parse(doc.as_bytes(), &crate::xml::Limits::default()).unwrap();
+        assert_eq!(back.attr("", "x"), Some("1\t2\n3\r4 5"));
+        assert_eq!(back.text, "l1\r\nl2\rl3\n\t");
     }
 }
