@@ -68,12 +68,19 @@ pub(super) fn spawn(
         checkpointer.exclusive(),
         out.stats.clone(),
     );
+    // A timer of its own, so that the writer can wait for the next append *or* a deadline
+    // (retention, a disk-full retry) without sleeping through appends.
+    let timer = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| StoreError::io(&path, e).doing("start the writer's timer"))?;
     std::thread::Builder::new()
         .name("event-store".into())
         .spawn({
             let path = path.clone();
             move || {
                 let mut writer = Writer {
+                    timer,
                     conn,
                     path,
                     checkpointer,
@@ -94,6 +101,8 @@ pub(super) fn spawn(
 }
 
 struct Writer {
+    /// Waits on the queue with a deadline (`next_within`).
+    timer: tokio::runtime::Runtime,
     conn: Connection,
     path: PathBuf,
     checkpointer: Checkpointer,
@@ -153,12 +162,18 @@ impl Writer {
                     break;
                 }
                 let nap = Duration::from_millis(50);
-                std::thread::sleep(if self.full.is_full() {
+                let wait = if self.full.is_full() {
                     nap.min(self.full.until_retry().max(Duration::from_millis(1)))
                 } else {
                     nap
-                });
-                continue;
+                };
+                // Wakes for an append at once (a full disk refuses it without delay), else
+                // at the deadline.
+                match self.next_within(&mut rx, wait) {
+                    Some(Some(command)) => Some(command),
+                    Some(None) => None,
+                    None => continue,
+                }
             } else {
                 rx.blocking_recv()
             };
@@ -225,6 +240,18 @@ impl Writer {
         if let Some(ack) = closing {
             let _ = ack.send(());
         }
+    }
+
+    /// The next command within `wait`: `None` at the deadline, `Some(None)` when every sender
+    /// is gone.
+    fn next_within(
+        &self,
+        rx: &mut mpsc::Receiver<Command>,
+        wait: Duration,
+    ) -> Option<Option<Command>> {
+        self.timer
+            .block_on(async { tokio::time::timeout(wait, rx.recv()).await })
+            .ok()
     }
 
     /// Stops taking appends after a fatal error: it is recorded for later appends, and every
