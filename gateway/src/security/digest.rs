@@ -334,6 +334,10 @@ impl DigestAuth {
     /// is not above the highest seen, or (stale) if the nonce is not tracked and not newer
     /// than what the table dropped.
     pub fn count(&self, a: Authenticated) -> Result<String, DigestError> {
+        // Counts start at 00000001 (RFC 7616 §3.4): 0 is never above what was seen.
+        if a.nc == 0 {
+            return Err(DigestError::Replayed);
+        }
         let mut guard = self.counts.lock();
         let NonceCounts {
             users,
@@ -645,6 +649,24 @@ mod tests {
         let ha1 = alg.hash(&format!("{user}:{}:Circle of Life", auth.realm));
         let ha2 = alg.hash("POST:/onvif/device_service");
         alg.hash(&format!("{ha1}:{nonce}:{nc:08x}:0a4f113b:auth:{ha2}"))
+    }
+
+    #[test]
+    fn a_count_of_zero_is_refused_even_on_a_fresh_nonce() {
+        // Found by the digest_header fuzz target after the per-user tables: the first use of
+        // a nonce took nc=00000000, below the first count a client may send.
+        let auth = DigestAuth::new("railgate", Duration::from_secs(300));
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let nonce = nonce_of(&auth.challenges(now, false)[0]);
+        let uri = "/onvif/device_service";
+        assert_eq!(
+            auth.verify(&header_of(&auth, "Simba", &nonce, 0), "POST", uri, pw2, now),
+            Err(DigestError::Replayed)
+        );
+        assert!(
+            auth.verify(&header_of(&auth, "Simba", &nonce, 1), "POST", uri, pw2, now)
+                .is_ok()
+        );
     }
 
     #[test]
