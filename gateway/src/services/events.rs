@@ -153,7 +153,7 @@ pub(crate) fn read_filter(
         } else {
             let unknown = format!(
                 "<wsnt:UnknownFilter xmlns:uf=\"{}\">uf:{}</wsnt:UnknownFilter>",
-                quick_xml::escape::escape(&*child.ns),
+                crate::xml::write::escape_attribute(&child.ns),
                 child.name
             );
             return Err(SoapFault::notification(

@@ -88,6 +88,13 @@ impl XmlWriter {
     }
 }
 
+/// `s` escaped for an attribute value written by hand (see `escape_into`).
+pub fn escape_attribute(s: &str) -> String {
+    let mut buf = String::with_capacity(s.len());
+    escape_into(&mut buf, s, true);
+    buf
+}
+
 /// Appends `s` escaped: the five markup characters as entities, and as character references
 /// what a reader would not give back as written: CR in text (line ends are normalised to LF),
 /// and TAB, LF and CR in attribute values (normalised to spaces). So every string the parser
@@ -127,6 +134,14 @@ mod tests {
         assert_eq!(
             w.finish(),
             r#"<a x="&quot;&lt;&amp;&gt;&apos;"><b>1 &lt; 2 &amp; 3</b><c/></a>"#
+        );
+    }
+
+    #[test]
+    fn a_hand_written_attribute_escapes_as_the_writer_does() {
+        assert_eq!(
+            escape_attribute("urn:a\tb\"<&"),
+            "urn:a&#9;b&quot;&lt;&amp;"
         );
     }
 
