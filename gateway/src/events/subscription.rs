@@ -179,6 +179,10 @@ pub struct Subscription {
     /// For basic notification: where Notify goes (pinned at Subscribe).
     pub consumer: Option<Consumer>,
     termination: Mutex<DateTime<Utc>>,
+    /// The initial termination period (termination − creation): every PullMessages keeps the
+    /// pull point alive at least that long from its answer (Core: clients such as Milestone
+    /// and Genetec pull without ever renewing).
+    period: Duration,
     position: tokio::sync::Mutex<Position>,
     ended: CancellationToken,
     pulls: std::sync::atomic::AtomicU64,
@@ -295,7 +299,9 @@ impl Subscriptions {
         caller: &Caller,
         consumer: Option<Consumer>,
     ) -> Result<Arc<Subscription>, SubscriptionError> {
-        self.expire(Utc::now());
+        let created = Utc::now();
+        self.expire(created);
+        let period = (termination - created).to_std().unwrap_or(Duration::ZERO);
         let sync: VecDeque<Event> = self
             .core
             .snapshot()
@@ -315,6 +321,7 @@ impl Subscriptions {
             owner: caller.name.clone(),
             consumer,
             termination: Mutex::new(termination),
+            period,
             position: tokio::sync::Mutex::new(Position {
                 at: Cursor {
                     seq: cursor,
@@ -484,17 +491,27 @@ impl Subscriptions {
     }
 
     /// PullMessages: up to `limit` messages, waiting up to `timeout` for the first one.
+    ///
+    /// Keep-alive: the pull point lives at least `timeout` while the pull waits, and from the
+    /// answer at least its initial termination period (never shortened: a Renew to a later
+    /// time stands), so the answer's TerminationTime is always after its CurrentTime.
+    /// `limit` 0 asks for no message: answered at once, empty (a keep-alive).
     pub async fn pull(
         &self,
         sub: &Subscription,
         timeout: Duration,
         limit: usize,
     ) -> Result<Pulled, SubscriptionError> {
-        let limit = limit.clamp(1, self.limits.max_message_limit.max(1));
         let timeout = timeout.min(self.limits.max_pull_timeout);
+        sub.extend_to(after(Utc::now(), timeout.max(sub.period)));
+        if limit == 0 {
+            return Ok(Pulled {
+                events: Vec::new(),
+                termination: sub.termination(),
+            });
+        }
+        let limit = limit.min(self.limits.max_message_limit.max(1));
         let deadline = deadline_after(timeout);
-        let keep_alive = after(Utc::now(), timeout);
-        sub.extend_to(keep_alive);
         let mine = CancellationToken::new();
         let number = sub.pulls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         {
@@ -537,7 +554,7 @@ impl Subscriptions {
                 pos.pulling = None;
             }
         }
-        sub.extend_to(keep_alive);
+        sub.extend_to(after(Utc::now(), sub.period));
         Ok(Pulled {
             events: result?,
             termination: sub.termination(),
@@ -1022,6 +1039,73 @@ mod tests {
         assert!(pulled.termination > Utc::now());
         assert_eq!(subs.skip_backlog(&sub, u64::MAX).await, 0);
         assert_eq!(subs.skip_backlog(&sub, 0).await, 0);
+        store.close().await;
+    }
+
+    /// Core: PullMessages keeps a pull point alive by its initial termination period, so one
+    /// pulled continuously and never renewed lives on, and every answer's TerminationTime
+    /// is after the time it is answered.
+    #[tokio::test]
+    async fn each_pull_extends_the_pull_point_by_its_initial_period() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, subs) = set_up(tmp.path(), SubscriptionLimits::default()).await;
+        let lifetime = chrono::Duration::milliseconds(300);
+        let sub = subs
+            .create(
+                Filter::default(),
+                Utc::now() + lifetime,
+                &Caller::user(None),
+                None,
+            )
+            .await
+            .unwrap();
+        subs.pull(&sub, Duration::from_secs(1), 100).await.unwrap();
+        // Pulled with timeouts longer than its lifetime, for three lifetimes: still alive.
+        for _ in 0..3 {
+            let pulled = subs
+                .pull(&sub, Duration::from_millis(400), 100)
+                .await
+                .unwrap();
+            let answered = Utc::now();
+            assert!(pulled.events.is_empty());
+            assert!(
+                pulled.termination > answered,
+                "{} !> {answered}",
+                pulled.termination
+            );
+            assert!(pulled.termination >= answered + lifetime - chrono::Duration::milliseconds(5));
+            subs.get(&sub.id, &Caller::user(None)).expect("alive");
+        }
+        // A Renew to a later time is never shortened by a pull.
+        let later = Utc::now() + chrono::Duration::hours(2);
+        let granted = subs.renew(&sub.id, &Caller::user(None), later).unwrap();
+        let pulled = subs.pull(&sub, Duration::ZERO, 10).await.unwrap();
+        assert_eq!(pulled.termination, granted);
+        store.close().await;
+    }
+
+    /// MessageLimit 0 asks for nothing: answered at once, empty, even with messages waiting.
+    #[tokio::test]
+    async fn a_message_limit_of_zero_returns_no_message_at_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, subs) = set_up(tmp.path(), SubscriptionLimits::default()).await;
+        let sub = subs
+            .create(Filter::default(), hour(), &Caller::user(None), None)
+            .await
+            .unwrap();
+        store
+            .append(crate::events::store::testing::event(1))
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        let pulled = subs.pull(&sub, Duration::from_secs(30), 0).await.unwrap();
+        assert!(pulled.events.is_empty());
+        assert!(started.elapsed() < Duration::from_secs(2));
+        let next = subs.pull(&sub, Duration::from_secs(1), 10).await.unwrap();
+        assert!(
+            next.events.iter().any(|e| e.producer == "test"),
+            "the waiting message is still there"
+        );
         store.close().await;
     }
 }

@@ -340,11 +340,7 @@ async fn pull_messages(ctx: &Ctx, req: &Element) -> OpResult {
         ));
         return Err(fault);
     }
-    let pulled = ctx
-        .app
-        .subscriptions
-        .pull(&sub, timeout, limit.max(1))
-        .await?;
+    let pulled = ctx.app.subscriptions.pull(&sub, timeout, limit).await?;
     let now = Utc::now();
     let mut w = XmlWriter::new();
     w.with("tev:PullMessagesResponse", &[], |w| {

@@ -1,0 +1,65 @@
+"""What VMS clients rely on from a pull point (issue 12), against the real binary with raw
+SOAP: PullMessages keeps a pull point alive by its initial termination period (Milestone and
+Genetec pull without ever renewing), every answer's TerminationTime is after its CurrentTime,
+and MessageLimit 0 returns no message."""
+
+import datetime as dt
+import time
+
+import pytest
+
+from conftest import (USER, add_users, create_pull_point, event_gateway, fault_codes, messages, pull, texts,
+                      topic_filter)
+
+QUIET = topic_filter("tns1:Device/Trigger/Relay")  # nothing raises it in these tests
+
+
+@pytest.fixture(scope="module")
+def gw(tmp_path_factory):
+    g, source = event_gateway(tmp_path_factory.mktemp("vms"))
+    g.start()
+    add_users(g)
+    source.connect()
+    g.source = source
+    yield g
+    source.close()
+    assert g.stop() == 0, g.log()
+
+
+def times(resp) -> tuple[dt.datetime, dt.datetime]:
+    parse = lambda s: dt.datetime.fromisoformat(s.replace("Z", "+00:00"))  # noqa: E731
+    return parse(texts(resp, ".//tev:CurrentTime")[0]), parse(texts(resp, ".//tev:TerminationTime")[0])
+
+
+def test_a_pull_point_pulled_but_never_renewed_lives_on(gw):
+    pp = create_pull_point(gw, QUIET, termination="PT2S", auth=USER)
+    started = time.monotonic()
+    # Each pull waits its whole Timeout (longer than the lifetime); three of them outlive the
+    # initial 2 s three times over.
+    for _ in range(3):
+        r = pull(pp, timeout="PT3S", auth=USER)
+        assert r.status_code == 200, r.text
+        assert messages(r) == []
+        current, termination = times(r)
+        assert termination > current, (current, termination)
+        assert termination - current >= dt.timedelta(seconds=1.9), "extended by the initial period"
+    assert time.monotonic() - started >= 8.5
+    # Not pulled any more, it ends after its period.
+    time.sleep(2.5)
+    r = pull(pp, timeout="PT0S", auth=USER)
+    assert r.status_code != 200
+    assert "wsrf-r:ResourceUnknownFault" in fault_codes(r) or "ResourceUnknownFault" in r.text
+
+
+def test_message_limit_zero_returns_no_message(gw):
+    pp = create_pull_point(gw, auth=USER)
+    gw.source.raise_event("Device/Trigger/DigitalInput", {"InputToken": "ml0"}, {"LogicalState": "true"})
+    started = time.monotonic()
+    r = pull(pp, timeout="PT20S", limit=0, auth=USER)
+    assert r.status_code == 200, r.text
+    assert messages(r) == []
+    assert time.monotonic() - started < 5, "answered at once, not at the Timeout"
+    current, termination = times(r)
+    assert termination > current
+    r = pull(pp, timeout="PT2S", limit=100, auth=USER)
+    assert any(m["source"].get("InputToken") == "ml0" for m in messages(r)), "still waiting for the next pull"
