@@ -186,6 +186,9 @@ pub struct Subscription {
     position: tokio::sync::Mutex<Position>,
     ended: CancellationToken,
     pulls: std::sync::atomic::AtomicU64,
+    /// Wakes a waiting pull when messages were queued without a store commit
+    /// (SetSynchronizationPoint).
+    queued: tokio::sync::Notify,
 }
 
 impl Subscription {
@@ -335,6 +338,7 @@ impl Subscriptions {
             }),
             ended: self.shutdown.child_token(),
             pulls: std::sync::atomic::AtomicU64::new(0),
+            queued: tokio::sync::Notify::new(),
         });
         let push = sub.consumer.is_some();
         let (max, max_per_user, kind) = if push {
@@ -444,6 +448,9 @@ impl Subscriptions {
         let mut pos = sub.position.lock().await;
         pos.at.sync = sync;
         pos.version += 1;
+        drop(pos);
+        // A pull waiting now answers with them (a permit is kept if none waits yet).
+        sub.queued.notify_one();
     }
 
     /// Moves the subscription to `t` in the store: forward from the first event at or after
@@ -479,12 +486,10 @@ impl Subscriptions {
             reverse,
             sync: VecDeque::new(),
             exhausted: false,
-            // Seeking to before the oldest stored event reports the beginning of the buffer,
-            // whatever the direction.
-            begin_pending: match oldest {
-                Some(o) => !reverse && cursor < o,
-                None => true,
-            },
+            // Seeking forward to before the oldest stored event reports the beginning of the
+            // buffer at once; reading in reverse reports it when it passes the oldest (in
+            // `collect`), so it is never reported twice.
+            begin_pending: !reverse && oldest.is_none_or(|o| cursor < o),
         };
         pos.version += 1;
         Ok(())
@@ -545,6 +550,7 @@ impl Subscriptions {
                 },
                 _ = tokio::time::sleep_until(deadline) => break Ok(Vec::new()),
                 _ = mine.cancelled() => break Ok(Vec::new()),
+                _ = sub.queued.notified() => {}
                 _ = sub.ended.cancelled() => break Ok(Vec::new()),
             }
         };
@@ -1106,6 +1112,76 @@ mod tests {
             next.events.iter().any(|e| e.producer == "test"),
             "the waiting message is still there"
         );
+        store.close().await;
+    }
+
+    /// A reverse Seek on an empty store reports tns1:EventBuffer/Begin once, not twice.
+    #[tokio::test]
+    async fn a_reverse_seek_on_an_empty_store_reports_the_beginning_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, subs) = set_up(tmp.path(), SubscriptionLimits::default()).await;
+        let sub = subs
+            .create(Filter::default(), hour(), &Caller::user(None), None)
+            .await
+            .unwrap();
+        let begins = |events: &[Event]| {
+            events
+                .iter()
+                .filter(|e| e.topic == beginning_of_buffer())
+                .count()
+        };
+        for reverse in [true, false] {
+            subs.seek(&sub, Utc::now(), reverse).await.unwrap();
+            let first = subs.pull(&sub, Duration::ZERO, 100).await.unwrap();
+            assert_eq!(begins(&first.events), 1, "reverse={reverse}");
+            let again = subs.pull(&sub, Duration::ZERO, 100).await.unwrap();
+            assert_eq!(begins(&again.events), 0, "reverse={reverse}");
+        }
+        store.close().await;
+    }
+
+    /// SetSynchronizationPoint after a Seek queues every property's Initialized message, in
+    /// the order the properties became known, and wakes a pull that is waiting.
+    #[tokio::test]
+    async fn synchronizing_after_a_seek_wakes_a_waiting_pull_with_every_property() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, subs) = set_up(tmp.path(), SubscriptionLimits::default()).await;
+        let subs = Arc::new(subs);
+        for token in ["a", "b", "c"] {
+            let mut e = crate::events::store::testing::event(0);
+            e.source = vec![crate::events::model::Item::simple("InputToken", token)];
+            e.key = e.source.clone();
+            subs.core.set_property(e).await.unwrap();
+        }
+        let sub = subs
+            .create(Filter::default(), hour(), &Caller::user(None), None)
+            .await
+            .unwrap();
+        subs.pull(&sub, Duration::ZERO, 100).await.unwrap();
+        subs.seek(&sub, Utc::now(), false).await.unwrap();
+        subs.pull(&sub, Duration::ZERO, 100).await.unwrap();
+        let waiting = tokio::spawn({
+            let (subs, sub) = (subs.clone(), sub.clone());
+            async move {
+                let started = std::time::Instant::now();
+                let pulled = subs.pull(&sub, Duration::from_secs(20), 100).await.unwrap();
+                (pulled, started.elapsed())
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        subs.synchronize(&sub).await;
+        let (pulled, took) = waiting.await.unwrap();
+        assert!(
+            took < Duration::from_secs(5),
+            "woken, not answered at its timeout"
+        );
+        let tokens: Vec<String> = pulled
+            .events
+            .iter()
+            .filter(|e| e.operation == Some(crate::events::model::PropertyOperation::Initialized))
+            .filter_map(|e| e.source.first().and_then(|i| i.value()).map(str::to_owned))
+            .collect();
+        assert_eq!(tokens, ["a", "b", "c"]);
         store.close().await;
     }
 }
