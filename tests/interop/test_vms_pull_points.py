@@ -63,3 +63,19 @@ def test_message_limit_zero_returns_no_message(gw):
     assert termination > current
     r = pull(pp, timeout="PT2S", limit=100, auth=USER)
     assert any(m["source"].get("InputToken") == "ml0" for m in messages(r)), "still waiting for the next pull"
+
+
+def test_a_second_pull_supersedes_a_waiting_one_with_a_fault_not_an_empty_answer(gw):
+    import concurrent.futures
+    pp = create_pull_point(gw, QUIET, auth=USER)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        first = pool.submit(pull, pp, "PT20S", 100, USER)
+        time.sleep(0.5)
+        started = time.monotonic()
+        second = pull(pp, timeout="PT1S", auth=USER)
+        old = first.result(timeout=10)
+    assert second.status_code == 200, second.text
+    assert old.status_code == 500, old.text
+    assert "ter:Action" in fault_codes(old)
+    assert "superseded" in old.text
+    assert time.monotonic() - started < 5, "the first answered when the second came, not at its Timeout"

@@ -233,6 +233,10 @@ pub enum SubscriptionError {
     /// A requested termination time in the past.
     #[error("the termination time is in the past")]
     TerminationInPast,
+    /// A newer PullMessages on the same pull point took over while this one waited (a
+    /// client that timed out and asked again is served by the new one).
+    #[error("superseded by a newer PullMessages on this pull point")]
+    Superseded,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -478,9 +482,8 @@ impl Subscriptions {
         })
         .await?;
         let mut pos = sub.position.lock().await;
-        if let Some((_, old)) = pos.pulling.take() {
-            old.cancel();
-        }
+        // A pull waiting now goes on from the new position (woken below).
+        let waiting = pos.pulling.is_some();
         pos.at = Cursor {
             seq: cursor,
             reverse,
@@ -492,6 +495,10 @@ impl Subscriptions {
             begin_pending: !reverse && oldest.is_none_or(|o| cursor < o),
         };
         pos.version += 1;
+        drop(pos);
+        if waiting {
+            sub.queued.notify_one();
+        }
         Ok(())
     }
 
@@ -549,7 +556,7 @@ impl Subscriptions {
                     break Err(self.store().stopped().into());
                 },
                 _ = tokio::time::sleep_until(deadline) => break Ok(Vec::new()),
-                _ = mine.cancelled() => break Ok(Vec::new()),
+                _ = mine.cancelled() => break Err(SubscriptionError::Superseded),
                 _ = sub.queued.notified() => {}
                 _ = sub.ended.cancelled() => break Ok(Vec::new()),
             }
@@ -1182,6 +1189,59 @@ mod tests {
             .filter_map(|e| e.source.first().and_then(|i| i.value()).map(str::to_owned))
             .collect();
         assert_eq!(tokens, ["a", "b", "c"]);
+        store.close().await;
+    }
+
+    /// A second PullMessages takes over a waiting one: the first is answered with
+    /// `Superseded` (a fault, never an empty answer that reads as "no events"); a Seek
+    /// instead lets a waiting pull go on from the new position.
+    #[tokio::test]
+    async fn a_newer_pull_supersedes_a_waiting_one_and_a_seek_moves_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, subs) = set_up(tmp.path(), SubscriptionLimits::default()).await;
+        let subs = Arc::new(subs);
+        let sub = subs
+            .create(Filter::default(), hour(), &Caller::user(None), None)
+            .await
+            .unwrap();
+        subs.pull(&sub, Duration::ZERO, 100).await.unwrap();
+        let long_pull = |subs: Arc<Subscriptions>, sub: Arc<Subscription>| {
+            tokio::spawn(async move { subs.pull(&sub, Duration::from_secs(20), 100).await })
+        };
+        let first = long_pull(subs.clone(), sub.clone());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let second = subs.pull(&sub, Duration::from_millis(100), 100).await;
+        assert!(second.is_ok());
+        assert!(matches!(
+            first.await.unwrap(),
+            Err(SubscriptionError::Superseded)
+        ));
+        // Three stored events; a pull waits at the newest; a Seek to the beginning wakes it
+        // and it answers with them.
+        let t0 = Utc::now() - chrono::Duration::hours(3); // before the test events
+        for i in 0..3 {
+            store
+                .append(crate::events::store::testing::event(i))
+                .await
+                .unwrap();
+        }
+        subs.pull(&sub, Duration::ZERO, 100).await.unwrap();
+        let waiting = long_pull(subs.clone(), sub.clone());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        subs.seek(&sub, t0, false).await.unwrap();
+        let pulled = tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("woken by the Seek")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            pulled
+                .events
+                .iter()
+                .filter(|e| e.producer == "test")
+                .count(),
+            3
+        );
         store.close().await;
     }
 }

@@ -53,6 +53,9 @@ impl From<SubscriptionError> for SoapFault {
             SubscriptionError::TerminationInPast => {
                 termination_fault("wsnt:UnacceptableTerminationTimeFault")
             }
+            // Core gives PullMessages no specific fault: the generic "action failed". Not an
+            // empty answer, which a client would read as "no events".
+            e @ SubscriptionError::Superseded => SoapFault::action_failed(None, e.to_string()),
             SubscriptionError::Store(e) => store_fault(&e),
         }
     }
