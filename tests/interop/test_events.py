@@ -117,17 +117,25 @@ def test_filter_faults(gw):
     bad_expr = soap(gw.endpoint("event_service"),
                     f"<tev:CreatePullPointSubscription><tev:Filter>{topic_filter('tns1:Device/*')}</tev:Filter></tev:CreatePullPointSubscription>",
                     auth=ADMIN)
-    assert bad_expr.status_code == 500
+    assert bad_expr.status_code == 400, "a client's malformed filter is env:Sender"
+    assert fault_codes(bad_expr)[0] == "env:Sender"
     assert xml(bad_expr).find(".//env:Detail/wsnt:InvalidTopicExpressionFault", NS) is not None
+    unbound = soap(gw.endpoint("event_service"),
+                   f"<tev:CreatePullPointSubscription><tev:Filter>{topic_filter('nope:Device/Trigger')}</tev:Filter></tev:CreatePullPointSubscription>",
+                   auth=ADMIN)
+    assert unbound.status_code == 400, unbound.text
+    assert xml(unbound).find(".//wsnt:InvalidTopicExpressionFault", NS) is not None
     assert texts(bad_expr, ".//env:Header/wsa:Action") == ["http://www.w3.org/2005/08/addressing/soap/fault"]
     dialect = soap(gw.endpoint("event_service"),
                    f"<tev:CreatePullPointSubscription><tev:Filter>{topic_filter('tns1:Device', 'urn:nope')}</tev:Filter></tev:CreatePullPointSubscription>",
                    auth=ADMIN)
     assert xml(dialect).find(".//wsnt:TopicExpressionDialectUnknownFault", NS) is not None
+    assert dialect.status_code == 400
     content = soap(gw.endpoint("event_service"),
                    '<tev:CreatePullPointSubscription><tev:Filter><wsnt:MessageContent Dialect="http://www.onvif.org/ver10/tev/messageContentFilter/ItemFilter">boolean(//tt:SimpleItem[@Other="x"])</wsnt:MessageContent></tev:Filter></tev:CreatePullPointSubscription>',
                    auth=ADMIN)
     assert xml(content).find(".//wsnt:InvalidMessageContentExpressionFault", NS) is not None
+    assert content.status_code == 400
     past = soap(gw.endpoint("event_service"),
                 "<tev:CreatePullPointSubscription><tev:InitialTerminationTime>2001-01-01T00:00:00Z</tev:InitialTerminationTime></tev:CreatePullPointSubscription>",
                 auth=ADMIN)

@@ -90,6 +90,16 @@ fn normative_reason(code: FaultCode, subcode: Option<&str>) -> &'static str {
     }
 }
 
+/// WS-BaseNotification's faults for a Filter the client sent that cannot be used.
+const WSNT_FILTER_FAULTS: [&str; 6] = [
+    "wsnt:InvalidFilterFault",
+    "wsnt:TopicExpressionDialectUnknownFault",
+    "wsnt:InvalidTopicExpressionFault",
+    "wsnt:TopicNotSupportedFault",
+    "wsnt:InvalidProducerPropertiesExpressionFault",
+    "wsnt:InvalidMessageContentExpressionFault",
+];
+
 impl SoapFault {
     /// A fault with the normative reason, followed by `detail` when it is not empty.
     pub fn new(
@@ -244,7 +254,15 @@ impl SoapFault {
         reason: impl Into<Cow<'static, str>>,
         children: &str,
     ) -> Self {
-        let mut fault = Self::new(FaultCode::Receiver, &[], "");
+        // The filter faults say the client's request was wrong: `env:Sender` (HTTP 400), so a
+        // client does not retry the same filter as if the device had failed. The others
+        // (resources, creation, delivery) stay `env:Receiver`.
+        let code = if WSNT_FILTER_FAULTS.contains(&element) {
+            FaultCode::Sender
+        } else {
+            FaultCode::Receiver
+        };
+        let mut fault = Self::new(code, &[], "");
         fault.reason = reason.into();
         let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
         fault.detail = Some(format!(
