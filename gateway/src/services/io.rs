@@ -35,15 +35,26 @@ impl From<IoError> for SoapFault {
                 SoapFault::action_failed(None, "the setting could not be stored")
             }
             // The controller is unreachable or refused, or the gateway is stopping: the
-            // device could not do it.
+            // device could not do it. The client gets a short reason that never changes with
+            // the controller's words; which controller and what it said go to the log.
             e @ (IoError::LinkDown(_)
             | IoError::Refused { .. }
             | IoError::Timeout(_)
             | IoError::Stopping) => {
                 tracing::warn!(error = %e, "a write to a controller failed");
-                SoapFault::action_failed(None, e.to_string())
+                SoapFault::action_failed(None, write_failure_reason(&e))
             }
         }
+    }
+}
+
+/// The stable reason a client reads for a write the controller side could not do.
+fn write_failure_reason(e: &IoError) -> &'static str {
+    match e {
+        IoError::LinkDown(_) => "the controller is not connected",
+        IoError::Refused { .. } => "the controller refused the write",
+        IoError::Timeout(_) => "the controller did not acknowledge the write in time",
+        _ => "the gateway is stopping",
     }
 }
 
@@ -356,6 +367,31 @@ mod tests {
         for ms in [1u64, 250, 999, 1000, 1500, 61_001] {
             let d = Duration::from_millis(ms);
             assert_eq!(parse_duration(&delay_duration(d)), Some(d), "{ms} ms");
+        }
+    }
+
+    #[test]
+    fn controller_failures_reach_clients_as_short_stable_reasons() {
+        let refused = IoError::Refused {
+            controller: "panel".into(),
+            reason: "IllegalDataAddress (exception 0x02) at 10.0.0.5:502".into(),
+        };
+        let text = format!("{:?}", SoapFault::from(refused));
+        assert!(text.contains("the controller refused the write"), "{text}");
+        assert!(
+            !text.contains("IllegalDataAddress") && !text.contains("10.0.0.5"),
+            "{text}"
+        );
+        for (e, want) in [
+            (
+                IoError::LinkDown("panel".into()),
+                "the controller is not connected",
+            ),
+            (IoError::Timeout("panel".into()), "did not acknowledge"),
+            (IoError::Stopping, "the gateway is stopping"),
+        ] {
+            let text = format!("{:?}", SoapFault::from(e));
+            assert!(text.contains(want) && !text.contains("\"panel\""), "{text}");
         }
     }
 }
