@@ -306,7 +306,7 @@ def test_losing_the_panel_raises_link_events_and_faults_writes_until_it_returns(
     r = soap(site.url, "<tds:SetRelayOutputState><tds:RelayOutputToken>IO-DO1</tds:RelayOutputToken>"
                        "<tds:LogicalState>active</tds:LogicalState></tds:SetRelayOutputState>", auth=OPERATOR)
     assert (r.status_code, fault_codes(r)) == (500, ["env:Receiver", "ter:Action"])
-    assert texts(r, ".//env:Reason/env:Text") == ["the controller is not connected"], "a stable reason, no controller detail"
+    assert texts(r, ".//env:Reason/env:Text") == ["Action Failed: the controller is not connected"], "a stable reason, no controller detail"
     # The panel returns on the same port: the links come back and writes work again.
     site.panel.start()
     up = lambda ms: {m["source"]["Controller"] for m in ms if m["data"]["Connected"] == "true"}  # noqa: E731
