@@ -79,3 +79,22 @@ def test_a_second_pull_supersedes_a_waiting_one_with_a_fault_not_an_empty_answer
     assert "ter:Action" in fault_codes(old)
     assert "superseded" in old.text
     assert time.monotonic() - started < 5, "the first answered when the second came, not at its Timeout"
+
+
+def test_event_replies_carry_ws_addressing_action_and_relates_to(gw):
+    from conftest import soap, username_token
+    pp = create_pull_point(gw, QUIET, auth=USER)
+    wsa = ('<wsa:MessageID env:mustUnderstand="true">urn:uuid:5f1c0e0a-0000-4000-8000-000000000001</wsa:MessageID>'
+           f'<wsa:To env:mustUnderstand="true">{pp}</wsa:To>'
+           '<wsa:Action env:mustUnderstand="true">http://www.onvif.org/ver10/events/wsdl/PullPointSubscription/PullMessagesRequest</wsa:Action>')
+    r = soap(pp, "<tev:PullMessages><tev:Timeout>PT0S</tev:Timeout><tev:MessageLimit>10</tev:MessageLimit></tev:PullMessages>",
+             header=username_token(*USER) + wsa)
+    assert r.status_code == 200, r.text
+    assert texts(r, ".//env:Header/wsa:Action") == [
+        "http://www.onvif.org/ver10/events/wsdl/PullPointSubscription/PullMessagesResponse"]
+    assert texts(r, ".//env:Header/wsa:RelatesTo") == ["urn:uuid:5f1c0e0a-0000-4000-8000-000000000001"]
+    # Without a MessageID: the Action alone.
+    r = soap(pp, "<wsnt:Renew><wsnt:TerminationTime>PT60S</wsnt:TerminationTime></wsnt:Renew>", auth=USER)
+    assert texts(r, ".//env:Header/wsa:Action") == [
+        "http://docs.oasis-open.org/wsn/bw-2/SubscriptionManager/RenewResponse"]
+    assert texts(r, ".//env:Header/wsa:RelatesTo") == []

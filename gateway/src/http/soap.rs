@@ -133,7 +133,11 @@ pub async fn handle(
     match result {
         Ok(body) => {
             tracing::debug!(operation = name, user = ctx.principal.log_name(), peer = %ctx.peer, elapsed_us, "ok");
-            response::soap(StatusCode::OK, None, &body)
+            let header = crate::soap::addressing::reply_header(
+                crate::soap::addressing::response_action(service, ns, name),
+                &envelope,
+            );
+            response::soap(StatusCode::OK, header.as_deref(), &body)
         }
         Err(fault) => {
             tracing::info!(operation = name, user = ctx.principal.log_name(), peer = %ctx.peer, reason = %fault.reason, "fault");

@@ -1,6 +1,7 @@
 //! SOAP 1.2: reading request envelopes, writing responses and faults, and routing a body
 //! element to the operation that serves it.
 
+pub mod addressing;
 pub mod envelope;
 pub mod fault;
 
