@@ -141,3 +141,30 @@ def test_subscribe_needs_credentials(gw):
     body = ("<wsnt:Subscribe><wsnt:ConsumerReference><wsa:Address>http://127.0.0.1:9/</wsa:Address>"
             "</wsnt:ConsumerReference></wsnt:Subscribe>")
     assert soap(gw.endpoint("event_service"), body).status_code == 401
+
+
+def test_notify_carries_the_consumer_reference_parameters(gw):
+    consumer = Consumer()
+    try:
+        body = ("<wsnt:Subscribe><wsnt:ConsumerReference>"
+                f"<wsa:Address>{consumer.url}</wsa:Address>"
+                '<wsa:ReferenceParameters><v:Subscriber xmlns:v="urn:example:vms" v:kind="door">'
+                "site-7 &amp; lobby</v:Subscriber><v:Empty xmlns:v=\"urn:example:vms\"/></wsa:ReferenceParameters>"
+                "</wsnt:ConsumerReference><wsnt:InitialTerminationTime>PT60S</wsnt:InitialTerminationTime></wsnt:Subscribe>")
+        r = soap(gw.endpoint("event_service"), body, auth=ADMIN)
+        assert r.status_code == 200, r.text
+        assert texts(r, ".//env:Header/wsa:Action") == [
+            "http://docs.oasis-open.org/wsn/bw-2/NotificationProducer/SubscribeResponse"]
+        gw.source.raise_event("Device/Trigger/DigitalInput", {"InputToken": "refp"}, {"LogicalState": "true"})
+        doc = consumer.next()
+        header = doc.find("env:Header", NS)
+        sub = header.find("{urn:example:vms}Subscriber")
+        assert sub is not None, etree.tostring(header)
+        assert sub.text == "site-7 & lobby"
+        assert sub.get("{urn:example:vms}kind") == "door"
+        assert sub.get(f"{{{NS['wsa']}}}IsReferenceParameter") == "true"
+        empty = header.find("{urn:example:vms}Empty")
+        assert empty is not None and empty.get(f"{{{NS['wsa']}}}IsReferenceParameter") == "true"
+        assert header.find("wsa:To", NS).text == consumer.url
+    finally:
+        consumer.close()

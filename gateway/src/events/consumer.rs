@@ -40,6 +40,9 @@ pub struct Consumer {
     pub target: String,
     /// The address every delivery connects to, resolved once at Subscribe.
     pub pinned: SocketAddr,
+    /// The ConsumerReference's `wsa:ReferenceParameters`, as header blocks each marked
+    /// `wsa:IsReferenceParameter="true"`: WS-Addressing puts them in every Notify.
+    pub reference_parameters: String,
 }
 
 /// Resolves a host name to socket addresses (injectable, so tests control the answers).
@@ -281,6 +284,7 @@ impl ConsumerPolicy {
             authority: authority.to_string(),
             target,
             pinned,
+            reference_parameters: String::new(),
         })
     }
 }

@@ -86,7 +86,8 @@ pub async fn deliver(subscriptions: Arc<Subscriptions>, sub: Arc<Subscription>, 
         let mut header = XmlWriter::new();
         header
             .leaf("wsa:Action", NOTIFY_ACTION)
-            .leaf("wsa:To", &consumer.url);
+            .leaf("wsa:To", &consumer.url)
+            .raw(&consumer.reference_parameters);
         let body = write_envelope(Some(&header.finish()), &w.finish());
         let outcome = tokio::select! {
             r = tokio::time::timeout(DELIVERY_TIMEOUT, post(&mut connection, &consumer, body)) => r,
@@ -352,6 +353,7 @@ mod tests {
             authority: pinned.to_string(),
             target: "/n".into(),
             pinned,
+            reference_parameters: String::new(),
         };
         let mut conn = None;
         let status = post(&mut conn, &consumer(redirect_addr), "<x/>".into())

@@ -818,6 +818,7 @@ mod tests {
             authority: "192.0.2.1".into(),
             target: "/n".into(),
             pinned: "192.0.2.1:80".parse().unwrap(),
+            reference_parameters: String::new(),
         }
     }
 

@@ -276,7 +276,7 @@ async fn subscribe(ctx: &Ctx, req: &Element) -> OpResult {
         .map(|a| a.text_trim().to_string())
         .ok_or_else(|| SoapFault::missing_tag("ConsumerReference/Address is required"))?;
     let (filter, termination) = subscription_request(ctx, req, WSNT)?;
-    let consumer = ctx
+    let mut consumer = ctx
         .app
         .consumer_policy
         .admit(&consumer)
@@ -285,6 +285,7 @@ async fn subscribe(ctx: &Ctx, req: &Element) -> OpResult {
             tracing::debug!(consumer = %consumer, reason = %why, "consumer refused");
             SoapFault::notification(WSNT_CREATION_FAILED, why, "")
         })?;
+    consumer.reference_parameters = reference_parameters(req);
     let sub = ctx
         .app
         .subscriptions
@@ -406,6 +407,22 @@ async fn seek(ctx: &Ctx, req: &Element) -> OpResult {
     };
     ctx.app.subscriptions.seek(&sub, at, reverse).await?;
     Ok("<tev:SeekResponse/>".into())
+}
+
+/// The ConsumerReference's `wsa:ReferenceParameters`, written as the header blocks every
+/// Notify carries (WS-Addressing 1.0 Core §3.3: each marked `wsa:IsReferenceParameter`).
+fn reference_parameters(subscribe: &Element) -> String {
+    let Some(params) = subscribe
+        .child(WSNT, "ConsumerReference")
+        .and_then(|c| c.child(crate::xml::ns::WSA, "ReferenceParameters"))
+    else {
+        return String::new();
+    };
+    let mut w = XmlWriter::new();
+    for p in &params.children {
+        w.element(p, &[("wsa:IsReferenceParameter", "true")]);
+    }
+    w.finish()
 }
 
 /// A MessageLimit (xs:int, non-negative): larger values than `usize` holds saturate (the

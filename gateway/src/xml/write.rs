@@ -1,6 +1,8 @@
 //! A minimal XML writer for responses: prefixes are fixed and declared once on the envelope
 //! (see [`super::ns::ENVELOPE_DECLS`]), so writing is appending escaped text to a `String`.
 
+use super::tree::Element;
+
 /// Appends elements to a string buffer. Tag names are written as given (`tds:Foo`).
 #[derive(Debug, Default)]
 pub struct XmlWriter {
@@ -72,6 +74,54 @@ impl XmlWriter {
         self.close(tag)
     }
 
+    /// Writes a parsed element back (e.g. a client's WS-Addressing reference parameter),
+    /// with `extra` attributes on it. Every namespace gets a prefix declared where it is used
+    /// (`c<depth>` for the element, `c<depth>a<i>` for its attributes), so the copy means the
+    /// same wherever it is put. The element's text is written before its children (the tree
+    /// keeps no mixed-content order).
+    pub fn element(&mut self, el: &Element, extra: &[(&str, &str)]) -> &mut Self {
+        self.element_at(el, extra, 0)
+    }
+
+    fn element_at(&mut self, el: &Element, extra: &[(&str, &str)], depth: usize) -> &mut Self {
+        let (tag, decl) = if el.ns.is_empty() {
+            (el.name.to_string(), None)
+        } else {
+            let prefix = format!("c{depth}");
+            (
+                format!("{prefix}:{}", el.name),
+                Some((format!("xmlns:{prefix}"), el.ns.to_string())),
+            )
+        };
+        let mut owned: Vec<(String, String)> = Vec::new();
+        if let Some(d) = decl {
+            owned.push(d);
+        }
+        for (i, a) in el.attrs.iter().enumerate() {
+            if a.ns.is_empty() {
+                owned.push((a.name.clone(), a.value.clone()));
+            } else {
+                let prefix = format!("c{depth}a{i}");
+                owned.push((format!("xmlns:{prefix}"), a.ns.to_string()));
+                owned.push((format!("{prefix}:{}", a.name), a.value.clone()));
+            }
+        }
+        let mut attrs: Vec<(&str, &str)> = owned
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        attrs.extend_from_slice(extra);
+        if el.children.is_empty() && el.text.is_empty() {
+            return self.empty(&tag, &attrs);
+        }
+        self.open(&tag, &attrs);
+        self.text(&el.text);
+        for child in &el.children {
+            self.element_at(child, &[], depth + 1);
+        }
+        self.close(&tag)
+    }
+
     /// The markup written so far.
     pub fn finish(self) -> String {
         self.buf
@@ -135,6 +185,31 @@ mod tests {
             w.finish(),
             r#"<a x="&quot;&lt;&amp;&gt;&apos;"><b>1 &lt; 2 &amp; 3</b><c/></a>"#
         );
+    }
+
+    #[test]
+    fn a_parsed_element_is_written_back_with_its_namespaces() {
+        let doc = crate::xml::tree::parse(
+            br#"<r xmlns:v="urn:v"><v:a v:k="1 &amp; 2" plain="p">t<v:b/><c>x</c></v:a></r>"#,
+            &crate::xml::Limits::default(),
+        )
+        .unwrap();
+        let mut w = XmlWriter::new();
+        w.element(&doc.children[0], &[("wsa:IsReferenceParameter", "true")]);
+        let out = w.finish();
+        assert_eq!(
+            out,
+            r#"<c0:a xmlns:c0="urn:v" xmlns:c0a0="urn:v" c0a0:k="1 &amp; 2" plain="p" wsa:IsReferenceParameter="true">t<c1:b xmlns:c1="urn:v"/><c>x</c></c0:a>"#
+        );
+        // It parses back to the same element.
+        let again = crate::xml::tree::parse(
+            format!(r#"<r xmlns:wsa="urn:w">{out}</r>"#).as_bytes(),
+            &crate::xml::Limits::default(),
+        )
+        .unwrap();
+        let (a, b) = (&doc.children[0], &again.children[0]);
+        assert_eq!((&*a.ns, &*a.name, &a.text), (&*b.ns, &*b.name, &b.text));
+        assert_eq!(a.children.len(), b.children.len());
     }
 
     #[test]
