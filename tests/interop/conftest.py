@@ -400,6 +400,20 @@ def event_gateway(workdir: Path, config: str = "") -> tuple["Gateway", EventSour
     return g, EventSource(sock)
 
 
+def serving_event_gateway(workdir: Path, config: str = ""):
+    """A started gateway with the test users and its event source connected (`g.source`);
+    a generator for module fixtures: stops it cleanly afterwards."""
+    g, source = event_gateway(workdir, config)
+    g.start()
+    add_users(g)
+    source.connect()
+    g.source = source
+    yield g
+    source.close()
+    assert g.stop() == 0, g.log()
+    assert "panicked" not in g.log()
+
+
 def zeep_service(wsdl: Path, binding: str, url: str, auth: tuple[str, str] | None = ADMIN):
     """A zeep client of `binding` (a QName) from an official WSDL, loaded offline through the
     XML catalog; every response it receives is validated."""

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (ADMIN, NS, OPERATOR, USER, Gateway, add_users, binary, create_pull_point, event_gateway,
-                      pull, soap, topic_filter, xml)
+from conftest import (serving_event_gateway, ADMIN, NS, OPERATOR, USER, Gateway, add_users, binary, create_pull_point, pull, soap, topic_filter, xml)
 
 HERE = Path(__file__).resolve().parent
 FAR = "+262142-12-31T23:59:59.999999999"  # chrono's last instant: Seek + 1 ms overflowed
@@ -56,15 +55,7 @@ def operations(address: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory):
-    g, source = event_gateway(tmp_path_factory.mktemp("atk"))
-    g.start()
-    add_users(g)
-    source.connect()
-    g.source = source
-    yield g
-    source.close()
-    assert g.stop() == 0
-    assert "panicked" not in g.log()
+    yield from serving_event_gateway(tmp_path_factory.mktemp("atk"))
 
 
 def test_another_account_cannot_touch_a_pull_point_and_learns_nothing(gw):

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import (ADMIN, USER, add_users, create_pull_point, event_gateway, fault_codes, messages, pull, soap, texts,
+from conftest import (serving_event_gateway, ADMIN, USER, create_pull_point, event_gateway, fault_codes, messages, pull, soap, texts,
                       topic_filter, xml, zeep_events, NS)
 
 DI = "Device/Trigger/DigitalInput"
@@ -15,14 +15,7 @@ DI = "Device/Trigger/DigitalInput"
 
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory):
-    g, source = event_gateway(tmp_path_factory.mktemp("ev"), config="events:\n  max_pull_points: 32\n")
-    g.start()
-    add_users(g)
-    source.connect()
-    g.source = source
-    yield g
-    source.close()
-    assert g.stop() == 0, g.log()
+    yield from serving_event_gateway(tmp_path_factory.mktemp("ev"), config="events:\n  max_pull_points: 32\n")
 
 
 def zmsg(notification) -> tuple:

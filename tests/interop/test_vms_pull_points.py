@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import (USER, add_users, create_pull_point, event_gateway, fault_codes, messages, pull, texts,
+from conftest import (serving_event_gateway, USER, create_pull_point, fault_codes, messages, pull, texts,
                       topic_filter)
 
 QUIET = topic_filter("tns1:Device/Trigger/Relay")  # nothing raises it in these tests
@@ -16,14 +16,7 @@ QUIET = topic_filter("tns1:Device/Trigger/Relay")  # nothing raises it in these 
 
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory):
-    g, source = event_gateway(tmp_path_factory.mktemp("vms"))
-    g.start()
-    add_users(g)
-    source.connect()
-    g.source = source
-    yield g
-    source.close()
-    assert g.stop() == 0, g.log()
+    yield from serving_event_gateway(tmp_path_factory.mktemp("vms"))
 
 
 def times(resp) -> tuple[dt.datetime, dt.datetime]:
