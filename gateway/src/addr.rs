@@ -4,6 +4,22 @@
 
 use std::net::IpAddr;
 
+/// The address a client is counted under by per-client limits (connections, lockout): IPv4
+/// as is (an IPv4-mapped IPv6 peer as its IPv4 address), IPv6 by its /64, the block one host
+/// or site is normally given, so hopping addresses inside it does not multiply a share.
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
 /// host, host:port, IPv4, or `[IPv6]:port`; nothing that could smuggle a path or markup.
 pub fn is_plausible_authority(h: &str) -> bool {
     !h.is_empty()

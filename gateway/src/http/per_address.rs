@@ -1,53 +1,28 @@
 //! Connections held per client address, so that one address (one NAT, one misbehaving client)
 //! cannot take every connection slot.
 //!
-//! IPv4 clients are counted by address (an IPv4-mapped IPv6 peer counts as its IPv4 address);
-//! IPv6 clients by their /64, the block one host or one site is normally given, so a host
-//! cannot multiply its share by hopping addresses inside its own prefix.
+//! Clients are counted by [`client_key`]: IPv4 by address (an IPv4-mapped IPv6 peer as its
+//! IPv4 address), IPv6 by its /64, so a host cannot multiply its share by hopping addresses
+//! inside its own prefix.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
-/// The key a client's connections are counted under.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ClientKey {
-    /// An IPv4 client.
-    V4([u8; 4]),
-    /// The /64 of an IPv6 client.
-    V6Prefix([u8; 8]),
-}
+use crate::addr::client_key;
 
-impl ClientKey {
-    /// The key of `ip`.
-    pub fn of(ip: IpAddr) -> ClientKey {
-        match ip {
-            IpAddr::V4(v4) => ClientKey::V4(v4.octets()),
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => ClientKey::V4(v4.octets()),
-                None => ClientKey::V6Prefix(prefix64(v6)),
-            },
-        }
-    }
-}
-
-fn prefix64(v6: Ipv6Addr) -> [u8; 8] {
-    let o = v6.octets();
-    [o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7]]
-}
-
-/// Counts open connections per [`ClientKey`] against a cap.
+/// Counts open connections per client key against a cap.
 #[derive(Debug)]
 pub struct PerAddress {
     cap: usize,
-    open: Mutex<HashMap<ClientKey, usize>>,
+    open: Mutex<HashMap<IpAddr, usize>>,
 }
 
 /// One admitted connection; dropping it gives the slot back.
 #[derive(Debug)]
 pub struct Slot {
     table: Arc<PerAddress>,
-    key: ClientKey,
+    key: IpAddr,
 }
 
 impl PerAddress {
@@ -61,7 +36,7 @@ impl PerAddress {
 
     /// A slot for a connection from `ip`, or `None` when that client already holds `cap`.
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<Slot> {
-        let key = ClientKey::of(ip);
+        let key = client_key(ip);
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         let n = open.entry(key).or_insert(0);
         if *n >= self.cap {
@@ -77,7 +52,7 @@ impl PerAddress {
     /// Connections open from `ip`'s client key.
     pub fn held(&self, ip: IpAddr) -> usize {
         let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        open.get(&ClientKey::of(ip)).copied().unwrap_or(0)
+        open.get(&client_key(ip)).copied().unwrap_or(0)
     }
 
     /// Client keys with a connection open (the table never holds more entries than that).

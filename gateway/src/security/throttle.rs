@@ -22,6 +22,9 @@ use std::hash::{BuildHasher, RandomState};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+// An address is tracked under its client key: IPv4 as is, IPv6 by its /64.
+use crate::addr::client_key as key;
+
 /// Throttling settings.
 #[derive(Clone, Copy, Debug)]
 pub struct ThrottleConfig {
@@ -86,20 +89,6 @@ pub struct Throttle {
     config: ThrottleConfig,
     names: RandomState,
     table: Mutex<Table>,
-}
-
-/// The key an address is tracked under: IPv4 as is, IPv6 by its /64 prefix.
-fn key(addr: IpAddr) -> IpAddr {
-    match addr {
-        IpAddr::V4(_) => addr,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let s = v6.segments();
-                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-            }
-        },
-    }
 }
 
 /// Whose lockout refused a request.
