@@ -29,6 +29,7 @@
 
 pub mod addr;
 pub mod app;
+pub mod bucket;
 pub mod config;
 pub mod demo;
 pub mod device;

@@ -13,6 +13,8 @@ use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use crate::bucket::Bucket;
+
 /// Buckets kept before full (idle) ones are dropped.
 pub const MAX_BUCKETS: usize = 1024;
 
@@ -34,12 +36,6 @@ impl Default for UserRateConfig {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Bucket {
-    tokens: f64,
-    at: Instant,
-}
-
 /// The buckets.
 #[derive(Debug)]
 pub struct UserRate {
@@ -56,55 +52,37 @@ impl UserRate {
         }
     }
 
-    fn refill(&self, b: &mut Bucket, now: Instant) {
-        let rate = f64::from(self.config.per_second);
-        let burst = f64::from(self.config.burst.max(1));
-        let elapsed = now.saturating_duration_since(b.at).as_secs_f64();
-        b.tokens = (b.tokens + elapsed * rate).min(burst);
-        b.at = now;
-    }
-
     /// Takes one authentication from `user`'s bucket; `Err(retry_after)` when it is empty.
     pub fn take(&self, user: &str, now: Instant) -> Result<(), Duration> {
         if self.config.per_second == 0 {
             return Ok(());
         }
-        let burst = f64::from(self.config.burst.max(1));
+        let rate = f64::from(self.config.per_second);
+        let burst = self.config.burst.max(1);
         let mut buckets = self.buckets.lock();
         if !buckets.contains_key(user) {
             if buckets.len() >= MAX_BUCKETS {
-                let full = |b: &mut Bucket| {
-                    self.refill(b, now);
-                    b.tokens < burst
-                };
-                buckets.retain(|_, b| full(b));
+                buckets.retain(|_, b| !b.is_full(rate, burst, now));
                 // Still full of busy users (more names than any directory holds): the
                 // fullest bucket goes, the one whose user loses least by a fresh start.
                 if buckets.len() >= MAX_BUCKETS
                     && let Some(fullest) = buckets
                         .iter()
-                        .max_by(|a, b| a.1.tokens.total_cmp(&b.1.tokens))
+                        .max_by(|a, b| a.1.tokens().total_cmp(&b.1.tokens()))
                         .map(|(k, _)| k.clone())
                 {
                     buckets.remove(&fullest);
                 }
             }
-            buckets.insert(
-                user.to_string(),
-                Bucket {
-                    tokens: burst,
-                    at: now,
-                },
-            );
+            // The name is copied only for a user new to the table, not on every request.
+            buckets.insert(user.to_string(), Bucket::full(burst, now));
         }
         let b = buckets.get_mut(user).expect("inserted above");
-        self.refill(b, now);
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
+        if b.ready(rate, burst, now) {
+            b.take();
             Ok(())
         } else {
-            let wait = (1.0 - b.tokens) / f64::from(self.config.per_second);
-            Err(Duration::from_secs_f64(wait.clamp(0.0, 3600.0)))
+            Err(b.wait(rate))
         }
     }
 }

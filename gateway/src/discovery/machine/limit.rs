@@ -6,45 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-/// A token bucket: `rate` tokens per second, at most `burst` saved up.
-#[derive(Clone, Debug)]
-pub(super) struct Bucket {
-    tokens: f64,
-    last: Instant,
-}
-
-impl Bucket {
-    /// A full bucket.
-    pub(super) fn full(burst: u32, now: Instant) -> Self {
-        Bucket {
-            tokens: f64::from(burst),
-            last: now,
-        }
-    }
-
-    fn refill(&mut self, rate: f64, burst: u32, now: Instant) {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * rate).min(f64::from(burst));
-        self.last = self.last.max(now);
-    }
-
-    /// Whether a token is available now (refills first, takes nothing).
-    pub(super) fn ready(&mut self, rate: f64, burst: u32, now: Instant) -> bool {
-        self.refill(rate, burst, now);
-        self.tokens >= 1.0
-    }
-
-    /// Takes one token; call after [`Bucket::ready`] said yes.
-    pub(super) fn take(&mut self) {
-        self.tokens = (self.tokens - 1.0).max(0.0);
-    }
-
-    /// Whether the bucket is full again (then forgetting it changes nothing).
-    fn is_full(&mut self, rate: f64, burst: u32, now: Instant) -> bool {
-        self.refill(rate, burst, now);
-        self.tokens >= f64::from(burst)
-    }
-}
+pub(super) use crate::bucket::Bucket;
 
 /// Who a source is for rate limiting: an IPv4 address, an IPv6 /64 (one host may use a whole
 /// /64), or a full IPv6 link-local address (every on-link host shares `fe80::/64`).
@@ -106,7 +68,7 @@ impl PerSource {
                 && let Some(oldest) = self
                     .buckets
                     .iter()
-                    .min_by_key(|(_, b)| b.last)
+                    .min_by_key(|(_, b)| b.last())
                     .map(|(k, _)| *k)
             {
                 self.buckets.remove(&oldest);
@@ -176,22 +138,6 @@ impl RecentIds {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bucket_refills_at_its_rate_up_to_its_burst() {
-        let t0 = Instant::now();
-        let mut b = Bucket::full(2, t0);
-        for _ in 0..2 {
-            assert!(b.ready(1.0, 2, t0));
-            b.take();
-        }
-        assert!(!b.ready(1.0, 2, t0));
-        assert!(!b.ready(1.0, 2, t0 + Duration::from_millis(999)));
-        assert!(b.ready(1.0, 2, t0 + Duration::from_secs(1)));
-        assert!(b.is_full(1.0, 2, t0 + Duration::from_secs(60)));
-        // Time going backwards takes nothing away.
-        assert!(b.ready(1.0, 2, t0));
-    }
 
     #[test]
     fn sources_are_grouped_sensibly() {
