@@ -19,7 +19,7 @@ import pytest
 from pymodbus.client import ModbusTcpClient
 
 from conftest import (ADMIN, NS, OPERATOR, ROOT, USER, Gateway, add_users, binary, create_pull_point, fault_codes,
-                      free_port, messages, pull, soap, socat_pty_pair, texts, topic_filter, xml, zeep_client,
+                      free_port, messages, onveef_client, pull, soap, socat_pty_pair, texts, topic_filter, xml, zeep_client,
                       zeep_deviceio, zeep_events)
 
 DEMO_MAPPING = ROOT / "mappings" / "demo.yaml"
@@ -286,6 +286,45 @@ def test_faults(site):
     r = soap(dio, '<tmd:SetDigitalInputConfigurations><tmd:DigitalInputs token="IO-DI1" IdleState="closed"/>'
                   "</tmd:SetDigitalInputConfigurations>", auth=USER)
     assert fault_codes(r) == ["env:Sender", "ter:NotAuthorized"]
+
+
+def test_onveef_drives_relays_in_the_deviceio_namespace(site):
+    cam = onveef_client(site.url, OPERATOR)
+    # GetRelayOutputs as tmd:GetRelayOutputs on the DeviceIO endpoint, answered in tmd.
+    relays = {r["token"]: r for r in cam.get_relay_outputs()}
+    assert len(relays) == 20 and relays["IO-DO6"]["mode"] == "Bistable"
+    assert b"<tmd:GetRelayOutputs/>" in cam.sent[-1], cam.sent[-1]
+    r = soap(site.endpoint("deviceio_service"), "<tmd:GetRelayOutputs/>", auth=USER)
+    assert xml(r).find(".//tmd:GetRelayOutputsResponse/tmd:RelayOutputs", NS).get("token") == "IO-DO1"
+    # tmd:SetRelayOutputState drives the coil, answered in tmd once the panel acknowledged.
+    cam.set_relay_output_state(token="IO-DO6", logical_state="active")
+    assert b"<tmd:SetRelayOutputState>" in cam.sent[-1]
+    assert site.modbus.read_coils(5, count=1, device_id=IO_UNIT).bits[0] is True
+    r = soap(site.endpoint("deviceio_service"),
+             "<tmd:SetRelayOutputState><tmd:RelayOutputToken>IO-DO6</tmd:RelayOutputToken>"
+             "<tmd:LogicalState>inactive</tmd:LogicalState></tmd:SetRelayOutputState>", auth=OPERATOR)
+    assert r.status_code == 200 and xml(r).find(".//tmd:SetRelayOutputStateResponse", NS) is not None
+    assert site.modbus.read_coils(5, count=1, device_id=IO_UNIT).bits[0] is False
+    # SetRelayOutputSettings in the WSDL's tmd form (onveef), then in the tds form on the
+    # DeviceIO endpoint (answered in tds).
+    admin = onveef_client(site.url, ADMIN)
+    admin.set_relay_output_settings(token="IO-DO6", mode="Monostable", delay_time="PT2S", idle_state="open")
+    assert {r["token"]: r for r in admin.get_relay_outputs()}["IO-DO6"]["delay_time"] == "PT2S"
+    r = soap(site.endpoint("deviceio_service"),
+             "<tds:SetRelayOutputSettings><tds:RelayOutputToken>IO-DO6</tds:RelayOutputToken><tds:Properties>"
+             "<tt:Mode>Bistable</tt:Mode><tt:DelayTime>PT0S</tt:DelayTime><tt:IdleState>open</tt:IdleState>"
+             "</tds:Properties></tds:SetRelayOutputSettings>", auth=ADMIN)
+    assert r.status_code == 200 and xml(r).find(".//tds:SetRelayOutputSettingsResponse", NS) is not None
+    assert {r["token"]: r for r in cam.get_relay_outputs()}["IO-DO6"]["mode"] == "Bistable"
+    # The aliases keep their operation's access class: a User may read, not actuate.
+    r = soap(site.endpoint("deviceio_service"),
+             "<tmd:SetRelayOutputState><tmd:RelayOutputToken>IO-DO6</tmd:RelayOutputToken>"
+             "<tmd:LogicalState>active</tmd:LogicalState></tmd:SetRelayOutputState>", auth=USER)
+    assert fault_codes(r) == ["env:Sender", "ter:NotAuthorized"]
+    assert site.modbus.read_coils(5, count=1, device_id=IO_UNIT).bits[0] is False
+    # The device service still only has its WSDL's namespace.
+    r = soap(site.url, "<tmd:GetRelayOutputs/>", auth=USER)
+    assert "ter:ActionNotSupported" in fault_codes(r)
 
 
 def test_losing_the_panel_raises_link_events_and_faults_writes_until_it_returns(site):

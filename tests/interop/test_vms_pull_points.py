@@ -91,3 +91,28 @@ def test_event_replies_carry_ws_addressing_action_and_relates_to(gw):
     assert texts(r, ".//env:Header/wsa:Action") == [
         "http://docs.oasis-open.org/wsn/bw-2/SubscriptionManager/RenewResponse"]
     assert texts(r, ".//env:Header/wsa:RelatesTo") == []
+
+
+def test_onveef_pulls_events_and_keeps_its_pull_point_alive_without_renewing(gw):
+    """onveef (zeep-free) as a VMS that never renews: its raw pull-point calls, with its own
+    WS-Addressing headers, against the pull-point lifetime rule."""
+    from conftest import onveef_client
+    cam = onveef_client(gw.url, USER)
+    created = cam.events_create_pull_point(termination_time="PT2S",
+                                           topic_filter="tns1:Device/Trigger/DigitalInput")
+    url = created["subscription_url"]
+    assert url.startswith(gw.url.rsplit("/onvif/", 1)[0]), url
+    started = time.monotonic()
+    seen = []
+    while time.monotonic() - started < 6:  # three times the initial lifetime, never renewed
+        if not seen:
+            gw.source.raise_event("Device/Trigger/DigitalInput", {"InputToken": "onveef-1"}, {"LogicalState": "true"})
+        got = cam.events_pull_messages(subscription_url=url, timeout="PT1S", message_limit=10)
+        assert got["termination_time"] > got["current_time"], got
+        seen += got["messages"]
+    assert b"<wsa:Action" in cam.sent[-1] and b"PullMessagesRequest" in cam.sent[-1]
+    mine = [m for m in seen if m["source"].get("InputToken") == "onveef-1"]
+    assert mine and mine[0]["topic"].endswith("Device/Trigger/DigitalInput"), seen
+    # The property's first value: Initialized (the property state model decides the operation).
+    assert mine[0]["data"] == {"LogicalState": "true"} and mine[0]["property_operation"] == "Initialized"
+    cam.events_unsubscribe(subscription_url=url)

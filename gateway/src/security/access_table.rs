@@ -158,4 +158,7 @@ pub const OPERATIONS: &[Operation] = &[
     Operation { service: Events, ns: WSNT, name: "CreatePullPoint", class: ReadMedia }, // READ_MEDIA (by analogy; not stated)
     Operation { service: Events, ns: WSNT, name: "GetMessages", class: ReadMedia }, // READ_MEDIA (by analogy; not stated)
     Operation { service: Events, ns: WSNT, name: "DestroyPullPoint", class: ReadMedia }, // READ_MEDIA (by analogy; not stated)
+    Operation { service: DeviceIo, ns: TMD, name: "GetRelayOutputs", class: ReadMedia }, // alias of the tds form (not in the WSDL; sent by clients)
+    Operation { service: DeviceIo, ns: TMD, name: "SetRelayOutputState", class: Actuate }, // alias of the tds form (not in the WSDL; sent by clients)
+    Operation { service: DeviceIo, ns: TDS, name: "SetRelayOutputSettings", class: Actuate }, // alias of the tmd form (not in the WSDL; sent by clients)
 ];

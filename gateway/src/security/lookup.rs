@@ -55,6 +55,20 @@ mod tests {
             AccessClass::ReadSystemSecret
         );
         assert!(operation(Service::DeviceIo, TDS, "SetRelayOutputState").is_some());
+        // The relay operations in the other namespace on the DeviceIO endpoint (clients send
+        // them so) have their WSDL form's class; the device service has no such aliases.
+        for (alias, wsdl, name) in [
+            (TMD, TDS, "GetRelayOutputs"),
+            (TMD, TDS, "SetRelayOutputState"),
+            (TDS, TMD, "SetRelayOutputSettings"),
+        ] {
+            assert_eq!(
+                operation(Service::DeviceIo, alias, name).unwrap().class,
+                operation(Service::DeviceIo, wsdl, name).unwrap().class,
+                "{name}"
+            );
+        }
+        assert!(operation(Service::Device, TMD, "GetRelayOutputs").is_none());
         assert!(operation(Service::DeviceIo, TMD, "GetDigitalInputs").is_some());
         assert!(operation(Service::Device, TMD, "GetDigitalInputs").is_none());
         // The checklist row holds `tt:Wiper|On`: a pipe inside a cell must not shift columns.

@@ -1,7 +1,9 @@
 //! The device I/O service (`tmd`), at `/onvif/deviceio_service`: relay outputs and digital
 //! inputs from the mapping. GetRelayOutputs and SetRelayOutputState use the device
 //! service's `tds` elements, as the WSDL says; the handlers are shared with the device
-//! service (`services::io`).
+//! service (`services::io`). Clients that send the relay operations in the other namespace
+//! (`tmd:GetRelayOutputs`, `tmd:SetRelayOutputState`, `tds:SetRelayOutputSettings`; onveef
+//! does) are served too, answered in the namespace they used (aliases in the access table).
 
 use crate::services::io;
 use crate::services::{Ctx, OpResult};
@@ -11,8 +13,11 @@ use crate::xml::{Element, XmlWriter};
 super::operations! {
     TMD "GetServiceCapabilities" => get_service_capabilities,
     TDS "GetRelayOutputs" => io::get_relay_outputs,
+    TMD "GetRelayOutputs" => io::get_relay_outputs,
     TDS "SetRelayOutputState" => io::set_relay_output_state,
+    TMD "SetRelayOutputState" => io::set_relay_output_state,
     TMD "SetRelayOutputSettings" => io::set_relay_output_settings_tmd,
+    TDS "SetRelayOutputSettings" => io::set_relay_output_settings_tds,
     TMD "GetRelayOutputOptions" => io::get_relay_output_options,
     TMD "GetDigitalInputs" => io::get_digital_inputs,
     TMD "GetDigitalInputConfigurationOptions" => io::get_digital_input_configuration_options,

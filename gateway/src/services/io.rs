@@ -118,22 +118,32 @@ fn write_relay(w: &mut XmlWriter, tag: &str, r: &RelayView) {
     });
 }
 
-/// GetRelayOutputs (device and device I/O service; both use the tds elements).
-pub(super) async fn get_relay_outputs(ctx: &Ctx, _req: &Element) -> OpResult {
+/// The prefix of the namespace a relay request used: the WSDL puts GetRelayOutputs and
+/// SetRelayOutputState in `tds` on both services, and some clients (onveef among them) send
+/// them in `tmd` to the device I/O endpoint; either way the response is in the request's
+/// namespace, with the same content.
+fn relay_prefix(req: &Element) -> &'static str {
+    if &*req.ns == TMD { "tmd" } else { "tds" }
+}
+
+/// GetRelayOutputs (device and device I/O service; `tds`, or `tmd` as some clients send it).
+pub(super) async fn get_relay_outputs(ctx: &Ctx, req: &Element) -> OpResult {
+    let p = relay_prefix(req);
     let mut w = XmlWriter::new();
-    w.with("tds:GetRelayOutputsResponse", &[], |w| {
+    w.with(&format!("{p}:GetRelayOutputsResponse"), &[], |w| {
+        let tag = format!("{p}:RelayOutputs");
         for r in ctx.app.io.relays() {
-            write_relay(w, "tds:RelayOutputs", &r);
+            write_relay(w, &tag, &r);
         }
     });
     Ok(w.finish())
 }
 
-/// SetRelayOutputState (device and device I/O service): answered once the controller
-/// acknowledged the write.
+/// SetRelayOutputState (device and device I/O service; `tds`, or `tmd` as some clients send
+/// it): answered once the controller acknowledged the write.
 pub(super) async fn set_relay_output_state(ctx: &Ctx, req: &Element) -> OpResult {
-    let token = required_text(req, TDS, "RelayOutputToken")?;
-    let state = required_text(req, TDS, "LogicalState")?;
+    let token = required_text(req, &req.ns, "RelayOutputToken")?;
+    let state = required_text(req, &req.ns, "LogicalState")?;
     let active = match state {
         "active" => true,
         "inactive" => false,
@@ -154,7 +164,10 @@ pub(super) async fn set_relay_output_state(ctx: &Ctx, req: &Element) -> OpResult
         by = ctx.principal.log_name(),
         "relay set"
     );
-    Ok("<tds:SetRelayOutputStateResponse/>".into())
+    Ok(format!(
+        "<{}:SetRelayOutputStateResponse/>",
+        relay_prefix(req)
+    ))
 }
 
 /// Reads a tt:RelayOutputSettings element (children in the tt namespace).
@@ -213,7 +226,8 @@ async fn apply_settings(ctx: &Ctx, token: &str, settings: RelaySettings) -> Resu
     Ok(())
 }
 
-/// SetRelayOutputSettings of the device service: `tds:RelayOutputToken` + `tds:Properties`.
+/// SetRelayOutputSettings in the device service's form, `tds:RelayOutputToken` +
+/// `tds:Properties` (on the device I/O endpoint too, where some clients send it).
 pub(super) async fn set_relay_output_settings_tds(ctx: &Ctx, req: &Element) -> OpResult {
     let token = required_text(req, TDS, "RelayOutputToken")?;
     let properties = req
