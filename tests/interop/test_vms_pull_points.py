@@ -91,6 +91,13 @@ def test_event_replies_carry_ws_addressing_action_and_relates_to(gw):
     assert texts(r, ".//env:Header/wsa:Action") == [
         "http://docs.oasis-open.org/wsn/bw-2/SubscriptionManager/RenewResponse"]
     assert texts(r, ".//env:Header/wsa:RelatesTo") == []
+    # A fault relates to its request too: a pull on the pull point after Unsubscribe.
+    soap(pp, "<wsnt:Unsubscribe/>", auth=USER)
+    r = soap(pp, "<tev:PullMessages><tev:Timeout>PT0S</tev:Timeout><tev:MessageLimit>10</tev:MessageLimit></tev:PullMessages>",
+             header=username_token(*USER) + wsa)
+    assert r.status_code == 500 and "ResourceUnknownFault" in r.text, r.text
+    assert texts(r, ".//env:Header/wsa:Action") == ["http://www.w3.org/2005/08/addressing/soap/fault"]
+    assert texts(r, ".//env:Header/wsa:RelatesTo") == ["urn:uuid:5f1c0e0a-0000-4000-8000-000000000001"]
 
 
 def test_onveef_pulls_events_and_keeps_its_pull_point_alive_without_renewing(gw):

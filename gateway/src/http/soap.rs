@@ -11,6 +11,7 @@ use crate::app::App;
 use crate::security::gate::{Decision, HttpAuth, Now};
 use crate::security::lookup::operation;
 use crate::services::{self, Ctx};
+use crate::soap::addressing::relate_fault;
 use crate::soap::{Service, SoapFault, parse_envelope};
 
 use super::response::{self, plain};
@@ -91,9 +92,13 @@ pub async fn handle(
     let (ns, name) = (&*envelope.body.ns, &*envelope.body.name);
     let Some(op) = operation(service, ns, name) else {
         tracing::info!(peer = %req.conn.peer, ?service, namespace = ns, operation = name, "unknown operation");
-        return response::fault(&SoapFault::action_not_supported(format!(
-            "{name} is not an operation of the {service:?} service"
-        )));
+        return response::fault(&relate_fault(
+            SoapFault::action_not_supported(format!(
+                "{name} is not an operation of the {service:?} service"
+            )),
+            service,
+            &envelope,
+        ));
     };
     let authorization = req
         .headers
@@ -111,15 +116,19 @@ pub async fn handle(
         Decision::Challenge { stale } => {
             return response::challenge(&app.gate.challenges(now, stale));
         }
-        Decision::Refuse(fault) => return response::fault(&fault),
+        Decision::Refuse(fault) => {
+            return response::fault(&relate_fault(fault, service, &envelope));
+        }
         Decision::Locked(retry) => return response::locked(retry),
         Decision::RateLimited(retry) => return response::rate_limited(retry),
     };
     let Some(handler) = services::handler(service, ns, name) else {
         tracing::debug!(operation = name, "not implemented");
-        return response::fault(&SoapFault::action_not_supported(format!(
-            "railgate does not implement {name}"
-        )));
+        return response::fault(&relate_fault(
+            SoapFault::action_not_supported(format!("railgate does not implement {name}")),
+            service,
+            &envelope,
+        ));
     };
     let ctx = Ctx {
         base_url: base_url(&app, req.headers, &req.conn),
@@ -141,7 +150,7 @@ pub async fn handle(
         }
         Err(fault) => {
             tracing::info!(operation = name, user = ctx.principal.log_name(), peer = %ctx.peer, reason = %fault.reason, "fault");
-            response::fault(&fault)
+            response::fault(&relate_fault(fault, service, &envelope))
         }
     }
 }

@@ -5,7 +5,8 @@
 //! Requests' own wsa headers (`To`, `Action`, `MessageID`, ...) are accepted whether or not
 //! marked mustUnderstand (`envelope::understood`).
 
-use super::{Envelope, Service};
+use super::fault::SOAP_FAULT_ACTION;
+use super::{Envelope, Service, SoapFault};
 use crate::xml::XmlWriter;
 use crate::xml::ns::{TEV, WSA, WSNT};
 
@@ -44,20 +45,35 @@ pub fn response_action(service: Service, ns: &str, name: &str) -> Option<&'stati
     })
 }
 
+/// The request's `wsa:MessageID`, if it has a non-empty one.
+fn message_id(request: &Envelope) -> Option<&str> {
+    request
+        .header(WSA, "MessageID")
+        .map(|m| m.text_trim())
+        .filter(|t| !t.is_empty())
+}
+
 /// The reply's header blocks: `wsa:Action` and, if the request had a MessageID,
 /// `wsa:RelatesTo`. `None` when the operation has no output action.
 pub fn reply_header(action: Option<&str>, request: &Envelope) -> Option<String> {
     let action = action?;
     let mut w = XmlWriter::new();
     w.leaf("wsa:Action", action);
-    if let Some(id) = request
-        .header(WSA, "MessageID")
-        .map(|m| m.text_trim())
-        .filter(|t| !t.is_empty())
-    {
+    if let Some(id) = message_id(request) {
         w.leaf("wsa:RelatesTo", id);
     }
     Some(w.finish())
+}
+
+/// A fault answering a request to the event service carries WS-Addressing like its other
+/// replies: the SOAP fault action (unless the fault has its own) and `wsa:RelatesTo` the
+/// request's MessageID. Other services' faults are left as they are.
+pub fn relate_fault(mut fault: SoapFault, service: Service, request: &Envelope) -> SoapFault {
+    if service == Service::Events {
+        fault.action = fault.action.or(Some(SOAP_FAULT_ACTION));
+        fault.relates_to = message_id(request).map(str::to_owned);
+    }
+    fault
 }
 
 #[cfg(test)]
@@ -98,5 +114,25 @@ mod tests {
             "<wsa:Action>urn:act</wsa:Action><wsa:RelatesTo>urn:uuid:1&amp;2</wsa:RelatesTo>"
         );
         assert_eq!(reply_header(None, &req), None);
+    }
+
+    #[test]
+    fn event_faults_relate_to_the_request_and_others_are_untouched() {
+        let req = super::super::parse_envelope(
+            br#"<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing"><e:Header><a:MessageID>urn:uuid:7</a:MessageID></e:Header><e:Body><x/></e:Body></e:Envelope>"#,
+            &Limits::default(),
+        )
+        .unwrap();
+        let f = relate_fault(SoapFault::action_not_supported("no"), Service::Events, &req);
+        assert_eq!(
+            f.header_xml().unwrap(),
+            format!(
+                "<wsa:Action>{SOAP_FAULT_ACTION}</wsa:Action><wsa:RelatesTo>urn:uuid:7</wsa:RelatesTo>"
+            )
+        );
+        let own = SoapFault::notification("wsnt:InvalidFilterFault", "bad", "");
+        assert_eq!(own.action, Some(SOAP_FAULT_ACTION));
+        let f = relate_fault(SoapFault::action_not_supported("no"), Service::Device, &req);
+        assert_eq!(f.header_xml(), None);
     }
 }

@@ -63,7 +63,12 @@ pub struct SoapFault {
     /// A `wsa:Action` header for the fault (WS-BaseNotification faults carry the
     /// WS-Addressing fault action).
     pub action: Option<&'static str>,
+    /// A `wsa:RelatesTo` header: the MessageID of the request this fault answers.
+    pub relates_to: Option<String>,
 }
+
+/// The WS-Addressing action of a SOAP fault (WS-Addressing 1.0 SOAP Binding, 6.4).
+pub const SOAP_FAULT_ACTION: &str = "http://www.w3.org/2005/08/addressing/soap/fault";
 
 /// The normative reason text of a generic subcode (ONVIF Core, generic faults).
 fn normative_reason(code: FaultCode, subcode: Option<&str>) -> &'static str {
@@ -121,6 +126,7 @@ impl SoapFault {
             not_understood: Vec::new(),
             detail: None,
             action: None,
+            relates_to: None,
         }
     }
 
@@ -268,7 +274,7 @@ impl SoapFault {
         fault.detail = Some(format!(
             r#"<{element} xmlns:wsrf-bf="http://docs.oasis-open.org/wsrf/bf-2" xmlns:wsrf-r="http://docs.oasis-open.org/wsrf/r-2"><wsrf-bf:Timestamp>{now}</wsrf-bf:Timestamp>{children}</{element}>"#
         ));
-        fault.action = Some("http://www.w3.org/2005/08/addressing/soap/fault");
+        fault.action = Some(SOAP_FAULT_ACTION);
         fault
     }
 
@@ -277,6 +283,9 @@ impl SoapFault {
         let mut w = XmlWriter::new();
         if let Some(action) = self.action {
             w.leaf("wsa:Action", action);
+        }
+        if let Some(id) = &self.relates_to {
+            w.leaf("wsa:RelatesTo", id);
         }
         if self.code == FaultCode::VersionMismatch {
             w.with("env:Upgrade", &[], |w| {
