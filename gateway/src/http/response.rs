@@ -35,9 +35,14 @@ pub fn soap(status: StatusCode, header: Option<&str>, body: &str) -> http::Respo
 
 /// The response carrying `fault`, with the HTTP status its code maps to.
 pub fn fault(fault: &SoapFault) -> http::Response<String> {
+    fault_with_header(fault, fault.header_xml().as_deref())
+}
+
+/// [`fault`] with the given header blocks (e.g. `soap::addressing::fault_header`).
+pub fn fault_with_header(fault: &SoapFault, header: Option<&str>) -> http::Response<String> {
     let status =
         StatusCode::from_u16(fault.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    soap(status, fault.header_xml().as_deref(), &fault.body_xml())
+    soap(status, header, &fault.body_xml())
 }
 
 /// HTTP 401 with one `WWW-Authenticate` header per Digest challenge.

@@ -11,7 +11,7 @@ use crate::app::App;
 use crate::security::gate::{Decision, HttpAuth, Now};
 use crate::security::lookup::operation;
 use crate::services::{self, Ctx};
-use crate::soap::addressing::relate_fault;
+use crate::soap::addressing::fault_header;
 use crate::soap::{Service, SoapFault, parse_envelope};
 
 use super::response::{self, plain};
@@ -92,13 +92,13 @@ pub async fn handle(
     let (ns, name) = (&*envelope.body.ns, &*envelope.body.name);
     let Some(op) = operation(service, ns, name) else {
         tracing::info!(peer = %req.conn.peer, ?service, namespace = ns, operation = name, "unknown operation");
-        return response::fault(&relate_fault(
-            SoapFault::action_not_supported(format!(
+        return related_fault(
+            &SoapFault::action_not_supported(format!(
                 "{name} is not an operation of the {service:?} service"
             )),
             service,
             &envelope,
-        ));
+        );
     };
     let authorization = req
         .headers
@@ -117,18 +117,18 @@ pub async fn handle(
             return response::challenge(&app.gate.challenges(now, stale));
         }
         Decision::Refuse(fault) => {
-            return response::fault(&relate_fault(fault, service, &envelope));
+            return related_fault(&fault, service, &envelope);
         }
         Decision::Locked(retry) => return response::locked(retry),
         Decision::RateLimited(retry) => return response::rate_limited(retry),
     };
     let Some(handler) = services::handler(service, ns, name) else {
         tracing::debug!(operation = name, "not implemented");
-        return response::fault(&relate_fault(
-            SoapFault::action_not_supported(format!("railgate does not implement {name}")),
+        return related_fault(
+            &SoapFault::action_not_supported(format!("railgate does not implement {name}")),
             service,
             &envelope,
-        ));
+        );
     };
     let ctx = Ctx {
         base_url: base_url(&app, req.headers, &req.conn),
@@ -150,7 +150,16 @@ pub async fn handle(
         }
         Err(fault) => {
             tracing::info!(operation = name, user = ctx.principal.log_name(), peer = %ctx.peer, reason = %fault.reason, "fault");
-            response::fault(&relate_fault(fault, service, &envelope))
+            related_fault(&fault, service, &envelope)
         }
     }
+}
+
+/// A fault answering a parsed request: with WS-Addressing headers where its service uses them.
+fn related_fault(
+    fault: &SoapFault,
+    service: Service,
+    envelope: &crate::soap::Envelope,
+) -> http::Response<String> {
+    response::fault_with_header(fault, fault_header(fault, service, envelope).as_deref())
 }

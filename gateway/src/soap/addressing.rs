@@ -65,15 +65,22 @@ pub fn reply_header(action: Option<&str>, request: &Envelope) -> Option<String> 
     Some(w.finish())
 }
 
-/// A fault answering a request to the event service carries WS-Addressing like its other
-/// replies: the SOAP fault action (unless the fault has its own) and `wsa:RelatesTo` the
-/// request's MessageID. Other services' faults are left as they are.
-pub fn relate_fault(mut fault: SoapFault, service: Service, request: &Envelope) -> SoapFault {
-    if service == Service::Events {
-        fault.action = fault.action.or(Some(SOAP_FAULT_ACTION));
-        fault.relates_to = message_id(request).map(str::to_owned);
+/// The header blocks of a fault answering `request`: the fault's own (`SoapFault::header_xml`)
+/// and, to the event service, WS-Addressing like its other replies: the SOAP fault action
+/// (unless the fault has its own) and `wsa:RelatesTo` the request's MessageID.
+pub fn fault_header(fault: &SoapFault, service: Service, request: &Envelope) -> Option<String> {
+    if service != Service::Events || fault.action.is_some() && message_id(request).is_none() {
+        return fault.header_xml();
     }
-    fault
+    let mut related = fault.clone();
+    related.action = related.action.or(Some(SOAP_FAULT_ACTION));
+    let mut header = related.header_xml().unwrap_or_default();
+    if let Some(id) = message_id(request) {
+        let mut w = XmlWriter::new();
+        w.leaf("wsa:RelatesTo", id);
+        header.push_str(&w.finish());
+    }
+    Some(header)
 }
 
 #[cfg(test)]
@@ -123,16 +130,15 @@ mod tests {
             &Limits::default(),
         )
         .unwrap();
-        let f = relate_fault(SoapFault::action_not_supported("no"), Service::Events, &req);
+        let f = SoapFault::action_not_supported("no");
         assert_eq!(
-            f.header_xml().unwrap(),
+            fault_header(&f, Service::Events, &req).unwrap(),
             format!(
                 "<wsa:Action>{SOAP_FAULT_ACTION}</wsa:Action><wsa:RelatesTo>urn:uuid:7</wsa:RelatesTo>"
             )
         );
         let own = SoapFault::notification("wsnt:InvalidFilterFault", "bad", "");
         assert_eq!(own.action, Some(SOAP_FAULT_ACTION));
-        let f = relate_fault(SoapFault::action_not_supported("no"), Service::Device, &req);
-        assert_eq!(f.header_xml(), None);
+        assert_eq!(fault_header(&f, Service::Device, &req), None);
     }
 }

@@ -63,8 +63,6 @@ pub struct SoapFault {
     /// A `wsa:Action` header for the fault (WS-BaseNotification faults carry the
     /// WS-Addressing fault action).
     pub action: Option<&'static str>,
-    /// A `wsa:RelatesTo` header: the MessageID of the request this fault answers.
-    pub relates_to: Option<String>,
 }
 
 /// The WS-Addressing action of a SOAP fault (WS-Addressing 1.0 SOAP Binding, 6.4).
@@ -126,7 +124,6 @@ impl SoapFault {
             not_understood: Vec::new(),
             detail: None,
             action: None,
-            relates_to: None,
         }
     }
 
@@ -283,9 +280,6 @@ impl SoapFault {
         let mut w = XmlWriter::new();
         if let Some(action) = self.action {
             w.leaf("wsa:Action", action);
-        }
-        if let Some(id) = &self.relates_to {
-            w.leaf("wsa:RelatesTo", id);
         }
         if self.code == FaultCode::VersionMismatch {
             w.with("env:Upgrade", &[], |w| {
