@@ -1,0 +1,19 @@
+//! Wiegand: frames, formats and the three ways a read arrives. Plain data, always compiled
+//! (no tokio, no runtime feature): the GPIO, serial-converter and OSDP adapters and the
+//! mapping compiler all use it.
+//!
+//! - [`Bits`] (`bits.rs`): a frame of up to 128 bits, the first sent most significant.
+//! - [`Format`] (`format.rs`): the format table, one row of data per format (length, parity
+//!   bits with what they cover, facility and card-number fields), with its sources. The
+//!   integrator picks the format per reader, by name (`"h10301"`, ...): the length alone does
+//!   not identify one. [`Format::Raw`] takes any frame as a number.
+//! - [`decode`] / [`encode`] (`decode.rs`): frame to [`Card`] and back, [`WiegandError`]
+//!   (wrong length, which parity bit failed).
+
+mod bits;
+mod decode;
+mod format;
+
+pub use bits::{Bits, BitsError};
+pub use decode::{Card, EncodeError, WiegandError, decode, encode};
+pub use format::{Field, Format, Layout, Parity, ParityKind, UnknownFormat};
