@@ -9,9 +9,12 @@
 //!   not identify one. [`Format::Raw`] takes any frame as a number.
 //! - [`decode`] / [`encode`] (`decode.rs`): frame to [`Card`] and back, [`WiegandError`]
 //!   (wrong length, which parity bit failed).
+//! - [`edges`]: the GPIO edge framer, a pure state machine fed kernel-timestamped edges and
+//!   told the time; drops noisy, short and long frames and counts why.
 
 mod bits;
 mod decode;
+pub mod edges;
 mod format;
 
 pub use bits::{Bits, BitsError};

@@ -1,0 +1,1 @@
+//! Recorded edge streams (tests/data/wiegand/) through the framer and the decoder.
