@@ -2,6 +2,12 @@
 //! (no tokio, no runtime feature): the GPIO, serial-converter and OSDP adapters and the
 //! mapping compiler all use it.
 //!
+//! ```text
+//!  GPIO D0/D1 edges ──► edges::Framer ──┐
+//!  converter line ───► ascii::parse_line ┼──► Bits ──► decode(&bits, format) ──► Card
+//!  OSDP osdp_RAW ────► Bits::from_bytes ─┘                 (length, parity, fields)
+//! ```
+//!
 //! - [`Bits`] (`bits.rs`): a frame of up to 128 bits, the first sent most significant.
 //! - [`Format`] (`format.rs`): the format table, one row of data per format (length, parity
 //!   bits with what they cover, facility and card-number fields), with its sources. The
@@ -11,7 +17,10 @@
 //!   (wrong length, which parity bit failed).
 //! - [`edges`]: the GPIO edge framer, a pure state machine fed kernel-timestamped edges and
 //!   told the time; drops noisy, short and long frames and counts why.
+//! - [`ascii`]: one line of a serial converter's output (hex or decimal, with or without
+//!   parity) back into the whole frame.
 
+pub mod ascii;
 mod bits;
 mod decode;
 pub mod edges;
