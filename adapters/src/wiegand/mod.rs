@@ -26,6 +26,9 @@ mod decode;
 pub mod edges;
 mod format;
 
+#[cfg(test)]
+mod tests;
+
 pub use bits::{Bits, BitsError};
 pub use decode::{Card, EncodeError, WiegandError, decode, encode};
 pub use format::{Field, Format, Layout, Parity, ParityKind, UnknownFormat};
