@@ -21,6 +21,28 @@ pub enum Encoding {
     Decimal,
 }
 
+impl std::str::FromStr for Encoding {
+    type Err = String;
+
+    /// `hex` or `decimal` (case-insensitive).
+    fn from_str(s: &str) -> Result<Encoding, String> {
+        match s.trim() {
+            t if t.eq_ignore_ascii_case("hex") => Ok(Encoding::Hex),
+            t if t.eq_ignore_ascii_case("decimal") => Ok(Encoding::Decimal),
+            _ => Err(format!("unknown encoding {s:?}; known: hex, decimal")),
+        }
+    }
+}
+
+impl std::fmt::Display for Encoding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Encoding::Hex => "hex",
+            Encoding::Decimal => "decimal",
+        })
+    }
+}
+
 /// What a converter prints for each read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AsciiConfig {
@@ -256,6 +278,18 @@ mod tests {
             parse_line(&"9".repeat(60), &wide, Format::Raw),
             Err(AsciiError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn encodings_have_names() {
+        for e in [Encoding::Hex, Encoding::Decimal] {
+            assert_eq!(e.to_string().parse::<Encoding>(), Ok(e));
+        }
+        assert_eq!("HEX".parse::<Encoding>(), Ok(Encoding::Hex));
+        assert_eq!(
+            "octal".parse::<Encoding>(),
+            Err("unknown encoding \"octal\"; known: hex, decimal".to_owned())
+        );
     }
 
     #[test]

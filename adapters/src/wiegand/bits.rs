@@ -13,7 +13,7 @@ use std::str::FromStr;
 /// ignored), from packed bytes as OSDP `osdp_RAW` delivers them ([`Bits::from_bytes`]), from
 /// a number and a length ([`Bits::from_value`]), or bit by bit ([`Bits::push`]).
 /// [`Display`](fmt::Display) writes the bit string; `{:x}`/`{:X}` the value in hex, zero-padded
-/// to whole nibbles of the length.
+/// to whole nibbles of the length (`{:#x}` with `0x`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Bits {
     len: u8,
@@ -213,12 +213,18 @@ impl fmt::Debug for Bits {
 
 impl fmt::LowerHex for Bits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            f.write_str("0x")?;
+        }
         write!(f, "{:0width$x}", self.value, width = self.len().div_ceil(4))
     }
 }
 
 impl fmt::UpperHex for Bits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            f.write_str("0x")?;
+        }
         write!(f, "{:0width$X}", self.value, width = self.len().div_ceil(4))
     }
 }
@@ -235,6 +241,7 @@ mod tests {
         assert_eq!(b.to_string(), "1011110110");
         assert_eq!(format!("{b:x}"), "2f6");
         assert_eq!(format!("{b:X}"), "2F6");
+        assert_eq!(format!("{b:#x}"), "0x2f6");
         assert_eq!(format!("{b:?}"), "Bits(10: 1011110110)");
         assert_eq!(b.bit(1), Some(true));
         assert_eq!(b.bit(2), Some(false));

@@ -17,6 +17,19 @@ pub struct Card {
     pub bits: Bits,
 }
 
+/// `h10301 facility 123 card 4567`; `raw 26 bits 0x2f623ae`.
+impl std::fmt::Display for Card {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.format, self.facility) {
+            (Format::Raw, _) => write!(f, "raw {} bits {:#x}", self.bits.len(), self.bits),
+            (format, Some(facility)) => {
+                write!(f, "{format} facility {facility} card {}", self.number)
+            }
+            (format, None) => write!(f, "{format} card {}", self.number),
+        }
+    }
+}
+
 /// Why a frame does not decode in the chosen format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum WiegandError {
@@ -177,9 +190,11 @@ mod tests {
 
     /// Published reads: (format, frame, facility, number, source).
     const KNOWN: &[(Format, &str, Option<u32>, u64, &str)] = &[
-        // proxmark3 doc/cheatsheet.md: `lf hid sim -r 200670012d` is `-w H10301 --fc 56
-        // --cn 150`, `wiegand decode --raw 2006f623ae` is FC 123 CN 4567 (the raw forms carry
-        // the HID preamble 0x20_04 and a sentinel bit above the 26 bits).
+        // proxmark3 doc/cheatsheet.md's raw examples `lf hid sim -r 200670012d` and `wiegand
+        // decode --raw 2006f623ae`: the 26 bits under the HID preamble (0x20_04 and a sentinel
+        // bit), read here by hand. Their parity holds, and the values are those of the
+        // cheatsheet's `wiegand encode --fc 56 --cn 150` and cmdwiegand.c's `--fc 123 --cn
+        // 4567` examples.
         (
             Format::H10301,
             "1 00111000 0000000010010110 1",
@@ -428,6 +443,18 @@ mod tests {
             encode(Format::H10304, None, 7),
             encode(Format::H10304, Some(0), 7)
         );
+    }
+
+    #[test]
+    fn cards_display_for_logs() {
+        let card = |f, fc, cn| decode(&encode(f, fc, cn).unwrap(), f).unwrap().to_string();
+        assert_eq!(
+            card(Format::H10301, Some(123), 4567),
+            "h10301 facility 123 card 4567"
+        );
+        assert_eq!(card(Format::H10302, None, 99), "h10302 card 99");
+        let raw = decode(&bits("1 01111011 0001000111010111 0"), Format::Raw).unwrap();
+        assert_eq!(raw.to_string(), "raw 26 bits 0x2f623ae");
     }
 
     /// H10301 FC 1 CN 1, worked by hand from the layout (parity 1: one 1 in bits 2-13; parity

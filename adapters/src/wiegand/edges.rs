@@ -215,7 +215,8 @@ impl Framer {
         ended
     }
 
-    /// Ends the frame if `now_ns` is at or past its [`deadline`](Framer::deadline).
+    /// Ends the frame if `now_ns` is at or past its [`deadline`](Framer::deadline). `now_ns`
+    /// is on the edges' clock (CLOCK_MONOTONIC unless the line request asked for another).
     pub fn poll(&mut self, now_ns: u64) -> Option<Framed> {
         match &self.current {
             Some(p) if now_ns.saturating_sub(p.last_ns) >= self.config.frame_gap_ns => {
