@@ -13,6 +13,8 @@
 //! - `adapter` (feature `runtime`, on by default): the [`Adapter`] seam and its channels.
 //! - `sim` (feature `sim`): the simulated legacy panel, a real Modbus TCP server.
 //! - `conformance` (feature `conformance`): the tests every adapter must pass.
+//! - [`wiegand`]: Wiegand frames and formats (the table-driven decoder), the GPIO edge
+//!   framer and the serial-converter line parser. Plain data: always compiled.
 //!
 //! `railgate-mappings` depends on this crate without default features, so it compiles no
 //! runtime (no tokio, no tokio-modbus). Further protocols (serial line protocols, Wiegand,
@@ -34,6 +36,7 @@ pub mod point;
 pub mod sim;
 #[cfg(feature = "runtime")]
 mod tracker;
+pub mod wiegand;
 
 #[cfg(feature = "runtime")]
 pub use adapter::{Adapter, AdapterError, AdapterIo, Command, WriteRequest};
