@@ -391,6 +391,7 @@ pub(crate) fn write_registers(address: u16, values: &[u16]) -> Request<'static> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modbus::Parity;
     use std::path::PathBuf;
 
     #[test]

@@ -30,6 +30,21 @@ impl From<IoError> for SoapFault {
                 Some("ter:AuxiliaryDataNotSupported"),
                 format!("no auxiliary command {c:?}"),
             ),
+            IoError::UnknownSerialPort(t) => SoapFault::invalid_arg_val(
+                Some("ter:InvalidSerialPort"),
+                format!("no serial port {t:?}"),
+            ),
+            e @ IoError::SerialReadOnly { .. } => {
+                SoapFault::operation_prohibited(None, e.to_string())
+            }
+            IoError::SerialSettings { token, reason } => SoapFault::invalid_arg_val(
+                Some("ter:ConfigModify"),
+                format!("serial port {token:?}: {reason}"),
+            ),
+            e @ IoError::SerialFailed { .. } => {
+                tracing::warn!(error = %e, "a serial port exchange failed");
+                SoapFault::action_failed(None, "the serial port is not available")
+            }
             IoError::State(e) => {
                 tracing::error!(error = %e, "cannot store a setting");
                 SoapFault::action_failed(None, "the setting could not be stored")
