@@ -286,3 +286,46 @@ def test_set_configuration_is_applied_and_persisted_across_a_restart(serial):
     # And the port works on.
     out, _ = send(serial, SerialData={"String": "VER?\r"}, TimeOut="PT2S", Delimiter="\r\n")
     assert payload(out) == ("String", "VER 1.0\r\n")
+
+
+def test_a_port_that_disappears_fails_cleanly_and_is_reopened(tmp_path):
+    """The USB adapter is pulled (socat ends, the pty goes away) and plugged back (a new pty
+    at the same path): the exchange in between fails with env:Receiver/ter:Action, the
+    next ones work again without a restart."""
+    with socat_pty_pair(tmp_path) as (a, b):
+        (tmp_path / "site.yaml").write_text(
+            f"serial_ports:\n  - {{token: P1, device: {a}, baud: 9600}}\n")
+        g = Gateway(tmp_path, config="mapping: site.yaml\n").start()
+        tmd = zeep_deviceio(g.endpoint("deviceio_service"))
+        peer = Peer(b)
+        peer.start()
+        out = tmd.SendReceiveSerialCommand(Token="P1", SerialData={"String": "VER?\r"}, TimeOut="PT2S",
+                                           Delimiter="\r\n")
+        assert payload(out) == ("String", "VER 1.0\r\n")
+        peer.stop()
+    try:
+        for link in (a, b):
+            link.unlink(missing_ok=True)
+        # Gone: a short reason, never a hang.
+        with pytest.raises(zeep.exceptions.Fault) as e:
+            tmd.SendReceiveSerialCommand(Token="P1", SerialData={"String": "VER?\r"}, TimeOut="PT1S")
+        assert zeep_fault_codes(e.value) == ["Receiver", "Action"]
+        assert "the serial port is not available" in e.value.message
+        with socat_pty_pair(tmp_path) as (a2, b2):
+            assert a2 == a
+            peer = Peer(b2)
+            peer.start()
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    out = tmd.SendReceiveSerialCommand(Token="P1", SerialData={"String": "VER?\r"}, TimeOut="PT2S",
+                                                       Delimiter="\r\n")
+                    break
+                except zeep.exceptions.Fault:
+                    assert time.monotonic() < deadline, g.log()
+                    time.sleep(0.2)
+            assert payload(out) == ("String", "VER 1.0\r\n")
+            peer.stop()
+        assert "serial port failed; it is reopened" in g.log() or "serial port cannot be opened" in g.log()
+    finally:
+        assert g.stop() == 0, g.log()
