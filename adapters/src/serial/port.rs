@@ -14,6 +14,9 @@
 //!    or the wait is over (whatever arrived is returned, possibly nothing). A zero wait
 //!    answers at once without reading.
 //!
+//! An exchange whose requester stopped waiting before its turn is skipped (nothing is
+//! written for it), and one abandoned mid-way is dropped.
+//!
 //! The port is opened when the task starts. An I/O error closes it; it is reopened with
 //! backoff (500 ms doubling to 30 s, [`crate::modbus::Backoff`]'s defaults) while idle, and an
 //! exchange on a closed port tries to open it once at once: a USB adapter pulled and
@@ -275,10 +278,18 @@ impl PortTask {
                 }
             };
             match message {
-                Message::Exchange(x, reply) => {
+                Message::Exchange(x, mut reply) => {
+                    // A requester that stopped waiting (its client went away) gets nothing
+                    // written for it: a raw command is never sent late.
+                    if reply.is_closed() {
+                        continue;
+                    }
                     let result = tokio::select! {
                         r = self.serve(&x) => r,
                         () = stop.cancelled() => Err(PortError::Stopped),
+                        // Abandoned mid-exchange: the rest of its answer is discarded before
+                        // the next one.
+                        () = reply.closed() => continue,
                     };
                     let _ = reply.send(result);
                 }

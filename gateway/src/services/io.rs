@@ -400,6 +400,35 @@ mod tests {
     }
 
     #[test]
+    fn serial_port_errors_pick_the_standard_faults() {
+        let text = |e: IoError| format!("{:?}", SoapFault::from(e));
+        let unknown = text(IoError::UnknownSerialPort("P9".into()));
+        assert!(
+            unknown.contains("ter:InvalidArgVal") && unknown.contains("ter:InvalidSerialPort"),
+            "{unknown}"
+        );
+        let settings = text(IoError::SerialSettings {
+            token: "P1".into(),
+            reason: "data bits must be 5 to 8, not 9".into(),
+        });
+        assert!(settings.contains("ter:ConfigModify"), "{settings}");
+        let read_only = text(IoError::SerialReadOnly {
+            token: "BUS".into(),
+            why: "it is the serial line of Modbus controller panel".into(),
+        });
+        assert!(read_only.contains("ter:OperationProhibited"), "{read_only}");
+        // The device path and the OS error stay in the log.
+        let failed = text(IoError::SerialFailed {
+            token: "P1".into(),
+            reason: "/dev/ttyUSB1: Input/output error (os error 5)".into(),
+        });
+        assert!(
+            failed.contains("the serial port is not available") && !failed.contains("ttyUSB1"),
+            "{failed}"
+        );
+    }
+
+    #[test]
     fn controller_failures_reach_clients_as_short_stable_reasons() {
         let refused = IoError::Refused {
             controller: "panel".into(),

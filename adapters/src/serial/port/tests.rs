@@ -251,3 +251,39 @@ async fn new_settings_apply_to_the_open_port() {
     ));
     stop.cancel();
 }
+
+#[tokio::test]
+async fn a_command_whose_requester_gave_up_is_never_written() {
+    let (port, mut peer) = pair();
+    let (task, handle, _) = task(port);
+    let stop = CancellationToken::new();
+    tokio::spawn(task.run(stop.clone()));
+    // The first exchange holds the port for 400 ms (the device stays silent).
+    let busy = {
+        let handle = handle.clone();
+        tokio::spawn(async move { handle.exchange(x(b"one", Until::default(), 400)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The second requester gives up while waiting for its turn.
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(100),
+        handle.exchange(x(b"two", Until::default(), 100)),
+    )
+    .await;
+    assert!(gave_up.is_err());
+    assert_eq!(busy.await.unwrap().unwrap(), b"");
+    // A third one goes through; the device saw "one" and "three", never "two".
+    let third = handle.exchange(x(b"three", Until::default(), 0)).await;
+    assert_eq!(third.unwrap(), b"");
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 64];
+    while seen.len() < b"onethree".len() {
+        let n = tokio::time::timeout(Duration::from_secs(2), peer.read(&mut buf))
+            .await
+            .expect("the device hears the commands")
+            .unwrap();
+        seen.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(seen, b"onethree");
+    stop.cancel();
+}
