@@ -4,15 +4,19 @@
 //! Each port the mapping exposes (`expose: true`) is owned by one
 //! `railgate_adapters::serial::PortTask`, started beside the southbound core and stopped with
 //! it; a port a Modbus RTU controller uses is owned by that controller's bus and is listed
-//! read-only (the mapping compiler enforces the rule). Line settings a client sets are put on
+//! read-only (the mapping compiler enforces the rule on the paths as written; here, with the
+//! paths resolved, a raw port that is a controller's line under another name, such as a
+//! `/dev/serial/by-id/` symlink, is listed read-only too). Line settings a client sets are put on
 //! the open port first, then stored in the state database like relay settings: a restart
 //! keeps them, and the mapping wins again once the integrator changes the port there.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use railgate_adapters::modbus::Transport;
 use railgate_adapters::serial::{Exchange, LineSettings, PortError, PortHandle, PortTask};
-use railgate_mappings::plan::{Plan, SerialAccess, SerialKind};
+use railgate_mappings::plan::{Link, Plan, SerialAccess, SerialKind};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -65,8 +69,21 @@ impl SerialPorts {
     pub fn new(plan: &Plan, db: Arc<StateDb>) -> SerialPorts {
         let mut ports = Vec::new();
         let mut tasks = Vec::new();
+        let lines = rtu_lines(plan);
         for p in &plan.serial_ports {
-            let raw = p.access == SerialAccess::Raw;
+            let mut access = p.access.clone();
+            if access == SerialAccess::Raw
+                && let Some(controllers) = owners_of(&lines, &p.device)
+            {
+                // Another name of a Modbus line (a symlink such as /dev/serial/by-id/...):
+                // the compiler compares paths as written; here they are resolved.
+                tracing::error!(
+                    serial_port = %p.token, device = %p.device.display(), controllers = ?controllers,
+                    "this serial port is the line of Modbus controllers under another name; it is listed read-only"
+                );
+                access = SerialAccess::ReadOnly { controllers };
+            }
+            let raw = access == SerialAccess::Raw;
             let current = if raw {
                 settings::serial_line(&db, &p.token, p.line)
             } else {
@@ -80,7 +97,7 @@ impl SerialPorts {
             ports.push(Port {
                 token: p.token.clone(),
                 kind: p.kind,
-                access: p.access.clone(),
+                access,
                 mapped: p.line,
                 current: Mutex::new(current),
                 handle,
@@ -194,6 +211,35 @@ impl SerialPorts {
     }
 }
 
+/// The Modbus RTU lines of `plan`: each device as resolved on this host, and its controllers.
+fn rtu_lines(plan: &Plan) -> Vec<(PathBuf, String)> {
+    plan.controllers
+        .iter()
+        .filter_map(|c| match &c.link {
+            Link::Modbus(config) => match &config.transport {
+                Transport::Rtu { device, .. } => Some((resolved(device), c.name.clone())),
+                Transport::Tcp { .. } => None,
+            },
+        })
+        .collect()
+}
+
+/// A device path with its symlinks resolved (as written when it does not exist now).
+fn resolved(device: &Path) -> PathBuf {
+    std::fs::canonicalize(device).unwrap_or_else(|_| device.to_path_buf())
+}
+
+/// The controllers whose line `device` is, if any.
+fn owners_of(lines: &[(PathBuf, String)], device: &Path) -> Option<Vec<String>> {
+    let device = resolved(device);
+    let owners: Vec<String> = lines
+        .iter()
+        .filter(|(d, _)| *d == device)
+        .map(|(_, name)| name.clone())
+        .collect();
+    (!owners.is_empty()).then_some(owners)
+}
+
 fn port_error(token: &str, e: PortError) -> IoError {
     match e {
         PortError::Settings(reason) => IoError::SerialSettings {
@@ -205,5 +251,78 @@ fn port_error(token: &str, e: PortError) -> IoError {
             token: token.to_string(),
             reason,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use railgate_adapters::modbus::ModbusConfig;
+    use railgate_adapters::modbus::Parity;
+    use railgate_mappings::plan::{Controller, SerialPortPoint};
+
+    #[test]
+    fn a_modbus_line_under_another_name_is_not_open_for_raw_commands() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("ttyUSB0");
+        std::fs::write(&real, "").unwrap();
+        let alias = dir.path().join("by-id-adapter");
+        std::os::unix::fs::symlink(&real, &alias).unwrap();
+        let line = LineSettings {
+            baud: 9600,
+            parity: Parity::Even,
+            data_bits: 8,
+            stop_bits: 1,
+        };
+        let plan = Plan {
+            controllers: vec![Controller {
+                name: "panel".into(),
+                link: Link::Modbus(ModbusConfig::new(
+                    "panel",
+                    Transport::Rtu {
+                        device: real.clone(),
+                        baud: 9600,
+                        parity: Parity::Even,
+                        data_bits: 8,
+                        stop_bits: 1,
+                    },
+                    3,
+                )),
+            }],
+            serial_ports: vec![
+                SerialPortPoint {
+                    token: "Alias".into(),
+                    device: alias,
+                    line,
+                    kind: SerialKind::Rs485HalfDuplex,
+                    access: SerialAccess::Raw,
+                },
+                SerialPortPoint {
+                    token: "Other".into(),
+                    device: dir.path().join("ttyUSB1"),
+                    line,
+                    kind: SerialKind::Rs232,
+                    access: SerialAccess::Raw,
+                },
+            ],
+            ..Plan::default()
+        };
+        let db = Arc::new(StateDb::open(&dir.path().join("data")).unwrap());
+        let ports = SerialPorts::new(&plan, db);
+        assert!(matches!(
+            ports.writable("Alias"),
+            Err(IoError::SerialReadOnly { why, .. }) if why.contains("panel")
+        ));
+        assert!(ports.writable("Other").is_ok());
+        assert!(matches!(
+            ports.writable("nope"),
+            Err(IoError::UnknownSerialPort(_))
+        ));
+        assert_eq!(
+            ports.list().iter().map(|p| p.raw).collect::<Vec<_>>(),
+            [false, true]
+        );
+        // Only the raw port has a task.
+        assert_eq!(ports.unstarted.lock().len(), 1);
     }
 }
