@@ -219,6 +219,8 @@ pub struct PortTask {
     port: Option<SerialStream>,
     delays: ReconnectDelays,
     next_open: Instant,
+    /// The last open failed (its warning was logged).
+    failing: bool,
 }
 
 impl std::fmt::Debug for PortTask {
@@ -256,6 +258,7 @@ impl PortTask {
             port: None,
             delays: ReconnectDelays::new(&Backoff::default()),
             next_open: Instant::now(),
+            failing: false,
         };
         (task, handle)
     }
@@ -309,13 +312,21 @@ impl PortTask {
         match (self.opener)(&self.line) {
             Ok(stream) => {
                 info!(device = %self.device.display(), "serial port opened");
+                self.failing = false;
                 self.port = Some(stream);
                 self.delays.reset();
                 Ok(())
             }
             Err(e) => {
                 let delay = self.delays.next_delay();
-                warn!(device = %self.device.display(), error = %e, retry_ms = delay.as_millis() as u64, "serial port cannot be opened");
+                let retry_ms = delay.as_millis() as u64;
+                // Once per outage at WARN (the first failed open), then at DEBUG.
+                if self.failing {
+                    tracing::debug!(device = %self.device.display(), error = %e, retry_ms, "serial port still cannot be opened");
+                } else {
+                    warn!(device = %self.device.display(), error = %e, retry_ms, "serial port cannot be opened; retrying with backoff");
+                    self.failing = true;
+                }
                 self.next_open = Instant::now() + delay;
                 Err(PortError::Unavailable(e))
             }
