@@ -167,6 +167,14 @@ def test_timeout_returns_what_arrived(serial):
     assert 0.45 < took < 2.5, took
 
 
+def test_a_negative_or_absent_timeout_waits_for_the_delimiter(serial):
+    for timeout in ("-PT1S", None):
+        kw = {"TimeOut": timeout} if timeout else {}
+        out, took = send(serial, SerialData={"String": "VER?\r"}, Delimiter="\r\n", **kw)
+        assert payload(out) == ("String", "VER 1.0\r\n"), timeout
+        assert took < 1.5, (timeout, took)
+
+
 def test_zero_timeout_only_sends(serial):
     before = len(serial.peer.received)
     out, took = send(serial, SerialData={"String": "FIRE"}, TimeOut="PT0S")
@@ -195,6 +203,10 @@ def test_faults(serial):
         with pytest.raises(zeep.exceptions.Fault) as e:
             call()
         assert zeep_fault_codes(e.value) == ["Sender", "InvalidArgVal", "InvalidSerialPort"]
+    # Token may be left out only when the device has one serial port.
+    with pytest.raises(zeep.exceptions.Fault) as e:
+        tmd.SendReceiveSerialCommand(SerialData={"String": "x"}, TimeOut="PT0S")
+    assert zeep_fault_codes(e.value) == ["Sender", "InvalidArgVal", "InvalidSerialPort"]
     # The Modbus controller's line takes no raw commands and no settings.
     with pytest.raises(zeep.exceptions.Fault) as e:
         send(serial, Token="BUS", SerialData={"String": "x"}, TimeOut="PT0.1S")
