@@ -10,6 +10,8 @@
 //!   quality, link events, write errors). Plain data: always compiled.
 //! - [`modbus`]: Modbus TCP and RTU. Its configuration and poll planning are plain data too;
 //!   [`modbus::ModbusAdapter`] needs `runtime`.
+//! - [`serial`]: raw serial ports for pass-through commands: their line settings (plain
+//!   data) and, with `runtime`, the task that owns such a port.
 //! - `adapter` (feature `runtime`, on by default): the [`Adapter`] seam and its channels.
 //! - `sim` (feature `sim`): the simulated legacy panel, a real Modbus TCP server.
 //! - `conformance` (feature `conformance`): the tests every adapter must pass.
@@ -32,6 +34,7 @@ pub mod conformance;
 pub mod event;
 pub mod modbus;
 pub mod point;
+pub mod serial;
 #[cfg(feature = "sim")]
 pub mod sim;
 #[cfg(feature = "runtime")]

@@ -41,6 +41,52 @@ pub(crate) struct SiteFile {
     pub values: Option<Vec<ValueSpec>>,
     /// SendAuxiliaryCommand strings and the writes they cause.
     pub commands: Option<Vec<CommandSpec>>,
+    /// Serial ports listed by the DeviceIO service (GetSerialPorts); those with `expose: true`
+    /// take raw commands (SendReceiveSerialCommand).
+    pub serial_ports: Option<Vec<SerialPortSpec>>,
+}
+
+/// A serial port offered to ONVIF clients.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SerialPortSpec {
+    /// The ONVIF token (1–64 characters, no spaces), unique among serial ports.
+    pub token: String,
+    /// Serial device, e.g. `/dev/ttyUSB1`.
+    pub device: String,
+    /// Bits per second, e.g. 9600. Required, except on a Modbus RTU controller's device
+    /// (`expose: false`), whose speed it is.
+    pub baud: Option<u32>,
+    /// Parity (default `none`; on a Modbus RTU controller's device, its parity).
+    pub parity: Option<ParitySpec>,
+    /// Data bits, 5 to 8 (default 8).
+    pub data_bits: Option<u8>,
+    /// Stop bits, 1 or 2 (default 1).
+    pub stop_bits: Option<u8>,
+    /// The electrical interface (default `rs232`); reported to clients, fixed by the wiring.
+    #[serde(rename = "type")]
+    pub kind: Option<SerialTypeSpec>,
+    /// Whether clients may send raw commands and change the line settings (default `true`).
+    /// A Modbus RTU controller's device can only be listed read-only, with `expose: false`.
+    pub expose: Option<bool>,
+}
+
+/// A serial port's electrical interface (tmd:SerialPortType).
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum SerialTypeSpec {
+    /// RS-232.
+    Rs232,
+    /// RS-422, half duplex.
+    Rs422HalfDuplex,
+    /// RS-422, full duplex.
+    Rs422FullDuplex,
+    /// RS-485, half duplex (two wires).
+    Rs485HalfDuplex,
+    /// RS-485, full duplex (four wires).
+    Rs485FullDuplex,
+    /// Anything else.
+    Generic,
 }
 
 /// A profile: the points of one controller model, instantiated per controller.

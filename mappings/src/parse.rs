@@ -152,7 +152,7 @@ pub(crate) fn parse(kind: FileKind, path: &Path, text: &str) -> Parsed {
     let Json::Object(map) = &mut json else {
         diags.push(doc.at_value(
             "",
-            "a mapping file is a YAML mapping of sections (`controllers:`, `inputs:`, `relays:`, `values:`, `commands:`)",
+            "a mapping file is a YAML mapping of sections (`controllers:`, `inputs:`, `relays:`, `values:`, `commands:`, `serial_ports:`)",
         ));
         return finish(doc, None, diags, BTreeSet::new());
     };

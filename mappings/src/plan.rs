@@ -5,10 +5,12 @@
 //! YAML, files or positions: every check that needs them has passed before a `Plan` exists.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use railgate_adapters::PointId;
 use railgate_adapters::modbus::ModbusConfig;
+use railgate_adapters::serial::LineSettings;
 
 /// A whole site: every controller and every ONVIF-visible thing bound to it.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -23,6 +25,68 @@ pub struct Plan {
     pub values: Vec<ValuePoint>,
     /// SendAuxiliaryCommand strings and the writes they cause.
     pub commands: Vec<AuxCommand>,
+    /// Serial ports offered to clients, in file order (GetSerialPorts).
+    pub serial_ports: Vec<SerialPortPoint>,
+}
+
+/// A serial port (tmd:GetSerialPorts lists it by `token`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SerialPortPoint {
+    /// tt:ReferenceToken, unique among serial ports.
+    pub token: String,
+    /// The device node.
+    pub device: PathBuf,
+    /// The line settings the mapping gives (SetSerialPortConfiguration may change those of a
+    /// raw port at run time).
+    pub line: LineSettings,
+    /// The electrical interface.
+    pub kind: SerialKind,
+    /// Who owns the port, and so whether clients may use it.
+    pub access: SerialAccess,
+}
+
+/// Who owns a serial port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SerialAccess {
+    /// The gateway's raw port task: clients send commands and change its settings.
+    Raw,
+    /// Listed only (`expose: false`); `controllers` are the Modbus RTU controllers whose bus
+    /// owns it (none if nothing uses it). Clients read its settings, nothing more.
+    ReadOnly {
+        /// The controllers on it, in file order.
+        controllers: Vec<String>,
+    },
+}
+
+/// tmd:SerialPortType.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SerialKind {
+    /// RS232.
+    Rs232,
+    /// RS422HalfDuplex.
+    Rs422HalfDuplex,
+    /// RS422FullDuplex.
+    Rs422FullDuplex,
+    /// RS485HalfDuplex.
+    Rs485HalfDuplex,
+    /// RS485FullDuplex.
+    Rs485FullDuplex,
+    /// Generic.
+    Generic,
+}
+
+impl SerialKind {
+    /// The tmd:SerialPortType value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SerialKind::Rs232 => "RS232",
+            SerialKind::Rs422HalfDuplex => "RS422HalfDuplex",
+            SerialKind::Rs422FullDuplex => "RS422FullDuplex",
+            SerialKind::Rs485HalfDuplex => "RS485HalfDuplex",
+            SerialKind::Rs485FullDuplex => "RS485FullDuplex",
+            SerialKind::Generic => "Generic",
+        }
+    }
 }
 
 /// One southbound link and its protocol settings.

@@ -835,6 +835,62 @@ fn cases() -> Vec<Case> {
             "controllers:\n  - {name: a, modbus_rtu: {device: /dev/ttyUSB0, baud: 9600, parity: even}, unit: 5, address_base: 0}\n  - {name: b, modbus_rtu: {device: /dev/ttyUSB0, baud: 9600, parity: even, data_bits: 8, stop_bits: 1}, unit: 6, address_base: 0}\n",
             &[],
         ),
+        raw(
+            "serial ports: token clash, device listed twice, bad speed, no speed",
+            "serial_ports:\n  - {token: P1, device: /dev/ttyS1, baud: 9600}\n  - {token: P1, device: /dev/ttyS2, baud: 9600}\n  - {token: P3, device: /dev/ttyS1, baud: 9600}\n  - {token: P4, device: /dev/ttyS4, baud: 12}\n  - {token: P5, device: /dev/ttyS5, data_bits: 9}\n",
+            &[
+                (
+                    3,
+                    "P1",
+                    "serial_ports[1].token",
+                    "serial port token `P1` is already used (line 2)",
+                ),
+                (
+                    4,
+                    "/dev/ttyS1",
+                    "serial_ports[2].device",
+                    "/dev/ttyS1 is already serial port `P1` (line 2): a device is listed once",
+                ),
+                (
+                    5,
+                    "12",
+                    "serial_ports[3].baud",
+                    "12 baud is not a serial speed",
+                ),
+                (6, "{token", "serial_ports[4]", "a serial port needs `baud`"),
+                (6, "9}", "serial_ports[4].data_bits", "data bits are 5 to 8"),
+            ],
+        ),
+        raw(
+            "a Modbus controller's serial line is not open for raw commands",
+            "controllers:\n  - {name: a, modbus_rtu: {device: /dev/ttyUSB0, baud: 9600, parity: even}, unit: 5, address_base: 0}\nserial_ports:\n  - {token: bus, device: /dev/ttyUSB0, baud: 9600}\n",
+            &[(
+                4,
+                "/dev/ttyUSB0",
+                "serial_ports[0].device",
+                "/dev/ttyUSB0 is the serial line of Modbus controller `a` (line 2): raw commands would corrupt its frames; list it read-only with `expose: false`",
+            )],
+        ),
+        raw(
+            "a Modbus controller's serial line listed read-only takes its settings",
+            "controllers:\n  - {name: a, modbus_rtu: {device: /dev/ttyUSB0, baud: 9600, parity: even}, unit: 5, address_base: 0}\nserial_ports:\n  - {token: bus, device: /dev/ttyUSB0, expose: false}\n  - {token: bus2, device: /dev/ttyUSB1, baud: 19200, type: rs485_half_duplex}\n",
+            &[],
+        ),
+        raw(
+            "a read-only listing disagreeing with its controller",
+            "controllers:\n  - {name: a, modbus_rtu: {device: /dev/ttyUSB0, baud: 9600, parity: even}, unit: 5, address_base: 0}\nserial_ports:\n  - {token: bus, device: /dev/ttyUSB0, baud: 19200, expose: false}\n",
+            &[(
+                4,
+                "19200",
+                "serial_ports[0].baud",
+                "/dev/ttyUSB0 is the serial line of Modbus controller `a`, whose baud differs",
+            )],
+        ),
+        raw(
+            "an unknown serial port type",
+            "serial_ports:\n  - {token: p, device: /dev/ttyS1, baud: 9600, type: rs485}\n",
+            &[(2, "rs485", "serial_ports[0].type", "")],
+        ),
         site(
             "named write through an unknown value",
             "commands:\n  - {command: On, value_point: nope, value: 'on'}\n",
@@ -1068,4 +1124,45 @@ fn the_builtin_profiles_and_the_demo_have_no_warnings() {
     }
     let demo = check_str(Path::new("demo.yaml"), railgate_mappings::DEMO_YAML).expect("demo");
     assert!(demo.warnings.0.is_empty(), "{}", demo.warnings);
+}
+
+#[test]
+fn serial_ports_compile_with_their_defaults_and_owners() {
+    use railgate_adapters::modbus::Parity;
+    use railgate_mappings::plan::{SerialAccess, SerialKind};
+    let text = "controllers:\n  - {name: a, modbus_rtu: {device: /dev/ttyUSB0, baud: 9600, parity: even}, unit: 5, address_base: 0}\n  - {name: b, modbus_rtu: {device: /dev/ttyUSB0, baud: 9600, parity: even}, unit: 6, address_base: 0}\nserial_ports:\n  - {token: bus, device: /dev/ttyUSB0, expose: false}\n  - {token: pass, device: /dev/ttyUSB1, baud: 19200, parity: odd, data_bits: 7, stop_bits: 2, type: rs485_full_duplex}\n  - {token: plain, device: /dev/ttyS0, baud: 115200}\n";
+    let plan = load_str(Path::new("site.yaml"), text).expect("valid");
+    let ports = &plan.serial_ports;
+    assert_eq!(ports.len(), 3);
+    assert_eq!(ports[0].token, "bus");
+    assert_eq!(
+        ports[0].access,
+        SerialAccess::ReadOnly {
+            controllers: vec!["a".into(), "b".into()]
+        }
+    );
+    assert_eq!(
+        (ports[0].line.baud, ports[0].line.parity),
+        (9600, Parity::Even)
+    );
+    assert_eq!(ports[1].access, SerialAccess::Raw);
+    assert_eq!(ports[1].kind, SerialKind::Rs485FullDuplex);
+    assert_eq!(
+        (
+            ports[1].line.baud,
+            ports[1].line.parity,
+            ports[1].line.data_bits,
+            ports[1].line.stop_bits
+        ),
+        (19_200, Parity::Odd, 7, 2)
+    );
+    assert_eq!(ports[2].kind, SerialKind::Rs232);
+    assert_eq!(
+        (
+            ports[2].line.parity,
+            ports[2].line.data_bits,
+            ports[2].line.stop_bits
+        ),
+        (Parity::None, 8, 1)
+    );
 }

@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
 use super::bus::BusHandle;
-use super::config::{ModbusConfig, Parity, Transport};
+use super::config::{ModbusConfig, Transport};
 
 /// How long a clean disconnect may take before the context is simply dropped.
 const DISCONNECT_GRACE: Duration = Duration::from_millis(250);
@@ -301,31 +301,13 @@ pub(crate) fn serial_builder(
     else {
         return Err("not a serial transport".into());
     };
-    if *baud == 0 {
-        return Err("baud must be more than 0".into());
+    crate::serial::LineSettings {
+        baud: *baud,
+        parity: *parity,
+        data_bits: *data_bits,
+        stop_bits: *stop_bits,
     }
-    let data_bits = match data_bits {
-        5 => tokio_serial::DataBits::Five,
-        6 => tokio_serial::DataBits::Six,
-        7 => tokio_serial::DataBits::Seven,
-        8 => tokio_serial::DataBits::Eight,
-        other => return Err(format!("data bits must be 5 to 8, not {other}")),
-    };
-    let stop_bits = match stop_bits {
-        1 => tokio_serial::StopBits::One,
-        2 => tokio_serial::StopBits::Two,
-        other => return Err(format!("stop bits must be 1 or 2, not {other}")),
-    };
-    let parity = match parity {
-        Parity::None => tokio_serial::Parity::None,
-        Parity::Even => tokio_serial::Parity::Even,
-        Parity::Odd => tokio_serial::Parity::Odd,
-    };
-    Ok(tokio_serial::new(device.to_string_lossy(), *baud)
-        .data_bits(data_bits)
-        .stop_bits(stop_bits)
-        .parity(parity)
-        .flow_control(tokio_serial::FlowControl::None))
+    .builder(device)
 }
 
 /// A protocol error in words, without the frame's data (that belongs at debug level).
@@ -409,6 +391,7 @@ pub(crate) fn write_registers(address: u16, values: &[u16]) -> Request<'static> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modbus::Parity;
     use std::path::PathBuf;
 
     #[test]

@@ -16,6 +16,7 @@ const MAPPING_KEYS: &[&str] = &[
     "values",
     "commands",
     "topic_namespaces",
+    "serial_ports",
 ];
 
 /// What a file turned out to be.

@@ -1,12 +1,12 @@
-//! The device I/O service (`tmd`), at `/onvif/deviceio_service`: relay outputs and digital
-//! inputs from the mapping. GetRelayOutputs and SetRelayOutputState use the device
+//! The device I/O service (`tmd`), at `/onvif/deviceio_service`: relay outputs, digital
+//! inputs and serial ports from the mapping (the serial operations: `services::serial`). GetRelayOutputs and SetRelayOutputState use the device
 //! service's `tds` elements, as the WSDL says; the handlers are shared with the device
 //! service (`services::io`). Clients that send the relay operations in the other namespace
 //! (`tmd:GetRelayOutputs`, `tmd:SetRelayOutputState`, `tds:SetRelayOutputSettings`; onveef
 //! does) are served too, answered in the namespace they used (aliases in the access table).
 
-use crate::services::io;
 use crate::services::{Ctx, OpResult};
+use crate::services::{io, serial};
 use crate::xml::ns::{TDS, TMD};
 use crate::xml::{Element, XmlWriter};
 
@@ -22,13 +22,19 @@ super::operations! {
     TMD "GetDigitalInputs" => io::get_digital_inputs,
     TMD "GetDigitalInputConfigurationOptions" => io::get_digital_input_configuration_options,
     TMD "SetDigitalInputConfigurations" => io::set_digital_input_configurations,
+    TMD "GetSerialPorts" => serial::get_serial_ports,
+    TMD "GetSerialPortConfiguration" => serial::get_serial_port_configuration,
+    TMD "SetSerialPortConfiguration" => serial::set_serial_port_configuration,
+    TMD "GetSerialPortConfigurationOptions" => serial::get_serial_port_configuration_options,
+    TMD "SendReceiveSerialCommand" => serial::send_receive_serial_command,
 }
 
-/// `tmd:Capabilities`: how many relays and inputs the mapping has.
+/// `tmd:Capabilities`: how many relays, inputs and serial ports the mapping has.
 pub fn write_capabilities(ctx: &Ctx, w: &mut XmlWriter, tag: &str) {
     let plan = ctx.app.io.plan();
     let relays = plan.relays.len().to_string();
     let inputs = plan.inputs.len().to_string();
+    let serial_ports = plan.serial_ports.len().to_string();
     w.empty(
         tag,
         &[
@@ -37,7 +43,7 @@ pub fn write_capabilities(ctx: &Ctx, w: &mut XmlWriter, tag: &str) {
             ("AudioSources", "0"),
             ("AudioOutputs", "0"),
             ("RelayOutputs", &relays),
-            ("SerialPorts", "0"),
+            ("SerialPorts", &serial_ports),
             ("DigitalInputs", &inputs),
             ("DigitalInputOptions", "true"),
         ],

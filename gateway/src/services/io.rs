@@ -30,6 +30,21 @@ impl From<IoError> for SoapFault {
                 Some("ter:AuxiliaryDataNotSupported"),
                 format!("no auxiliary command {c:?}"),
             ),
+            IoError::UnknownSerialPort(t) => SoapFault::invalid_arg_val(
+                Some("ter:InvalidSerialPort"),
+                format!("no serial port {t:?}"),
+            ),
+            e @ IoError::SerialReadOnly { .. } => {
+                SoapFault::operation_prohibited(None, e.to_string())
+            }
+            IoError::SerialSettings { token, reason } => SoapFault::invalid_arg_val(
+                Some("ter:ConfigModify"),
+                format!("serial port {token:?}: {reason}"),
+            ),
+            e @ IoError::SerialFailed { .. } => {
+                tracing::warn!(error = %e, "a serial port exchange failed");
+                SoapFault::action_failed(None, "the serial port is not available")
+            }
             IoError::State(e) => {
                 tracing::error!(error = %e, "cannot store a setting");
                 SoapFault::action_failed(None, "the setting could not be stored")
@@ -382,6 +397,35 @@ mod tests {
             let d = Duration::from_millis(ms);
             assert_eq!(parse_duration(&delay_duration(d)), Some(d), "{ms} ms");
         }
+    }
+
+    #[test]
+    fn serial_port_errors_pick_the_standard_faults() {
+        let text = |e: IoError| format!("{:?}", SoapFault::from(e));
+        let unknown = text(IoError::UnknownSerialPort("P9".into()));
+        assert!(
+            unknown.contains("ter:InvalidArgVal") && unknown.contains("ter:InvalidSerialPort"),
+            "{unknown}"
+        );
+        let settings = text(IoError::SerialSettings {
+            token: "P1".into(),
+            reason: "data bits must be 5 to 8, not 9".into(),
+        });
+        assert!(settings.contains("ter:ConfigModify"), "{settings}");
+        let read_only = text(IoError::SerialReadOnly {
+            token: "BUS".into(),
+            why: "it is the serial line of Modbus controller panel".into(),
+        });
+        assert!(read_only.contains("ter:OperationProhibited"), "{read_only}");
+        // The device path and the OS error stay in the log.
+        let failed = text(IoError::SerialFailed {
+            token: "P1".into(),
+            reason: "/dev/ttyUSB1: Input/output error (os error 5)".into(),
+        });
+        assert!(
+            failed.contains("the serial port is not available") && !failed.contains("ttyUSB1"),
+            "{failed}"
+        );
     }
 
     #[test]

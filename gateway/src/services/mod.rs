@@ -17,6 +17,7 @@ pub mod device;
 pub mod deviceio;
 pub mod events;
 pub mod io;
+pub mod serial;
 
 /// What a handler returns: the response body element, or a fault.
 pub type OpResult = Result<String, SoapFault>;

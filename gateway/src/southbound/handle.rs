@@ -14,10 +14,12 @@ use railgate_mappings::engine::Engine;
 use railgate_mappings::plan::{IdleState, Plan, WriteValue};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::links::Links;
 use super::messages::{InputView, IoError, RelayView, Reply, Request, Views, millis};
 use super::owner::SouthboundCore;
+use super::serial::SerialPorts;
 use super::settings::{self, RelaySettings};
 use crate::events::core::EventCore;
 use crate::state::StateDb;
@@ -33,6 +35,7 @@ pub struct Southbound {
     mapped_inputs: HashMap<String, IdleState>,
     requests: mpsc::Sender<Request>,
     views: watch::Receiver<Views>,
+    serial: SerialPorts,
     /// The core, until [`Southbound::run`] moves it into its task (built here so requests can
     /// queue before it runs).
     unstarted: Mutex<Option<SouthboundCore>>,
@@ -75,6 +78,7 @@ impl Southbound {
             }
             mapped_inputs.insert(i.token.clone(), i.idle_state);
         }
+        let serial = SerialPorts::new(&plan, db.clone());
         let plan = Arc::new(plan);
         let (requests, requests_rx) = mpsc::channel(REQUEST_QUEUE);
         let (views_tx, views) = watch::channel(Views::default());
@@ -86,6 +90,7 @@ impl Southbound {
             mapped_inputs,
             requests,
             views,
+            serial,
             unstarted: Mutex::new(Some(core)),
         }
     }
@@ -104,10 +109,21 @@ impl Southbound {
         start: impl FnOnce(&mut Links, &Plan),
     ) {
         let core = self.unstarted.lock().take();
-        match core {
-            Some(core) => core.run(events, stop, start).await,
-            None => tracing::error!("the southbound side was started twice"),
-        }
+        let Some(core) = core else {
+            tracing::error!("the southbound side was started twice");
+            return;
+        };
+        // Raw serial ports have no state to release: they stop with the gateway's token.
+        let ports = TaskTracker::new();
+        self.serial.start(&ports, &stop);
+        ports.close();
+        core.run(events, stop, start).await;
+        ports.wait().await;
+    }
+
+    /// The serial ports.
+    pub fn serial(&self) -> &SerialPorts {
+        &self.serial
     }
 
     /// The mapping.

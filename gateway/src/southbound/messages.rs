@@ -46,6 +46,34 @@ pub enum IoError {
     /// The new setting could not be stored.
     #[error(transparent)]
     State(#[from] StateError),
+    /// No serial port has this token.
+    #[error("no serial port {0:?}")]
+    UnknownSerialPort(String),
+    /// The serial port is listed read-only (a Modbus controller's line, or `expose: false`):
+    /// no raw commands, no setting changes.
+    #[error("serial port {token:?} is read-only: {why}")]
+    SerialReadOnly {
+        /// The port.
+        token: String,
+        /// Whose it is.
+        why: String,
+    },
+    /// The serial settings cannot be put on the port.
+    #[error("serial port {token:?}: {reason}")]
+    SerialSettings {
+        /// The port.
+        token: String,
+        /// Why not.
+        reason: String,
+    },
+    /// The serial port cannot be opened, or failed during the exchange.
+    #[error("serial port {token:?} failed: {reason}")]
+    SerialFailed {
+        /// The port.
+        token: String,
+        /// What happened (for the log).
+        reason: String,
+    },
 }
 
 /// A digital input as clients see it.

@@ -1,6 +1,6 @@
 //! The southbound side as the gateway sees it: the compiled mapping, the engine that reads
 //! it, the adapters that talk to controllers, and what ONVIF clients may ask of them (relay
-//! states and settings, digital input settings, auxiliary commands).
+//! states and settings, digital input settings, auxiliary commands, serial ports).
 //!
 //! ```text
 //!  adapters (links.rs: one tracked task each) ──AdapterEvent──► SouthboundCore (owner.rs)
@@ -27,7 +27,10 @@
 //!   an adapter.
 //! - [`publish`]: link states and engine outputs as events, topic descriptions; the publisher
 //!   task.
-//! - [`settings`]: relay and input settings clients changed, persisted.
+//! - [`settings`]: relay, input and serial-port settings clients changed, persisted.
+//! - [`serial`]: the mapping's serial ports; each exposed one is owned by a
+//!   `railgate_adapters::serial::PortTask`, started beside the core (a Modbus RTU
+//!   controller's port belongs to its bus and is listed read-only).
 
 mod fallback;
 mod handle;
@@ -39,6 +42,7 @@ mod links;
 mod messages;
 mod owner;
 pub mod publish;
+pub mod serial;
 pub mod settings;
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,5 @@
-//! Relay and digital-input settings that clients change at run time (SetRelayOutputSettings,
-//! SetDigitalInputConfigurations), persisted in the state database so they survive restarts.
+//! Relay, digital-input and serial-port settings that clients change at run time
+//! (SetRelayOutputSettings, SetDigitalInputConfigurations, SetSerialPortConfiguration), persisted in the state database so they survive restarts.
 //!
 //! Each stored override remembers the mapping's setting it replaced. When the integrator
 //! later changes that setting in the mapping, the mapping wins and the stale override is
@@ -7,6 +7,8 @@
 
 use std::time::Duration;
 
+use railgate_adapters::modbus::Parity;
+use railgate_adapters::serial::LineSettings;
 use railgate_mappings::plan::{IdleState, RelayMode};
 use serde::{Deserialize, Serialize};
 
@@ -90,6 +92,62 @@ pub fn store_input_idle(
     )
 }
 
+/// A serial port's line settings as stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct SerialSettings {
+    baud: u32,
+    #[serde(with = "parity")]
+    parity: Parity,
+    data_bits: u8,
+    stop_bits: u8,
+}
+
+impl From<LineSettings> for SerialSettings {
+    fn from(l: LineSettings) -> Self {
+        SerialSettings {
+            baud: l.baud,
+            parity: l.parity,
+            data_bits: l.data_bits,
+            stop_bits: l.stop_bits,
+        }
+    }
+}
+
+impl From<SerialSettings> for LineSettings {
+    fn from(s: SerialSettings) -> Self {
+        LineSettings {
+            baud: s.baud,
+            parity: s.parity,
+            data_bits: s.data_bits,
+            stop_bits: s.stop_bits,
+        }
+    }
+}
+
+fn serial_key(token: &str) -> String {
+    format!("deviceio.serial.{token}")
+}
+
+/// The line settings in force for a serial port.
+pub fn serial_line(db: &StateDb, token: &str, mapped: LineSettings) -> LineSettings {
+    load(db, &serial_key(token), SerialSettings::from(mapped)).into()
+}
+
+/// Stores a client's serial line settings.
+pub fn store_serial_line(
+    db: &StateDb,
+    token: &str,
+    mapped: LineSettings,
+    set: LineSettings,
+) -> Result<(), StateError> {
+    save(
+        db,
+        &serial_key(token),
+        SerialSettings::from(mapped),
+        SerialSettings::from(set),
+    )
+}
+
 fn load<T>(db: &StateDb, key: &str, mapped: T) -> T
 where
     T: Serialize + for<'de> Deserialize<'de> + PartialEq + Copy + std::fmt::Debug,
@@ -139,6 +197,28 @@ mod mode {
             other => Err(serde::de::Error::custom(format!(
                 "unknown relay mode {other}"
             ))),
+        }
+    }
+}
+
+mod parity {
+    use railgate_adapters::modbus::Parity;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(p: &Parity, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(match p {
+            Parity::None => "none",
+            Parity::Even => "even",
+            Parity::Odd => "odd",
+        })
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Parity, D::Error> {
+        match String::deserialize(d)?.as_str() {
+            "none" => Ok(Parity::None),
+            "even" => Ok(Parity::Even),
+            "odd" => Ok(Parity::Odd),
+            other => Err(serde::de::Error::custom(format!("unknown parity {other}"))),
         }
     }
 }
@@ -194,6 +274,35 @@ mod tests {
         assert_eq!(input_idle(&db, "I1", IdleState::Closed), IdleState::Closed);
         // Another token is untouched.
         assert_eq!(relay(&db, "R2", mapped), mapped);
+    }
+
+    #[test]
+    fn serial_settings_survive_reopening_until_the_mapping_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mapped = LineSettings {
+            baud: 9600,
+            parity: Parity::None,
+            data_bits: 8,
+            stop_bits: 1,
+        };
+        let set = LineSettings {
+            baud: 19_200,
+            parity: Parity::Even,
+            data_bits: 7,
+            stop_bits: 2,
+        };
+        {
+            let db = StateDb::open(dir.path()).unwrap();
+            assert_eq!(serial_line(&db, "P1", mapped), mapped);
+            store_serial_line(&db, "P1", mapped, set).unwrap();
+        }
+        let db = StateDb::open(dir.path()).unwrap();
+        assert_eq!(serial_line(&db, "P1", mapped), set);
+        let edited = LineSettings {
+            baud: 38_400,
+            ..mapped
+        };
+        assert_eq!(serial_line(&db, "P1", edited), edited);
     }
 
     #[test]

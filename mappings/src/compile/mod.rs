@@ -1,6 +1,7 @@
 //! Semantic validation and compilation: checked files in, a [`Plan`] (or every problem) out.
 //!
-//! Order of work: controllers (and the profiles they instantiate), then inputs, relays and
+//! Order of work: controllers (and the profiles they instantiate), then serial ports (which
+//! may name a controller's device), then inputs, relays and
 //! values of every profile instance and of the site, then commands (which may refer to
 //! values), then the checks across items (overlapping points). Items are compiled even after
 //! a problem was found elsewhere, so one run reports everything; the plan is returned only
@@ -12,6 +13,7 @@ mod events;
 mod items;
 mod points;
 mod report;
+mod serial;
 mod values;
 
 use std::collections::{BTreeSet, HashMap};
@@ -21,7 +23,7 @@ use railgate_adapters::modbus::ModbusConfig;
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::doc::Doc;
-use crate::model::{CommandSpec, ControllerSpec, InputSpec, RelaySpec, ValueSpec};
+use crate::model::{CommandSpec, ControllerSpec, InputSpec, RelaySpec, SerialPortSpec, ValueSpec};
 use crate::parse::Parsed;
 use crate::plan::{Controller, Decode, Link, Plan, TopicName};
 use crate::suggest::hint;
@@ -139,6 +141,7 @@ pub(crate) fn compile(
         })
         .collect();
     let mut site_sections = Sections::read(&mut site);
+    let serial_ports: Vec<(String, SerialPortSpec)> = site.items("serial_ports");
     let site_namespaces = site.namespaces();
     rep.diags.append(&mut site.diags);
 
@@ -208,6 +211,7 @@ pub(crate) fn compile(
     }
 
     c.shared_lines();
+    c.serial_ports(&serial_ports);
 
     let site_scope = Scope {
         doc: 0,
