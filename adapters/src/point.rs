@@ -1,5 +1,6 @@
 //! Points: the values an adapter reads from or writes to a controller.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::SystemTime;
 
@@ -26,6 +27,11 @@ pub enum Value {
     Registers(Vec<u16>),
     /// A frame or a field of a serial protocol.
     Bytes(Vec<u8>),
+    /// An occurrence with named fields, as text: a card read (`Format`, `FacilityCode`,
+    /// `CardNumber`, `Bits`), a panel's event frame (`Zone`, `Partition`, `User`). Reported
+    /// on every occurrence, never only on a change; the mapping picks the fields its event
+    /// carries.
+    Record(BTreeMap<String, String>),
 }
 
 /// How far a value can be trusted.

@@ -27,6 +27,8 @@ pub struct Plan {
     pub commands: Vec<AuxCommand>,
     /// Serial ports offered to clients, in file order (GetSerialPorts).
     pub serial_ports: Vec<SerialPortPoint>,
+    /// Occurrences (card reads, a panel's event frames) published as events.
+    pub records: Vec<RecordPoint>,
 }
 
 /// A serial port (tmd:GetSerialPorts lists it by `token`).
@@ -346,6 +348,47 @@ pub struct ValuePoint {
     pub heartbeat: Option<Duration>,
     /// The event it becomes.
     pub event: EventSpec,
+}
+
+/// An event point: every occurrence its adapter reports as a [`railgate_adapters::Value::Record`]
+/// (a card read, a panel's event frame) is published as a plain event, its data items taken
+/// from the occurrence's named fields.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordPoint {
+    /// Unique name from the mapping (a reader's token, an event rule's name).
+    pub name: String,
+    /// The controller it comes from.
+    pub controller: String,
+    /// The point the adapter reports its occurrences on.
+    pub point: PointId,
+    /// The event each occurrence becomes.
+    pub event: RecordEvent,
+}
+
+/// What an event of a record point looks like: always a plain event (each occurrence is
+/// news; there is no state to initialise).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordEvent {
+    /// The topic.
+    pub topic: TopicName,
+    /// Source items (fixed per point).
+    pub source: Vec<FixedItem>,
+    /// Key items (fixed per point).
+    pub key: Vec<FixedItem>,
+    /// Data items, in order, each from a field of the occurrence.
+    pub data: Vec<RecordItem>,
+}
+
+/// A data item of a record event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordItem {
+    /// The SimpleItem's name.
+    pub name: String,
+    /// Its declared type: an occurrence whose field is not a valid lexical form of it is
+    /// rejected.
+    pub ty: ItemType,
+    /// The occurrence's field it is taken from. An occurrence without it is rejected.
+    pub field: String,
 }
 
 /// A raw value written by an auxiliary command.

@@ -98,6 +98,7 @@ fn describe(value: &Value) -> String {
         Value::U16(v) => format!("the u16 {v}"),
         Value::Registers(r) => format!("{} registers", r.len()),
         Value::Bytes(b) => format!("{} bytes", b.len()),
+        Value::Record(fields) => format!("a record of {} fields", fields.len()),
     }
 }
 

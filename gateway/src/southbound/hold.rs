@@ -38,6 +38,8 @@ pub(super) struct Held {
     relay_controller: HashMap<String, String>,
     /// `plan.values[i]`: its controller, and whether it is a property.
     values: Vec<(String, bool)>,
+    /// `plan.records[i]`: its controller.
+    records: Vec<String>,
     held: HashMap<String, Vec<(Subject, Output)>>,
     /// Plain events dropped since start because too many were held.
     dropped: u64,
@@ -61,6 +63,7 @@ impl Held {
                 .iter()
                 .map(|v| (v.controller.clone(), v.event.property))
                 .collect(),
+            records: plan.records.iter().map(|r| r.controller.clone()).collect(),
             held: HashMap::new(),
             dropped: 0,
         }
@@ -85,6 +88,10 @@ impl Held {
                 };
                 (c.clone(), subject)
             }),
+            Output::Record { index, .. } => self
+                .records
+                .get(*index)
+                .map(|c| (c.clone(), Subject::Event)),
             Output::FailingPoints { controller, .. } => Some((controller.clone(), Subject::Health)),
         }
     }

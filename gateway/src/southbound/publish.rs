@@ -8,13 +8,14 @@
 //!
 //! Digital inputs and relays use the standard's property topics with the exact items real
 //! clients match on (Milestone: `InputToken`/`RelayToken`, `LogicalState`); values use the
-//! topic and items their mapping names.
+//! topic and items their mapping names; records (card reads, a panel's event frames) are plain
+//! events with the data items their mapping names, one per occurrence.
 
 use std::sync::Arc;
 
 use chrono::Utc;
 use railgate_mappings::engine::{Engine, Output, Reason};
-use railgate_mappings::plan::{FixedItem, Plan, ValuePoint};
+use railgate_mappings::plan::{FixedItem, Plan, TopicName};
 use tokio::sync::mpsc;
 
 use crate::events::controllers;
@@ -136,7 +137,7 @@ pub fn publication(plan: &Plan, output: Output) -> Option<Publication> {
             let point = plan.values.get(index)?;
             let spec = &point.event;
             let e = event(
-                topic(point),
+                topic_of(&point.event.topic),
                 fixed(&spec.source),
                 fixed(&spec.key),
                 vec![Item::simple(spec.data_name.clone(), value.text)],
@@ -147,6 +148,20 @@ pub fn publication(plan: &Plan, output: Output) -> Option<Publication> {
                 (true, _) => Some(Publication::Property(e)),
                 (false, _) => Some(Publication::Plain(e)),
             }
+        }
+        Output::Record { index, items } => {
+            let point = plan.records.get(index)?;
+            let spec = &point.event;
+            Some(Publication::Plain(event(
+                topic_of(&spec.topic),
+                fixed(&spec.source),
+                fixed(&spec.key),
+                items
+                    .into_iter()
+                    .map(|(name, value)| Item::simple(name, value))
+                    .collect(),
+                point.controller.clone(),
+            )))
         }
         Output::FailingPoints { controller, points } => {
             let ids: Vec<&str> = points.iter().map(|p| p.0.as_str()).collect();
@@ -202,10 +217,10 @@ fn fixed(items: &[FixedItem]) -> Vec<Item> {
         .collect()
 }
 
-fn topic(point: &ValuePoint) -> Topic {
+fn topic_of(name: &TopicName) -> Topic {
     Topic {
-        ns: point.event.topic.namespace.clone(),
-        path: point.event.topic.path.clone(),
+        ns: name.namespace.clone(),
+        path: name.path.clone(),
     }
 }
 
@@ -243,7 +258,7 @@ pub fn register_topics(plan: &Plan, topics: &TopicRegistry) {
     for point in &plan.values {
         let spec = &point.event;
         topics.register(TopicDescription {
-            topic: topic(point),
+            topic: topic_of(&point.event.topic),
             is_property: spec.property,
             source: described(&spec.source),
             key: described(&spec.key),
@@ -251,6 +266,20 @@ pub fn register_topics(plan: &Plan, topics: &TopicRegistry) {
                 &spec.data_name,
                 spec.data_type.qname(),
             )],
+        });
+    }
+    for point in &plan.records {
+        let spec = &point.event;
+        topics.register(TopicDescription {
+            topic: topic_of(&spec.topic),
+            is_property: false,
+            source: described(&spec.source),
+            key: described(&spec.key),
+            data: spec
+                .data
+                .iter()
+                .map(|i| ItemDescription::simple(&i.name, i.ty.qname()))
+                .collect(),
         });
     }
 }
@@ -286,4 +315,72 @@ pub(super) async fn run_publisher(
         }
     }
     while commits.join_next().await.is_some() {}
+}
+
+#[cfg(test)]
+mod tests {
+    use railgate_adapters::PointId;
+    use railgate_mappings::plan::{ItemType, RecordEvent, RecordItem, RecordPoint};
+
+    use super::*;
+
+    fn plan_with_a_reader() -> Plan {
+        Plan {
+            records: vec![RecordPoint {
+                name: "Reader1".into(),
+                controller: "door".into(),
+                point: PointId("door/reader1".into()),
+                event: RecordEvent {
+                    topic: TopicName {
+                        namespace: railgate_mappings::topics::RAILGATE_TOPICS.into(),
+                        path: "AccessControl/CardRead".into(),
+                    },
+                    source: vec![FixedItem {
+                        name: "ReaderToken".into(),
+                        ty: ItemType::String,
+                        value: "Reader1".into(),
+                    }],
+                    key: vec![],
+                    data: vec![RecordItem {
+                        name: "CardNumber".into(),
+                        ty: ItemType::Int,
+                        field: "number".into(),
+                    }],
+                },
+            }],
+            ..Plan::default()
+        }
+    }
+
+    #[test]
+    fn a_record_is_a_plain_event_with_its_items_and_its_topic_is_declared() {
+        let plan = plan_with_a_reader();
+        let out = Output::Record {
+            index: 0,
+            items: vec![("CardNumber".into(), "4567".into())],
+        };
+        let Some(Publication::Plain(e)) = publication(&plan, out) else {
+            panic!("a record is a plain event");
+        };
+        assert_eq!(e.topic.path, "AccessControl/CardRead");
+        assert_eq!(e.source, vec![Item::simple("ReaderToken", "Reader1")]);
+        assert_eq!(e.data, vec![Item::simple("CardNumber", "4567")]);
+        assert_eq!(e.producer, "door");
+        let topics = TopicRegistry::default();
+        register_topics(&plan, &topics);
+        let d = topics
+            .all()
+            .into_iter()
+            .find(|d| d.topic == e.topic)
+            .expect("declared");
+        assert!(!d.is_property);
+        assert_eq!(
+            d.data,
+            vec![ItemDescription::simple("CardNumber", "xs:int")]
+        );
+        assert_eq!(
+            d.source,
+            vec![ItemDescription::simple("ReaderToken", "xs:string")]
+        );
+    }
 }

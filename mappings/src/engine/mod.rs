@@ -16,6 +16,8 @@
 //! - Digital inputs are debounced; the first reading counts at once. Relays are not debounced.
 //! - Values publish their first reading, then changes (numbers beyond their deadband), and a
 //!   heartbeat when nothing was published for the heartbeat period (only while good).
+//! - Records (card reads, event frames) publish every good occurrence, with the data items
+//!   their point names; a record missing one of them is rejected.
 //! - Each controller's *failing points* (last reading `Bad`, or not decodable) are reported as
 //!   [`Output::FailingPoints`] whenever that set changes; [`Engine::initial`] gives the empty
 //!   sets at start. `Stale` readings (a link down) leave the set as it was.
@@ -23,7 +25,7 @@
 //! Layout: [`decode`] (wire ⇄ raw: byte orders, types, bit fields, scale, maps — both ways),
 //! `render` (raw → published lexical form), `change` (debounce, deadband, heartbeat),
 //! [`contact`] (invert and idle-state logic), `health` (failing points), and one module per
-//! kind of point (`input`, `relay`, `value`).
+//! kind of point (`input`, `relay`, `value`, `record`).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -37,6 +39,7 @@ pub mod contact;
 pub mod decode;
 mod health;
 mod input;
+mod record;
 mod relay;
 mod render;
 mod value;
@@ -49,6 +52,7 @@ pub use render::{Published, decode_value};
 
 use health::Health;
 use input::Input;
+use record::RecordSlot;
 use relay::Relay;
 use value::ValueSlot;
 
@@ -81,6 +85,14 @@ pub enum Output {
         value: Published,
         /// Why it is published.
         reason: Reason,
+    },
+    /// An occurrence of a record point (a card read, a panel's event frame), to publish as
+    /// a plain event.
+    Record {
+        /// Index into [`Plan::records`].
+        index: usize,
+        /// The event's data items, in the point's order: (name, lexical value).
+        items: Vec<(String, String)>,
     },
     /// The points of `controller` whose reads keep failing changed (see the module doc).
     FailingPoints {
@@ -165,6 +177,7 @@ enum Target {
     Input(usize),
     Relay(usize),
     Value(usize),
+    Record(usize),
 }
 
 /// Runs a [`Plan`]: see the module documentation.
@@ -173,6 +186,7 @@ pub struct Engine {
     inputs: Vec<Input>,
     relays: Vec<Relay>,
     values: Vec<ValueSlot>,
+    records: Vec<RecordSlot>,
     /// Every point read, and what it feeds (one point may feed several things).
     points: HashMap<PointId, Vec<Target>>,
     input_tokens: HashMap<String, usize>,
@@ -208,10 +222,17 @@ impl Engine {
                 .or_default()
                 .push(Target::Value(i));
         }
+        for (i, record) in plan.records.iter().enumerate() {
+            points
+                .entry(record.point.clone())
+                .or_default()
+                .push(Target::Record(i));
+        }
         Engine {
             inputs: plan.inputs.iter().map(Input::new).collect(),
             relays: plan.relays.iter().map(Relay::new).collect(),
             values: plan.values.iter().map(ValueSlot::new).collect(),
+            records: plan.records.iter().map(RecordSlot::new).collect(),
             points,
             input_tokens,
             relay_tokens,
@@ -247,6 +268,10 @@ impl Engine {
                     .values
                     .get_mut(i)
                     .map(|value| value.update(i, &update.value, update.quality, now, &mut out)),
+                Target::Record(i) => self
+                    .records
+                    .get(i)
+                    .map(|record| record.update(i, &update.value, update.quality, &mut out)),
             };
             if let Some(Err(_)) = result {
                 self.rejected = self.rejected.saturating_add(1);

@@ -64,7 +64,7 @@ fn map_key(raw: Raw) -> Option<i64> {
 }
 
 /// Whether `text` is a valid lexical form of `ty` (mapped texts are the integrator's).
-fn valid_text(text: &str, ty: ItemType) -> bool {
+pub(super) fn valid_text(text: &str, ty: ItemType) -> bool {
     match ty {
         ItemType::String => true,
         ItemType::Boolean => matches!(text, "true" | "false" | "1" | "0"),

@@ -12,6 +12,7 @@ use crate::plan::{
 mod health;
 mod inputs;
 mod links;
+mod records;
 mod relays;
 mod robustness;
 mod values;
