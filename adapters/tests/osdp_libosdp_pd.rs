@@ -631,3 +631,49 @@ async fn a_killed_reader_is_offline_within_seconds_and_back_within_seconds() {
     cp.stop().await;
     pd.quit().await;
 }
+
+#[tokio::test]
+async fn a_refused_command_is_answered_as_refused_in_plain_text() {
+    let Some(python) = peer_tools() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let line = Line::open(dir.path()).await;
+    let mut pd = Pd::start(&python, &line.pd, 1, None).await;
+    let mut cp = Cp::start(bus(&line, PdConfig::new(1, "plain", SecureChannel::Off)));
+    cp.expect("plain Online", ONLINE, online(false)).await;
+
+    pd.send(json!({ "refuse": true })).await;
+    // Let the PD read the line before the command goes out.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let answer = cp.handle.command(0, OsdpCommand::Buzzer(Buzzer::Off)).await;
+    // osdp_NAK with error code 9 ("unable to process command record"): what libosdp's PD
+    // sends when its application refuses a command; in plain text, so the code is seen.
+    assert_eq!(answer, Err(CommandError::Refused(Some(9))));
+    let got = pd
+        .expect("the refused command", Duration::from_secs(3), |v| {
+            v.get("command").is_some()
+        })
+        .await;
+    assert_eq!(got["refused"], json!(true), "{got}");
+
+    // The library takes a reader that NAKs a command offline, then contacts it again.
+    pd.send(json!({ "refuse": false })).await;
+    cp.expect(
+        "Online again after the NAK",
+        Duration::from_secs(6),
+        online(false),
+    )
+    .await;
+    assert!(
+        cp.skipped
+            .iter()
+            .any(|r| matches!(r, OsdpReport::Offline { pd: 0, .. })),
+        "no Offline between: {:?}",
+        cp.skipped
+    );
+    cp.handle
+        .command(0, OsdpCommand::Buzzer(Buzzer::Off))
+        .await
+        .expect("accepted again");
+    cp.stop().await;
+    pd.quit().await;
+}

@@ -12,8 +12,8 @@
 //! ```
 //!
 //! The thread owns the port and the control panel; nothing else touches them. It blocks only
-//! in `refresh` (which does not wait on the wire), in `sleep(refresh)` and when the report
-//! channel is full (reports are never dropped). A port that fails is closed, every reader is
+//! in `refresh` (which does not wait on the wire), in `sleep(refresh)` and while the report
+//! channel is full (reports are never dropped; a stop ends that wait). A port that fails is closed, every reader is
 //! reported offline and the port is reopened a second later.
 
 use std::collections::VecDeque;
@@ -33,7 +33,7 @@ use tracing::{debug, info, warn};
 use super::channel::{SerialChannel, TapHandle};
 use super::command::{
     Buzzer, CommandError, Led, LedAction, LedColor, LedPattern, OsdpCommand, OsdpReport, Output,
-    OutputAction, PdIndex, RawFormat, tenths,
+    OutputAction, PdIndex, RawFormat,
 };
 use super::config::{BusConfig, Scbk, SecureChannel};
 use super::keys;
@@ -369,10 +369,21 @@ impl Worker {
         }
     }
 
-    fn report(&self, report: OsdpReport) {
-        // Blocks while the channel is full: reports are never dropped. A receiver that is
-        // gone is not an error here (the stop follows).
-        let _ = self.reports.blocking_send(report);
+    fn report(&self, mut report: OsdpReport) {
+        // Waits while the channel is full: reports are never dropped, but a stop ends the
+        // wait. A receiver that is gone is not an error here (the stop follows).
+        loop {
+            match self.reports.try_send(report) {
+                Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => return,
+                Err(mpsc::error::TrySendError::Full(again)) => {
+                    if self.stop.is_cancelled() {
+                        return;
+                    }
+                    report = again;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        }
     }
 
     /// Waits `d`, answering commands meanwhile (the bus is down).
@@ -538,12 +549,10 @@ impl Worker {
                     let reason = format!("no answer for {offline_after:?}");
                     self.set_offline(i, &reason);
                 }
-                Told::Online => {
-                    if secure != self.pds[i].secure {
-                        // The secure channel restarted (e.g. after KEYSET): report anew.
-                        self.pds[i].secure = secure;
-                        self.report(OsdpReport::Online { pd: i, secure });
-                    }
+                Told::Online if secure != self.pds[i].secure => {
+                    // The secure channel restarted (e.g. after KEYSET): report anew.
+                    self.pds[i].secure = secure;
+                    self.report(OsdpReport::Online { pd: i, secure });
                 }
                 Told::Nothing | Told::Offline if online && !silent => {
                     let pd = &mut self.pds[i];
@@ -596,6 +605,11 @@ enum Opened {
     Port(String),
     /// The library (not retried).
     Setup,
+}
+
+/// A duration in units of 100 ms, saturating at `max`.
+fn tenths(d: Duration, max: u64) -> u64 {
+    (d.as_millis() / 100).min(u128::from(max)) as u64
 }
 
 fn color(c: LedColor) -> OsdpLedColor {

@@ -259,8 +259,3 @@ pub enum CommandError {
     #[error("the OSDP driver has stopped")]
     Stopped,
 }
-
-/// A duration in units of 100 ms, saturating at `max`.
-pub(crate) fn tenths(d: Duration, max: u64) -> u64 {
-    (d.as_millis() / 100).min(u128::from(max)) as u64
-}

@@ -8,6 +8,7 @@ stdin (from the test):
     {"card": {"bits": 26, "data": "hex"}}   a raw Wiegand card read (osdp_RAW)
     {"keys": "1234"}                        keypad digits (osdp_KEYPAD)
     {"tamper": true}                        a local status report (osdp_LSTATR)
+    {"refuse": true}                        answer every later command with osdp_NAK
     {"quit": true}                          stop
 
 stdout (to the test):
@@ -93,9 +94,12 @@ def main():
     )
     info = PDInfo(address, SerialChannel(device), scbk=scbk, name="reader")
 
+    refuse = threading.Event()
+
     def on_command(command):
-        emit({"command": plain(command)})
-        return 0, None
+        emit({"command": plain(command), "refused": refuse.is_set()})
+        # A negative answer makes the library reply osdp_NAK.
+        return (-1, None) if refuse.is_set() else (0, None)
 
     pd = PeripheralDevice(info, caps, log_level=LogLevel.Warning, command_handler=on_command)
     pd.start()
@@ -132,6 +136,11 @@ def main():
                         "data": bytes.fromhex(card["data"]),
                     }
                 )
+            elif "refuse" in msg:
+                if msg["refuse"]:
+                    refuse.set()
+                else:
+                    refuse.clear()
             elif "keys" in msg:
                 pd.submit_event(
                     {"event": Event.KeyPress, "reader_no": 0, "data": msg["keys"].encode()}
