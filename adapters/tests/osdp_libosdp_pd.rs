@@ -127,12 +127,19 @@ struct Pd {
 
 impl Pd {
     async fn start(python: &Path, device: &Path, address: u8, scbk: Option<&Scbk>) -> Pd {
+        Pd::start_many(python, device, &[(address, scbk)]).await
+    }
+
+    /// Several readers on the one line (a multi-drop bus), each `(address, key)`.
+    async fn start_many(python: &Path, device: &Path, readers: &[(u8, Option<&Scbk>)]) -> Pd {
         let mut command = Command::new(python);
         command
             .arg(pd_script())
             .arg(device)
-            .arg(address.to_string())
-            .args(scbk.map(Scbk::to_hex))
+            .args(readers.iter().map(|(address, scbk)| match scbk {
+                Some(key) => format!("{address}:{}", key.to_hex()),
+                None => address.to_string(),
+            }))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -155,10 +162,12 @@ impl Pd {
             stdin,
             lines,
         };
-        pd.expect("ready", Duration::from_secs(10), |v| {
-            v.get("ready").is_some()
-        })
-        .await;
+        for _ in readers {
+            pd.expect("ready", Duration::from_secs(10), |v| {
+                v.get("ready").is_some()
+            })
+            .await;
+        }
         pd
     }
 
@@ -676,4 +685,92 @@ async fn a_refused_command_is_answered_as_refused_in_plain_text() {
         .expect("accepted again");
     cp.stop().await;
     pd.quit().await;
+}
+
+#[tokio::test]
+async fn two_readers_share_a_bus_and_one_going_silent_leaves_the_other_alone() {
+    let Some(python) = peer_tools() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let line = Line::open(dir.path()).await;
+    let (left, right) = (Scbk(*b"left-reader-key!"), Scbk(*b"right-reader-key"));
+    let mut pds = Pd::start_many(&python, &line.pd, &[(2, Some(&left)), (4, Some(&right))]).await;
+    let config = BusConfig::new("multidrop", &line.cp, 115200)
+        .with_pd(PdConfig::new(2, "left", SecureChannel::Key(left)))
+        .with_pd(PdConfig::new(4, "right", SecureChannel::Key(right)));
+    let mut cp = Cp::start(config);
+    let secure = |pd| move |r: &OsdpReport| *r == OsdpReport::Online { pd, secure: true };
+    cp.expect("left online", ONLINE, secure(0)).await;
+    if !cp.skipped.contains(&OsdpReport::Online {
+        pd: 1,
+        secure: true,
+    }) {
+        cp.expect("right online", ONLINE, secure(1)).await;
+    }
+
+    // Reports and commands name the right reader.
+    pds.send(json!({ "pd": 4, "card": { "bits": 26, "data": "bd88eb80" } }))
+        .await;
+    let (card, _) = cp
+        .expect("card read", Duration::from_secs(3), |r| {
+            matches!(r, OsdpReport::CardRead { .. })
+        })
+        .await;
+    assert_eq!(card.pd(), 1, "{card:?}");
+    let green = OsdpCommand::Led(Led {
+        reader: 0,
+        led: 0,
+        action: LedAction::Permanent(LedPattern::steady(LedColor::Green)),
+    });
+    cp.handle
+        .command(0, green)
+        .await
+        .expect("left acknowledged");
+    let got = pds
+        .expect("LED command", Duration::from_secs(3), |v| {
+            v.get("command").is_some()
+        })
+        .await;
+    assert_eq!(
+        got["pd"],
+        json!(2),
+        "the LED went to the left reader: {got}"
+    );
+
+    // The right reader goes silent: reported offline; the left one is not disturbed.
+    pds.send(json!({ "pd": 4, "mute": true })).await;
+    let (offline, took) = cp
+        .expect("right offline", Duration::from_secs(3), |r| {
+            matches!(r, OsdpReport::Offline { pd: 1, .. })
+        })
+        .await;
+    eprintln!("right offline after {took:?}: {offline:?}");
+    cp.handle
+        .command(0, OsdpCommand::Buzzer(Buzzer::Off))
+        .await
+        .expect("the left reader still answers");
+    pds.send(json!({ "pd": 2, "keys": "7" })).await;
+    cp.expect("left keypad", Duration::from_secs(3), |r| {
+        matches!(r, OsdpReport::Keypad { pd: 0, .. })
+    })
+    .await;
+
+    // Plugged back after 9 s (longer than the library's default retry phase of ~8 s): online
+    // again within seconds. Beside an online reader only the library's own retry brings it
+    // back (built with OSDP_ONLINE_RETRY_WAIT_MAX_MS=1000; its default is 300 s), so this
+    // fails if .cargo/config.toml's CFLAGS were not in effect.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    pds.send(json!({ "pd": 4, "mute": false })).await;
+    let (_, took) = cp
+        .expect("right online again", Duration::from_secs(5), secure(1))
+        .await;
+    eprintln!("right online again {took:?} after it was plugged back");
+    assert!(
+        !cp.skipped
+            .iter()
+            .any(|r| matches!(r, OsdpReport::Offline { pd: 0, .. })),
+        "the left reader went offline: {:?}",
+        cp.skipped
+    );
+    cp.stop().await;
+    pds.quit().await;
 }

@@ -44,6 +44,9 @@ use crate::wiegand::Bits;
 const QUEUE: usize = 64;
 /// How long a failed port waits before it is opened again.
 const REOPEN: Duration = Duration::from_secs(1);
+/// An offline reader the library sent nothing to for this long is not being retried (built
+/// as this repository builds it, the library tries again after 1 s).
+const STALL: Duration = Duration::from_secs(3);
 
 /// Why the driver could not start (failures of the wire are reported, not returned).
 #[derive(Debug, thiserror::Error)]
@@ -223,6 +226,10 @@ struct PdState {
     heard: Option<Instant>,
     /// The code of the last frame sent to it (for matching its answer).
     last_sent: Option<u8>,
+    /// When the library last sent it a frame.
+    sent_at: Option<Instant>,
+    /// When it was last reported offline.
+    offline_since: Option<Instant>,
     pending: VecDeque<Pending>,
 }
 
@@ -257,6 +264,8 @@ impl Worker {
                 secure: false,
                 heard: None,
                 last_sent: None,
+                sent_at: None,
+                offline_since: None,
                 pending: VecDeque::new(),
             })
             .collect();
@@ -345,6 +354,8 @@ impl Worker {
     /// Drives an open bus until `stop` or a port failure (returned).
     fn drive(&mut self, mut cp: ControlPanel, tap: &TapHandle, events: &Events) -> Option<String> {
         let refresh = self.config.timings.refresh;
+        let opened = Instant::now();
+        let mut warned = vec![false; self.pds.len()];
         loop {
             if self.stop.is_cancelled() {
                 return None;
@@ -364,7 +375,11 @@ impl Worker {
             if let Some(error) = seen.error {
                 return Some(error);
             }
-            self.supervise(&cp, Instant::now());
+            let now = Instant::now();
+            self.supervise(&cp, now);
+            if let Some(reason) = self.stalled(now, opened, &mut warned) {
+                return Some(reason);
+            }
             std::thread::sleep(refresh);
         }
     }
@@ -414,6 +429,7 @@ impl Worker {
         pd.secure = false;
         if pd.told != Told::Offline {
             pd.told = Told::Offline;
+            pd.offline_since = Some(Instant::now());
             warn!(bus = %self.config.name, reader = %pd.name, "OSDP reader offline: {reason}");
             self.report(OsdpReport::Offline {
                 pd: i,
@@ -454,6 +470,7 @@ impl Worker {
         };
         if !frame.reply {
             pd.last_sent = Some(frame.code);
+            pd.sent_at = Some(at);
             return;
         }
         pd.heard = Some(at);
@@ -575,6 +592,36 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// The safety net for a library built without this repository's `CFLAGS` (which make it
+    /// contact an offline reader again after 1 s; its default is 300 s): a reader offline
+    /// to which the library has sent nothing for [`STALL`] is not being retried. When that is
+    /// true of every reader of the bus, the control panel is rebuilt (returned as a reason);
+    /// otherwise it is logged once per outage, as rebuilding would reset the readers online.
+    fn stalled(&mut self, now: Instant, opened: Instant, warned: &mut [bool]) -> Option<String> {
+        let mut all = !self.pds.is_empty();
+        for (pd, warned) in self.pds.iter().zip(warned.iter_mut()) {
+            let last = [pd.sent_at, pd.offline_since, Some(opened)]
+                .into_iter()
+                .flatten()
+                .max()
+                .unwrap_or(opened);
+            let stalled = pd.told == Told::Offline && now.saturating_duration_since(last) >= STALL;
+            if !stalled {
+                *warned = false;
+                all = false;
+            } else if !*warned {
+                *warned = true;
+                warn!(
+                    bus = %self.config.name, reader = %pd.name,
+                    "the OSDP library has not tried the offline reader for {STALL:?}: built \
+                     without -DOSDP_ONLINE_RETRY_WAIT_MAX_MS (.cargo/config.toml)? It retries \
+                     after up to 300 s"
+                );
+            }
+        }
+        all.then(|| format!("the library retries no reader for {STALL:?}; restarting it"))
     }
 
     /// Install mode finished for reader `i` (the secure channel is up with the fresh key):

@@ -39,7 +39,11 @@
 //! default, fixed, no run-time setting. This repository builds it with 1 s, and with
 //! `OSDP_CMD_MAX_RETRIES=2`, `OSDP_CMD_RETRY_WAIT_MS=200` (the library's own verdict after
 //! ~1 s instead of ~8 s), through `CFLAGS` in `.cargo/config.toml`. A `CFLAGS` set in the
-//! environment replaces that one; the interop test then fails its restart check.
+//! environment replaces that one (the multi-drop interop test then fails). As a safety net
+//! the driver watches what the library sends: when every reader of a bus is offline and the
+//! library has sent none of them anything for 3 s, it rebuilds the control panel (which
+//! retries at once); a reader beside an online one is only logged, since a rebuild would
+//! reset the online readers too.
 //!
 //! **Secure channel.** [`SecureChannel::Install`] while its key file is missing: a fresh key
 //! from the operating system (`getrandom`), kept as `<key file>.pending` (0600, written
