@@ -144,7 +144,11 @@ impl Pd {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
-        let mut child = command.spawn().expect("start the Python PD");
+        Pd::from_child(command.spawn().expect("start the Python PD"), readers.len()).await
+    }
+
+    /// A started PD script (stdin and stdout piped) running `readers` readers.
+    async fn from_child(mut child: Child, readers: usize) -> Pd {
         let stdin = child.stdin.take().expect("piped stdin");
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, lines) = mpsc::unbounded_channel();
@@ -162,7 +166,7 @@ impl Pd {
             stdin,
             lines,
         };
-        for _ in readers {
+        for _ in 0..readers {
             pd.expect("ready", Duration::from_secs(10), |v| {
                 v.get("ready").is_some()
             })
@@ -773,4 +777,50 @@ async fn two_readers_share_a_bus_and_one_going_silent_leaves_the_other_alone() {
     );
     cp.stop().await;
     pds.quit().await;
+}
+
+#[tokio::test]
+async fn a_reader_keyed_elsewhere_is_refused_in_plain_text_in_install_mode() {
+    let Some(python) = peer_tools() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let line = Line::open(dir.path()).await;
+    let key_file = dir.path().join("osdp-old.scbk");
+    // The reader was keyed by another panel: it takes neither our fresh key nor SCBK-D, and
+    // the library then runs it in plain text (install mode cannot use EnforceSecure).
+    let theirs = Scbk(*b"another-panel-ky");
+    let mut pd = Pd::start(&python, &line.pd, 6, Some(&theirs)).await;
+    let mut cp = Cp::start(bus(
+        &line,
+        PdConfig::new(
+            6,
+            "old",
+            SecureChannel::Install {
+                key_file: key_file.clone(),
+            },
+        ),
+    ));
+    let (offline, _) = cp
+        .expect("Offline for a plain-text reader", ONLINE, |r| {
+            matches!(r, OsdpReport::Offline { pd: 0, .. })
+        })
+        .await;
+    let OsdpReport::Offline { reason, .. } = &offline else {
+        unreachable!()
+    };
+    assert!(reason.contains("without a secure channel"), "{reason}");
+    // What it says does not count, and nothing is installed.
+    pd.send(json!({ "card": { "bits": 26, "data": "bd88eb80" } }))
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let later = cp.drain();
+    assert!(
+        !later
+            .iter()
+            .any(|r| matches!(r, OsdpReport::Online { .. } | OsdpReport::CardRead { .. })),
+        "{later:?} (before: {:?})",
+        cp.skipped
+    );
+    assert!(!key_file.exists());
+    cp.stop().await;
+    pd.quit().await;
 }

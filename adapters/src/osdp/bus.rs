@@ -366,7 +366,7 @@ impl Worker {
             }
             cp.refresh();
             while let Ok((pd, event)) = events.try_recv() {
-                self.event(pd, event);
+                self.event(&cp, pd, event);
             }
             let seen = tap.take();
             for (at, frame) in seen.frames {
@@ -496,11 +496,24 @@ impl Worker {
         let _ = p.reply.send(answer);
     }
 
+    /// Whether reader `i` is online as its keying requires: a reader with a key (or in
+    /// install mode) counts only with its secure channel up, never in plain text.
+    fn usable(&self, cp: &ControlPanel, i: PdIndex) -> (bool, bool) {
+        let secure = cp.is_sc_active(i as i32);
+        let needs_sc = !matches!(self.keys[i], KeyPlan::Off);
+        (cp.is_online(i as i32) && (secure || !needs_sc), secure)
+    }
+
     /// An event from the library.
-    fn event(&mut self, pd: i32, event: OsdpEvent) {
+    fn event(&mut self, cp: &ControlPanel, pd: i32, event: OsdpEvent) {
         let Some(i) = usize::try_from(pd).ok().filter(|&i| i < self.pds.len()) else {
             return;
         };
+        if !self.usable(cp, i).0 {
+            // A reader in plain text that should not be: nothing it says counts.
+            debug!(reader = %self.pds[i].name, "OSDP event of a reader not online dropped");
+            return;
+        }
         match event {
             OsdpEvent::CardRead(card) => {
                 let format = match card.format {
@@ -554,11 +567,17 @@ impl Worker {
     fn supervise(&mut self, cp: &ControlPanel, now: Instant) {
         let offline_after = self.config.timings.offline_after;
         for i in 0..self.pds.len() {
-            let online = cp.is_online(i as i32);
-            let secure = cp.is_sc_active(i as i32);
+            let (online, secure) = self.usable(cp, i);
+            // Online for the library, but without the secure channel its keying requires.
+            let plain = !online && cp.is_online(i as i32);
             let since = self.pds[i].heard.unwrap_or(self.started);
             let silent = now.saturating_duration_since(since) >= offline_after;
             match self.pds[i].told {
+                Told::Nothing | Told::Online if plain => self.set_offline(
+                    i,
+                    "answers without a secure channel (it took neither its key nor, in install \
+                     mode, SCBK-D): refused in plain text",
+                ),
                 Told::Online if !online => {
                     self.set_offline(i, "the library gave up after its retries");
                 }

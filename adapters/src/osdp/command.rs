@@ -22,7 +22,9 @@ pub enum RawFormat {
 pub enum OsdpReport {
     /// The reader answers (after its identification, capabilities and, if keyed, the secure
     /// channel handshake). `secure`: the secure channel is up with the reader's own key
-    /// (never with the default SCBK-D).
+    /// (never with the default SCBK-D). A reader with a key or in install mode is reported
+    /// online only with `secure: true`: in plain text it is offline and what it sends is
+    /// dropped; `secure: false` happens only with [`super::SecureChannel::Off`].
     Online {
         /// Which reader.
         pd: PdIndex,

@@ -57,7 +57,9 @@ pub enum SecureChannel {
     /// random key, offers it first and falls back to the default key SCBK-D (which a reader
     /// out of the box accepts), then sends the fresh key with `osdp_KEYSET`; once the
     /// secure channel is up with the fresh key it is stored in `key_file` (mode 0600). Every
-    /// later start uses the stored key only, with SCBK-D refused (install mode off).
+    /// later start uses the stored key only, with SCBK-D refused (install mode off). A reader
+    /// that takes neither key (keyed by another panel) is not used in plain text: it is
+    /// reported offline, and offered the secure channel again every 30 s.
     Install {
         /// Where the installed key is kept (in the data folder).
         key_file: PathBuf,

@@ -51,8 +51,10 @@
 //! reader in install mode accepts), sends it with `osdp_KEYSET` and restarts the secure
 //! channel with it; once that is up the pending file is renamed to the key file and
 //! [`OsdpReport::KeyInstalled`] is reported. With a key file (or [`SecureChannel::Key`]) the
-//! reader is set up with `EnforceSecure`: that key only, no SCBK-D, no plain text. Keys are
-//! never logged ([`Scbk`]'s `Debug` prints `***`).
+//! reader is set up with `EnforceSecure`: that key only, no SCBK-D, no plain text. In install
+//! mode the library cannot enforce that (it would refuse SCBK-D too) and runs a reader that
+//! takes neither key in plain text; the driver reports such a reader offline and drops what
+//! it sends. Keys are never logged ([`Scbk`]'s `Debug` prints `***`); the library logs none.
 
 pub mod command;
 pub mod config;

@@ -24,7 +24,8 @@ stdout (to the test), each with "pd": its address:
     {"error": "..."}                         a line it could not act on
 
 Usage: osdp_pd.py DEVICE ADDRESS[:SCBK_HEX]...   (no SCBK: that PD is in install mode and
-accepts SCBK-D once, as a new reader out of the box does).
+accepts SCBK-D once, as a new reader out of the box does). libosdp's PD always offers the
+secure channel.
 
 Exit status 3 if `osdp` (PyPI libosdp) is not importable, so the test can skip with a reason.
 """
@@ -129,16 +130,15 @@ class Reader:
         self.address = address
         self.channel = BusChannel(bus)
         self.refuse = threading.Event()
-        caps = PDCapabilities(
-            [
-                (Capability.OutputControl, 1, 1),
-                (Capability.LEDControl, 1, 1),
-                (Capability.AudibleControl, 1, 1),
-                (Capability.TextOutput, 1, 1),
-                (Capability.CardDataFormat, 1, 1),
-                (Capability.CommunicationSecurity, 1, 1),
-            ]
-        )
+        caps = [
+            (Capability.OutputControl, 1, 1),
+            (Capability.LEDControl, 1, 1),
+            (Capability.AudibleControl, 1, 1),
+            (Capability.TextOutput, 1, 1),
+            (Capability.CardDataFormat, 1, 1),
+            (Capability.CommunicationSecurity, 1, 1),
+        ]
+        caps = PDCapabilities(caps)
         info = PDInfo(address, self.channel, scbk=scbk, name=f"reader-{address}")
         self.pd = PeripheralDevice(
             info, caps, log_level=LogLevel.Warning, command_handler=self.on_command
