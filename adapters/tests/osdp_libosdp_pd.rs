@@ -824,3 +824,52 @@ async fn a_reader_keyed_elsewhere_is_refused_in_plain_text_in_install_mode() {
     cp.stop().await;
     pd.quit().await;
 }
+
+#[tokio::test]
+async fn a_missing_port_is_reported_offline_and_commands_fail_at_once() {
+    // No peer needed: the device does not exist.
+    let dir = tempfile::tempdir().unwrap();
+    let config = BusConfig::new("nowhere", dir.path().join("ttyGONE"), 9600)
+        .with_pd(PdConfig::new(0, "a", SecureChannel::Off))
+        .with_pd(PdConfig::new(1, "b", SecureChannel::Off));
+    let mut cp = Cp::start(config);
+    for pd in [0, 1] {
+        let (r, _) = cp
+            .expect(
+                "Offline",
+                Duration::from_secs(2),
+                |r| matches!(r, OsdpReport::Offline { pd: p, .. } if *p == pd),
+            )
+            .await;
+        let OsdpReport::Offline { reason, .. } = r else {
+            unreachable!()
+        };
+        assert!(reason.contains("ttyGONE"), "{reason}");
+    }
+    let answer = tokio::time::timeout(
+        Duration::from_secs(2),
+        cp.handle.command(1, OsdpCommand::Buzzer(Buzzer::Off)),
+    )
+    .await
+    .expect("answered at once");
+    assert!(
+        matches!(answer, Err(CommandError::Offline(_))),
+        "{answer:?}"
+    );
+    cp.stop().await;
+}
+
+#[tokio::test]
+async fn a_configuration_that_cannot_work_is_refused() {
+    let config = BusConfig::new("bad", "/dev/null", 1200)
+        .with_pd(PdConfig::new(0, "a", SecureChannel::Off))
+        .with_pd(PdConfig::new(0, "b", SecureChannel::Off));
+    let (bus, _handle) = OsdpBus::new(config);
+    let (tx, _rx) = mpsc::channel(1);
+    let err = bus.run(tx, CancellationToken::new()).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("baud rate 1200") && text.contains("share address 0"),
+        "{text}"
+    );
+}

@@ -282,11 +282,19 @@ impl Worker {
 
     fn run(mut self) -> Result<(), OsdpError> {
         let bus = self.config.name.clone();
+        // The last failure to open the port, logged once until it changes or the port opens.
+        let mut open_failure: Option<String> = None;
         while !self.stop.is_cancelled() {
             let (cp, tap, events) = match self.open() {
-                Ok(opened) => opened,
+                Ok(opened) => {
+                    open_failure = None;
+                    opened
+                }
                 Err(Opened::Port(reason)) => {
-                    warn!(bus = %bus, "{reason}; retrying in {REOPEN:?}");
+                    if open_failure.as_ref() != Some(&reason) {
+                        warn!(bus = %bus, "{reason}; retrying every {REOPEN:?}");
+                        open_failure = Some(reason.clone());
+                    }
                     self.all_offline(&reason);
                     self.idle(REOPEN);
                     continue;
