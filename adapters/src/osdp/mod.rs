@@ -56,6 +56,16 @@
 //! takes neither key in plain text; the driver reports such a reader offline and drops what
 //! it sends. Keys are never logged ([`Scbk`]'s `Debug` prints `***`); the library logs none.
 
+//!
+//! **Not yet behind the [`crate::Adapter`] seam.** It would fit as the Modbus RTU bus does:
+//! one [`OsdpBus`] per port (the library wants one control panel owning every reader of a
+//! channel) and one adapter per reader, fed by [`OsdpReport::pd`] and writing through
+//! [`OsdpHandle`]; `Online`/`Offline` become `AdapterEvent::Link`, tamper, power and inputs
+//! `Value::Bool` points. What the seam lacks: a value for a card read (the bits with their
+//! count, `Value::Bytes` loses it, plus the reader number and [`RawFormat`]) and for keypad
+//! keys, and structured writes for LED patterns and buzzer tones (colour, on/off times,
+//! temporary duration), which one `Value` per point does not carry.
+
 pub mod command;
 pub mod config;
 
