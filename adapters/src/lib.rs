@@ -15,12 +15,15 @@
 //! - `adapter` (feature `runtime`, on by default): the [`Adapter`] seam and its channels.
 //! - `sim` (feature `sim`): the simulated legacy panel, a real Modbus TCP server.
 //! - `conformance` (feature `conformance`): the tests every adapter must pass.
+//! - [`osdp`]: the OSDP control-panel driver for RS-485 readers (feature `osdp`, on by
+//!   default: it builds the reference C library). Its configuration, reports and commands
+//!   are plain data.
 //! - [`wiegand`]: Wiegand frames and formats (the table-driven decoder), the GPIO edge
 //!   framer and the serial-converter line parser. Plain data: always compiled.
 //!
 //! `railgate-mappings` depends on this crate without default features, so it compiles no
-//! runtime (no tokio, no tokio-modbus). Further protocols (serial line protocols, Wiegand,
-//! OSDP) are added here, one folder each.
+//! runtime (no tokio, no tokio-modbus). Further protocols (serial line protocols, Wiegand on
+//! GPIO) are added here, one folder each.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -33,6 +36,7 @@ mod backoff;
 pub mod conformance;
 pub mod event;
 pub mod modbus;
+pub mod osdp;
 pub mod point;
 pub mod serial;
 #[cfg(feature = "sim")]
