@@ -10,6 +10,8 @@
 //!   quality, link events, write errors). Plain data: always compiled.
 //! - [`modbus`]: Modbus TCP and RTU. Its configuration and poll planning are plain data too;
 //!   [`modbus::ModbusAdapter`] needs `runtime`.
+//! - [`line`]: declared line protocols (framing, checksums, rules, command templates): the
+//!   pure codec core, always compiled.
 //! - `adapter` (feature `runtime`, on by default): the [`Adapter`] seam and its channels.
 //! - `sim` (feature `sim`): the simulated legacy panel, a real Modbus TCP server.
 //! - `conformance` (feature `conformance`): the tests every adapter must pass.
@@ -28,6 +30,7 @@ mod backoff;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod event;
+pub mod line;
 pub mod modbus;
 pub mod point;
 #[cfg(feature = "sim")]
