@@ -23,16 +23,28 @@
 //! description (`tests/fuzz/fuzz_targets/line_framer.rs`).
 
 pub mod checksum;
+pub mod command;
 mod counters;
+pub mod decoder;
 pub mod fields;
 pub mod framer;
+pub mod protocol;
+pub mod rules;
 pub mod spec;
+pub mod text_template;
 
+#[cfg(test)]
+mod tests;
 
+pub use command::{AckSpec, CommandTemplate, EncodeError, Params, Part};
 pub use counters::Counters;
+pub use decoder::{Decoded, Decoder};
 pub use fields::{BinaryField, BinaryType, FieldValue, Fields};
 pub use framer::Framer;
+pub use protocol::{CommandError, LineProtocol, Supervision};
+pub use rules::{Action, ByteMatch, Classified, Matcher, Outcome, Rule};
 pub use spec::{
     Checksum, ChecksumAlgorithm, ChecksumEncoding, Endianness, EscapeRule, EscapeTransform,
     Framing, LengthField, SpecError,
 };
+pub use text_template::{Pad, TemplateError, TextTemplate};
