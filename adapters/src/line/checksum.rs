@@ -40,7 +40,11 @@ fn sum8(bytes: &[u8]) -> u8 {
 }
 
 /// The field bytes that carry `value` for this algorithm and encoding.
-pub fn encode_value(algorithm: ChecksumAlgorithm, encoding: ChecksumEncoding, value: u16) -> Vec<u8> {
+pub fn encode_value(
+    algorithm: ChecksumAlgorithm,
+    encoding: ChecksumEncoding,
+    value: u16,
+) -> Vec<u8> {
     let raw: Vec<u8> = if algorithm.width() == 1 {
         vec![value as u8]
     } else {
@@ -74,11 +78,11 @@ pub fn decode_value(
             raw
         }
         ChecksumEncoding::HexUpper => {
-            if field.len() % 2 != 0 {
+            let pairs = field.chunks_exact(2);
+            if !pairs.remainder().is_empty() {
                 return None;
             }
-            field
-                .chunks(2)
+            pairs
                 .map(|pair| Some(hex_digit(pair[0])? << 4 | hex_digit(pair[1])?))
                 .collect::<Option<Vec<u8>>>()?
         }
@@ -119,7 +123,10 @@ pub enum ChecksumError {
 }
 
 /// Where the field and the span lie in a body of `len` bytes, if they fit.
-fn layout(checksum: &Checksum, len: usize) -> Option<(std::ops::Range<usize>, std::ops::Range<usize>)> {
+fn layout(
+    checksum: &Checksum,
+    len: usize,
+) -> Option<(std::ops::Range<usize>, std::ops::Range<usize>)> {
     let width = checksum.field_width();
     let field_start = len.checked_sub(checksum.field_from_end)?;
     let field_end = field_start.checked_add(width).filter(|end| *end <= len)?;

@@ -28,8 +28,7 @@ impl FieldValue {
             FieldValue::Text(s) => {
                 let s = s.trim();
                 let numeric = !s.is_empty()
-                    && s
-                        .bytes()
+                    && s.bytes()
                         .all(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.'));
                 if numeric { s.parse::<f64>().ok() } else { None }
             }

@@ -191,7 +191,13 @@ impl Framer {
             Framing::StartEnd { start, .. } => start.len(),
             _ => 0,
         };
-        if !matches!(self.state, State::Body { discarding: true, .. }) {
+        if !matches!(
+            self.state,
+            State::Body {
+                discarding: true,
+                ..
+            }
+        ) {
             self.counters.garbage += self.buf.len().saturating_sub(start_len) as u64;
         }
         self.buf.clear();

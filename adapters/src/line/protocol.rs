@@ -61,10 +61,13 @@ impl LineProtocol {
         if let Some(checksum) = &self.checksum {
             checksum.check()?;
         }
-        if let Some(name) = self.supervision.as_ref().and_then(|s| s.command.as_ref()) {
-            if self.command(name).is_none() {
-                return Err(SpecError::UnknownCommand(name.clone()));
-            }
+        let missing = self
+            .supervision
+            .as_ref()
+            .and_then(|s| s.command.as_ref())
+            .filter(|name| self.command(name).is_none());
+        if let Some(name) = missing {
+            return Err(SpecError::UnknownCommand(name.clone()));
         }
         Ok(())
     }

@@ -203,7 +203,9 @@ impl Action {
                 scale,
                 offset,
             } => {
-                let raw = fields.get(name).ok_or_else(|| format!("no field {name:?}"))?;
+                let raw = fields
+                    .get(name)
+                    .ok_or_else(|| format!("no field {name:?}"))?;
                 let number = raw
                     .as_number()
                     .ok_or_else(|| format!("field {name:?} = {raw} is not a number"))?;
@@ -214,7 +216,10 @@ impl Action {
             }
             Action::Event { topic, items } => {
                 let items = if items.is_empty() {
-                    fields.iter().map(|(k, v)| (k.clone(), v.to_string())).collect()
+                    fields
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.to_string()))
+                        .collect()
                 } else {
                     items
                         .iter()

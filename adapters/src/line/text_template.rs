@@ -121,9 +121,9 @@ impl TextTemplate {
                                 Some(rest) => (true, rest),
                                 None => (false, spec),
                             };
-                            let n: usize = digits
-                                .parse()
-                                .map_err(|_| syntax("a width is a number: {name:3} or {name:<6}"))?;
+                            let n: usize = digits.parse().map_err(|_| {
+                                syntax("a width is a number: {name:3} or {name:<6}")
+                            })?;
                             if right { Pad::Right(n) } else { Pad::Left(n) }
                         }
                     };
@@ -153,10 +153,7 @@ impl TextTemplate {
     }
 
     /// The text with every placeholder replaced by `lookup(name)`.
-    pub fn render(
-        &self,
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<String, TemplateError> {
+    pub fn render(&self, lookup: impl Fn(&str) -> Option<String>) -> Result<String, TemplateError> {
         let mut out = String::new();
         for part in &self.parts {
             match part {
