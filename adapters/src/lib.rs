@@ -10,7 +10,7 @@
 //!   quality, link events, write errors). Plain data: always compiled.
 //! - [`modbus`]: Modbus TCP and RTU. Its configuration and poll planning are plain data too;
 //!   [`modbus::ModbusAdapter`] needs `runtime`.
-//! - [`line`]: declared line protocols (framing, checksums, rules, command templates): the
+//! - [`line`](mod@line): declared line protocols (framing, checksums, rules, command templates): the
 //!   pure codec core, always compiled.
 //! - `adapter` (feature `runtime`, on by default): the [`Adapter`] seam and its channels.
 //! - `sim` (feature `sim`): the simulated legacy panel, a real Modbus TCP server.

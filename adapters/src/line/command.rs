@@ -215,10 +215,15 @@ pub fn encode(
             body.len()
         )));
     }
+    if body.is_empty() {
+        return Err(EncodeError::Length(
+            "an empty frame is never received".into(),
+        ));
+    }
     let mut wire = Vec::with_capacity(body.len() + 8);
     match framing {
         Framing::Delimiter { delimiter } => {
-            if find(&body, delimiter) {
+            if !ends_only_at_end(&body, delimiter) {
                 return Err(EncodeError::Unescapable("delimiter"));
             }
             wire.extend_from_slice(&body);
@@ -245,15 +250,20 @@ pub fn encode(
                             || Some(b) == first(end)
                             || rule.also.contains(&b);
                         if special {
-                            wire.push(rule.escape);
-                            wire.push(rule.escape_byte(b));
+                            let pair = [rule.escape, rule.escape_byte(b)];
+                            if pair == start.as_slice() || pair == end.as_slice() {
+                                // The escaped byte would read as a marker (an `also` byte
+                                // that is the second byte of DLE ETX, say).
+                                return Err(EncodeError::Unescapable("marker"));
+                            }
+                            wire.extend_from_slice(&pair);
                         } else {
                             wire.push(b);
                         }
                     }
                 }
                 None => {
-                    if find(&body, end) {
+                    if !ends_only_at_end(&body, end) {
                         return Err(EncodeError::Unescapable("end marker"));
                     }
                     wire.extend_from_slice(&body);
@@ -270,6 +280,13 @@ pub fn encode(
     Ok(wire)
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+/// Whether `body` followed by `marker` holds the marker only at its end (so a receiver
+/// cuts the frame there, not earlier: `a\n` + `\n\n` would end early).
+fn ends_only_at_end(body: &[u8], marker: &[u8]) -> bool {
+    if marker.is_empty() {
+        return false;
+    }
+    let mut wire = body.to_vec();
+    wire.extend_from_slice(marker);
+    wire.windows(marker.len()).position(|w| w == marker) == Some(body.len())
 }

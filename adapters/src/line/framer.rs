@@ -108,7 +108,9 @@ impl Framer {
             Framing::StartEnd { start, end, escape } => (start, end, escape.as_ref()),
             _ => return None,
         };
-        let back_to_body = start.is_empty();
+        // With one marker for both ends (HDLC's 0x7E flag) the end of a frame may be the
+        // start of the next; two flags in a row are an empty frame, skipped.
+        let back_to_body = start.is_empty() || start == end;
         match self.state {
             State::Hunt => {
                 self.buf.push(b);
@@ -257,7 +259,14 @@ impl Framer {
                         self.buf.clear();
                         return;
                     }
-                    length - start.len()
+                    let n = length - start.len();
+                    if n > self.max_len {
+                        // Unchecked: the fixed length is over the limit. Never emit it.
+                        self.counters.oversize += 1;
+                        self.resync();
+                        continue;
+                    }
+                    n
                 }
                 Err(field) => match body_length(&self.buf[start.len()..], field) {
                     Need::More => return,

@@ -38,7 +38,8 @@ pub enum Framing {
         /// Bytes every frame starts with (may be empty).
         start: Vec<u8>,
     },
-    /// A frame runs from `start` to `end`. With an `escape` rule, markers never occur
+    /// A frame runs from `start` to `end`. When `start` and `end` are the same (HDLC's 0x7E
+    /// flag), the end of a frame is also the start of the next. With an `escape` rule, markers never occur
     /// unescaped inside a body, so an unescaped `start` inside a frame restarts it (the
     /// truncated frame is garbage); without one, `start` bytes inside a body are data.
     StartEnd {

@@ -260,3 +260,55 @@ fn line_framing_descriptions_are_checked() {
         framer.gap();
     }
 }
+
+#[test]
+fn line_one_flag_for_both_ends_is_shared_between_frames() {
+    // HDLC: 7E a 7E b 7E 7E c 7E — the closing flag opens the next frame, two flags in a
+    // row are an empty frame (skipped).
+    let framing = Framing::StartEnd {
+        start: vec![0x7E],
+        end: vec![0x7E],
+        escape: Some(EscapeRule {
+            escape: 0x7D,
+            transform: EscapeTransform::Xor(0x20),
+            also: vec![],
+        }),
+    };
+    framing.check(16).unwrap();
+    every_split(
+        &framing,
+        16,
+        &[
+            0x00, 0x7E, 0x0A, 0x7E, 0x0B, 0x7D, 0x5E, 0x7E, 0x7E, 0x0C, 0x7E,
+        ],
+        &[vec![0x0A], vec![0x0B, 0x7E], vec![0x0C]],
+    );
+}
+
+#[test]
+fn line_encoding_refuses_what_would_be_cut_early() {
+    use crate::line::command::{EncodeError, encode};
+    let lf2 = Framing::Delimiter {
+        delimiter: b"\n\n".to_vec(),
+    };
+    // "a\n" + "\n\n" would be read as "a" then "\n".
+    assert_eq!(
+        encode(&lf2, None, b"a\n", 16),
+        Err(EncodeError::Unescapable("delimiter"))
+    );
+    assert!(encode(&lf2, None, b"", 16).is_err(), "an empty frame");
+    // DLE ETX end with ETX in `also`: the escaped ETX would read as the end.
+    let dle = Framing::StartEnd {
+        start: vec![0x10, 0x02],
+        end: vec![0x10, 0x03],
+        escape: Some(EscapeRule {
+            escape: 0x10,
+            transform: EscapeTransform::Literal,
+            also: vec![0x03],
+        }),
+    };
+    assert_eq!(
+        encode(&dle, None, &[0x03], 16),
+        Err(EncodeError::Unescapable("marker"))
+    );
+}
