@@ -148,7 +148,8 @@ pub fn answers(key: Option<&str>, outcome: &Outcome) -> Option<Result<(), String
 /// Why a message cannot be put on the wire.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EncodeError {
-    /// The message is shorter than the checksum's span or the length field's offset.
+    /// The message is shorter than the checksum's span or the length field's offset, or so
+    /// short that the checksum field would lie on the length field.
     #[error("message too short for its checksum or length field")]
     Short,
     /// The body does not fit the framing (fixed length, length field width, maximum).
@@ -209,6 +210,21 @@ pub fn encode(
             body
         }
     };
+    // The length field and the checksum field must not overlap (a short message can put
+    // a field counted from the end on top of one counted from the start).
+    if let Some((at, field)) = length_at {
+        let width = usize::from(field.width);
+        let value = body
+            .get(at..at + width)
+            .map(|bytes| super::fields::read_uint(bytes, field.endianness));
+        let expected = u64::try_from(body.len() as i64 - field.adjust).ok();
+        if value.is_none() || value != expected {
+            return Err(EncodeError::Short);
+        }
+    }
+    if checksum.is_some_and(|c| checksum::verify(c, &body).is_err()) {
+        return Err(EncodeError::Short);
+    }
     if body.len() > max_len {
         return Err(EncodeError::Length(format!(
             "{} bytes, over the max frame length {max_len}",

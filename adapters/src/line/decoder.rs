@@ -34,6 +34,14 @@ pub enum Decoded {
     },
 }
 
+impl Decoded {
+    /// Whether the frame shows the panel is there and talking sense: any frame whose
+    /// checksum checks (matched or not) resets the supervision's silence timer.
+    pub fn is_sign_of_life(&self) -> bool {
+        !matches!(self, Decoded::BadChecksum { .. })
+    }
+}
+
 /// Decodes a byte stream into outcomes, counting what it drops.
 #[derive(Clone, Debug)]
 pub struct Decoder {

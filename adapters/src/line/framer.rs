@@ -136,7 +136,8 @@ impl Framer {
                         return self.complete(back_to_body, discarding);
                     }
                     if start == pair {
-                        self.restart();
+                        // The pair itself never went into the body.
+                        self.restart(0);
                         return None;
                     }
                     self.buf.push(rule.unescape(b));
@@ -161,7 +162,7 @@ impl Framer {
                         && raw_run >= start.len()
                         && self.buf.ends_with(start)
                     {
-                        self.restart();
+                        self.restart(start.len());
                         return None;
                     }
                 }
@@ -188,11 +189,8 @@ impl Framer {
     }
 
     /// An unescaped start marker inside a frame: what came before was a truncated frame.
-    fn restart(&mut self) {
-        let start_len = match &self.framing {
-            Framing::StartEnd { start, .. } => start.len(),
-            _ => 0,
-        };
+    /// `marker_in_buf`: how many bytes of the marker are at the end of the body.
+    fn restart(&mut self, marker_in_buf: usize) {
         if !matches!(
             self.state,
             State::Body {
@@ -200,7 +198,7 @@ impl Framer {
                 ..
             }
         ) {
-            self.counters.garbage += self.buf.len().saturating_sub(start_len) as u64;
+            self.counters.garbage += self.buf.len().saturating_sub(marker_in_buf) as u64;
         }
         self.buf.clear();
         self.state = BODY;
@@ -226,7 +224,8 @@ impl Framer {
 
     /// Fixed-length and length-prefixed frames, from the raw bytes in `buf`.
     fn cut_counted(&mut self, out: &mut Vec<Vec<u8>>) {
-        loop {
+        // Every turn either returns, emits a frame or drops a byte, so this ends.
+        while !self.buf.is_empty() {
             let (start, end, total) = match &self.framing {
                 Framing::FixedLength { length, start } => (start.as_slice(), &[][..], Ok(*length)),
                 Framing::LengthPrefixed { start, length, end } => {
@@ -255,9 +254,8 @@ impl Framer {
                 Ok(length) => {
                     if length <= start.len() {
                         // An unchecked spec with no body: nothing can ever be cut.
-                        self.counters.garbage += self.buf.len() as u64;
-                        self.buf.clear();
-                        return;
+                        self.resync();
+                        continue;
                     }
                     let n = length - start.len();
                     if n > self.max_len {

@@ -313,6 +313,18 @@ impl Framing {
                     return Err(SpecError::EmptyMarker("end"));
                 }
                 if let Some(rule) = escape {
+                    // An unescaped start restarts a frame, so the start must not be seen
+                    // inside a genuine end marker before the end is complete.
+                    let end_but_last = &end[..end.len() - 1];
+                    if start.len() <= end_but_last.len()
+                        && end_but_last
+                            .windows(start.len())
+                            .any(|w| w == start.as_slice())
+                    {
+                        return Err(SpecError::BadEscape(
+                            "the start marker occurs inside the end marker".into(),
+                        ));
+                    }
                     for (what, marker) in [("start", start), ("end", end)] {
                         // A marker may be the escape byte and one more (DLE STX … DLE ETX);
                         // an escape byte anywhere else in a marker could never be matched.

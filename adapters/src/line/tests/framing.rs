@@ -312,3 +312,53 @@ fn line_encoding_refuses_what_would_be_cut_early() {
         Err(EncodeError::Unescapable("marker"))
     );
 }
+
+#[test]
+fn line_fuzz_findings_stay_fixed() {
+    // A length field of width 0 (unchecked) once looped forever on an empty buffer.
+    let zero_width = Framing::LengthPrefixed {
+        start: vec![],
+        length: LengthField {
+            offset: 96,
+            width: 0,
+            endianness: Endianness::Little,
+            adjust: 0,
+        },
+        end: vec![],
+    };
+    let mut framer = Framer::new(zero_width, 0);
+    assert!(framer.push(&[]).is_empty());
+    assert!(framer.push(&[1, 2, 3]).is_empty());
+    // With an escape rule, a start marker inside the end marker would restart every frame
+    // at its end: refused.
+    let start_in_end = Framing::StartEnd {
+        start: vec![0xB1],
+        end: vec![0xB1, 0xB1],
+        escape: Some(EscapeRule {
+            escape: 0xFF,
+            transform: EscapeTransform::Literal,
+            also: vec![],
+        }),
+    };
+    assert!(start_in_end.check(16).is_err());
+    // A checksum counted from the end landing on a length field counted from the start:
+    // the encoder refuses rather than send a frame that reads back wrong.
+    let overlapping = Framing::LengthPrefixed {
+        start: vec![0x50, 0xFF],
+        length: LengthField {
+            offset: 0,
+            width: 4,
+            endianness: Endianness::Little,
+            adjust: 6,
+        },
+        end: vec![],
+    };
+    let checksum = crate::line::Checksum {
+        algorithm: crate::line::ChecksumAlgorithm::Sum8Negated,
+        encoding: crate::line::ChecksumEncoding::HexUpper,
+        start: 3,
+        end_from_end: 3,
+        field_from_end: 3,
+    };
+    assert!(crate::line::command::encode(&overlapping, Some(&checksum), &[], 16).is_err());
+}
