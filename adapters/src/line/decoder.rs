@@ -34,6 +34,16 @@ pub enum Decoded {
     },
 }
 
+/// Bytes as printable text for a DEBUG line: ASCII as it is, the rest escaped
+/// (`60900131\r`, `\x02\x03\x10`).
+pub fn show(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .flat_map(|b| std::ascii::escape_default(*b))
+        .map(char::from)
+        .collect()
+}
+
 impl Decoded {
     /// Whether the frame shows the panel is there and talking sense: any frame whose
     /// checksum checks (matched or not) resets the supervision's silence timer.

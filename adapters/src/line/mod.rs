@@ -38,7 +38,7 @@ mod tests;
 
 pub use command::{AckSpec, CommandTemplate, EncodeError, Params, Part};
 pub use counters::Counters;
-pub use decoder::{Decoded, Decoder};
+pub use decoder::{Decoded, Decoder, show};
 pub use fields::{BinaryField, BinaryType, FieldValue, Fields};
 pub use framer::Framer;
 pub use protocol::{CommandError, LineProtocol, Supervision};

@@ -319,6 +319,10 @@ fn line_it100_bad_checksum_and_unknown_commands_are_counted_not_events() {
     ));
     // Noise glued to a line makes its checksum fail: the frame is lost, not misread.
     assert!(matches!(&got[2], Decoded::BadChecksum { .. }));
+    if let Decoded::BadChecksum { body, .. } = &got[2] {
+        assert_eq!(crate::line::show(body), "\\x00\\x7f60900130");
+    }
+    assert!(!got[0].is_sign_of_life() && got[1].is_sign_of_life());
     let c = decoder.counters();
     assert_eq!((c.frames, c.bad_checksum, c.unmatched), (3, 2, 1));
     // After the noise, the stream is in step again.
