@@ -163,6 +163,15 @@ pub fn strip(checksum: &Checksum, body: &[u8]) -> Vec<u8> {
     }
 }
 
+/// Computes the checksum over its span of `body` and writes it into the field, which is
+/// already there. `None` if the body is too short for the field or the span.
+pub fn fill(checksum: &Checksum, body: &mut [u8]) -> Option<()> {
+    let (field, span) = layout(checksum, body.len())?;
+    let value = compute(checksum.algorithm, &body[span]);
+    body[field].copy_from_slice(&encode_value(checksum.algorithm, checksum.encoding, value));
+    Some(())
+}
+
 /// Inserts the checksum field into `message` (the body without it) and fills it in: the
 /// field goes `field_from_end - width` bytes before the end of the message (right at the
 /// end for a trailing checksum). `None` if the message is too short for the span.
@@ -173,8 +182,6 @@ pub fn insert(checksum: &Checksum, message: &[u8]) -> Option<Vec<u8>> {
     let mut body = message[..at].to_vec();
     body.extend(std::iter::repeat_n(0u8, width));
     body.extend_from_slice(&message[at..]);
-    let (field, span) = layout(checksum, body.len())?;
-    let value = compute(checksum.algorithm, &body[span]);
-    body[field].copy_from_slice(&encode_value(checksum.algorithm, checksum.encoding, value));
+    fill(checksum, &mut body)?;
     Some(body)
 }

@@ -168,63 +168,7 @@ pub fn encode(
     message: &[u8],
     max_len: usize,
 ) -> Result<Vec<u8>, EncodeError> {
-    let mut message = message.to_vec();
-    // The length field goes in first (the checksum covers it); its value once the body is
-    // complete.
-    let length_at = match framing {
-        Framing::LengthPrefixed { length, .. } => {
-            if message.len() < length.offset {
-                return Err(EncodeError::Short);
-            }
-            let at = length.offset;
-            message.splice(at..at, std::iter::repeat_n(0u8, usize::from(length.width)));
-            Some((at, *length))
-        }
-        _ => None,
-    };
-    let fill_length = |body: &mut Vec<u8>| -> Result<(), EncodeError> {
-        if let Some((at, field)) = length_at {
-            let value = i64::try_from(body.len())
-                .ok()
-                .and_then(|n| n.checked_sub(field.adjust))
-                .filter(|v| *v >= 0)
-                .ok_or_else(|| EncodeError::Length("negative length".into()))?;
-            let bytes = int_bytes("length", &value.to_string(), field.width, field.endianness)
-                .map_err(|e| EncodeError::Length(e.to_string()))?;
-            body[at..at + bytes.len()].copy_from_slice(&bytes);
-        }
-        Ok(())
-    };
-    let body = match checksum {
-        Some(checksum) => {
-            // Fill the length before the checksum is computed over it: insert the field with
-            // a provisional checksum, fix the length, then compute for real.
-            let mut body = checksum::insert(checksum, &message).ok_or(EncodeError::Short)?;
-            fill_length(&mut body)?;
-            let stripped = checksum::strip(checksum, &body);
-            checksum::insert(checksum, &stripped).ok_or(EncodeError::Short)?
-        }
-        None => {
-            let mut body = message;
-            fill_length(&mut body)?;
-            body
-        }
-    };
-    // The length field and the checksum field must not overlap (a short message can put
-    // a field counted from the end on top of one counted from the start).
-    if let Some((at, field)) = length_at {
-        let width = usize::from(field.width);
-        let value = body
-            .get(at..at + width)
-            .map(|bytes| super::fields::read_uint(bytes, field.endianness));
-        let expected = u64::try_from(body.len() as i64 - field.adjust).ok();
-        if value.is_none() || value != expected {
-            return Err(EncodeError::Short);
-        }
-    }
-    if checksum.is_some_and(|c| checksum::verify(c, &body).is_err()) {
-        return Err(EncodeError::Short);
-    }
+    let body = body(framing, checksum, message)?;
     if body.len() > max_len {
         return Err(EncodeError::Length(format!(
             "{} bytes, over the max frame length {max_len}",
@@ -305,4 +249,69 @@ fn ends_only_at_end(body: &[u8], marker: &[u8]) -> bool {
     let mut wire = body.to_vec();
     wire.extend_from_slice(marker);
     wire.windows(marker.len()).position(|w| w == marker) == Some(body.len())
+}
+
+/// The body for `message`: its bytes in order around the length field (at its offset from
+/// the start) and the checksum field (at its place from the end), both filled in.
+fn body(
+    framing: &Framing,
+    checksum: Option<&Checksum>,
+    message: &[u8],
+) -> Result<Vec<u8>, EncodeError> {
+    let length = match framing {
+        Framing::LengthPrefixed { length, .. } => Some(*length),
+        _ => None,
+    };
+    let length_width = length.map_or(0, |l| usize::from(l.width));
+    let checksum_width = checksum.map_or(0, Checksum::field_width);
+    let n = message.len() + length_width + checksum_width;
+    let length_range = length.map(|l| l.offset..l.offset + length_width);
+    let checksum_range = match checksum {
+        Some(c) => {
+            let at = n.checked_sub(c.field_from_end).ok_or(EncodeError::Short)?;
+            Some(at..at + checksum_width)
+        }
+        None => None,
+    };
+    let fits = |r: &Option<std::ops::Range<usize>>| r.as_ref().is_none_or(|r| r.end <= n);
+    let disjoint = match (&length_range, &checksum_range) {
+        (Some(l), Some(c)) => l.end <= c.start || c.end <= l.start,
+        _ => true,
+    };
+    if !fits(&length_range) || !fits(&checksum_range) || !disjoint {
+        return Err(EncodeError::Short);
+    }
+    let in_field = |i: usize| {
+        length_range.as_ref().is_some_and(|r| r.contains(&i))
+            || checksum_range.as_ref().is_some_and(|r| r.contains(&i))
+    };
+    let mut bytes = message.iter();
+    let mut body: Vec<u8> = (0..n)
+        .map(|i| {
+            if in_field(i) {
+                0
+            } else {
+                bytes.next().copied().unwrap_or(0)
+            }
+        })
+        .collect();
+    if let (Some(field), Some(range)) = (length, length_range) {
+        let value = i64::try_from(n)
+            .ok()
+            .and_then(|n| n.checked_sub(field.adjust))
+            .filter(|v| *v >= 0)
+            .ok_or_else(|| EncodeError::Length("negative length".into()))?;
+        let encoded = int_bytes("length", &value.to_string(), field.width, field.endianness)
+            .map_err(|e| EncodeError::Length(e.to_string()))?;
+        body[range].copy_from_slice(&encoded);
+    }
+    if let Some(checksum) = checksum {
+        checksum::fill(checksum, &mut body).ok_or(EncodeError::Short)?;
+        // An unchecked description may have a span over its own field: never send a frame
+        // that would not check.
+        if checksum::verify(checksum, &body).is_err() {
+            return Err(EncodeError::Short);
+        }
+    }
+    Ok(body)
 }

@@ -10,7 +10,7 @@
 //! - the decoder's counters add up: every frame is matched, a bad checksum or unmatched;
 //! - round trip: with a description that passes its checks, a message that encodes is
 //!   received as exactly one frame, whose checksum checks and whose message is the one sent
-//!   (with the length field in front for a length-prefixed framing);
+//!   (with the length field in its place for a length-prefixed framing);
 //! - the checksum engines agree with themselves: a value encoded decodes back, and a body
 //!   with its checksum inserted verifies.
 #![no_main]
@@ -272,7 +272,17 @@ fuzz_target!(|input: Input| {
     let mut expected = input.message.clone();
     if let Framing::LengthPrefixed { length, .. } = &framing {
         let width = usize::from(length.width);
-        let at = length.offset;
+        // The length field's place in the message: its offset in the body, less the
+        // checksum field's width when that field comes before it.
+        let before = checksum
+            .as_ref()
+            .is_some_and(|c| body.len() - c.field_from_end + c.field_width() <= length.offset);
+        let at = length.offset
+            - if before {
+                checksum.as_ref().unwrap().field_width()
+            } else {
+                0
+            };
         assert!(message.len() >= at + width);
         expected.splice(at..at, message[at..at + width].iter().copied());
     }

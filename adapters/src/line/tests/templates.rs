@@ -176,3 +176,40 @@ fn line_encode_refusals() {
     ));
     assert_eq!(encode(&fixed, None, b"abcd", 64).unwrap(), b"abcd");
 }
+
+#[test]
+fn line_encode_places_a_checksum_before_the_length_field() {
+    // Length at body offset 5, an XOR checksum 3 bytes from the end covering bytes 0..4:
+    // body = 01 02 03 04 | cs | len | 05.
+    let framing = Framing::LengthPrefixed {
+        start: vec![0xAA],
+        length: crate::line::LengthField {
+            offset: 5,
+            width: 1,
+            endianness: Endianness::Big,
+            adjust: 0,
+        },
+        end: vec![],
+    };
+    let checksum = Checksum {
+        algorithm: ChecksumAlgorithm::Xor8,
+        encoding: ChecksumEncoding::Binary(Endianness::Big),
+        start: 0,
+        end_from_end: 3,
+        field_from_end: 3,
+    };
+    checksum.check().unwrap();
+    let wire = encode(&framing, Some(&checksum), &[1, 2, 3, 4, 5], 16).unwrap();
+    assert_eq!(wire, [0xAA, 1, 2, 3, 4, 0x04, 7, 5]);
+    let bodies = Framer::new(framing.clone(), 16).push(&wire);
+    assert_eq!(bodies, [vec![1, 2, 3, 4, 0x04, 7, 5]]);
+    assert_eq!(verify(&checksum, &bodies[0]), Ok(()));
+    // A message of a length that puts both fields on one byte is refused, and so is one
+    // too short to reach the length field.
+    for message in [&[1, 2, 3, 4, 5, 6][..], &[1, 2, 3]] {
+        assert_eq!(
+            encode(&framing, Some(&checksum), message, 16),
+            Err(EncodeError::Short)
+        );
+    }
+}
