@@ -161,7 +161,11 @@ pub enum EncodeError {
 }
 
 /// The bytes on the wire for `message`: length field (for [`Framing::LengthPrefixed`]),
-/// checksum, escaping and markers added.
+/// checksum, escaping and markers added. The message's bytes fill the body in order around
+/// the length field (at its offset from the start of the body) and the checksum field (at
+/// its place from the end), so the receiver's message is this one with the length field
+/// inserted where it lies. Refused: a body over `max_len`, an empty one, fields that do
+/// not fit or overlap, and bytes the framing cannot carry (see [`EncodeError`]).
 pub fn encode(
     framing: &Framing,
     checksum: Option<&Checksum>,
