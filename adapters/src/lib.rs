@@ -12,6 +12,8 @@
 //!   [`modbus::ModbusAdapter`] needs `runtime`.
 //! - [`serial`]: raw serial ports for pass-through commands: their line settings (plain
 //!   data) and, with `runtime`, the task that owns such a port.
+//! - [`line`](mod@line): declared line protocols (framing, checksums, rules, command templates): the
+//!   pure codec core, always compiled.
 //! - `adapter` (feature `runtime`, on by default): the [`Adapter`] seam and its channels.
 //! - `sim` (feature `sim`): the simulated legacy panel, a real Modbus TCP server.
 //! - `conformance` (feature `conformance`): the tests every adapter must pass.
@@ -35,6 +37,7 @@ mod backoff;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod event;
+pub mod line;
 pub mod modbus;
 pub mod osdp;
 pub mod point;

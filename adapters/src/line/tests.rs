@@ -1,0 +1,13 @@
+//! Tests of the line codec: checksum vectors, framers, and two protocols end to end (the
+//! DSC IT-100 text protocol, a binary start/length/CRC example).
+
+mod binary;
+mod checksums;
+mod framing;
+mod it100;
+mod templates;
+
+/// Bytes for a message in a test: a string's bytes.
+fn b(s: &str) -> Vec<u8> {
+    s.as_bytes().to_vec()
+}
