@@ -8,7 +8,7 @@
 //!       4 KiB on the data folder's file system (limit 1.5);
 //!    2. commit → all 100 waiting PullMessages answered (over HTTP, authenticated) against
 //!       the same client receiving 100 answers of the same size from a bare server on the
-//!       gateway's HTTP stack (limit 1.5);
+//!       gateway's HTTP stack, the two taking turns event by event (limit 1.5);
 //!    3. raise → PullMessages response with 1 subscription against 2 × the fdatasync + 1 ms
 //!       (limit 1).
 //!
@@ -292,6 +292,58 @@ struct Gateway {
     body_len: usize,
 }
 
+/// Alternates two measurements event by event (the gateway with 100 pull points and the
+/// bare server), so that a change of the machine's load hits both alike: a side raises its
+/// next event only once its own clients wait again and the other side's last event is done
+/// the same way. The server CPU time of each turn is counted to the side that had it.
+struct Baton {
+    turns: [tokio::sync::Semaphore; 2],
+    /// The reading at the start of the current turn, and each side's total.
+    cpu: std::sync::Mutex<(Duration, [Duration; 2])>,
+}
+
+impl Baton {
+    fn new() -> Baton {
+        Baton {
+            turns: [
+                tokio::sync::Semaphore::new(1),
+                tokio::sync::Semaphore::new(0),
+            ],
+            cpu: std::sync::Mutex::new((thread_cpu("server"), [Duration::ZERO; 2])),
+        }
+    }
+
+    /// Side `me` (0 or 1) waits for its turn, handing over first unless this is its first.
+    async fn take(&self, me: usize, first: bool) {
+        if !first {
+            self.pass(me);
+        }
+        self.turns[me]
+            .acquire()
+            .await
+            .expect("never closed")
+            .forget();
+        self.cpu.lock().unwrap().0 = thread_cpu("server");
+    }
+
+    /// Side `me` ends its turn: its CPU time is counted, the other side's turn begins.
+    fn pass(&self, me: usize) {
+        let now = thread_cpu("server");
+        {
+            let mut cpu = self.cpu.lock().unwrap();
+            let turn = now.saturating_sub(cpu.0);
+            cpu.1[me] += turn;
+            cpu.0 = now;
+        }
+        self.turns[1 - me].add_permits(1);
+    }
+
+    /// The server CPU time of side `me`'s turns so far.
+    fn cpu(&self, me: usize) -> Duration {
+        self.cpu.lock().unwrap().1[me]
+    }
+}
+
 /// Events raised inside the gateway, each answering `subs` waiting PullMessages (over HTTP,
 /// authenticated with a fresh UsernameToken each). Before each event, while every client
 /// waits, one fdatasync of the baseline in `data` (the store's folder) is timed, then 2 ms
@@ -303,6 +355,7 @@ async fn through_gateway(
     committed: &Stamps,
     subs: usize,
     events: usize,
+    baton: Option<(&Baton, usize)>,
 ) -> anyhow::Result<Gateway> {
     let mut baseline = Fsync::create(data)?;
     let mut fsync = Vec::with_capacity(events);
@@ -332,6 +385,9 @@ async fn through_gateway(
         |pulls, _| pulls,
         events,
         async |i| {
+            if let Some((baton, me)) = baton {
+                baton.take(me, i == 0).await;
+            }
             fsync.push(baseline.sample()?);
             tokio::time::sleep(Duration::from_millis(2)).await;
             let t0 = Instant::now();
@@ -342,7 +398,13 @@ async fn through_gateway(
         },
     )
     .await?;
-    let cpu = thread_cpu("server").saturating_sub(cpu_before);
+    let cpu = match baton {
+        Some((baton, me)) => {
+            baton.pass(me);
+            baton.cpu(me)
+        }
+        None => thread_cpu("server").saturating_sub(cpu_before),
+    };
     let committed = committed.lock().unwrap();
     let starts: Vec<Option<Instant>> = seqs.iter().map(|s| committed.get(s).copied()).collect();
     let mut delivery: Vec<Duration> = polls
@@ -414,6 +476,7 @@ async fn through_bare(
     subs: usize,
     events: usize,
     body_len: usize,
+    baton: Option<(&Baton, usize)>,
 ) -> anyhow::Result<Side> {
     bare.len.store(body_len, Ordering::Relaxed);
     // Counts events from 0 again (no request is waiting between measurements), without the
@@ -440,14 +503,23 @@ async fn through_bare(
         requests,
         |_, next| next,
         events,
-        async |_| {
+        async |i| {
+            if let Some((baton, me)) = baton {
+                baton.take(me, i == 0).await;
+            }
             tokio::time::sleep(Duration::from_millis(2)).await;
             bare.trigger.send_modify(|count| *count += 1);
             Ok(())
         },
     )
     .await;
-    let cpu = thread_cpu("server").saturating_sub(cpu_before);
+    let cpu = match baton {
+        Some((baton, me)) => {
+            baton.pass(me);
+            baton.cpu(me)
+        }
+        None => thread_cpu("server").saturating_sub(cpu_before),
+    };
     let polls = polls?;
     let triggered = bare.triggered.lock().unwrap();
     let starts: Vec<Option<Instant>> = (0..events)
@@ -591,7 +663,7 @@ fn print_runs(runs: &[Run]) {
         .map(|r| r.one.after_commit.missing + r.hundred.after_commit.missing + r.bare.missing)
         .sum();
     println!(
-        "(each run: {} events; response body {} bytes on both servers; CPU includes the client's next request; {missing} events without a stamp left out)",
+        "(each run: {} events; the 100-sub and bare measurements alternate event by event; response body {} bytes on both servers; CPU includes the client's next request; {missing} events without a stamp left out)",
         runs[0].one.delivery.len(),
         runs[0].hundred.body_len
     );
@@ -681,9 +753,22 @@ fn main() -> anyhow::Result<()> {
         let mut runs = Vec::with_capacity(args.runs);
         for _ in 0..args.runs.max(1) {
             let data = gateway.data.path();
-            let one = through_gateway(addr, &app, data, &committed, 1, args.events).await?;
-            let hundred = through_gateway(addr, &app, data, &committed, 100, args.events).await?;
-            let bare = through_bare(&bare, 100, args.events, hundred.body_len).await?;
+            let one = through_gateway(addr, &app, data, &committed, 1, args.events, None).await?;
+            // The 100-subscription measurement and the bare one take turns, event by event.
+            let baton = Baton::new();
+            let (hundred, bare) = tokio::join!(
+                through_gateway(
+                    addr,
+                    &app,
+                    data,
+                    &committed,
+                    100,
+                    args.events,
+                    Some((&baton, 0))
+                ),
+                through_bare(&bare, 100, args.events, one.body_len, Some((&baton, 1))),
+            );
+            let (hundred, bare) = (hundred?, bare?);
             runs.push(Run { one, hundred, bare });
         }
         print_runs(&runs);
