@@ -314,7 +314,10 @@ impl Baton {
     }
 
     /// Side `me` (0 or 1) waits for its turn, handing over first unless this is its first.
+    /// Its clients wait again already; 2 ms let the server finish taking their requests, so
+    /// that work is counted to this side's turn.
     async fn take(&self, me: usize, first: bool) {
+        tokio::time::sleep(Duration::from_millis(2)).await;
         if !first {
             self.pass(me);
         }
@@ -346,8 +349,8 @@ impl Baton {
 
 /// Events raised inside the gateway, each answering `subs` waiting PullMessages (over HTTP,
 /// authenticated with a fresh UsernameToken each). Before each event, while every client
-/// waits, one fdatasync of the baseline in `data` (the store's folder) is timed, then 2 ms
-/// pass.
+/// waits, 2 ms pass (or the turn comes), then one fdatasync of the baseline in `data` (the
+/// store's folder) is timed.
 async fn through_gateway(
     addr: SocketAddr,
     app: &railgate::app::App,
@@ -385,11 +388,11 @@ async fn through_gateway(
         |pulls, _| pulls,
         events,
         async |i| {
-            if let Some((baton, me)) = baton {
-                baton.take(me, i == 0).await;
+            match baton {
+                Some((baton, me)) => baton.take(me, i == 0).await,
+                None => tokio::time::sleep(Duration::from_millis(2)).await,
             }
             fsync.push(baseline.sample()?);
-            tokio::time::sleep(Duration::from_millis(2)).await;
             let t0 = Instant::now();
             raised.push(t0);
             seqs.push(app.events.raise(event(i as u64)).await?);
@@ -504,10 +507,10 @@ async fn through_bare(
         |_, next| next,
         events,
         async |i| {
-            if let Some((baton, me)) = baton {
-                baton.take(me, i == 0).await;
+            match baton {
+                Some((baton, me)) => baton.take(me, i == 0).await,
+                None => tokio::time::sleep(Duration::from_millis(2)).await,
             }
-            tokio::time::sleep(Duration::from_millis(2)).await;
             bare.trigger.send_modify(|count| *count += 1);
             Ok(())
         },
