@@ -4,8 +4,10 @@
 //!
 //! One thread owns the only writable connection (`writer`). It takes whatever is queued,
 //! writes it in one transaction, commits (WAL, `synchronous=FULL`), then publishes: the events
-//! go into an in-memory ring of recent events and the latest sequence number is announced on a
-//! `watch` channel, and only then are the raisers' acknowledgements sent. Readers (pull points,
+//! go into an in-memory ring of recent events and the latest sequence number is set on a
+//! `watch` channel, then the raisers' acknowledgements are sent, and only then are the
+//! watchers (waiting pulls) woken: an acknowledged event is visible to every read, and a
+//! raiser's wake-up does not wait behind hundreds of pulls'. Readers (pull points,
 //! Seek, `railgate events`) use the ring, or a separate read-only connection for older events.
 //! Retention (by age, count and the database's size) deletes in short chunks between
 //! batches, so it never holds up publishing; under sustained load a chunk is as large as what
@@ -408,6 +410,38 @@ mod tests {
         );
         again.reader().integrity_check().unwrap();
         again.close().await;
+    }
+
+    /// An acknowledgement means published: when `append` returns, the number and the event
+    /// are visible; a watcher that waited is woken for each commit, and sees its number.
+    #[tokio::test]
+    async fn an_acknowledged_event_is_published_and_watchers_are_woken() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = EventStore::open(tmp.path(), StoreConfig::default()).unwrap();
+        let mut watch = store.watch();
+        for i in 0..20 {
+            let waiter = {
+                let mut watch = store.watch();
+                watch.borrow_and_update();
+                tokio::spawn(async move {
+                    watch.changed().await.unwrap();
+                    *watch.borrow_and_update()
+                })
+            };
+            tokio::task::yield_now().await;
+            let seq = store.append(event(i)).await.unwrap();
+            assert_eq!(store.latest_seq(), seq);
+            let recent = store.after_recent(seq - 1, 10).unwrap();
+            assert_eq!(recent.iter().map(|e| e.seq).collect::<Vec<_>>(), [seq]);
+            let woken = tokio::time::timeout(Duration::from_secs(5), waiter)
+                .await
+                .expect("the watcher is woken")
+                .unwrap();
+            assert_eq!(woken, seq);
+            assert!(watch.has_changed().unwrap(), "each commit is announced");
+            assert_eq!(*watch.borrow_and_update(), seq);
+        }
+        store.close().await;
     }
 
     #[tokio::test]

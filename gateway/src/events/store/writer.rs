@@ -394,8 +394,11 @@ impl Writer {
         Ok(written)
     }
 
-    /// After the commit: the events go into the ring, the latest sequence number is
-    /// announced, then each raiser is acknowledged with its event's number.
+    /// After the commit: the events go into the ring and the latest sequence number is set,
+    /// each raiser is acknowledged with its event's number, then the number is announced.
+    /// An acknowledged event is published (`latest_seq`, the ring and every read have it);
+    /// only the wake-up of the watchers (every waiting pull: hundreds of tasks) comes after
+    /// the acknowledgements, so a raiser is not queued behind the fan-out it caused.
     fn publish(&mut self, events: Vec<Pending>, seqs: &[u64]) {
         let stored: Vec<(Arc<StoredEvent>, Reply)> = events
             .into_iter()
@@ -411,12 +414,18 @@ impl Writer {
                 ring.events.pop_front();
             }
         }
-        if let Some(&last) = seqs.last() {
-            self.out.latest.send_replace(last);
-        }
+        let Some(&last) = seqs.last() else { return };
+        // Set without a notification (tokio's documented "silent modification": `borrow`
+        // sees it, `changed` does not fire yet). A pull that reads meanwhile finds the events
+        // in the ring; one that already waits is woken below.
+        self.out.latest.send_if_modified(|latest| {
+            *latest = last;
+            false
+        });
         for (e, reply) in stored {
             let _ = reply.send(Ok(e.seq));
         }
+        self.out.latest.send_modify(|_| {});
     }
 
     /// Reads the database's size in use: (page count − free pages) × page size.
