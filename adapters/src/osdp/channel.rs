@@ -38,6 +38,21 @@ impl TapHandle {
     }
 }
 
+/// Which way bytes crossed the port.
+#[derive(Clone, Copy)]
+enum Direction {
+    Sent,
+    Received,
+}
+
+/// Whether an I/O error only means "nothing now" (a non-blocking port, or its short timeout).
+fn would_block(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
 /// A serial port as the library's channel.
 pub(crate) struct SerialChannel {
     port: Option<Box<dyn SerialPort>>,
@@ -65,6 +80,22 @@ impl SerialChannel {
             },
             tap,
         ))
+    }
+
+    /// Feeds bytes that crossed the port into the tap's splitter for their direction.
+    fn record(&self, direction: Direction, bytes: &[u8]) {
+        let now = Instant::now();
+        let mut tap = self.tap.0.lock();
+        let Tap {
+            sent,
+            received,
+            seen,
+        } = &mut *tap;
+        let splitter = match direction {
+            Direction::Sent => sent,
+            Direction::Received => received,
+        };
+        splitter.push(bytes, |f| seen.frames.push((now, f)));
     }
 
     fn fail(&self, what: &str, e: impl std::fmt::Display) -> ChannelError {
@@ -97,20 +128,10 @@ impl Channel for SerialChannel {
         let want = ready.min(buf.len());
         match port.read(&mut buf[..want]) {
             Ok(n) => {
-                let now = Instant::now();
-                let mut tap = self.tap.0.lock();
-                let Tap { received, seen, .. } = &mut *tap;
-                received.push(&buf[..n], |f| seen.frames.push((now, f)));
+                self.record(Direction::Received, &buf[..n]);
                 Ok(n)
             }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                Err(ChannelError::WouldBlock)
-            }
+            Err(e) if would_block(&e) => Err(ChannelError::WouldBlock),
             Err(e) => Err(self.fail("serial read", e)),
         }
     }
@@ -121,20 +142,10 @@ impl Channel for SerialChannel {
         };
         match port.write(buf) {
             Ok(n) => {
-                let now = Instant::now();
-                let mut tap = self.tap.0.lock();
-                let Tap { sent, seen, .. } = &mut *tap;
-                sent.push(&buf[..n], |f| seen.frames.push((now, f)));
+                self.record(Direction::Sent, &buf[..n]);
                 Ok(n)
             }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                Err(ChannelError::WouldBlock)
-            }
+            Err(e) if would_block(&e) => Err(ChannelError::WouldBlock),
             Err(e) => Err(self.fail("serial write", e)),
         }
     }
