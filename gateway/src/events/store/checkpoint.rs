@@ -4,6 +4,12 @@
 //! on its own connection, in PASSIVE mode, which copies committed WAL frames into the database
 //! while the writer goes on committing.
 //!
+//! A checkpoint fsyncs the database file, and that fsync competes for the disk with the next
+//! commit's: one that lands beside a commit delays its acknowledgement by about a disk flush.
+//! So a checkpoint that is due waits for the writer to pause ([`PAUSE`] without a commit);
+//! under a load with no pause it runs anyway once [`HARD_LIMIT`] commits are waiting, and at
+//! once when the writer nudges (the WAL is growing fast).
+//!
 //! SQLite runs one checkpoint at a time and answers any other at once with SQLITE_BUSY
 //! (without a busy handler). The writer's own RESTART checkpoints (`wal.rs`) therefore take
 //! [`Checkpointer::exclusive`] first, which this thread holds while it checkpoints.
@@ -13,7 +19,7 @@ use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
@@ -21,12 +27,18 @@ use super::StoreError;
 
 /// Commits after which a checkpoint is due (a few hundred WAL frames).
 const EVERY_COMMITS: u64 = 128;
+/// A due checkpoint waits for this long a gap between two commits.
+const PAUSE: Duration = Duration::from_millis(5);
+/// Commits after which a due checkpoint no longer waits for a pause.
+const HARD_LIMIT: u64 = 8 * EVERY_COMMITS;
 /// A quiet store is checkpointed this long after its last commit.
 const IDLE: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 struct State {
     commits: u64,
+    /// When the writer last committed.
+    last_commit: Option<Instant>,
     stop: bool,
 }
 
@@ -73,7 +85,8 @@ impl Checkpointer {
         let (state, wake) = &*self.shared;
         let mut state = state.lock();
         state.commits += 1;
-        if state.commits == EVERY_COMMITS {
+        state.last_commit = Some(Instant::now());
+        if state.commits == EVERY_COMMITS || state.commits == HARD_LIMIT {
             wake.notify_one();
         }
     }
@@ -82,8 +95,8 @@ impl Checkpointer {
     pub(super) fn nudge(&self) {
         let (state, wake) = &*self.shared;
         let mut state = state.lock();
-        if state.commits < EVERY_COMMITS {
-            state.commits = EVERY_COMMITS;
+        if state.commits < HARD_LIMIT {
+            state.commits = HARD_LIMIT;
             wake.notify_one();
         }
     }
@@ -107,6 +120,21 @@ impl Drop for Checkpointer {
     }
 }
 
+/// Whether a checkpoint is due (`Ok`), or how long to wait before asking again: due after a
+/// burst of commits once the writer pauses (or at once past the hard limit), or after a quiet
+/// second with something to copy. `since` is the time since the last commit, `quiet` whether
+/// the last wait was a whole idle period without a commit.
+fn next(commits: u64, since: Option<Duration>, quiet: bool) -> Result<(), Duration> {
+    let paused = since.is_none_or(|d| d >= PAUSE);
+    if commits >= HARD_LIMIT || (commits >= EVERY_COMMITS && paused) || (quiet && commits > 0) {
+        Ok(())
+    } else if commits >= EVERY_COMMITS {
+        Err(PAUSE)
+    } else {
+        Err(IDLE)
+    }
+}
+
 fn run(conn: Connection, shared: Shared, exclusive: Exclusive) {
     let (state, wake) = &*shared;
     let mut guard = state.lock();
@@ -115,10 +143,9 @@ fn run(conn: Connection, shared: Shared, exclusive: Exclusive) {
         if guard.stop {
             return;
         }
-        // Due after a burst of commits, or after a quiet second with something to copy.
-        let due = guard.commits >= EVERY_COMMITS || (quiet && guard.commits > 0);
-        if !due {
-            quiet = wake.wait_for(&mut guard, IDLE).timed_out();
+        let since = guard.last_commit.map(|t| t.elapsed());
+        if let Err(wait) = next(guard.commits, since, quiet) {
+            quiet = wake.wait_for(&mut guard, wait).timed_out() && wait == IDLE;
             continue;
         }
         guard.commits = 0;
@@ -140,6 +167,20 @@ fn run(conn: Connection, shared: Shared, exclusive: Exclusive) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_due_checkpoint_waits_for_the_writer_to_pause_up_to_the_hard_limit() {
+        let ms = Duration::from_millis;
+        // Not due yet: wait a quiet period; after one, copy what there is.
+        assert_eq!(next(10, Some(ms(1)), false), Err(IDLE));
+        assert_eq!(next(10, Some(ms(1)), true), Ok(()));
+        assert_eq!(next(0, None, true), Err(IDLE));
+        // Due, but the writer is busy: wait for a pause; then run.
+        assert_eq!(next(EVERY_COMMITS, Some(ms(1)), false), Err(PAUSE));
+        assert_eq!(next(EVERY_COMMITS, Some(PAUSE), false), Ok(()));
+        // Past the hard limit (or nudged there), no waiting for a pause.
+        assert_eq!(next(HARD_LIMIT, Some(ms(0)), false), Ok(()));
+    }
 
     #[test]
     fn copies_the_wal_into_the_database_and_stops() {
