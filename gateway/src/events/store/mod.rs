@@ -157,8 +157,10 @@ impl EventStore {
         let fatal = Arc::new(OnceLock::new());
         let (storage_tx, storage) = watch::channel(StorageState::default());
         let stats = wal::SharedStats::default();
+        let latest_tx = Arc::new(latest_tx);
         let published = writer::Published {
             ring: ring.clone(),
+            announce: writer::Announcer::new(&latest_tx),
             latest: latest_tx,
             fatal: fatal.clone(),
             stats: stats.clone(),

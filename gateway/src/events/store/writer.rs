@@ -47,9 +47,61 @@ const SIZE_TARGET_PERCENT: u64 = 95;
 /// number, the fatal error it stopped on (for appends that come after), and its figures.
 pub(super) struct Published {
     pub(super) ring: Arc<RwLock<Ring>>,
-    pub(super) latest: watch::Sender<u64>,
+    pub(super) latest: Arc<watch::Sender<u64>>,
+    /// Wakes the watchers of `latest` (see [`Announcer`]); declared after it, so dropped after
+    /// it.
+    pub(super) announce: Announcer,
     pub(super) fatal: Arc<OnceLock<StoreError>>,
     pub(super) stats: SharedStats,
+}
+
+/// How the writer wakes the tasks that watch the latest number (every waiting pull). Woken
+/// from this thread, they would all go to the runtime's shared queue, behind the requests its
+/// workers take from their own queues first (the answered clients' next pulls); woken by a
+/// task on a worker, they go to that worker's own queue and are answered before new requests
+/// are read. So with a runtime, the writer only tells a task, which wakes them.
+pub(super) enum Announcer {
+    /// No runtime at open (tests of the store alone): the writer wakes the watchers itself.
+    Direct,
+    /// A task on the runtime wakes them when notified.
+    Task(Arc<tokio::sync::Notify>),
+}
+
+impl Announcer {
+    /// A task on the current runtime, if there is one, that wakes `latest`'s watchers.
+    pub(super) fn new(latest: &Arc<watch::Sender<u64>>) -> Announcer {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return Announcer::Direct;
+        };
+        let notify = Arc::new(tokio::sync::Notify::new());
+        let (wake, latest) = (notify.clone(), Arc::downgrade(latest));
+        runtime.spawn(async move {
+            loop {
+                wake.notified().await;
+                let Some(latest) = latest.upgrade() else {
+                    return;
+                };
+                latest.send_modify(|_| {});
+            }
+        });
+        Announcer::Task(notify)
+    }
+
+    fn announce(&self, latest: &watch::Sender<u64>) {
+        match self {
+            Announcer::Direct => latest.send_modify(|_| {}),
+            Announcer::Task(notify) => notify.notify_one(),
+        }
+    }
+}
+
+impl Drop for Announcer {
+    /// Lets the task end: it finds the sender gone (dropped before this, see `Published`).
+    fn drop(&mut self) {
+        if let Announcer::Task(notify) = self {
+            notify.notify_one();
+        }
+    }
 }
 
 /// Starts the writer, the owner of the one writable connection, on its own thread.
@@ -425,7 +477,7 @@ impl Writer {
         for (e, reply) in stored {
             let _ = reply.send(Ok(e.seq));
         }
-        self.out.latest.send_modify(|_| {});
+        self.out.announce.announce(&self.out.latest);
     }
 
     /// Reads the database's size in use: (page count − free pages) × page size.
