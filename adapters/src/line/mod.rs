@@ -22,6 +22,8 @@
 //! DEBUG; it never becomes an event. No function here panics on any input, whatever the
 //! description (`tests/fuzz/fuzz_targets/line_framer.rs`).
 
+#[cfg(feature = "runtime")]
+pub mod adapter;
 pub mod checksum;
 pub mod command;
 mod counters;
@@ -36,6 +38,8 @@ pub mod text_template;
 #[cfg(test)]
 mod tests;
 
+#[cfg(feature = "runtime")]
+pub use adapter::{LineAdapter, LineConfig, LineTransport, LineWrite};
 pub use command::{AckSpec, CommandTemplate, EncodeError, Params, Part};
 pub use counters::Counters;
 pub use decoder::{Decoded, Decoder, show};

@@ -1,0 +1,260 @@
+//! The runtime adapter against a simulated IT-100 on the far end of a pseudo-terminal pair
+//! (`tokio_serial::SerialStream::pair`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+use tokio_serial::SerialStream;
+use tokio_util::sync::CancellationToken;
+
+use super::it100::it100;
+use crate::adapter::{Adapter, AdapterIo, Command, WriteRequest};
+use crate::event::{AdapterEvent, LinkState, WriteError};
+use crate::line::adapter::{BoxedStream, LineAdapter, LineConfig, LineTransport, LineWrite};
+use crate::line::{LineProtocol, Supervision};
+use crate::modbus::Backoff;
+use crate::point::{PointId, Quality, Value};
+
+/// An IT-100 frame: message, checksum (8-bit sum as 2 uppercase hex digits), CR LF.
+fn frame(message: &str) -> Vec<u8> {
+    let sum = message.bytes().fold(0u8, |a, b| a.wrapping_add(b));
+    format!("{message}{sum:02X}\r\n").into_bytes()
+}
+
+struct Rig {
+    events: mpsc::Receiver<AdapterEvent>,
+    commands: mpsc::Sender<Command>,
+    panel_rx: BufReader<tokio::io::ReadHalf<SerialStream>>,
+    panel_tx: tokio::io::WriteHalf<SerialStream>,
+    stop: CancellationToken,
+}
+
+fn writes() -> Vec<LineWrite> {
+    let params = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<BTreeMap<_, _>>()
+    };
+    vec![
+        LineWrite {
+            point: PointId("panel/arm/1".into()),
+            value: Value::Bool(true),
+            command: "arm_away".into(),
+            params: params(&[("partition", "1")]),
+        },
+        LineWrite {
+            point: PointId("panel/disarm/1".into()),
+            value: Value::Bool(true),
+            command: "disarm".into(),
+            params: params(&[("partition", "1"), ("code", "1234")]),
+        },
+    ]
+}
+
+fn start(protocol: LineProtocol) -> Rig {
+    let (adapter_end, panel_end) = SerialStream::pair().expect("pty pair");
+    let slot = Arc::new(Mutex::new(Some(adapter_end)));
+    let opener: crate::line::adapter::Opener = Arc::new(move || {
+        let taken = slot.lock().take();
+        Box::pin(async move {
+            match taken {
+                Some(s) => Ok(Box::new(s) as BoxedStream),
+                None => Err(std::io::Error::other("the pty is gone")),
+            }
+        })
+    });
+    let config = LineConfig {
+        name: "panel".into(),
+        transport: LineTransport::Custom(opener),
+        protocol,
+        writes: writes(),
+        inter_frame: Duration::from_millis(5),
+        backoff: Backoff {
+            initial: Duration::from_millis(50),
+            max: Duration::from_millis(100),
+        },
+    };
+    let (events_tx, events) = mpsc::channel(64);
+    let (commands, commands_rx) = mpsc::channel(8);
+    let stop = CancellationToken::new();
+    let io = AdapterIo {
+        events: events_tx,
+        commands: commands_rx,
+    };
+    tokio::spawn(LineAdapter::new(config).run(io, stop.clone()));
+    let (rx, tx) = tokio::io::split(panel_end);
+    Rig {
+        events,
+        commands,
+        panel_rx: BufReader::new(rx),
+        panel_tx: tx,
+        stop,
+    }
+}
+
+impl Rig {
+    async fn send(&mut self, bytes: &[u8]) {
+        self.panel_tx.write_all(bytes).await.unwrap();
+        self.panel_tx.flush().await.unwrap();
+    }
+
+    /// The next frame the adapter sent that is not a poll.
+    async fn received(&mut self) -> String {
+        loop {
+            let mut line = String::new();
+            tokio::time::timeout(Duration::from_secs(3), self.panel_rx.read_line(&mut line))
+                .await
+                .expect("a frame from the adapter")
+                .unwrap();
+            if line != "00090\r\n" {
+                return line;
+            }
+        }
+    }
+
+    async fn event(&mut self) -> AdapterEvent {
+        tokio::time::timeout(Duration::from_secs(3), self.events.recv())
+            .await
+            .expect("an adapter event")
+            .expect("the adapter runs")
+    }
+
+    async fn link(&mut self, want: LinkState) {
+        loop {
+            if let AdapterEvent::Link(l) = self.event().await {
+                assert_eq!(l.state, want, "{l:?}");
+                return;
+            }
+        }
+    }
+
+    async fn write(&self, point: &str) -> tokio::sync::oneshot::Receiver<Result<(), WriteError>> {
+        let (req, answer) = WriteRequest::new(PointId(point.into()), Value::Bool(true));
+        self.commands.send(Command::Write(req)).await.unwrap();
+        answer
+    }
+}
+
+async fn answer(
+    answer: tokio::sync::oneshot::Receiver<Result<(), WriteError>>,
+) -> Result<(), WriteError> {
+    tokio::time::timeout(Duration::from_secs(5), answer)
+        .await
+        .expect("an answer")
+        .expect("answered")
+}
+
+#[tokio::test]
+async fn zones_become_inputs_and_bad_frames_are_dropped() {
+    let mut rig = start(it100());
+    // Polled at once; the link is up once the panel answers.
+    assert_eq!(rig.panel_rx_poll().await, "00090\r\n");
+    rig.send(&frame("500000")).await;
+    rig.link(LinkState::Up).await;
+    rig.send(b"60900399\r\n").await; // bad checksum
+    rig.send(&frame("999")).await; // unmatched
+    rig.send(&frame("609003")).await;
+    match rig.event().await {
+        AdapterEvent::Point(u) => {
+            assert_eq!(u.id, PointId("dsc/zone/003".into()));
+            assert_eq!(u.value, Value::Bool(true));
+            assert_eq!(u.quality, Quality::Good);
+        }
+        other => panic!("{other:?}"),
+    }
+    // A repeat is not reported; the restore is.
+    rig.send(&frame("609003")).await;
+    rig.send(&frame("610003")).await;
+    match rig.event().await {
+        AdapterEvent::Point(u) => assert_eq!(u.value, Value::Bool(false)),
+        other => panic!("{other:?}"),
+    }
+    rig.stop.cancel();
+}
+
+impl Rig {
+    async fn panel_rx_poll(&mut self) -> String {
+        let mut line = String::new();
+        tokio::time::timeout(Duration::from_secs(3), self.panel_rx.read_line(&mut line))
+            .await
+            .expect("a poll")
+            .unwrap();
+        line
+    }
+
+    async fn up(&mut self) {
+        assert_eq!(self.panel_rx_poll().await, "00090\r\n");
+        self.send(&frame("500000")).await;
+        self.link(LinkState::Up).await;
+    }
+}
+
+#[tokio::test]
+async fn arm_and_disarm_write_exact_frames_and_honour_errors() {
+    let mut rig = start(it100());
+    rig.up().await;
+    let arm = rig.write("panel/arm/1").await;
+    assert_eq!(rig.received().await, "0301C4\r\n");
+    rig.send(&frame("500030")).await;
+    assert_eq!(answer(arm).await, Ok(()));
+
+    let disarm = rig.write("panel/disarm/1").await;
+    let sent = rig.received().await;
+    assert_eq!(sent.as_bytes(), frame("0401123400"));
+    rig.send(&frame("502020")).await;
+    assert_eq!(answer(disarm).await, Err(WriteError::Refused("020".into())));
+
+    let disarm = rig.write("panel/disarm/1").await;
+    rig.received().await;
+    rig.send(&frame("501")).await;
+    assert!(matches!(answer(disarm).await, Err(WriteError::Refused(_))));
+
+    let unknown = rig.write("dsc/zone/001").await;
+    assert!(matches!(
+        answer(unknown).await,
+        Err(WriteError::NotWritable(_))
+    ));
+    rig.stop.cancel();
+}
+
+#[tokio::test]
+async fn an_unanswered_command_fails_in_time() {
+    let mut protocol = it100();
+    for c in &mut protocol.commands {
+        if let Some(ack) = &mut c.ack {
+            ack.timeout = Duration::from_millis(200);
+        }
+    }
+    let mut rig = start(protocol);
+    rig.up().await;
+    let arm = rig.write("panel/arm/1").await;
+    rig.received().await;
+    assert!(matches!(answer(arm).await, Err(WriteError::LinkDown(_))));
+    rig.stop.cancel();
+}
+
+#[tokio::test]
+async fn silence_takes_the_link_down_and_stales_inputs() {
+    let mut protocol = it100();
+    protocol.supervision = Some(Supervision {
+        command: Some("poll".into()),
+        every: Duration::from_millis(100),
+        silence: Duration::from_millis(400),
+    });
+    let mut rig = start(protocol);
+    rig.up().await;
+    rig.send(&frame("609001")).await;
+    assert!(matches!(rig.event().await, AdapterEvent::Point(_)));
+    // The panel says nothing more: down, and the zone goes stale.
+    rig.link(LinkState::Down).await;
+    match rig.event().await {
+        AdapterEvent::Point(u) => assert_eq!(u.quality, Quality::Stale),
+        other => panic!("{other:?}"),
+    }
+    rig.stop.cancel();
+}
