@@ -35,6 +35,8 @@ use tokio_util::sync::CancellationToken;
 use super::Params;
 use super::command::answers;
 use super::decoder::{Decoded, Decoder, show};
+pub use super::link::LineWrite;
+use super::link::{LineEndpoint, LineLink};
 use super::protocol::LineProtocol;
 use super::rules::Outcome;
 use crate::adapter::{Adapter, AdapterError, AdapterIo, Command, WriteRequest};
@@ -107,19 +109,6 @@ impl LineTransport {
     }
 }
 
-/// One way a point is written: writing `value` to `point` sends `command` with `params`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LineWrite {
-    /// The point written (a relay's, an auxiliary command's).
-    pub point: PointId,
-    /// The value this case is for (`Bool(true)` for a relay's active state).
-    pub value: Value,
-    /// The protocol command sent.
-    pub command: String,
-    /// Its parameters (may hold a secret: never logged).
-    pub params: Params,
-}
-
 /// The line adapter's whole configuration.
 #[derive(Clone, Debug)]
 pub struct LineConfig {
@@ -144,6 +133,22 @@ pub struct LineAdapter {
 }
 
 impl LineAdapter {
+    /// The adapter of a compiled line controller.
+    pub fn from_link(link: LineLink) -> LineAdapter {
+        let transport = match link.endpoint {
+            LineEndpoint::Serial { device, line } => LineTransport::Serial { device, line },
+            LineEndpoint::Tcp { host, port } => LineTransport::Tcp { host, port },
+        };
+        LineAdapter::new(LineConfig {
+            name: link.name,
+            transport,
+            protocol: link.protocol,
+            writes: link.writes,
+            inter_frame: link.inter_frame,
+            backoff: link.backoff,
+        })
+    }
+
     /// An adapter for `config`; the protocol is checked when it runs.
     pub fn new(config: LineConfig) -> LineAdapter {
         LineAdapter { config }
@@ -248,7 +253,7 @@ impl Adapter for LineAdapter {
             .check()
             .map_err(|e| AdapterError::Config(format!("{}: {e}", self.config.name)))?;
         for w in &self.config.writes {
-            if self.config.protocol.command(&w.command).is_none() {
+            if !w.command.is_empty() && self.config.protocol.command(&w.command).is_none() {
                 return Err(AdapterError::Config(format!(
                     "{}: write of {} names no command {:?}",
                     self.config.name, w.point, w.command
@@ -413,6 +418,11 @@ impl LineAdapter {
                             req.answer(Err(WriteError::LinkDown("the panel has not answered yet".into())));
                             continue;
                         }
+                        if self.sends_nothing(&req) {
+                            // A momentary output going idle by itself: nothing to send.
+                            req.answer(Ok(()));
+                            continue;
+                        }
                         match self.frame_for(&req) {
                             Err(e) => req.answer(Err(e)),
                             Ok((bytes, command, key, timeout)) => {
@@ -433,6 +443,14 @@ impl LineAdapter {
                 },
             }
         }
+    }
+
+    /// Whether the write's case has no command (see [`LineWrite::command`]).
+    fn sends_nothing(&self, req: &WriteRequest) -> bool {
+        self.config
+            .writes
+            .iter()
+            .any(|w| w.point == req.id && w.value == req.value && w.command.is_empty())
     }
 
     /// Bytes, command name, ack key and ack timeout for a write.

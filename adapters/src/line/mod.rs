@@ -30,6 +30,7 @@ mod counters;
 pub mod decoder;
 pub mod fields;
 pub mod framer;
+pub mod link;
 pub mod protocol;
 pub mod rules;
 pub mod spec;
@@ -39,12 +40,13 @@ pub mod text_template;
 mod tests;
 
 #[cfg(feature = "runtime")]
-pub use adapter::{LineAdapter, LineConfig, LineTransport, LineWrite};
+pub use adapter::{LineAdapter, LineConfig, LineTransport};
 pub use command::{AckSpec, CommandTemplate, EncodeError, Params, Part};
 pub use counters::Counters;
 pub use decoder::{Decoded, Decoder, show};
 pub use fields::{BinaryField, BinaryType, FieldValue, Fields};
 pub use framer::Framer;
+pub use link::{LineEndpoint, LineLink, LineWrite};
 pub use protocol::{CommandError, LineProtocol, Supervision};
 pub use rules::{Action, ByteMatch, Classified, Matcher, Outcome, Rule};
 pub use spec::{

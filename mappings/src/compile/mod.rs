@@ -11,6 +11,7 @@ mod commands;
 mod controllers;
 mod events;
 mod items;
+mod line;
 mod points;
 mod report;
 mod serial;
@@ -142,6 +143,8 @@ pub(crate) fn compile(
         .collect();
     let mut site_sections = Sections::read(&mut site);
     let serial_ports: Vec<(String, SerialPortSpec)> = site.items("serial_ports");
+    let line_controllers: Vec<(String, crate::line_model::LineControllerSpec)> =
+        site.items("line_controllers");
     let site_namespaces = site.namespaces();
     rep.diags.append(&mut site.diags);
 
@@ -263,6 +266,9 @@ pub(crate) fn compile(
             link: Link::Modbus(config),
         });
     }
+    c.plan = plan;
+    c.line_controllers(&line_controllers);
+    let plan = std::mem::take(&mut c.plan);
     let diags = c.rep.finish(&c.docs);
     if diags.iter().all(Diagnostic::is_warning) {
         Ok((plan, Diagnostics(diags)))

@@ -1,0 +1,808 @@
+//! Line controllers (`line_controllers:`): the protocol into a [`LineProtocol`], the items
+//! bound to it into the plan's inputs, relays and auxiliary commands, and the controller into
+//! a [`Link::Line`].
+//!
+//! Point ids: inputs name the id a rule's `input` produces (`dsc/zone/001` from
+//! `dsc/zone/{zone}`), and an id no rule template can produce is an error; relays and
+//! commands get ids of their own (`line/<controller>/relay/<token>`,
+//! `line/<controller>/command/<n>`) that only the adapter's write table knows.
+
+use std::time::Duration;
+
+use regex::bytes::Regex;
+
+use railgate_adapters::PointId;
+use railgate_adapters::Value;
+use railgate_adapters::line::{
+    AckSpec, Action, Checksum, ChecksumAlgorithm, ChecksumEncoding, CommandTemplate, Endianness,
+    Framing, LengthField, LineEndpoint, LineLink, LineProtocol, LineWrite, Matcher, Params, Rule,
+    Supervision, TextTemplate, text_template::TextPart,
+};
+use railgate_adapters::modbus::{Backoff, Parity};
+use railgate_adapters::serial::LineSettings;
+
+use crate::line_model::{LineControllerSpec, LineProtocolSpec, LineSendSpec};
+use crate::model::{ParitySpec, RelayModeSpec};
+use crate::plan::{AuxCommand, Controller, InputPoint, Link, RelayMode, RelayPoint, WriteValue};
+
+use super::Compiler;
+use super::items::idle;
+use super::report::Here;
+
+const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(2);
+
+impl Compiler {
+    /// Every line controller of the site file, with its items.
+    pub(super) fn line_controllers(&mut self, specs: &[(String, LineControllerSpec)]) {
+        let mut names: Vec<String> = self.ctrls.iter().map(|c| c.name.clone()).collect();
+        for (pointer, spec) in specs {
+            let here = Here {
+                doc: 0,
+                pointer: pointer.clone(),
+                inst: None,
+            };
+            if names.contains(&spec.name) || self.broken_ctrls.contains(&spec.name) {
+                self.rep.value(
+                    &self.docs,
+                    &here,
+                    "/name",
+                    format!("controller name `{}` is already used", spec.name),
+                );
+                continue;
+            }
+            names.push(spec.name.clone());
+            if let Some(link) = self.line_controller(&here, spec) {
+                self.plan.controllers.push(Controller {
+                    name: spec.name.clone(),
+                    link: Link::Line(Box::new(link)),
+                });
+            }
+        }
+    }
+
+    fn line_controller(&mut self, here: &Here, spec: &LineControllerSpec) -> Option<LineLink> {
+        let name = spec.name.as_str();
+        let name_ok = !name.is_empty()
+            && name.len() <= 32
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !name_ok {
+            self.rep.value(
+                &self.docs,
+                here,
+                "/name",
+                format!("`{name}` is not a controller name: 1 to 32 letters, digits, `_` or `-`"),
+            );
+        }
+        let endpoint = match (&spec.serial, &spec.tcp) {
+            (Some(_), Some(_)) => {
+                self.rep.key(
+                    &self.docs,
+                    here,
+                    "/tcp",
+                    "give one transport: both `serial` and `tcp` are given",
+                );
+                None
+            }
+            (None, None) => {
+                self.rep.key(&self.docs, here, "", "no transport: add `serial: {device: /dev/ttyUSB0, baud: 9600}` or `tcp: {host: ..., port: ...}`");
+                None
+            }
+            (Some(s), None) => {
+                let line = LineSettings {
+                    baud: s.baud,
+                    parity: match s.parity {
+                        Some(ParitySpec::Even) => Parity::Even,
+                        Some(ParitySpec::Odd) => Parity::Odd,
+                        Some(ParitySpec::None) | None => Parity::None,
+                    },
+                    data_bits: s.data_bits.unwrap_or(8),
+                    stop_bits: s.stop_bits.unwrap_or(1),
+                };
+                if let Err(e) = line.check() {
+                    self.rep.value(&self.docs, here, "/serial", e);
+                }
+                if s.device.is_empty() {
+                    self.rep
+                        .value(&self.docs, here, "/serial/device", "the device is empty");
+                }
+                Some(LineEndpoint::Serial {
+                    device: s.device.clone().into(),
+                    line,
+                })
+            }
+            (None, Some(t)) => {
+                if t.host.is_empty() || t.host.chars().any(|c| c.is_whitespace() || c == '/') {
+                    self.rep.value(
+                        &self.docs,
+                        here,
+                        "/tcp/host",
+                        format!("`{}` is not a host name or IP address", t.host),
+                    );
+                }
+                if t.port == 0 {
+                    self.rep.value(
+                        &self.docs,
+                        here,
+                        "/tcp/port",
+                        "port 0 cannot be connected to",
+                    );
+                }
+                Some(LineEndpoint::Tcp {
+                    host: t.host.clone(),
+                    port: t.port,
+                })
+            }
+        };
+        let protocol = self.line_protocol(here, name, &spec.protocol);
+
+        let mut writes = Vec::new();
+        let input_templates: Vec<TextTemplate> = protocol
+            .as_ref()
+            .map(|p| {
+                p.rules
+                    .iter()
+                    .flat_map(|r| &r.actions)
+                    .filter_map(|a| match a {
+                        Action::InputState { point, .. } => Some(point.clone()),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (i, input) in spec.inputs.iter().flatten().enumerate() {
+            let item = format!("/inputs/{i}");
+            let at = |s: &str| format!("{item}{s}");
+            if !token_ok(&input.token) {
+                self.rep.value(
+                    &self.docs,
+                    here,
+                    &at("/token"),
+                    format!(
+                        "`{}` is not a token: 1 to 64 characters, no spaces",
+                        input.token
+                    ),
+                );
+                continue;
+            }
+            if protocol.is_some() && !input_templates.iter().any(|t| can_produce(t, &input.point)) {
+                self.rep.value(&self.docs, here, &at("/point"), format!("no rule of the protocol produces the input `{}` (its `input` points are {})", input.point, list(&input_templates)));
+            }
+            let item_here = Here {
+                doc: 0,
+                pointer: here.sub(&item),
+                inst: None,
+            };
+            if let Some(first) = self.input_tokens.get(&input.token).cloned() {
+                self.clash(
+                    &first,
+                    &item_here,
+                    "/token",
+                    "input token",
+                    &input.token,
+                    &input.token,
+                );
+                continue;
+            }
+            self.input_tokens.insert(input.token.clone(), item_here);
+            self.plan.inputs.push(InputPoint {
+                token: input.token.clone(),
+                controller: name.to_string(),
+                point: PointId(input.point.clone()),
+                invert: input.invert.unwrap_or(false),
+                debounce: Duration::ZERO,
+                idle_state: idle(input.idle_state),
+            });
+        }
+
+        for (i, relay) in spec.relays.iter().flatten().enumerate() {
+            let item = format!("/relays/{i}");
+            if !token_ok(&relay.token) {
+                self.rep.value(
+                    &self.docs,
+                    here,
+                    &format!("{item}/token"),
+                    format!(
+                        "`{}` is not a token: 1 to 64 characters, no spaces",
+                        relay.token
+                    ),
+                );
+                continue;
+            }
+            let point = PointId(format!("line/{name}/relay/{}", relay.token));
+            let mode = match relay.mode {
+                Some(RelayModeSpec::Monostable) => RelayMode::Monostable,
+                _ => RelayMode::Bistable,
+            };
+            let delay = relay.delay.map(|d| d.0);
+            let delay = match (mode, delay) {
+                (RelayMode::Monostable, None) => {
+                    self.rep.key(
+                        &self.docs,
+                        here,
+                        &item,
+                        "a monostable relay needs `delay`, e.g. `delay: 1s`",
+                    );
+                    Duration::ZERO
+                }
+                (RelayMode::Bistable, Some(_)) => {
+                    self.rep.value(
+                        &self.docs,
+                        here,
+                        &format!("{item}/delay"),
+                        "`delay` is for monostable relays only",
+                    );
+                    Duration::ZERO
+                }
+                (_, d) => d.unwrap_or(Duration::ZERO),
+            };
+            if mode == RelayMode::Bistable && relay.off.is_none() {
+                self.rep.key(&self.docs, here, &item, "a bistable relay needs `off:` (what makes it idle); only a monostable (momentary) output may leave it out");
+            }
+            let on = self.line_send(here, &format!("{item}/on"), protocol.as_ref(), &relay.on);
+            writes.push(LineWrite {
+                point: point.clone(),
+                value: Value::Bool(true),
+                command: relay.on.send.clone(),
+                params: on,
+            });
+            let (command, params) = match &relay.off {
+                Some(off) => (
+                    off.send.clone(),
+                    self.line_send(here, &format!("{item}/off"), protocol.as_ref(), off),
+                ),
+                // Nothing to send: the panel's output times itself.
+                None => (String::new(), Params::new()),
+            };
+            writes.push(LineWrite {
+                point: point.clone(),
+                value: Value::Bool(false),
+                command,
+                params,
+            });
+            let item_here = Here {
+                doc: 0,
+                pointer: here.sub(&item),
+                inst: None,
+            };
+            if let Some(first) = self.relay_tokens.get(&relay.token).cloned() {
+                self.clash(
+                    &first,
+                    &item_here,
+                    "/token",
+                    "relay token",
+                    &relay.token,
+                    &relay.token,
+                );
+                continue;
+            }
+            self.relay_tokens.insert(relay.token.clone(), item_here);
+            self.plan.relays.push(RelayPoint {
+                token: relay.token.clone(),
+                controller: name.to_string(),
+                write: point.clone(),
+                read: point,
+                invert: false,
+                mode,
+                delay,
+                idle_state: idle(relay.idle_state),
+            });
+        }
+
+        for (i, command) in spec.commands.iter().flatten().enumerate() {
+            let item = format!("/commands/{i}");
+            let point = PointId(format!("line/{name}/command/{i}"));
+            let params = self.line_send(here, &item, protocol.as_ref(), &command.send);
+            writes.push(LineWrite {
+                point: point.clone(),
+                value: Value::Bool(true),
+                command: command.send.send.clone(),
+                params,
+            });
+            let item_here = Here {
+                doc: 0,
+                pointer: here.sub(&item),
+                inst: None,
+            };
+            if let Some(first) = self.command_names.get(&command.command).cloned() {
+                self.clash(
+                    &first,
+                    &item_here,
+                    "/command",
+                    "auxiliary command",
+                    &command.command,
+                    &command.command,
+                );
+                continue;
+            }
+            self.command_names
+                .insert(command.command.clone(), item_here);
+            self.plan.commands.push(AuxCommand {
+                command: command.command.clone(),
+                controller: name.to_string(),
+                point,
+                value: WriteValue::Bool(true),
+            });
+        }
+
+        let backoff = spec
+            .backoff
+            .as_ref()
+            .map_or_else(Backoff::default, |b| Backoff {
+                initial: b.initial.map_or(Backoff::default().initial, |d| d.0),
+                max: b.max.map_or(Backoff::default().max, |d| d.0),
+            });
+        Some(LineLink {
+            name: name.to_string(),
+            endpoint: endpoint?,
+            protocol: protocol?,
+            writes,
+            inter_frame: spec.inter_frame.map_or(Duration::from_millis(50), |d| d.0),
+            backoff,
+        })
+    }
+
+    /// The parameters of a send, checked against its command template; secrets resolved.
+    fn line_send(
+        &mut self,
+        here: &Here,
+        at: &str,
+        protocol: Option<&LineProtocol>,
+        send: &LineSendSpec,
+    ) -> Params {
+        let mut params = Params::new();
+        for (key, raw) in send.params.iter().flatten() {
+            match secret(raw) {
+                Ok(Some(value)) => {
+                    params.insert(key.clone(), value);
+                }
+                Ok(None) => {
+                    params.insert(key.clone(), raw.clone());
+                }
+                Err(why) => self.rep.warn(
+                    &self.docs,
+                    here,
+                    &format!("{at}/params/{key}"),
+                    format!("{why}: the command is refused until it is set"),
+                ),
+            }
+        }
+        let Some(protocol) = protocol else {
+            return params;
+        };
+        let Some(template) = protocol.command(&send.send) else {
+            let names: Vec<&str> = protocol.commands.iter().map(|c| c.name.as_str()).collect();
+            self.rep.value(
+                &self.docs,
+                here,
+                &format!("{at}/send"),
+                format!(
+                    "the protocol has no command `{}` (it has {})",
+                    send.send,
+                    names.join(", ")
+                ),
+            );
+            return params;
+        };
+        let wanted: Vec<String> = template_params(template);
+        for key in send.params.iter().flatten().map(|(k, _)| k) {
+            if !wanted.contains(key) {
+                self.rep.key(
+                    &self.docs,
+                    here,
+                    &format!("{at}/params/{key}"),
+                    format!(
+                        "command `{}` has no parameter `{key}` (it takes {})",
+                        send.send,
+                        if wanted.is_empty() {
+                            "none".to_string()
+                        } else {
+                            wanted.join(", ")
+                        }
+                    ),
+                );
+            }
+        }
+        for key in &wanted {
+            if !send.params.as_ref().is_some_and(|p| p.contains_key(key)) {
+                self.rep.key(
+                    &self.docs,
+                    here,
+                    at,
+                    format!("command `{}` needs the parameter `{key}`", send.send),
+                );
+            }
+        }
+        params
+    }
+
+    fn line_protocol(
+        &mut self,
+        here: &Here,
+        controller: &str,
+        spec: &LineProtocolSpec,
+    ) -> Option<LineProtocol> {
+        let mut ok = true;
+        let max_frame = spec.max_frame.unwrap_or(256);
+        let f = &spec.framing;
+        let framing = match (&f.delimiter, &f.start, &f.end, &f.length) {
+            (Some(d), None, None, None) => Framing::Delimiter {
+                delimiter: d.as_bytes().to_vec(),
+            },
+            (None, Some(start), Some(end), None) => Framing::StartEnd {
+                start: start.clone(),
+                end: end.clone(),
+                escape: None,
+            },
+            (None, Some(start), end, Some(len)) => {
+                let endianness = match len.byte_order.as_deref() {
+                    None | Some("big") => Endianness::Big,
+                    Some("little") => Endianness::Little,
+                    Some(other) => {
+                        self.rep.value(
+                            &self.docs,
+                            here,
+                            "/protocol/framing/length/byte_order",
+                            format!("`{other}` is not `big` or `little`"),
+                        );
+                        Endianness::Big
+                    }
+                };
+                Framing::LengthPrefixed {
+                    start: start.clone(),
+                    length: LengthField {
+                        offset: len.offset,
+                        width: len.width,
+                        endianness,
+                        adjust: len.adjust.unwrap_or(0),
+                    },
+                    end: end.clone().unwrap_or_default(),
+                }
+            }
+            _ => {
+                self.rep.key(&self.docs, here, "/protocol/framing", "give `delimiter`, or `start` and `end`, or `start` and `length` (and optionally `end`)");
+                return None;
+            }
+        };
+        if let Err(e) = framing.check(max_frame) {
+            self.rep
+                .value(&self.docs, here, "/protocol/framing", e.to_string());
+            ok = false;
+        }
+        let checksum = match &spec.checksum {
+            None => None,
+            Some(c) => {
+                let algorithm = ChecksumAlgorithm::ALL
+                    .iter()
+                    .copied()
+                    .find(|a| a.name() == c.algorithm);
+                let encoding = match c.encoding.as_deref() {
+                    Some("hex") => Some(ChecksumEncoding::HexUpper),
+                    None | Some("big") => Some(ChecksumEncoding::Binary(Endianness::Big)),
+                    Some("little") => Some(ChecksumEncoding::Binary(Endianness::Little)),
+                    Some(other) => {
+                        self.rep.value(
+                            &self.docs,
+                            here,
+                            "/protocol/checksum/encoding",
+                            format!("`{other}` is not `hex`, `big` or `little`"),
+                        );
+                        None
+                    }
+                };
+                match (algorithm, encoding) {
+                    (Some(a), Some(e)) => {
+                        let mut sum = Checksum::trailing(a, e);
+                        sum.start = c.start.unwrap_or(0);
+                        if sum.start + sum.field_width() >= max_frame {
+                            self.rep.value(&self.docs, here, "/protocol/checksum/start", format!("the checksum span starts at byte {} and its field takes {}: no frame of at most {max_frame} bytes (`max_frame`) has room for it", sum.start, sum.field_width()));
+                            ok = false;
+                        }
+                        if let Err(e) = sum.check() {
+                            self.rep
+                                .value(&self.docs, here, "/protocol/checksum", e.to_string());
+                            ok = false;
+                        }
+                        Some(sum)
+                    }
+                    (None, _) => {
+                        let names: Vec<&str> =
+                            ChecksumAlgorithm::ALL.iter().map(|a| a.name()).collect();
+                        self.rep.value(
+                            &self.docs,
+                            here,
+                            "/protocol/checksum/algorithm",
+                            format!(
+                                "unknown checksum `{}`: one of {}",
+                                c.algorithm,
+                                names.join(", ")
+                            ),
+                        );
+                        return None;
+                    }
+                    _ => return None,
+                }
+            }
+        };
+        let mut rules = Vec::new();
+        for (i, r) in spec.rules.iter().enumerate() {
+            let at = format!("/protocol/rules/{i}");
+            let regex = match Regex::new(&r.regex) {
+                Ok(re) => re,
+                Err(e) => {
+                    self.rep.value(
+                        &self.docs,
+                        here,
+                        &format!("{at}/regex"),
+                        format!(
+                            "bad regular expression: {}",
+                            e.to_string().lines().last().unwrap_or("")
+                        ),
+                    );
+                    ok = false;
+                    continue;
+                }
+            };
+            let groups: Vec<String> = regex
+                .capture_names()
+                .flatten()
+                .map(str::to_string)
+                .collect();
+            let mut actions = Vec::new();
+            let template = |this: &mut Compiler, sub: &str, text: &str| -> Option<TextTemplate> {
+                match TextTemplate::parse(text) {
+                    Ok(t) => {
+                        for name in t.names() {
+                            if !groups.iter().any(|g| g == name) {
+                                this.rep.value(&this.docs, here, &format!("{at}{sub}"), format!("`{{{name}}}` is no named group of the rule's regex (it has {})", if groups.is_empty() { "none".into() } else { groups.join(", ") }));
+                                return None;
+                            }
+                        }
+                        Some(t)
+                    }
+                    Err(e) => {
+                        this.rep
+                            .value(&this.docs, here, &format!("{at}{sub}"), e.to_string());
+                        None
+                    }
+                }
+            };
+            let field = |this: &mut Compiler, sub: &str, name: &str| -> bool {
+                let known = groups.iter().any(|g| g == name);
+                if !known {
+                    this.rep.value(
+                        &this.docs,
+                        here,
+                        &format!("{at}{sub}"),
+                        format!(
+                            "`{name}` is no named group of the rule's regex (it has {})",
+                            if groups.is_empty() {
+                                "none".into()
+                            } else {
+                                groups.join(", ")
+                            }
+                        ),
+                    );
+                }
+                known
+            };
+            if let Some(input) = &r.input
+                && let Some(point) = template(self, "/input/point", &input.point)
+            {
+                actions.push(Action::InputState {
+                    point,
+                    state: input.state,
+                });
+            }
+            if let Some(value) = &r.value
+                && let (Some(point), true) = (
+                    template(self, "/value/point", &value.point),
+                    field(self, "/value/field", &value.field),
+                )
+            {
+                actions.push(Action::Value {
+                    point,
+                    field: value.field.clone(),
+                    scale: value.scale.unwrap_or(1.0),
+                    offset: value.offset.unwrap_or(0.0),
+                });
+            }
+            if let Some(event) = &r.event {
+                let mut items = Vec::new();
+                for (item, name) in event.items.iter().flatten() {
+                    if field(self, &format!("/event/items/{item}"), name) {
+                        items.push((item.clone(), name.clone()));
+                    }
+                }
+                if let Some(topic) = template(self, "/event/point", &event.point) {
+                    actions.push(Action::Event { topic, items });
+                }
+            }
+            if let Some(ack) = &r.ack
+                && ack
+                    .key
+                    .as_deref()
+                    .is_none_or(|k| field(self, "/ack/key", k))
+            {
+                actions.push(Action::Ack {
+                    key: ack.key.clone(),
+                });
+            }
+            if let Some(nak) = &r.nak {
+                let key_ok = nak
+                    .key
+                    .as_deref()
+                    .is_none_or(|k| field(self, "/nak/key", k));
+                let reason_ok = nak
+                    .reason
+                    .as_deref()
+                    .is_none_or(|k| field(self, "/nak/reason", k));
+                if key_ok && reason_ok {
+                    actions.push(Action::Nak {
+                        key: nak.key.clone(),
+                        reason: nak.reason.clone(),
+                    });
+                }
+            }
+            if r.input.is_none()
+                && r.value.is_none()
+                && r.event.is_none()
+                && r.ack.is_none()
+                && r.nak.is_none()
+            {
+                self.rep.key(
+                    &self.docs,
+                    here,
+                    &at,
+                    "the rule produces nothing: give `input`, `value`, `event`, `ack` or `nak`",
+                );
+            }
+            rules.push(Rule {
+                name: r.name.clone(),
+                matcher: Matcher::Text(regex),
+                actions,
+            });
+        }
+        let mut commands = Vec::new();
+        for (i, c) in spec.commands.iter().flatten().enumerate() {
+            let at = format!("/protocol/commands/{i}");
+            let mut template = match CommandTemplate::text(&c.name, &c.text) {
+                Ok(t) => t,
+                Err(e) => {
+                    self.rep
+                        .value(&self.docs, here, &format!("{at}/text"), e.to_string());
+                    ok = false;
+                    continue;
+                }
+            };
+            if let Some(ack) = &c.ack {
+                let key = match ack.key.as_deref().map(TextTemplate::parse).transpose() {
+                    Ok(k) => k,
+                    Err(e) => {
+                        self.rep
+                            .value(&self.docs, here, &format!("{at}/ack/key"), e.to_string());
+                        None
+                    }
+                };
+                template.ack = Some(AckSpec {
+                    key,
+                    timeout: ack.timeout.map_or(DEFAULT_ACK_TIMEOUT, |d| d.0),
+                });
+            }
+            commands.push(template);
+        }
+        let supervision = spec.supervision.as_ref().map(|s| Supervision {
+            command: s.command.clone(),
+            every: s.every.map_or(Duration::from_secs(30), |d| d.0),
+            silence: s.silence.0,
+        });
+        if let Some(s) = &supervision
+            && let Some(cmd) = &s.command
+        {
+            if !commands.iter().any(|c| &c.name == cmd) {
+                self.rep.value(
+                    &self.docs,
+                    here,
+                    "/protocol/supervision/command",
+                    format!("the protocol has no command `{cmd}`"),
+                );
+                ok = false;
+            }
+            if s.silence <= s.every {
+                self.rep.value(
+                    &self.docs,
+                    here,
+                    "/protocol/supervision/silence",
+                    "the silence allowed must be longer than the poll period `every`",
+                );
+                ok = false;
+            }
+        }
+        let protocol = LineProtocol {
+            name: spec.name.clone().unwrap_or_else(|| controller.to_string()),
+            framing,
+            max_frame,
+            checksum,
+            rules,
+            commands,
+            supervision,
+        };
+        ok.then_some(protocol)
+    }
+}
+
+fn token_ok(token: &str) -> bool {
+    !token.is_empty() && token.len() <= 64 && !token.chars().any(char::is_whitespace)
+}
+
+fn list(templates: &[TextTemplate]) -> String {
+    if templates.is_empty() {
+        return "none".into();
+    }
+    let mut shown: Vec<String> = Vec::new();
+    for t in templates.iter().map(show_template) {
+        if !shown.contains(&t) {
+            shown.push(t);
+        }
+    }
+    shown.join(", ")
+}
+
+fn show_template(t: &TextTemplate) -> String {
+    t.parts
+        .iter()
+        .map(|p| match p {
+            TextPart::Literal(s) => s.clone(),
+            TextPart::Placeholder { name, .. } => format!("{{{name}}}"),
+        })
+        .collect()
+}
+
+/// Whether `template` can render `id` (each placeholder stands for one or more characters).
+fn can_produce(template: &TextTemplate, id: &str) -> bool {
+    let mut pattern = String::from("^");
+    for part in &template.parts {
+        match part {
+            TextPart::Literal(s) => pattern.push_str(&regex::escape(s)),
+            TextPart::Placeholder { .. } => pattern.push_str(".+"),
+        }
+    }
+    pattern.push('$');
+    regex::Regex::new(&pattern).is_ok_and(|re| re.is_match(id))
+}
+
+fn template_params(template: &CommandTemplate) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for part in &template.parts {
+        if let railgate_adapters::line::Part::Text(t) = part {
+            for name in t.names() {
+                if !out.iter().any(|n| n == name) {
+                    out.push(name.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `${env:NAME}` or `${file:/path}`: the secret's value (a file's first line); other text is
+/// no secret (`Ok(None)`).
+fn secret(raw: &str) -> Result<Option<String>, String> {
+    let Some(inner) = raw.strip_prefix("${").and_then(|r| r.strip_suffix('}')) else {
+        return Ok(None);
+    };
+    if let Some(name) = inner.strip_prefix("env:") {
+        return std::env::var(name)
+            .map(Some)
+            .map_err(|_| format!("the environment variable `{name}` is not set"));
+    }
+    if let Some(path) = inner.strip_prefix("file:") {
+        return std::fs::read_to_string(path)
+            .map(|t| Some(t.lines().next().unwrap_or("").trim().to_string()))
+            .map_err(|e| format!("cannot read the secret file `{path}`: {e}"));
+    }
+    Err(format!(
+        "`{raw}` is neither `${{env:NAME}}` nor `${{file:/path}}`"
+    ))
+}

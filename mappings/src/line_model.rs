@@ -1,0 +1,275 @@
+//! The mapping language's line controllers (`line_controllers:`), as written: an alarm
+//! panel's serial interface (or its TCP bridge) described by a protocol, and the ONVIF items
+//! bound to it. Kept apart from `model.rs` so that the Modbus vocabulary stays as it is.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::model::{BackoffSpec, DurationText, IdleStateSpec, ParitySpec, RelayModeSpec};
+
+/// A controller speaking a line protocol.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LineControllerSpec {
+    /// Unique name among all controllers (letters, digits, `_`, `-`).
+    pub name: String,
+    /// The serial port (give exactly one of `serial`, `tcp`); same vocabulary as
+    /// `serial_ports`.
+    pub serial: Option<LineSerialSpec>,
+    /// A TCP socket (a serial-to-Ethernet bridge, the panel's IP module).
+    pub tcp: Option<LineTcpSpec>,
+    /// What the panel speaks.
+    pub protocol: LineProtocolSpec,
+    /// Least silence between two frames sent (default `50ms`).
+    pub inter_frame: Option<DurationText>,
+    /// Reconnect policy (defaults `initial: 500ms`, `max: 30s`).
+    pub backoff: Option<BackoffSpec>,
+    /// Digital inputs reported by the protocol's `input` rules.
+    pub inputs: Option<Vec<LineInputSpec>>,
+    /// Relay outputs written as commands.
+    pub relays: Option<Vec<LineRelaySpec>>,
+    /// SendAuxiliaryCommand strings sent as commands.
+    pub commands: Option<Vec<LineCommandSpec>>,
+}
+
+/// Serial line settings of a line controller.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LineSerialSpec {
+    /// Serial device, e.g. `/dev/ttyUSB0`.
+    pub device: String,
+    /// Bits per second, e.g. 9600.
+    pub baud: u32,
+    /// Parity (default `none`).
+    pub parity: Option<ParitySpec>,
+    /// Data bits, 5 to 8 (default 8).
+    pub data_bits: Option<u8>,
+    /// Stop bits, 1 or 2 (default 1).
+    pub stop_bits: Option<u8>,
+}
+
+/// TCP settings of a line controller.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LineTcpSpec {
+    /// Host name or IP address.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+}
+
+/// A protocol: framing, checksum, rules, commands, supervision.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LineProtocolSpec {
+    /// A name for logs (default: the controller's).
+    pub name: Option<String>,
+    /// How frames are cut out of the stream.
+    pub framing: LineFramingSpec,
+    /// Largest frame body kept, in bytes (default 256).
+    pub max_frame: Option<usize>,
+    /// The checksum every frame carries, both ways, at the end of its body.
+    pub checksum: Option<LineChecksumSpec>,
+    /// Received messages, first match wins.
+    pub rules: Vec<LineRuleSpec>,
+    /// Commands that can be sent.
+    pub commands: Option<Vec<LineCommandTemplateSpec>>,
+    /// Link supervision.
+    pub supervision: Option<LineSupervisionSpec>,
+}
+
+/// Framing: `delimiter` (text, e.g. "\r\n") or `start` and `end` (byte lists).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LineFramingSpec {
+    /// The end-of-frame text, e.g. `"\r\n"`.
+    pub delimiter: Option<String>,
+    /// Start marker bytes, e.g. `[0x02]`.
+    pub start: Option<Vec<u8>>,
+    /// End marker bytes, e.g. `[0x03]`.
+    pub end: Option<Vec<u8>>,
+    /// Length-prefixed framing (with `start`): where the length is.
+    pub length: Option<LineLengthSpec>,
+}
+
+/// A length field.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LineLengthSpec {
+    /// Offset in the body.
+    pub offset: usize,
+    /// 1, 2 or 4 bytes.
+    pub width: u8,
+    /// `big` (default) or `little`.
+    pub byte_order: Option<String>,
+    /// Body length = field + adjust (default 0).
+    pub adjust: Option<i64>,
+}
+
+/// A trailing checksum.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LineChecksumSpec {
+    /// `sum8`, `sum8_negated`, `xor8`, `crc8`, `crc8_maxim`, `crc8_autosar`, `crc16_modbus`,
+    /// `crc16_ccitt_false`, `crc16_xmodem`, `crc16_kermit`.
+    pub algorithm: String,
+    /// `hex` (uppercase hex digits), `big` or `little` (raw bytes); default `big`.
+    pub encoding: Option<String>,
+    /// First covered byte of the body (default 0).
+    pub start: Option<usize>,
+}
+
+/// A rule: `regex` (named groups become fields) and what it produces.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LineRuleSpec {
+    /// Its name, for logs.
+    pub name: String,
+    /// A regular expression over the message (anchor it: `^609(?P<zone>\d{3})$`).
+    pub regex: String,
+    /// A digital input's state.
+    pub input: Option<LineInputRuleSpec>,
+    /// A number (`field × scale + offset`, reported as a 16-bit unsigned value).
+    pub value: Option<LineValueRuleSpec>,
+    /// An event (record) with the rule's fields as items.
+    pub event: Option<LineEventRuleSpec>,
+    /// The panel accepted a command; `key`: the field naming it.
+    pub ack: Option<LineAnswerSpec>,
+    /// The panel refused a command; `reason`: the field with the error code.
+    pub nak: Option<LineAnswerSpec>,
+}
+
+/// `input:` of a rule.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LineInputRuleSpec {
+    /// The point id, with `{field}` placeholders, e.g. `dsc/zone/{zone}`.
+    pub point: String,
+    /// The state the message means.
+    pub state: bool,
+}
+
+/// `value:` of a rule.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LineValueRuleSpec {
+    /// The point id, with placeholders.
+    pub point: String,
+    /// The field holding the number.
+    pub field: String,
+    /// Multiplier (default 1).
+    pub scale: Option<f64>,
+    /// Added after scaling (default 0).
+    pub offset: Option<f64>,
+}
+
+/// `event:` of a rule.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LineEventRuleSpec {
+    /// The record point id, with placeholders.
+    pub point: String,
+    /// Item name → field name (default: every field under its own name).
+    pub items: Option<BTreeMap<String, String>>,
+}
+
+/// `ack:` / `nak:` of a rule.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LineAnswerSpec {
+    /// The field naming the command answered.
+    pub key: Option<String>,
+    /// The field with the reason (nak only).
+    pub reason: Option<String>,
+}
+
+/// A command template.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LineCommandTemplateSpec {
+    /// Its name (relays and commands refer to it with `send:`).
+    pub name: String,
+    /// The message as text with `{param}`, `{param:3}` (zero-padded), `{param:<6}` placeholders.
+    pub text: String,
+    /// The acknowledgement to wait for.
+    pub ack: Option<LineAckSpec>,
+}
+
+/// `ack:` of a command template.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LineAckSpec {
+    /// The key the answer must carry (placeholders from the parameters allowed).
+    pub key: Option<String>,
+    /// How long to wait (default `2s`).
+    pub timeout: Option<DurationText>,
+}
+
+/// Supervision.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LineSupervisionSpec {
+    /// The command sent every `every` (a poll), if any.
+    pub command: Option<String>,
+    /// The period (default `30s`).
+    pub every: Option<DurationText>,
+    /// Silence after which the link is down.
+    pub silence: DurationText,
+}
+
+/// A digital input of a line controller.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LineInputSpec {
+    /// The ONVIF token, e.g. `Zone1`.
+    pub token: String,
+    /// The point id a rule's `input` produces, e.g. `dsc/zone/001`.
+    pub point: String,
+    /// Flip the state (default false).
+    pub invert: Option<bool>,
+    /// The contact's state at rest (default `open`).
+    pub idle_state: Option<IdleStateSpec>,
+}
+
+/// What a write sends.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LineSendSpec {
+    /// The protocol command.
+    pub send: String,
+    /// Its parameters: text, or `${env:NAME}` / `${file:/path}` for a secret (read when the
+    /// mapping is loaded, never logged).
+    pub params: Option<BTreeMap<String, String>>,
+}
+
+/// A relay of a line controller.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LineRelaySpec {
+    /// The ONVIF token, e.g. `PGM1`.
+    pub token: String,
+    /// Sent to make the relay active.
+    pub on: LineSendSpec,
+    /// Sent to make it idle; without it (a momentary output that times itself) going idle
+    /// sends nothing.
+    pub off: Option<LineSendSpec>,
+    /// `bistable` (default) or `monostable`.
+    pub mode: Option<RelayModeSpec>,
+    /// Monostable hold time (required for monostable).
+    pub delay: Option<DurationText>,
+    /// The contact's state at rest (default `open`).
+    pub idle_state: Option<IdleStateSpec>,
+}
+
+/// An auxiliary command of a line controller.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LineCommandSpec {
+    /// The exact SendAuxiliaryCommand string, e.g. `Arm|Partition1`.
+    pub command: String,
+    /// What it sends.
+    #[serde(flatten)]
+    pub send: LineSendSpec,
+}
