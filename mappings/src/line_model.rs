@@ -32,6 +32,37 @@ pub(crate) struct LineControllerSpec {
     pub relays: Option<Vec<LineRelaySpec>>,
     /// SendAuxiliaryCommand strings sent as commands.
     pub commands: Option<Vec<LineCommandSpec>>,
+    /// Plain events, one per occurrence of a rule's `event`.
+    pub events: Option<Vec<LineEventSpec>>,
+}
+
+/// A plain event published on every occurrence a rule's `event` reports.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LineEventSpec {
+    /// Unique name, e.g. `PanelTrouble`.
+    pub name: String,
+    /// The record point id a rule's `event` produces, e.g. `dsc/panel/trouble`.
+    pub point: String,
+    /// The topic: `rg:...`, `tns1:...` or `<your prefix>:...`.
+    pub topic: String,
+    /// Fixed source items.
+    pub source: Option<Vec<crate::model::ItemSpec>>,
+    /// Data items, each from a field of the occurrence (the rule's `event.items` names).
+    pub data: Vec<LineEventItemSpec>,
+}
+
+/// A data item of a line event.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LineEventItemSpec {
+    /// The SimpleItem name.
+    pub name: String,
+    /// The occurrence's field (default: the same as `name`).
+    pub field: Option<String>,
+    /// Its type (default `string`).
+    #[serde(rename = "type")]
+    pub item_type: Option<crate::model::ItemTypeSpec>,
 }
 
 /// Serial line settings of a line controller.

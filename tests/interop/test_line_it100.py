@@ -2,6 +2,8 @@
 far end of a socat pty pair, driving the real binary with the shipped example mapping
 (deploy/examples/it100-panel/it100-panel.yaml) pointed at the pty, supervision shortened.
 
+- 800 (battery trouble) is a plain panel:Panel/Trouble event with Code=800, 601 a
+  panel:Zone/Alarm event with Partition and Zone;
 - an open zone (609) is Zone1 LogicalState true, a restore (610) false (PullMessages);
 - SendAuxiliaryCommand Arm|Partition1 writes 0301C4 CR LF; Disarm|Partition1 writes
   040 + partition + code padded to 6 + checksum, and a 502 answer makes it a fault;
@@ -65,6 +67,14 @@ def test_it100_zones_commands_relay_and_supervision(tmp_path):
             sim.send("610001")
             wait_message(address, lambda m: m["topic"].endswith("DigitalInput")
                          and m["source"].get("InputToken") == "Zone1" and m["data"].get("LogicalState") == "false")
+
+            # Trouble and zone alarm frames: plain events with their items.
+            sim.send("800")
+            m = wait_message(address, lambda m: m["topic"].endswith("Panel/Trouble"))
+            assert m["data"] == {"Code": "800"} and m["source"] == {"Panel": "it100"} and m["op"] is None, m
+            sim.send("6011003")
+            m = wait_message(address, lambda m: m["topic"].endswith("Zone/Alarm"))
+            assert m["data"] == {"Partition": "1", "Zone": "003"}, m
 
             # Arm: the exact frame, acknowledged.
             r = aux(g, "Arm|Partition1")

@@ -7,6 +7,7 @@
 //! commands get ids of their own (`line/<controller>/relay/<token>`,
 //! `line/<controller>/command/<n>`) that only the adapter's write table knows.
 
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use regex::bytes::Regex;
@@ -24,8 +25,10 @@ use railgate_adapters::serial::LineSettings;
 use crate::line_model::{LineControllerSpec, LineProtocolSpec, LineSendSpec};
 use crate::model::{ParitySpec, RelayModeSpec};
 use crate::plan::{AuxCommand, Controller, InputPoint, Link, RelayMode, RelayPoint, WriteValue};
+use crate::plan::{FixedItem, ItemType, RecordEvent, RecordItem, RecordPoint};
 
 use super::Compiler;
+use super::events::item_type;
 use super::items::idle;
 use super::report::Here;
 
@@ -33,7 +36,11 @@ const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl Compiler {
     /// Every line controller of the site file, with its items.
-    pub(super) fn line_controllers(&mut self, specs: &[(String, LineControllerSpec)]) {
+    pub(super) fn line_controllers(
+        &mut self,
+        specs: &[(String, LineControllerSpec)],
+        namespaces: &HashMap<String, String>,
+    ) {
         let mut names: Vec<String> = self.ctrls.iter().map(|c| c.name.clone()).collect();
         for (pointer, spec) in specs {
             let here = Here {
@@ -51,7 +58,7 @@ impl Compiler {
                 continue;
             }
             names.push(spec.name.clone());
-            if let Some(link) = self.line_controller(&here, spec) {
+            if let Some(link) = self.line_controller(&here, spec, namespaces) {
                 self.plan.controllers.push(Controller {
                     name: spec.name.clone(),
                     link: Link::Line(Box::new(link)),
@@ -60,7 +67,12 @@ impl Compiler {
         }
     }
 
-    fn line_controller(&mut self, here: &Here, spec: &LineControllerSpec) -> Option<LineLink> {
+    fn line_controller(
+        &mut self,
+        here: &Here,
+        spec: &LineControllerSpec,
+        namespaces: &HashMap<String, String>,
+    ) -> Option<LineLink> {
         let name = spec.name.as_str();
         let name_ok = !name.is_empty()
             && name.len() <= 32
@@ -324,6 +336,10 @@ impl Compiler {
                 point,
                 value: WriteValue::Bool(true),
             });
+        }
+
+        if let Some(protocol) = &protocol {
+            self.line_events(here, name, protocol, spec, namespaces);
         }
 
         let backoff = spec
@@ -805,4 +821,126 @@ fn secret(raw: &str) -> Result<Option<String>, String> {
     Err(format!(
         "`{raw}` is neither `${{env:NAME}}` nor `${{file:/path}}`"
     ))
+}
+
+impl Compiler {
+    /// The controller's `events:` into record points.
+    fn line_events(
+        &mut self,
+        here: &Here,
+        controller: &str,
+        protocol: &LineProtocol,
+        spec: &LineControllerSpec,
+        namespaces: &HashMap<String, String>,
+    ) {
+        // Every event template with the fields its occurrences carry.
+        let mut templates: Vec<(TextTemplate, BTreeSet<String>)> = Vec::new();
+        for rule in &protocol.rules {
+            let groups: BTreeSet<String> = match &rule.matcher {
+                Matcher::Text(re) => re.capture_names().flatten().map(str::to_string).collect(),
+                Matcher::Binary { fields, .. } => fields.iter().map(|f| f.name.clone()).collect(),
+            };
+            for action in &rule.actions {
+                if let Action::Event { topic, items } = action {
+                    let fields = if items.is_empty() {
+                        groups.clone()
+                    } else {
+                        items.iter().map(|(item, _)| item.clone()).collect()
+                    };
+                    templates.push((topic.clone(), fields));
+                }
+            }
+        }
+        let mut names: BTreeSet<String> =
+            self.plan.records.iter().map(|r| r.name.clone()).collect();
+        for (i, event) in spec.events.iter().flatten().enumerate() {
+            let at = format!("/events/{i}");
+            if !names.insert(event.name.clone()) {
+                self.rep.value(
+                    &self.docs,
+                    here,
+                    &format!("{at}/name"),
+                    format!("event name `{}` is already used", event.name),
+                );
+                continue;
+            }
+            let producing: Vec<&BTreeSet<String>> = templates
+                .iter()
+                .filter(|(t, _)| can_produce(t, &event.point))
+                .map(|(_, f)| f)
+                .collect();
+            if producing.is_empty() {
+                let shown: Vec<TextTemplate> = templates.iter().map(|(t, _)| t.clone()).collect();
+                self.rep.value(&self.docs, here, &format!("{at}/point"), format!("no rule of the protocol produces the event `{}` (its `event` points are {})", event.point, list(&shown)));
+                continue;
+            }
+            let topic = match crate::topics::split(&event.topic) {
+                Ok((prefix, path)) => match namespaces.get(prefix) {
+                    Some(uri) => crate::topics::name(uri, path),
+                    None => {
+                        self.rep.value(&self.docs, here, &format!("{at}/topic"), format!("unknown namespace prefix `{prefix}`: declare it in `topic_namespaces` or use `rg:`"));
+                        continue;
+                    }
+                },
+                Err(e) => {
+                    self.rep.value(&self.docs, here, &format!("{at}/topic"), e);
+                    continue;
+                }
+            };
+            let mut data = Vec::new();
+            for (j, item) in event.data.iter().enumerate() {
+                let field = item.field.clone().unwrap_or_else(|| item.name.clone());
+                if !producing.iter().all(|f| f.contains(&field)) {
+                    let known: BTreeSet<&String> =
+                        producing.iter().flat_map(|f| f.iter()).collect();
+                    let known: Vec<&str> = known.into_iter().map(String::as_str).collect();
+                    self.rep.value(
+                        &self.docs,
+                        here,
+                        &format!("{at}/data/{j}"),
+                        format!(
+                            "occurrences of `{}` carry no field `{field}` (they carry {})",
+                            event.point,
+                            if known.is_empty() {
+                                "none".into()
+                            } else {
+                                known.join(", ")
+                            }
+                        ),
+                    );
+                }
+                let ty = item.item_type.map_or(ItemType::String, |t| item_type(t).1);
+                data.push(RecordItem {
+                    name: item.name.clone(),
+                    ty,
+                    field,
+                });
+            }
+            let mut source = Vec::new();
+            for item in event.source.iter().flatten() {
+                let value = item
+                    .value
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                let ty = item.item_type.map_or(ItemType::String, |t| item_type(t).1);
+                source.push(FixedItem {
+                    name: item.name.clone(),
+                    ty,
+                    value,
+                });
+            }
+            self.plan.records.push(RecordPoint {
+                name: event.name.clone(),
+                controller: controller.to_string(),
+                point: PointId(event.point.clone()),
+                event: RecordEvent {
+                    topic,
+                    source,
+                    key: Vec::new(),
+                    data,
+                },
+            });
+        }
+    }
 }

@@ -267,7 +267,7 @@ pub(crate) fn compile(
         });
     }
     c.plan = plan;
-    c.line_controllers(&line_controllers);
+    c.line_controllers(&line_controllers, &site_sections.namespaces);
     let plan = std::mem::take(&mut c.plan);
     let diags = c.rep.finish(&c.docs);
     if diags.iter().all(Diagnostic::is_warning) {
