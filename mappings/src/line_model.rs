@@ -34,6 +34,27 @@ pub(crate) struct LineControllerSpec {
     pub commands: Option<Vec<LineCommandSpec>>,
     /// Plain events, one per occurrence of a rule's `event`.
     pub events: Option<Vec<LineEventSpec>>,
+    /// Values (property events) reported by the protocol's `value` rules.
+    pub values: Option<Vec<LineValuePointSpec>>,
+}
+
+/// A value of a line controller: a rule's `value` point published as a property event,
+/// its small integer turned into text by `map`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LineValuePointSpec {
+    /// Unique name, e.g. `Partition1State`.
+    pub name: String,
+    /// The point id a rule's `value` produces, e.g. `dsc/partition/1/state`.
+    pub point: String,
+    /// The topic: `rg:...`, `tns1:...` or `<your prefix>:...`.
+    pub topic: String,
+    /// Fixed source items.
+    pub source: Option<Vec<crate::model::ItemSpec>>,
+    /// Number → text, e.g. `{0: disarmed, 2: armed_away}`; without it the number is published.
+    pub map: Option<BTreeMap<String, String>>,
+    /// The data item's name (default `State` with a map, `Value` without).
+    pub data: Option<String>,
 }
 
 /// A plain event published on every occurrence a rule's `event` reports.
@@ -182,14 +203,17 @@ pub(crate) struct LineInputRuleSpec {
     pub state: bool,
 }
 
-/// `value:` of a rule.
+/// `value:` of a rule: `field` (scaled), or a fixed `set`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LineValueRuleSpec {
     /// The point id, with placeholders.
     pub point: String,
-    /// The field holding the number.
-    pub field: String,
+    /// The field holding the number (give `field` or `set`).
+    pub field: Option<String>,
+    /// The value the message means, whatever its fields (e.g. 0 for "disarmed").
+    #[schemars(range(min = 0, max = 65535))]
+    pub set: Option<u16>,
     /// Multiplier (default 1).
     pub scale: Option<f64>,
     /// Added after scaling (default 0).

@@ -4,6 +4,8 @@ far end of a socat pty pair, driving the real binary with the shipped example ma
 
 - 800 (battery trouble) is a plain panel:Panel/Trouble event with Code=800, 601 a
   panel:Zone/Alarm event with Partition and Zone;
+- partition 1's state is a property (panel:Partition/State, State text): absent until the
+  panel reports, Initialized on 656 (exit_delay), Changed on 652 (armed_away) and 655;
 - an open zone (609) is Zone1 LogicalState true, a restore (610) false (PullMessages);
 - SendAuxiliaryCommand Arm|Partition1 writes 0301C4 CR LF; Disarm|Partition1 writes
   040 + partition + code padded to 6 + checksum, and a 502 answer makes it a fault;
@@ -67,6 +69,18 @@ def test_it100_zones_commands_relay_and_supervision(tmp_path):
             sim.send("610001")
             wait_message(address, lambda m: m["topic"].endswith("DigitalInput")
                          and m["source"].get("InputToken") == "Zone1" and m["data"].get("LogicalState") == "false")
+
+            # Partition state: nothing until the panel reports; 656 exit delay, then 652 armed away.
+            assert not [m for m in messages(pull(address, "PT1S")) if m["topic"].endswith("Partition/State")]
+            sim.send("6561")
+            m = wait_message(address, lambda m: m["topic"].endswith("Partition/State"))
+            assert m == {**m, "op": "Initialized", "source": {"Partition": "1"}, "data": {"State": "exit_delay"}}, m
+            sim.send("65210")
+            m = wait_message(address, lambda m: m["topic"].endswith("Partition/State"))
+            assert (m["op"], m["data"]) == ("Changed", {"State": "armed_away"}), m
+            sim.send("6551")
+            m = wait_message(address, lambda m: m["topic"].endswith("Partition/State"))
+            assert (m["op"], m["data"]) == ("Changed", {"State": "disarmed"}), m
 
             # Trouble and zone alarm frames: plain events with their items.
             sim.send("800")

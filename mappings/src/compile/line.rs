@@ -7,7 +7,7 @@
 //! commands get ids of their own (`line/<controller>/relay/<token>`,
 //! `line/<controller>/command/<n>`) that only the adapter's write table knows.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use regex::bytes::Regex;
@@ -25,7 +25,10 @@ use railgate_adapters::serial::LineSettings;
 use crate::line_model::{LineControllerSpec, LineProtocolSpec, LineSendSpec};
 use crate::model::{ParitySpec, RelayModeSpec};
 use crate::plan::{AuxCommand, Controller, InputPoint, Link, RelayMode, RelayPoint, WriteValue};
-use crate::plan::{FixedItem, ItemType, RecordEvent, RecordItem, RecordPoint};
+use crate::plan::{
+    ByteOrder, Decode, EventSpec, FixedItem, ItemType, RecordEvent, RecordItem, RecordPoint,
+    ValuePoint, WireType,
+};
 
 use super::Compiler;
 use super::events::item_type;
@@ -340,6 +343,7 @@ impl Compiler {
 
         if let Some(protocol) = &protocol {
             self.line_events(here, name, protocol, spec, namespaces);
+            self.line_values(here, name, protocol, spec, namespaces);
         }
 
         let backoff = spec
@@ -611,18 +615,36 @@ impl Compiler {
                     state: input.state,
                 });
             }
-            if let Some(value) = &r.value
-                && let (Some(point), true) = (
-                    template(self, "/value/point", &value.point),
-                    field(self, "/value/field", &value.field),
-                )
-            {
-                actions.push(Action::Value {
-                    point,
-                    field: value.field.clone(),
-                    scale: value.scale.unwrap_or(1.0),
-                    offset: value.offset.unwrap_or(0.0),
-                });
+            if let Some(value) = &r.value {
+                match (&value.field, value.set) {
+                    (Some(name), None) => {
+                        if let (Some(point), true) = (
+                            template(self, "/value/point", &value.point),
+                            field(self, "/value/field", name),
+                        ) {
+                            actions.push(Action::Value {
+                                point,
+                                field: name.clone(),
+                                scale: value.scale.unwrap_or(1.0),
+                                offset: value.offset.unwrap_or(0.0),
+                            });
+                        }
+                    }
+                    (None, Some(set)) => {
+                        if let Some(point) = template(self, "/value/point", &value.point) {
+                            actions.push(Action::Fixed {
+                                point,
+                                value: f64::from(set),
+                            });
+                        }
+                    }
+                    _ => self.rep.key(
+                        &self.docs,
+                        here,
+                        &format!("{at}/value"),
+                        "give `field` (a number in the message) or `set` (a fixed value)",
+                    ),
+                }
             }
             if let Some(event) = &r.event {
                 let mut items = Vec::new();
@@ -939,6 +961,126 @@ impl Compiler {
                     source,
                     key: Vec::new(),
                     data,
+                },
+            });
+        }
+    }
+}
+
+impl Compiler {
+    fn line_topic(
+        &mut self,
+        here: &Here,
+        at: &str,
+        topic: &str,
+        namespaces: &HashMap<String, String>,
+    ) -> Option<crate::plan::TopicName> {
+        match crate::topics::split(topic) {
+            Ok((prefix, path)) => match namespaces.get(prefix) {
+                Some(uri) => Some(crate::topics::name(uri, path)),
+                None => {
+                    self.rep.value(&self.docs, here, at, format!("unknown namespace prefix `{prefix}`: declare it in `topic_namespaces` or use `rg:`"));
+                    None
+                }
+            },
+            Err(e) => {
+                self.rep.value(&self.docs, here, at, e);
+                None
+            }
+        }
+    }
+
+    /// The controller's `values:` into value points (property events).
+    fn line_values(
+        &mut self,
+        here: &Here,
+        controller: &str,
+        protocol: &LineProtocol,
+        spec: &LineControllerSpec,
+        namespaces: &HashMap<String, String>,
+    ) {
+        let templates: Vec<TextTemplate> = protocol
+            .rules
+            .iter()
+            .flat_map(|r| &r.actions)
+            .filter_map(|a| match a {
+                Action::Value { point, .. } | Action::Fixed { point, .. } => Some(point.clone()),
+                _ => None,
+            })
+            .collect();
+        for (i, value) in spec.values.iter().flatten().enumerate() {
+            let at = format!("/values/{i}");
+            if self.plan.values.iter().any(|v| v.name == value.name) {
+                self.rep.value(
+                    &self.docs,
+                    here,
+                    &format!("{at}/name"),
+                    format!("value name `{}` is already used", value.name),
+                );
+                continue;
+            }
+            if !templates.iter().any(|t| can_produce(t, &value.point)) {
+                self.rep.value(&self.docs, here, &format!("{at}/point"), format!("no rule of the protocol produces the value `{}` (its `value` points are {})", value.point, list(&templates)));
+                continue;
+            }
+            let Some(topic) =
+                self.line_topic(here, &format!("{at}/topic"), &value.topic, namespaces)
+            else {
+                continue;
+            };
+            let mut map = BTreeMap::new();
+            for (raw, text) in value.map.iter().flatten() {
+                match raw.parse::<i64>() {
+                    Ok(n) if (0..=65535).contains(&n) => {
+                        map.insert(n, text.clone());
+                    }
+                    _ => self.rep.key(
+                        &self.docs,
+                        here,
+                        &format!("{at}/map/{raw}"),
+                        format!("`{raw}` is not a number from 0 to 65535"),
+                    ),
+                }
+            }
+            let mapped = !map.is_empty();
+            let mut decode = Decode::raw(WireType::U16, ByteOrder::Abcd);
+            decode.map = mapped.then_some(map);
+            let mut source = Vec::new();
+            for item in value.source.iter().flatten() {
+                let v = item
+                    .value
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                let ty = item.item_type.map_or(ItemType::String, |t| item_type(t).1);
+                source.push(FixedItem {
+                    name: item.name.clone(),
+                    ty,
+                    value: v,
+                });
+            }
+            let data_name = value
+                .data
+                .clone()
+                .unwrap_or_else(|| if mapped { "State" } else { "Value" }.to_string());
+            self.plan.values.push(ValuePoint {
+                name: value.name.clone(),
+                controller: controller.to_string(),
+                point: PointId(value.point.clone()),
+                decode,
+                deadband: None,
+                heartbeat: None,
+                event: EventSpec {
+                    topic,
+                    source,
+                    key: Vec::new(),
+                    data_name,
+                    data_type: if mapped {
+                        ItemType::String
+                    } else {
+                        ItemType::Int
+                    },
+                    property: true,
                 },
             });
         }
