@@ -20,8 +20,9 @@ pub(crate) struct LineControllerSpec {
     pub serial: Option<LineSerialSpec>,
     /// A TCP socket (a serial-to-Ethernet bridge, the panel's IP module).
     pub tcp: Option<LineTcpSpec>,
-    /// What the panel speaks.
-    pub protocol: LineProtocolSpec,
+    /// What the panel speaks: a protocol profile's name (`profiles/NAME.yaml` next to this
+    /// file, or built in: `dsc-it100`), or the protocol itself.
+    pub protocol: LineProtocolRef,
     /// Least silence between two frames sent (default `50ms`).
     pub inter_frame: Option<DurationText>,
     /// Reconnect policy (defaults `initial: 500ms`, `max: 30s`).
@@ -112,12 +113,29 @@ pub(crate) struct LineTcpSpec {
     pub port: u16,
 }
 
+/// A protocol by profile name, or inline.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub(crate) enum LineProtocolRef {
+    /// A protocol profile's name.
+    Named(String),
+    /// The protocol itself.
+    Inline(Box<LineProtocolSpec>),
+}
+
 /// A protocol: framing, checksum, rules, commands, supervision.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(
+    title = "railgate line protocol",
+    description = "A panel's line protocol: framing, checksum, rules, commands, supervision. Reference: mappings/README.md."
+)]
 pub(crate) struct LineProtocolSpec {
-    /// A name for logs (default: the controller's).
+    /// A name for logs (default: the profile's or the controller's).
     pub name: Option<String>,
+    /// What this protocol is (panel, interface module, manual). For readers only.
+    #[allow(dead_code)]
+    pub description: Option<String>,
     /// How frames are cut out of the stream.
     pub framing: LineFramingSpec,
     /// Largest frame body kept, in bytes (default 256).

@@ -1,6 +1,7 @@
 """The line-protocol adapter against a simulated DSC IT-100 (tests/interop/it100_sim.py) on the
 far end of a socat pty pair, driving the real binary with the shipped example mapping
-(deploy/examples/it100-panel/it100-panel.yaml) pointed at the pty, supervision shortened.
+(deploy/examples/it100-panel/it100-panel.yaml, protocol: dsc-it100) pointed at the pty, the
+shipped profile mappings/profiles/dsc-it100.yaml copied beside it with supervision shortened.
 
 - 800 (battery trouble) is a plain panel:Panel/Trouble event with Code=800, 601 a
   panel:Zone/Alarm event with Partition and Zone;
@@ -20,6 +21,7 @@ from conftest import (ADMIN, ROOT, Gateway, create_pull_point, fault_codes, mess
 from it100_sim import It100Sim, frame
 
 EXAMPLE = ROOT / "deploy" / "examples" / "it100-panel" / "it100-panel.yaml"
+PROFILE = ROOT / "mappings" / "profiles" / "dsc-it100.yaml"
 
 
 def wait_message(address: str, pred, timeout: float = 10.0) -> dict:
@@ -49,12 +51,16 @@ def aux(g: Gateway, command: str):
 
 def test_it100_zones_commands_relay_and_supervision(tmp_path):
     with socat_pty_pair(tmp_path) as (panel_end, gateway_end):
-        mapping = (EXAMPLE.read_text()
-                   .replace("/dev/ttyUSB0", str(gateway_end))
+        mapping = EXAMPLE.read_text().replace("/dev/ttyUSB0", str(gateway_end))
+        assert str(gateway_end) in mapping and "protocol: dsc-it100" in mapping
+        (tmp_path / "it100-panel.yaml").write_text(mapping)
+        # The built-in profile, supervision shortened, as a site-local profile (which wins).
+        profile = (PROFILE.read_text()
                    .replace("supervision: {command: poll, every: 30s, silence: 75s}",
                             "supervision: {command: poll, every: 500ms, silence: 2s}"))
-        assert str(gateway_end) in mapping and "every: 500ms" in mapping
-        (tmp_path / "it100-panel.yaml").write_text(mapping)
+        assert "every: 500ms" in profile
+        (tmp_path / "profiles").mkdir()
+        (tmp_path / "profiles" / "dsc-it100.yaml").write_text(profile)
         sim = It100Sim(panel_end)
         g = Gateway(tmp_path, config="mapping: it100-panel.yaml\n", env={"RAILGATE_IT100_CODE": "1234"}).start()
         try:

@@ -22,7 +22,7 @@ use railgate_adapters::line::{
 use railgate_adapters::modbus::{Backoff, Parity};
 use railgate_adapters::serial::LineSettings;
 
-use crate::line_model::{LineControllerSpec, LineProtocolSpec, LineSendSpec};
+use crate::line_model::{LineControllerSpec, LineProtocolRef, LineProtocolSpec, LineSendSpec};
 use crate::model::{ParitySpec, RelayModeSpec};
 use crate::plan::{AuxCommand, Controller, InputPoint, Link, RelayMode, RelayPoint, WriteValue};
 use crate::plan::{
@@ -150,7 +150,7 @@ impl Compiler {
                 })
             }
         };
-        let protocol = self.line_protocol(here, name, &spec.protocol);
+        let protocol = self.line_protocol_ref(here, name, &spec.protocol);
 
         let mut writes = Vec::new();
         let input_templates: Vec<TextTemplate> = protocol
@@ -463,7 +463,7 @@ impl Compiler {
                         self.rep.value(
                             &self.docs,
                             here,
-                            "/protocol/framing/length/byte_order",
+                            "/framing/length/byte_order",
                             format!("`{other}` is not `big` or `little`"),
                         );
                         Endianness::Big
@@ -481,13 +481,12 @@ impl Compiler {
                 }
             }
             _ => {
-                self.rep.key(&self.docs, here, "/protocol/framing", "give `delimiter`, or `start` and `end`, or `start` and `length` (and optionally `end`)");
+                self.rep.key(&self.docs, here, "/framing", "give `delimiter`, or `start` and `end`, or `start` and `length` (and optionally `end`)");
                 return None;
             }
         };
         if let Err(e) = framing.check(max_frame) {
-            self.rep
-                .value(&self.docs, here, "/protocol/framing", e.to_string());
+            self.rep.value(&self.docs, here, "/framing", e.to_string());
             ok = false;
         }
         let checksum = match &spec.checksum {
@@ -505,7 +504,7 @@ impl Compiler {
                         self.rep.value(
                             &self.docs,
                             here,
-                            "/protocol/checksum/encoding",
+                            "/checksum/encoding",
                             format!("`{other}` is not `hex`, `big` or `little`"),
                         );
                         None
@@ -516,12 +515,11 @@ impl Compiler {
                         let mut sum = Checksum::trailing(a, e);
                         sum.start = c.start.unwrap_or(0);
                         if sum.start + sum.field_width() >= max_frame {
-                            self.rep.value(&self.docs, here, "/protocol/checksum/start", format!("the checksum span starts at byte {} and its field takes {}: no frame of at most {max_frame} bytes (`max_frame`) has room for it", sum.start, sum.field_width()));
+                            self.rep.value(&self.docs, here, "/checksum/start", format!("the checksum span starts at byte {} and its field takes {}: no frame of at most {max_frame} bytes (`max_frame`) has room for it", sum.start, sum.field_width()));
                             ok = false;
                         }
                         if let Err(e) = sum.check() {
-                            self.rep
-                                .value(&self.docs, here, "/protocol/checksum", e.to_string());
+                            self.rep.value(&self.docs, here, "/checksum", e.to_string());
                             ok = false;
                         }
                         Some(sum)
@@ -532,7 +530,7 @@ impl Compiler {
                         self.rep.value(
                             &self.docs,
                             here,
-                            "/protocol/checksum/algorithm",
+                            "/checksum/algorithm",
                             format!(
                                 "unknown checksum `{}`: one of {}",
                                 c.algorithm,
@@ -547,7 +545,7 @@ impl Compiler {
         };
         let mut rules = Vec::new();
         for (i, r) in spec.rules.iter().enumerate() {
-            let at = format!("/protocol/rules/{i}");
+            let at = format!("/rules/{i}");
             let regex = match Regex::new(&r.regex) {
                 Ok(re) => re,
                 Err(e) => {
@@ -704,7 +702,7 @@ impl Compiler {
         }
         let mut commands = Vec::new();
         for (i, c) in spec.commands.iter().flatten().enumerate() {
-            let at = format!("/protocol/commands/{i}");
+            let at = format!("/commands/{i}");
             let mut template = match CommandTemplate::text(&c.name, &c.text) {
                 Ok(t) => t,
                 Err(e) => {
@@ -742,7 +740,7 @@ impl Compiler {
                 self.rep.value(
                     &self.docs,
                     here,
-                    "/protocol/supervision/command",
+                    "/supervision/command",
                     format!("the protocol has no command `{cmd}`"),
                 );
                 ok = false;
@@ -751,7 +749,7 @@ impl Compiler {
                 self.rep.value(
                     &self.docs,
                     here,
-                    "/protocol/supervision/silence",
+                    "/supervision/silence",
                     "the silence allowed must be longer than the poll period `every`",
                 );
                 ok = false;
@@ -1084,5 +1082,78 @@ impl Compiler {
                 },
             });
         }
+    }
+}
+
+impl Compiler {
+    /// The protocol of a line controller: inline, or a protocol profile loaded (and reported
+    /// against) as its own file.
+    fn line_protocol_ref(
+        &mut self,
+        here: &Here,
+        controller: &str,
+        spec: &LineProtocolRef,
+    ) -> Option<LineProtocol> {
+        let inline_here = Here {
+            doc: here.doc,
+            pointer: here.sub("/protocol"),
+            inst: None,
+        };
+        let name = match spec {
+            LineProtocolRef::Inline(p) => return self.line_protocol(&inline_here, controller, p),
+            LineProtocolRef::Named(name) => name,
+        };
+        if !crate::profiles::valid_name(name) {
+            self.rep.value(
+                &self.docs,
+                here,
+                "/protocol",
+                format!("`{name}` is not a profile name: lowercase letters, digits, `-`, `_`, `.`"),
+            );
+            return None;
+        }
+        let (path, text) = match crate::profiles::find_line(name, self.profile_dir.as_deref()) {
+            crate::profiles::Found::File(p, t) => (p, t),
+            crate::profiles::Found::Builtin(p, t) => (p, t.to_string()),
+            crate::profiles::Found::Unreadable(p, e) => {
+                self.rep.value(
+                    &self.docs,
+                    here,
+                    "/protocol",
+                    format!("protocol `{name}` cannot be read from {}: {e}", p.display()),
+                );
+                return None;
+            }
+            crate::profiles::Found::Missing => {
+                self.rep.value(
+                    &self.docs,
+                    here,
+                    "/protocol",
+                    format!(
+                        "unknown protocol profile `{name}`; built in: {}",
+                        crate::profiles::LINE_PROTOCOLS.join(", ")
+                    ),
+                );
+                return None;
+            }
+        };
+        let mut parsed = crate::parse::parse(crate::schema::FileKind::LineProtocol, &path, &text);
+        self.rep.diags.append(&mut parsed.diags);
+        if !parsed.bad.is_empty() {
+            return None;
+        }
+        let spec: LineProtocolSpec = serde_json::from_value(parsed.root.clone()?).ok()?;
+        self.docs.push(parsed.doc);
+        let doc = self.docs.len() - 1;
+        let protocol_here = Here {
+            doc,
+            pointer: String::new(),
+            inst: None,
+        };
+        let mut protocol = self.line_protocol(&protocol_here, controller, &spec)?;
+        if spec.name.is_none() {
+            protocol.name = name.clone();
+        }
+        Some(protocol)
     }
 }

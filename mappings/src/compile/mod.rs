@@ -116,6 +116,8 @@ pub(crate) struct Compiler {
     topic_shapes: HashMap<TopicName, (String, Here, String)>,
     /// Own-namespace topics with their fixed items, to find values nobody could tell apart.
     topic_instances: HashMap<(TopicName, String), (Here, String)>,
+    /// Where `profiles/` is looked up (line protocol profiles).
+    profile_dir: Option<std::path::PathBuf>,
 }
 
 /// Compiles a parsed site file, looking profiles up in `profile_dir/profiles/` and built in.
@@ -165,6 +167,7 @@ pub(crate) fn compile(
         command_names: HashMap::new(),
         topic_shapes: HashMap::new(),
         topic_instances: HashMap::new(),
+        profile_dir: profile_dir.map(Path::to_path_buf),
     };
     site_sections.namespaces = c.namespaces(0, &site_namespaces);
 
