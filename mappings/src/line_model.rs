@@ -197,8 +197,15 @@ pub(crate) struct LineChecksumSpec {
 pub(crate) struct LineRuleSpec {
     /// Its name, for logs.
     pub name: String,
-    /// A regular expression over the message (anchor it: `^609(?P<zone>\d{3})$`).
-    pub regex: String,
+    /// A regular expression over the message (anchor it: `^609(?P<zone>\d{3})$`); give
+    /// `regex` (text protocols) or `bytes` (binary ones).
+    pub regex: Option<String>,
+    /// Binary: byte values the message must hold, e.g. `[{offset: 1, value: 0x10}]`.
+    pub bytes: Option<Vec<LineByteMatchSpec>>,
+    /// Binary: the message's exact length, if required.
+    pub length: Option<usize>,
+    /// Binary: fields read at their offsets.
+    pub fields: Option<Vec<LineBinaryFieldSpec>>,
     /// A digital input's state.
     pub input: Option<LineInputRuleSpec>,
     /// A number (`field × scale + offset`, reported as a 16-bit unsigned value).
@@ -209,6 +216,33 @@ pub(crate) struct LineRuleSpec {
     pub ack: Option<LineAnswerSpec>,
     /// The panel refused a command; `reason`: the field with the error code.
     pub nak: Option<LineAnswerSpec>,
+}
+
+/// A byte the message must hold.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LineByteMatchSpec {
+    /// Offset in the message.
+    pub offset: usize,
+    /// Expected value (after the mask).
+    pub value: u8,
+    /// Which bits count (default 0xFF).
+    pub mask: Option<u8>,
+}
+
+/// A binary field.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LineBinaryFieldSpec {
+    /// Its name (placeholders and items refer to it).
+    pub name: String,
+    /// Offset in the message.
+    pub offset: usize,
+    /// `u8`, `i8`, `u16`, `i16`, `u32`, `i32` (default `u8`).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// `big` (default) or `little`.
+    pub byte_order: Option<String>,
 }
 
 /// `input:` of a rule.
@@ -264,10 +298,29 @@ pub(crate) struct LineAnswerSpec {
 pub(crate) struct LineCommandTemplateSpec {
     /// Its name (relays and commands refer to it with `send:`).
     pub name: String,
-    /// The message as text with `{param}`, `{param:3}` (zero-padded), `{param:<6}` placeholders.
-    pub text: String,
+    /// The message as text with `{param}`, `{param:3}` (zero-padded), `{param:<6}` placeholders
+    /// (give `text` or `parts`).
+    pub text: Option<String>,
+    /// Binary: the message piece by piece.
+    pub parts: Option<Vec<LinePartSpec>>,
     /// The acknowledgement to wait for.
     pub ack: Option<LineAckSpec>,
+}
+
+/// One piece of a binary command: `bytes`, `text`, or an integer parameter `int` of `width`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LinePartSpec {
+    /// Bytes as they are.
+    pub bytes: Option<Vec<u8>>,
+    /// Text with placeholders.
+    pub text: Option<String>,
+    /// An integer parameter's name.
+    pub int: Option<String>,
+    /// Its width in bytes: 1, 2 or 4 (default 1).
+    pub width: Option<u8>,
+    /// `big` (default) or `little`.
+    pub byte_order: Option<String>,
 }
 
 /// `ack:` of a command template.

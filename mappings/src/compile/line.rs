@@ -15,9 +15,10 @@ use regex::bytes::Regex;
 use railgate_adapters::PointId;
 use railgate_adapters::Value;
 use railgate_adapters::line::{
-    AckSpec, Action, Checksum, ChecksumAlgorithm, ChecksumEncoding, CommandTemplate, Endianness,
-    Framing, LengthField, LineEndpoint, LineLink, LineProtocol, LineWrite, Matcher, Params, Rule,
-    Supervision, TextTemplate, text_template::TextPart,
+    AckSpec, Action, BinaryField, BinaryType, ByteMatch, Checksum, ChecksumAlgorithm,
+    ChecksumEncoding, CommandTemplate, Endianness, Framing, LengthField, LineEndpoint, LineLink,
+    LineProtocol, LineWrite, Matcher, Params, Part, Rule, Supervision, TextTemplate,
+    text_template::TextPart,
 };
 use railgate_adapters::modbus::{Backoff, Parity};
 use railgate_adapters::serial::LineSettings;
@@ -546,27 +547,90 @@ impl Compiler {
         let mut rules = Vec::new();
         for (i, r) in spec.rules.iter().enumerate() {
             let at = format!("/rules/{i}");
-            let regex = match Regex::new(&r.regex) {
-                Ok(re) => re,
-                Err(e) => {
-                    self.rep.value(
+            let (matcher, groups) = match (&r.regex, &r.bytes) {
+                (Some(text), None) => match Regex::new(text) {
+                    Ok(re) => {
+                        let groups: Vec<String> =
+                            re.capture_names().flatten().map(str::to_string).collect();
+                        (Matcher::Text(re), groups)
+                    }
+                    Err(e) => {
+                        self.rep.value(
+                            &self.docs,
+                            here,
+                            &format!("{at}/regex"),
+                            format!(
+                                "bad regular expression: {}",
+                                e.to_string().lines().last().unwrap_or("")
+                            ),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                },
+                (None, Some(bytes)) => {
+                    let mut fields = Vec::new();
+                    for (j, f) in r.fields.iter().flatten().enumerate() {
+                        let kind = match f.kind.as_deref().unwrap_or("u8") {
+                            "u8" => BinaryType::U8,
+                            "i8" => BinaryType::I8,
+                            "u16" => BinaryType::U16,
+                            "i16" => BinaryType::I16,
+                            "u32" => BinaryType::U32,
+                            "i32" => BinaryType::I32,
+                            other => {
+                                self.rep.value(
+                                    &self.docs,
+                                    here,
+                                    &format!("{at}/fields/{j}/type"),
+                                    format!("`{other}` is not u8, i8, u16, i16, u32 or i32"),
+                                );
+                                ok = false;
+                                continue;
+                            }
+                        };
+                        let endianness = endianness(
+                            self,
+                            here,
+                            &format!("{at}/fields/{j}/byte_order"),
+                            f.byte_order.as_deref(),
+                        );
+                        fields.push(BinaryField {
+                            name: f.name.clone(),
+                            offset: f.offset,
+                            kind,
+                            endianness,
+                        });
+                    }
+                    let groups = fields.iter().map(|f| f.name.clone()).collect();
+                    let bytes = bytes
+                        .iter()
+                        .map(|b| ByteMatch {
+                            offset: b.offset,
+                            value: b.value,
+                            mask: b.mask.unwrap_or(0xFF),
+                        })
+                        .collect();
+                    (
+                        Matcher::Binary {
+                            bytes,
+                            length: r.length,
+                            fields,
+                        },
+                        groups,
+                    )
+                }
+                _ => {
+                    self.rep.key(
                         &self.docs,
                         here,
-                        &format!("{at}/regex"),
-                        format!(
-                            "bad regular expression: {}",
-                            e.to_string().lines().last().unwrap_or("")
-                        ),
+                        &at,
+                        "give `regex` (text) or `bytes` (binary), not both",
                     );
                     ok = false;
                     continue;
                 }
             };
-            let groups: Vec<String> = regex
-                .capture_names()
-                .flatten()
-                .map(str::to_string)
-                .collect();
             let mut actions = Vec::new();
             let template = |this: &mut Compiler, sub: &str, text: &str| -> Option<TextTemplate> {
                 match TextTemplate::parse(text) {
@@ -696,18 +760,84 @@ impl Compiler {
             }
             rules.push(Rule {
                 name: r.name.clone(),
-                matcher: Matcher::Text(regex),
+                matcher,
                 actions,
             });
         }
         let mut commands = Vec::new();
         for (i, c) in spec.commands.iter().flatten().enumerate() {
             let at = format!("/commands/{i}");
-            let mut template = match CommandTemplate::text(&c.name, &c.text) {
-                Ok(t) => t,
-                Err(e) => {
+            let mut template = match (&c.text, &c.parts) {
+                (Some(text), None) => match CommandTemplate::text(&c.name, text) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        self.rep
+                            .value(&self.docs, here, &format!("{at}/text"), e.to_string());
+                        ok = false;
+                        continue;
+                    }
+                },
+                (None, Some(parts)) => {
+                    let mut out = Vec::new();
+                    for (j, part) in parts.iter().enumerate() {
+                        let pat = format!("{at}/parts/{j}");
+                        match (&part.bytes, &part.text, &part.int) {
+                            (Some(b), None, None) => out.push(Part::Literal(b.clone())),
+                            (None, Some(t), None) => match TextTemplate::parse(t) {
+                                Ok(t) => out.push(Part::Text(t)),
+                                Err(e) => {
+                                    self.rep.value(
+                                        &self.docs,
+                                        here,
+                                        &format!("{pat}/text"),
+                                        e.to_string(),
+                                    );
+                                    ok = false;
+                                }
+                            },
+                            (None, None, Some(param)) => {
+                                let width = part.width.unwrap_or(1);
+                                if !matches!(width, 1 | 2 | 4) {
+                                    self.rep.value(
+                                        &self.docs,
+                                        here,
+                                        &format!("{pat}/width"),
+                                        "width is 1, 2 or 4 bytes",
+                                    );
+                                    ok = false;
+                                }
+                                let endianness = endianness(
+                                    self,
+                                    here,
+                                    &format!("{pat}/byte_order"),
+                                    part.byte_order.as_deref(),
+                                );
+                                out.push(Part::Int {
+                                    param: param.clone(),
+                                    width,
+                                    endianness,
+                                });
+                            }
+                            _ => {
+                                self.rep.key(
+                                    &self.docs,
+                                    here,
+                                    &pat,
+                                    "give one of `bytes`, `text`, `int`",
+                                );
+                                ok = false;
+                            }
+                        }
+                    }
+                    CommandTemplate {
+                        name: c.name.clone(),
+                        parts: out,
+                        ack: None,
+                    }
+                }
+                _ => {
                     self.rep
-                        .value(&self.docs, here, &format!("{at}/text"), e.to_string());
+                        .key(&self.docs, here, &at, "give `text` or `parts`, not both");
                     ok = false;
                     continue;
                 }
@@ -768,6 +898,22 @@ impl Compiler {
     }
 }
 
+fn endianness(c: &mut Compiler, here: &Here, at: &str, order: Option<&str>) -> Endianness {
+    match order {
+        None | Some("big") => Endianness::Big,
+        Some("little") => Endianness::Little,
+        Some(other) => {
+            c.rep.value(
+                &c.docs,
+                here,
+                at,
+                format!("`{other}` is not `big` or `little`"),
+            );
+            Endianness::Big
+        }
+    }
+}
+
 fn token_ok(token: &str) -> bool {
     !token.is_empty() && token.len() <= 64 && !token.chars().any(char::is_whitespace)
 }
@@ -810,13 +956,16 @@ fn can_produce(template: &TextTemplate, id: &str) -> bool {
 
 fn template_params(template: &CommandTemplate) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    let mut add = |name: &str| {
+        if !out.iter().any(|n| n == name) {
+            out.push(name.to_string());
+        }
+    };
     for part in &template.parts {
-        if let railgate_adapters::line::Part::Text(t) = part {
-            for name in t.names() {
-                if !out.iter().any(|n| n == name) {
-                    out.push(name.to_string());
-                }
-            }
+        match part {
+            Part::Text(t) => t.names().for_each(&mut add),
+            Part::Int { param, .. } => add(param),
+            Part::Literal(_) => {}
         }
     }
     out
