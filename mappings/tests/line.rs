@@ -85,7 +85,7 @@ fn an_input_no_rule_can_produce_is_reported() {
     one_error(
         &text,
         14,
-        29,
+        31,
         "no rule of the protocol produces the input `dsc/zones/001`",
     );
 }
