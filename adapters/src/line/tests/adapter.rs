@@ -258,3 +258,73 @@ async fn silence_takes_the_link_down_and_stales_inputs() {
     }
     rig.stop.cancel();
 }
+
+/// CPU time (user + system) of this process so far, from `/proc/self/stat` (clock ticks at
+/// the usual 100 Hz).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line: 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// The benchmark of item 7: IT-100 zone frames blasted through a pty pair, every one a state
+/// change (609/610 alternating over 64 zones), until all are reported. Prints frames/s as a
+/// ratio of what a 115,200-baud 8N1 line can carry, and the process's CPU per 1,000 frames
+/// (the peer writing in the same process included). Run with
+/// `cargo nextest run -p railgate-adapters --run-ignored only -E 'test(line_throughput)' --no-capture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: run on its own"]
+async fn line_throughput() {
+    const FRAMES: usize = 200_000;
+    let mut rig = start(it100());
+    rig.up().await;
+    let mut data = Vec::new();
+    let mut frame_len = 0;
+    for i in 0..FRAMES {
+        let zone = i % 64 + 1;
+        let command = if (i / 64) % 2 == 0 { "609" } else { "610" };
+        let f = frame(&format!("{command}{zone:03}"));
+        frame_len = f.len();
+        data.extend_from_slice(&f);
+    }
+    let cpu0 = cpu_seconds();
+    let t0 = std::time::Instant::now();
+    let writer = {
+        let mut tx = rig.panel_tx;
+        tokio::spawn(async move {
+            for chunk in data.chunks(4096) {
+                tx.write_all(chunk).await.unwrap();
+            }
+            tx
+        })
+    };
+    let mut seen = 0;
+    while seen < FRAMES {
+        match tokio::time::timeout(Duration::from_secs(10), rig.events.recv()).await {
+            Ok(Some(AdapterEvent::Point(_))) => seen += 1,
+            Ok(Some(_)) => {}
+            other => panic!("after {seen} frames: {other:?}"),
+        }
+    }
+    let wall = t0.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu0;
+    let _ = writer.await;
+    let fps = FRAMES as f64 / wall;
+    // 8N1: 10 bits on the line per byte.
+    let line_fps = 115_200.0 / 10.0 / frame_len as f64;
+    println!(
+        "line adapter: {FRAMES} frames of {frame_len} bytes in {wall:.3} s = {fps:.0} frames/s = {:.1}x a 115200-baud line ({line_fps:.0} frames/s); CPU {:.1} ms per 1000 frames ({:.3} of one core while a 115200 line is saturated)",
+        fps / line_fps,
+        cpu * 1000.0 / (FRAMES as f64 / 1000.0),
+        cpu / FRAMES as f64 * line_fps,
+    );
+    rig.stop.cancel();
+}
