@@ -130,6 +130,7 @@ impl Subject for Declared {
                 initial: Duration::from_millis(100),
                 max: Duration::from_millis(400),
             },
+            on_connect: Vec::new(),
         })
     }
 }

@@ -343,6 +343,9 @@ pub(crate) struct LineSupervisionSpec {
     pub every: Option<DurationText>,
     /// Silence after which the link is down.
     pub silence: DurationText,
+    /// Commands sent once on every new connection when the link comes up, e.g. a status
+    /// request that makes the panel report every state again.
+    pub on_connect: Option<Vec<String>>,
 }
 
 /// A digital input of a line controller.

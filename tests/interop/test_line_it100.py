@@ -7,6 +7,7 @@ shipped profile mappings/profiles/dsc-it100.yaml copied beside it with supervisi
   panel:Zone/Alarm event with Partition and Zone;
 - partition 1's state is a property (panel:Partition/State, State text): absent until the
   panel reports, Initialized on 656 (exit_delay), Changed on 652 (armed_away) and 655;
+- on connecting, the gateway sends the 001 status request;
 - an open zone (609) is Zone1 LogicalState true, a restore (610) false (PullMessages);
 - SendAuxiliaryCommand Arm|Partition1 writes 0301C4 CR LF; Disarm|Partition1 writes
   040 + partition + code padded to 6 + checksum, and a 502 answer makes it a fault;
@@ -55,9 +56,7 @@ def test_it100_zones_commands_relay_and_supervision(tmp_path):
         assert str(gateway_end) in mapping and "protocol: dsc-it100" in mapping
         (tmp_path / "it100-panel.yaml").write_text(mapping)
         # The built-in profile, supervision shortened, as a site-local profile (which wins).
-        profile = (PROFILE.read_text()
-                   .replace("supervision: {command: poll, every: 30s, silence: 75s}",
-                            "supervision: {command: poll, every: 500ms, silence: 2s}"))
+        profile = PROFILE.read_text().replace("every: 30s, silence: 75s", "every: 500ms, silence: 2s")
         assert "every: 500ms" in profile
         (tmp_path / "profiles").mkdir()
         (tmp_path / "profiles" / "dsc-it100.yaml").write_text(profile)
@@ -66,6 +65,11 @@ def test_it100_zones_commands_relay_and_supervision(tmp_path):
         try:
             wait_log(g, "line link up")
             address = create_pull_point(g)
+            # On connecting, the status request (001) so that every state is reported again.
+            deadline = time.monotonic() + 5
+            while not sim.commands() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert sim.commands()[:1] == ["00191"] and frame("001") == b"00191\r\n", sim.received
 
             # Zones.
             sim.send("609001")

@@ -124,6 +124,8 @@ pub struct LineConfig {
     pub inter_frame: Duration,
     /// Reconnect policy.
     pub backoff: Backoff,
+    /// Commands sent once per connection when the link comes up (see [`LineLink`]).
+    pub on_connect: Vec<String>,
 }
 
 /// The adapter.
@@ -146,6 +148,7 @@ impl LineAdapter {
             writes: link.writes,
             inter_frame: link.inter_frame,
             backoff: link.backoff,
+            on_connect: link.on_connect,
         })
     }
 
@@ -252,6 +255,17 @@ impl Adapter for LineAdapter {
             .protocol
             .check()
             .map_err(|e| AdapterError::Config(format!("{}: {e}", self.config.name)))?;
+        if let Some(name) = self
+            .config
+            .on_connect
+            .iter()
+            .find(|n| self.config.protocol.command(n).is_none())
+        {
+            return Err(AdapterError::Config(format!(
+                "{}: on-connect command {name:?} is not a command of the protocol",
+                self.config.name
+            )));
+        }
         for w in &self.config.writes {
             if !w.command.is_empty() && self.config.protocol.command(&w.command).is_none() {
                 return Err(AdapterError::Config(format!(
@@ -350,6 +364,9 @@ impl LineAdapter {
             .map(|_| now);
         let mut pending: Option<Pending> = None;
         let mut next_send = now;
+        // Sent once the link is up, one at a time, before writes.
+        let mut greetings: std::collections::VecDeque<String> =
+            self.config.on_connect.iter().cloned().collect();
         let mut chunk = [0u8; 1024];
         let mut open = true;
         loop {
@@ -410,8 +427,21 @@ impl LineAdapter {
                         Err(e) => tracing::debug!(link = %st.name, "supervision command: {e}"),
                     }
                 }
+                () = sleep_until(next_send), if can_send && up && !greetings.is_empty() => {
+                    let Some(name) = greetings.pop_front() else { continue };
+                    match protocol.render(&name, &Params::new()) {
+                        Ok(bytes) => {
+                            if let Err(e) = send(&mut stream, &bytes).await {
+                                return broken(pending, format!("write: {e}"));
+                            }
+                            tracing::debug!(link = %st.name, command = %name, "on-connect command sent");
+                            next_send = Instant::now() + self.config.inter_frame;
+                        }
+                        Err(e) => tracing::debug!(link = %st.name, "on-connect command {name}: {e}"),
+                    }
+                }
                 () = sleep_until(next_send), if can_send && open && Instant::now() < next_send => {}
-                cmd = st.io.commands.recv(), if can_send && open && Instant::now() >= next_send => match cmd {
+                cmd = st.io.commands.recv(), if can_send && open && greetings.is_empty() && Instant::now() >= next_send => match cmd {
                     None => open = false,
                     Some(Command::Write(req)) => {
                         if !up {

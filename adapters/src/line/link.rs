@@ -58,6 +58,9 @@ pub struct LineLink {
     pub inter_frame: Duration,
     /// Reconnect policy.
     pub backoff: Backoff,
+    /// Commands sent once on every new connection, after the first sign of life (a panel's
+    /// status request, so that states are known again after a reconnect).
+    pub on_connect: Vec<String>,
 }
 
 /// Structural equality: a protocol's rules hold compiled regexes, compared by their pattern

@@ -151,7 +151,11 @@ impl Compiler {
                 })
             }
         };
-        let protocol = self.line_protocol_ref(here, name, &spec.protocol);
+        let (protocol, protocol_on_connect) =
+            match self.line_protocol_ref(here, name, &spec.protocol) {
+                Some((p, greet)) => (Some(p), greet),
+                None => (None, Vec::new()),
+            };
 
         let mut writes = Vec::new();
         let input_templates: Vec<TextTemplate> = protocol
@@ -347,6 +351,7 @@ impl Compiler {
             self.line_values(here, name, protocol, spec, namespaces);
         }
 
+        let on_connect = protocol_on_connect.clone();
         let backoff = spec
             .backoff
             .as_ref()
@@ -361,6 +366,7 @@ impl Compiler {
             writes,
             inter_frame: spec.inter_frame.map_or(Duration::from_millis(50), |d| d.0),
             backoff,
+            on_connect,
         })
     }
 
@@ -858,6 +864,22 @@ impl Compiler {
             }
             commands.push(template);
         }
+        for (i, name) in spec
+            .supervision
+            .iter()
+            .flat_map(|s| s.on_connect.iter().flatten())
+            .enumerate()
+        {
+            if !commands.iter().any(|c| &c.name == name) {
+                self.rep.value(
+                    &self.docs,
+                    here,
+                    &format!("/supervision/on_connect/{i}"),
+                    format!("the protocol has no command `{name}`"),
+                );
+                ok = false;
+            }
+        }
         let supervision = spec.supervision.as_ref().map(|s| Supervision {
             command: s.command.clone(),
             every: s.every.map_or(Duration::from_secs(30), |d| d.0),
@@ -912,6 +934,13 @@ fn endianness(c: &mut Compiler, here: &Here, at: &str, order: Option<&str>) -> E
             Endianness::Big
         }
     }
+}
+
+fn on_connect(spec: &LineProtocolSpec) -> Vec<String> {
+    spec.supervision
+        .as_ref()
+        .and_then(|s| s.on_connect.clone())
+        .unwrap_or_default()
 }
 
 fn token_ok(token: &str) -> bool {
@@ -1242,14 +1271,17 @@ impl Compiler {
         here: &Here,
         controller: &str,
         spec: &LineProtocolRef,
-    ) -> Option<LineProtocol> {
+    ) -> Option<(LineProtocol, Vec<String>)> {
         let inline_here = Here {
             doc: here.doc,
             pointer: here.sub("/protocol"),
             inst: None,
         };
         let name = match spec {
-            LineProtocolRef::Inline(p) => return self.line_protocol(&inline_here, controller, p),
+            LineProtocolRef::Inline(p) => {
+                let protocol = self.line_protocol(&inline_here, controller, p)?;
+                return Some((protocol, on_connect(p)));
+            }
             LineProtocolRef::Named(name) => name,
         };
         if !crate::profiles::valid_name(name) {
@@ -1303,6 +1335,6 @@ impl Compiler {
         if spec.name.is_none() {
             protocol.name = name.clone();
         }
-        Some(protocol)
+        Some((protocol, on_connect(&spec)))
     }
 }

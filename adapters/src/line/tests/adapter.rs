@@ -78,6 +78,7 @@ fn start(protocol: LineProtocol) -> Rig {
             initial: Duration::from_millis(50),
             max: Duration::from_millis(100),
         },
+        on_connect: Vec::new(),
     };
     let (events_tx, events) = mpsc::channel(64);
     let (commands, commands_rx) = mpsc::channel(8);
