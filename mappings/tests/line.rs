@@ -118,3 +118,11 @@ fn the_example_compiles_with_the_built_in_profile() {
     let records: Vec<&str> = plan.records.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(records, ["PanelTrouble", "ZoneAlarm"]);
 }
+
+#[test]
+fn a_line_controllers_device_cannot_also_be_a_raw_serial_port() {
+    let text = format!(
+        "serial_ports:\n  - {{token: Port1, device: /dev/ttyUSB0, baud: 9600}}\n{PROTOCOL}"
+    );
+    one_error(&text, 5, 22, "is also the serial port `Port1`");
+}

@@ -123,6 +123,14 @@ impl Compiler {
                     self.rep
                         .value(&self.docs, here, "/serial/device", "the device is empty");
                 }
+                if let Some(port) = self
+                    .plan
+                    .serial_ports
+                    .iter()
+                    .find(|p| p.device == std::path::Path::new(&s.device))
+                {
+                    self.rep.value(&self.docs, here, "/serial/device", format!("`{}` is also the serial port `{}` of `serial_ports`: one device has one owner (remove it there)", s.device, port.token));
+                }
                 Some(LineEndpoint::Serial {
                     device: s.device.clone().into(),
                     line,
