@@ -26,6 +26,7 @@ pub mod plan;
 
 mod compile;
 mod doc;
+mod line_model;
 mod load;
 mod model;
 mod parse;

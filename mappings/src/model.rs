@@ -44,6 +44,9 @@ pub(crate) struct SiteFile {
     /// Serial ports listed by the DeviceIO service (GetSerialPorts); those with `expose: true`
     /// take raw commands (SendReceiveSerialCommand).
     pub serial_ports: Option<Vec<SerialPortSpec>>,
+    /// Controllers speaking a line protocol (an alarm panel's serial interface) over a serial
+    /// port or TCP, with the inputs, relays and commands bound to them.
+    pub line_controllers: Option<Vec<crate::line_model::LineControllerSpec>>,
 }
 
 /// A serial port offered to ONVIF clients.

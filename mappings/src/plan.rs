@@ -105,6 +105,8 @@ pub struct Controller {
 pub enum Link {
     /// Modbus TCP or RTU; `points` lists every point of this controller.
     Modbus(ModbusConfig),
+    /// A line protocol (an alarm panel's serial interface) over a serial port or TCP.
+    Line(Box<railgate_adapters::line::LineLink>),
 }
 
 /// The electrical state a contact rests in (tt:DigitalIdleState / tt:RelayIdleState).

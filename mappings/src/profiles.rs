@@ -60,6 +60,18 @@ pub fn builtin_profiles() -> impl Iterator<Item = (&'static str, &'static str)> 
 }
 
 /// The names of the built-in profiles.
+/// Built-in line protocol profiles (`line_controllers[].protocol: NAME`), apart from the
+/// controller profiles above.
+const LINE_BUILTIN: &[(&str, &str)] = &[("dsc-it100", include_str!("../profiles/dsc-it100.yaml"))];
+
+/// Names of the built-in line protocols.
+pub(crate) const LINE_PROTOCOLS: &[&str] = &["dsc-it100"];
+
+/// A line protocol profile: `profiles/NAME.yaml` next to the site file, then built in.
+pub(crate) fn find_line(name: &str, dir: Option<&Path>) -> Found {
+    find_in(name, dir, LINE_BUILTIN)
+}
+
 pub(crate) fn builtin_names() -> Vec<&'static str> {
     BUILTIN.iter().map(|(n, _)| *n).collect()
 }
@@ -89,6 +101,10 @@ pub(crate) fn valid_name(name: &str) -> bool {
 
 /// Looks `name` up in `dir/profiles/` (when given) and then among the built-in profiles.
 pub(crate) fn find(name: &str, dir: Option<&Path>) -> Found {
+    find_in(name, dir, BUILTIN)
+}
+
+fn find_in(name: &str, dir: Option<&Path>, builtin: &[(&'static str, &'static str)]) -> Found {
     if let Some(dir) = dir {
         let path = dir.join("profiles").join(format!("{name}.yaml"));
         if path.is_file() {
@@ -98,7 +114,7 @@ pub(crate) fn find(name: &str, dir: Option<&Path>) -> Found {
             };
         }
     }
-    match BUILTIN.iter().find(|(n, _)| *n == name) {
+    match builtin.iter().find(|(n, _)| *n == name) {
         Some((n, text)) => {
             Found::Builtin(PathBuf::from(format!("<built-in>/profiles/{n}.yaml")), text)
         }

@@ -29,6 +29,8 @@ pub(crate) enum FileKind {
     Site,
     /// A profile.
     Profile,
+    /// A line protocol profile (`protocol: NAME` of a line controller).
+    LineProtocol,
 }
 
 struct Compiled {
@@ -39,9 +41,11 @@ struct Compiled {
 fn compiled(kind: FileKind) -> &'static Compiled {
     static SITE: OnceLock<Compiled> = OnceLock::new();
     static PROFILE: OnceLock<Compiled> = OnceLock::new();
+    static LINE: OnceLock<Compiled> = OnceLock::new();
     let (cell, make): (_, fn() -> Json) = match kind {
         FileKind::Site => (&SITE, generate::<SiteFile>),
         FileKind::Profile => (&PROFILE, generate::<ProfileFile>),
+        FileKind::LineProtocol => (&LINE, generate::<crate::line_model::LineProtocolSpec>),
     };
     cell.get_or_init(|| {
         let schema = make();

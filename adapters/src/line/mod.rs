@@ -22,12 +22,15 @@
 //! DEBUG; it never becomes an event. No function here panics on any input, whatever the
 //! description (`tests/fuzz/fuzz_targets/line_framer.rs`).
 
+#[cfg(feature = "runtime")]
+pub mod adapter;
 pub mod checksum;
 pub mod command;
 mod counters;
 pub mod decoder;
 pub mod fields;
 pub mod framer;
+pub mod link;
 pub mod protocol;
 pub mod rules;
 pub mod spec;
@@ -36,11 +39,14 @@ pub mod text_template;
 #[cfg(test)]
 mod tests;
 
+#[cfg(feature = "runtime")]
+pub use adapter::{LineAdapter, LineConfig, LineTransport};
 pub use command::{AckSpec, CommandTemplate, EncodeError, Params, Part};
 pub use counters::Counters;
 pub use decoder::{Decoded, Decoder, show};
 pub use fields::{BinaryField, BinaryType, FieldValue, Fields};
 pub use framer::Framer;
+pub use link::{LineEndpoint, LineLink, LineWrite};
 pub use protocol::{CommandError, LineProtocol, Supervision};
 pub use rules::{Action, ByteMatch, Classified, Matcher, Outcome, Rule};
 pub use spec::{

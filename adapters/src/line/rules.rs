@@ -60,6 +60,13 @@ pub enum Action {
         /// Added after scaling.
         offset: f64,
     },
+    /// A fixed reading the message means (a partition disarmed: state 0).
+    Fixed {
+        /// The point id.
+        point: TextTemplate,
+        /// The value.
+        value: f64,
+    },
     /// An event with named items.
     Event {
         /// Its topic or name, as the mapping gives it (placeholders allowed).
@@ -214,6 +221,10 @@ impl Action {
                     value: number * scale + offset,
                 }
             }
+            Action::Fixed { point, value } => Outcome::Value {
+                point: PointId(text(point)?),
+                value: *value,
+            },
             Action::Event { topic, items } => {
                 let items = if items.is_empty() {
                     fields

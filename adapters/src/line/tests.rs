@@ -1,6 +1,8 @@
 //! Tests of the line codec: checksum vectors, framers, and two protocols end to end (the
 //! DSC IT-100 text protocol, a binary start/length/CRC example).
 
+#[cfg(feature = "runtime")]
+mod adapter;
 mod binary;
 mod checksums;
 mod framing;

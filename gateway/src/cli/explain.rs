@@ -29,7 +29,9 @@ const HEADER: [&str; 9] = [
 pub(crate) fn table(plan: &Plan) -> Vec<String> {
     let mut rows = vec![HEADER.iter().map(|h| h.to_string()).collect::<Vec<_>>()];
     for controller in &plan.controllers {
-        let Link::Modbus(config) = &controller.link;
+        let Link::Modbus(config) = &controller.link else {
+            continue;
+        };
         for point in &config.points {
             rows.push(row(plan, config, point));
         }
@@ -39,6 +41,77 @@ pub(crate) fn table(plan: &Plan) -> Vec<String> {
          register.bit for a register bit"
             .to_string(),
     ];
+    lines.extend(out::table(&rows));
+    lines.extend(line_table(plan));
+    lines
+}
+
+/// Line controllers: every point their items use, and what it feeds or what writing it sends
+/// (the command by name; parameters are not shown, they may be secrets).
+fn line_table(plan: &Plan) -> Vec<String> {
+    let mut rows = vec![
+        ["LINE CONTROLLER", "POINT", "SENDS", "FEEDS"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for controller in &plan.controllers {
+        let Link::Line(link) = &controller.link else {
+            continue;
+        };
+        let name = &controller.name;
+        let mut row = |point: &str, sends: String, feeds: String| {
+            rows.push(vec![name.clone(), point.to_string(), sends, feeds]);
+        };
+        let sends = |point: &railgate_adapters::PointId| {
+            let cases: Vec<String> = link
+                .writes
+                .iter()
+                .filter(|w| &w.point == point)
+                .map(|w| {
+                    let what = if w.command.is_empty() {
+                        "nothing"
+                    } else {
+                        w.command.as_str()
+                    };
+                    let value = match &w.value {
+                        railgate_adapters::Value::Bool(b) => b.to_string(),
+                        other => format!("{other:?}"),
+                    };
+                    format!("{value}→{what}")
+                        .replace("Bool(", "")
+                        .replace(")→", "→")
+                })
+                .collect();
+            if cases.is_empty() {
+                "-".to_string()
+            } else {
+                cases.join(" ")
+            }
+        };
+        for i in plan.inputs.iter().filter(|i| &i.controller == name) {
+            row(&i.point.0, "-".into(), format!("input {}", i.token));
+        }
+        for r in plan.relays.iter().filter(|r| &r.controller == name) {
+            row(&r.write.0, sends(&r.write), format!("relay {}", r.token));
+        }
+        for c in plan.commands.iter().filter(|c| &c.controller == name) {
+            row(
+                &c.point.0,
+                sends(&c.point),
+                format!("command {}", c.command),
+            );
+        }
+        for v in plan.values.iter().filter(|v| &v.controller == name) {
+            row(&v.point.0, "-".into(), format!("value {}", v.name));
+        }
+        for r in plan.records.iter().filter(|r| &r.controller == name) {
+            row(&r.point.0, "-".into(), format!("event {}", r.name));
+        }
+    }
+    if rows.len() == 1 {
+        return Vec::new();
+    }
+    let mut lines = vec![String::new()];
     lines.extend(out::table(&rows));
     lines
 }

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 
+use railgate_adapters::line::LineAdapter;
 use railgate_adapters::modbus::Buses;
 use railgate_adapters::{Adapter, AdapterEvent, AdapterIo, Command};
 use railgate_mappings::plan::{Link, Plan};
@@ -56,6 +57,7 @@ impl Links {
         for controller in &plan.controllers {
             match &controller.link {
                 Link::Modbus(config) => self.start(buses.adapter(config.clone())),
+                Link::Line(link) => self.start(LineAdapter::from_link((**link).clone())),
             }
         }
         for bus in buses.into_tasks() {

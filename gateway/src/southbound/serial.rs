@@ -220,6 +220,8 @@ fn rtu_lines(plan: &Plan) -> Vec<(PathBuf, String)> {
                 Transport::Rtu { device, .. } => Some((resolved(device), c.name.clone())),
                 Transport::Tcp { .. } => None,
             },
+            // A line controller's serial port is its own (not a shared Modbus line).
+            Link::Line(_) => None,
         })
         .collect()
 }

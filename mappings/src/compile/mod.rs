@@ -11,6 +11,7 @@ mod commands;
 mod controllers;
 mod events;
 mod items;
+mod line;
 mod points;
 mod report;
 mod serial;
@@ -115,6 +116,8 @@ pub(crate) struct Compiler {
     topic_shapes: HashMap<TopicName, (String, Here, String)>,
     /// Own-namespace topics with their fixed items, to find values nobody could tell apart.
     topic_instances: HashMap<(TopicName, String), (Here, String)>,
+    /// Where `profiles/` is looked up (line protocol profiles).
+    profile_dir: Option<std::path::PathBuf>,
 }
 
 /// Compiles a parsed site file, looking profiles up in `profile_dir/profiles/` and built in.
@@ -142,6 +145,8 @@ pub(crate) fn compile(
         .collect();
     let mut site_sections = Sections::read(&mut site);
     let serial_ports: Vec<(String, SerialPortSpec)> = site.items("serial_ports");
+    let line_controllers: Vec<(String, crate::line_model::LineControllerSpec)> =
+        site.items("line_controllers");
     let site_namespaces = site.namespaces();
     rep.diags.append(&mut site.diags);
 
@@ -162,6 +167,7 @@ pub(crate) fn compile(
         command_names: HashMap::new(),
         topic_shapes: HashMap::new(),
         topic_instances: HashMap::new(),
+        profile_dir: profile_dir.map(Path::to_path_buf),
     };
     site_sections.namespaces = c.namespaces(0, &site_namespaces);
 
@@ -263,6 +269,9 @@ pub(crate) fn compile(
             link: Link::Modbus(config),
         });
     }
+    c.plan = plan;
+    c.line_controllers(&line_controllers, &site_sections.namespaces);
+    let plan = std::mem::take(&mut c.plan);
     let diags = c.rep.finish(&c.docs);
     if diags.iter().all(Diagnostic::is_warning) {
         Ok((plan, Diagnostics(diags)))
