@@ -36,7 +36,9 @@ pub async fn start() -> Result<(SimPanel, Plan), DemoError> {
 /// Points every Modbus TCP controller of `plan` at `addr`.
 pub fn point_at(plan: &mut Plan, addr: SocketAddr) {
     for c in &mut plan.controllers {
-        let Link::Modbus(m) = &mut c.link;
+        let Link::Modbus(m) = &mut c.link else {
+            continue;
+        };
         if let Transport::Tcp { host, port } = &mut m.transport {
             *host = addr.ip().to_string();
             *port = addr.port();

@@ -28,6 +28,7 @@ mod compile;
 mod doc;
 mod load;
 mod model;
+mod model_readers;
 mod parse;
 mod profiles;
 mod schema;

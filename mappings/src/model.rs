@@ -44,6 +44,8 @@ pub(crate) struct SiteFile {
     /// Serial ports listed by the DeviceIO service (GetSerialPorts); those with `expose: true`
     /// take raw commands (SendReceiveSerialCommand).
     pub serial_ports: Option<Vec<SerialPortSpec>>,
+    /// Card-reader links: OSDP buses, serial Wiegand converters, Wiegand on GPIO.
+    pub card_readers: Option<Vec<crate::model_readers::ReaderControllerSpec>>,
 }
 
 /// A serial port offered to ONVIF clients.

@@ -13,7 +13,9 @@ fn compile(tail: &str) -> ModbusConfig {
         "controllers:\n  - name: panel\n    modbus_tcp: {{host: 10.0.0.5}}\n    unit: 1\n    address_base: 0\n{tail}"
     );
     let plan = load_str(Path::new("site.yaml"), &text).unwrap_or_else(|d| panic!("{d}"));
-    let Link::Modbus(m) = &plan.controllers[0].link;
+    let Link::Modbus(m) = &plan.controllers[0].link else {
+        panic!("not a Modbus controller")
+    };
     m.clone()
 }
 

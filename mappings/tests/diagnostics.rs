@@ -1076,7 +1076,9 @@ fn the_port_may_be_written_in_host() {
             "controllers:\n  - {{name: p, modbus_tcp: {{host: {host}}}, unit: 1, address_base: 0}}\n"
         );
         let plan = load_str(Path::new("site.yaml"), &text).unwrap_or_else(|d| panic!("{d}"));
-        let Link::Modbus(m) = &plan.controllers[0].link;
+        let Link::Modbus(m) = &plan.controllers[0].link else {
+            panic!("not a Modbus controller")
+        };
         assert_eq!(
             m.transport,
             Transport::Tcp {

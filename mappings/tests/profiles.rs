@@ -22,7 +22,9 @@ fn modbus(plan: &Plan, name: &str) -> ModbusConfig {
         .iter()
         .find(|c| c.name == name)
         .unwrap_or_else(|| panic!("controller {name}"));
-    let Link::Modbus(m) = &c.link;
+    let Link::Modbus(m) = &c.link else {
+        panic!("not a Modbus controller")
+    };
     m.clone()
 }
 
@@ -83,7 +85,9 @@ fn address(plan: &Plan, id: &PointId) -> u16 {
 }
 
 fn point<'a>(plan: &'a Plan, id: &PointId) -> &'a ModbusPoint {
-    let Link::Modbus(m) = &plan.controllers[0].link;
+    let Link::Modbus(m) = &plan.controllers[0].link else {
+        panic!("not a Modbus controller")
+    };
     m.points
         .iter()
         .find(|p| &p.id == id)
@@ -258,7 +262,9 @@ fn vendor_profiles_match_the_vendor_tables() {
             assert_eq!(p.writable, matches!(kind, Kind::Relay), "{name} {token}");
         }
         // No profile writes anything but its relays.
-        let Link::Modbus(m) = &plan.controllers[0].link;
+        let Link::Modbus(m) = &plan.controllers[0].link else {
+            panic!("not a Modbus controller")
+        };
         assert_eq!(
             m.points.iter().filter(|p| p.writable).count(),
             relays,

@@ -29,7 +29,9 @@ const HEADER: [&str; 9] = [
 pub(crate) fn table(plan: &Plan) -> Vec<String> {
     let mut rows = vec![HEADER.iter().map(|h| h.to_string()).collect::<Vec<_>>()];
     for controller in &plan.controllers {
-        let Link::Modbus(config) = &controller.link;
+        let Link::Modbus(config) = &controller.link else {
+            continue;
+        };
         for point in &config.points {
             rows.push(row(plan, config, point));
         }

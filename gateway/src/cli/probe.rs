@@ -68,7 +68,9 @@ pub(crate) fn run(path: &Path, only: &[String]) -> Result<ExitCode, OutError> {
         if !only.is_empty() && !only.contains(&controller.name) {
             continue;
         }
-        let Link::Modbus(config) = &controller.link;
+        let Link::Modbus(config) = &controller.link else {
+            continue;
+        };
         let report = match runtime.block_on(probe(config, &stop)) {
             Ok(r) => r,
             Err(e) => {

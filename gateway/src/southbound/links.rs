@@ -56,6 +56,10 @@ impl Links {
         for controller in &plan.controllers {
             match &controller.link {
                 Link::Modbus(config) => self.start(buses.adapter(config.clone())),
+                Link::Readers(_) => tracing::warn!(
+                    controller = %controller.name,
+                    "card-reader links are not started yet by this build"
+                ),
             }
         }
         for bus in buses.into_tasks() {

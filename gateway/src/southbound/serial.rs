@@ -220,6 +220,7 @@ fn rtu_lines(plan: &Plan) -> Vec<(PathBuf, String)> {
                 Transport::Rtu { device, .. } => Some((resolved(device), c.name.clone())),
                 Transport::Tcp { .. } => None,
             },
+            Link::Readers(_) => None,
         })
         .collect()
 }

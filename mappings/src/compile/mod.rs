@@ -12,6 +12,7 @@ mod controllers;
 mod events;
 mod items;
 mod points;
+mod readers;
 mod report;
 mod serial;
 mod values;
@@ -142,6 +143,8 @@ pub(crate) fn compile(
         .collect();
     let mut site_sections = Sections::read(&mut site);
     let serial_ports: Vec<(String, SerialPortSpec)> = site.items("serial_ports");
+    let card_readers: Vec<(String, crate::model_readers::ReaderControllerSpec)> =
+        site.items("card_readers");
     let site_namespaces = site.namespaces();
     rep.diags.append(&mut site.diags);
 
@@ -252,6 +255,8 @@ pub(crate) fn compile(
         }
     }
     c.overlaps();
+    let namespaces = site_sections.namespaces.clone();
+    let reader_controllers = c.card_readers(&card_readers, &namespaces);
 
     // The plan: each controller with every point its items use.
     let mut plan = std::mem::take(&mut c.plan);
@@ -263,6 +268,7 @@ pub(crate) fn compile(
             link: Link::Modbus(config),
         });
     }
+    plan.controllers.extend(reader_controllers);
     let diags = c.rep.finish(&c.docs);
     if diags.iter().all(Diagnostic::is_warning) {
         Ok((plan, Diagnostics(diags)))
