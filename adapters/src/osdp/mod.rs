@@ -70,6 +70,8 @@ pub mod command;
 pub mod config;
 
 #[cfg(feature = "osdp")]
+mod adapter;
+#[cfg(feature = "osdp")]
 mod bus;
 #[cfg(feature = "osdp")]
 mod channel;
@@ -78,6 +80,8 @@ mod keys;
 #[cfg(feature = "osdp")]
 mod wire;
 
+#[cfg(feature = "osdp")]
+pub use adapter::{LedPoint, OsdpAdapter, OsdpAdapterConfig, ReaderPoints, card_record};
 #[cfg(feature = "osdp")]
 pub use bus::{OsdpBus, OsdpError, OsdpHandle};
 pub use command::{

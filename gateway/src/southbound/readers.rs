@@ -1,0 +1,72 @@
+//! Card-reader controllers of the plan ([`Link::Readers`]) into adapters: an OSDP bus's
+//! [`OsdpAdapter`], with install-mode keys kept in the data folder as
+//! `<data>/osdp/<controller>-<address>.key` (0600, in a 0700 folder; the driver writes them).
+
+use std::path::Path;
+
+use railgate_adapters::osdp::{
+    BusConfig, LedPoint, OsdpAdapter, OsdpAdapterConfig, PdConfig, ReaderPoints, Scbk,
+    SecureChannel, Timings,
+};
+use railgate_mappings::plan::{ReaderLink, ReaderSecure, ReaderTransport};
+
+/// The adapter of OSDP controller `name`, or why it cannot start (logged by the caller;
+/// never a key).
+pub(super) fn osdp_adapter(
+    name: &str,
+    link: &ReaderLink,
+    data_dir: Option<&Path>,
+) -> Result<OsdpAdapter, String> {
+    let ReaderTransport::Osdp { device, baud } = &link.transport else {
+        return Err("not an OSDP bus".into());
+    };
+    let mut pds = Vec::new();
+    let mut readers = Vec::new();
+    for r in &link.readers {
+        let secure = match &r.secure {
+            ReaderSecure::Off => SecureChannel::Off,
+            ReaderSecure::Install => {
+                let Some(dir) = data_dir else {
+                    return Err("install mode needs a data folder for the key".into());
+                };
+                let folder = dir.join("osdp");
+                crate::state::datadir::ensure_private_dir(&folder)
+                    .map_err(|e| format!("key folder {}: {e}", folder.display()))?;
+                SecureChannel::Install {
+                    key_file: folder.join(format!("{name}-{}.key", r.address)),
+                }
+            }
+            ReaderSecure::KeyFile(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("key file {}: {e}", path.display()))?;
+                let key = Scbk::from_hex(&text).ok_or_else(|| {
+                    format!("key file {} does not hold 32 hex digits", path.display())
+                })?;
+                SecureChannel::Key(key)
+            }
+        };
+        pds.push(PdConfig::new(r.address, r.token.clone(), secure));
+        readers.push(ReaderPoints {
+            format: r.format,
+            card: r.card_point.clone(),
+            keypad: r.keypad_point.clone(),
+            tamper: r.tamper_point.clone(),
+            power: r.power_point.clone(),
+            led: r.led.as_ref().map(|l| LedPoint {
+                point: l.point.clone(),
+                color: l.color,
+                buzzer: l.buzzer,
+            }),
+        });
+    }
+    Ok(OsdpAdapter::new(OsdpAdapterConfig {
+        bus: BusConfig {
+            name: name.to_string(),
+            device: device.clone(),
+            baud: *baud,
+            pds,
+            timings: Timings::default(),
+        },
+        readers,
+    }))
+}
