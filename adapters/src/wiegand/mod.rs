@@ -22,6 +22,8 @@
 
 pub mod ascii;
 mod bits;
+#[cfg(feature = "runtime")]
+mod converter;
 mod decode;
 pub mod edges;
 mod format;
@@ -30,5 +32,7 @@ mod format;
 mod tests;
 
 pub use bits::{Bits, BitsError};
+#[cfg(feature = "runtime")]
+pub use converter::{ConverterAdapter, ConverterConfig, line_record};
 pub use decode::{Card, EncodeError, WiegandError, decode, encode};
 pub use format::{Field, Format, Layout, Parity, ParityKind, UnknownFormat};

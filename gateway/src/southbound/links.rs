@@ -68,9 +68,19 @@ impl Links {
                             ),
                         }
                     }
-                    _ => tracing::warn!(
+                    ReaderTransport::WiegandSerial { .. } => {
+                        match super::readers::converter_adapter(&controller.name, link) {
+                            Ok(adapter) => self.start(adapter),
+                            Err(e) => tracing::error!(
+                                controller = %controller.name,
+                                error = %e,
+                                "Wiegand converter not started"
+                            ),
+                        }
+                    }
+                    ReaderTransport::WiegandGpio { .. } => tracing::warn!(
                         controller = %controller.name,
-                        "Wiegand links are not started yet by this build"
+                        "Wiegand on GPIO is not started yet by this build"
                     ),
                 },
             }

@@ -70,3 +70,31 @@ pub(super) fn osdp_adapter(
         readers,
     }))
 }
+
+/// The adapter of serial Wiegand converter `name`.
+pub(super) fn converter_adapter(
+    name: &str,
+    link: &ReaderLink,
+) -> Result<railgate_adapters::wiegand::ConverterAdapter, String> {
+    let ReaderTransport::WiegandSerial {
+        device,
+        baud,
+        ascii,
+    } = &link.transport
+    else {
+        return Err("not a serial Wiegand converter".into());
+    };
+    let reader = link.readers.first().ok_or("no reader")?;
+    Ok(railgate_adapters::wiegand::ConverterAdapter::new(
+        railgate_adapters::wiegand::ConverterConfig {
+            name: name.to_string(),
+            reader: reader.token.clone(),
+            device: device.clone(),
+            baud: *baud,
+            ascii: *ascii,
+            format: reader.format,
+            card: reader.card_point.clone(),
+            backoff: railgate_adapters::modbus::Backoff::default(),
+        },
+    ))
+}
