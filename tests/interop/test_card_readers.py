@@ -154,3 +154,36 @@ def test_osdp_reader_secure_channel_card_read_led_and_link(tmp_path, line):
         pd.kill()
         if g.proc and g.proc.poll() is None:
             g.stop()
+
+
+def test_serial_wiegand_converter_lines_become_card_reads(tmp_path, line):
+    peer_end, gw_end = line
+    (tmp_path / "site.yaml").write_text(f"""\
+card_readers:
+  - name: gate
+    wiegand_serial: {{device: {gw_end}, baud: 9600, encoding: hex, includes_parity: true, format: h10301}}
+    readers: [{{token: Gate, data: [format, facility_code, card_number, bits]}}]
+""")
+    g = Gateway(tmp_path, config="mapping: site.yaml\n").start()
+    try:
+        events = create_pull_point(g, "", "PT60S")
+        pull_until(events, lambda ms: any(m["topic"] == LINK and m["data"].get("Connected") == "true" for m in ms))
+        fd = os.open(peer_end, os.O_RDWR | os.O_NOCTTY)
+        try:
+            # A line with bad parity first (dropped, counted), then the good read.
+            good = int(h10301(123, 4567), 16) >> 6
+            bad = good ^ (1 << 25)
+            os.write(fd, f"{bad:07X}\r\n{good:07X}\r\n".encode())
+            got = pull_until(events, lambda ms: any(m["topic"] == CARD for m in ms))
+        finally:
+            os.close(fd)
+        cards = [m for m in got if m["topic"] == CARD]
+        assert len(cards) == 1, cards
+        assert cards[0]["source"] == {"Reader": "Gate"}
+        assert cards[0]["data"] == {"Format": "h10301", "FacilityCode": "123", "CardNumber": "4567",
+                                    "Bits": f"{good:x}", "BitCount": "26"}, cards
+        assert "not a good read" in g.log()
+        assert g.stop() == 0, g.log()
+    finally:
+        if g.proc and g.proc.poll() is None:
+            g.stop()
