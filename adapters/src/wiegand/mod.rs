@@ -25,6 +25,8 @@ mod bits;
 #[cfg(feature = "runtime")]
 mod converter;
 mod decode;
+#[cfg(feature = "runtime")]
+mod edge_adapter;
 pub mod edges;
 mod format;
 
@@ -35,4 +37,6 @@ pub use bits::{Bits, BitsError};
 #[cfg(feature = "runtime")]
 pub use converter::{ConverterAdapter, ConverterConfig, line_record};
 pub use decode::{Card, EncodeError, WiegandError, decode, encode};
+#[cfg(feature = "runtime")]
+pub use edge_adapter::{EdgeAdapter, EdgeConfig, EdgeSource, OpenEdges, Recording, Recordings};
 pub use format::{Field, Format, Layout, Parity, ParityKind, UnknownFormat};
