@@ -29,6 +29,8 @@ mod decode;
 mod edge_adapter;
 pub mod edges;
 mod format;
+#[cfg(feature = "gpio")]
+mod gpio;
 
 #[cfg(test)]
 mod tests;
@@ -40,3 +42,5 @@ pub use decode::{Card, EncodeError, WiegandError, decode, encode};
 #[cfg(feature = "runtime")]
 pub use edge_adapter::{EdgeAdapter, EdgeConfig, EdgeSource, OpenEdges, Recording, Recordings};
 pub use format::{Field, Format, Layout, Parity, ParityKind, UnknownFormat};
+#[cfg(feature = "gpio")]
+pub use gpio::{GpioEdges, GpioSource};

@@ -78,10 +78,16 @@ impl Links {
                             ),
                         }
                     }
-                    ReaderTransport::WiegandGpio { .. } => tracing::warn!(
-                        controller = %controller.name,
-                        "Wiegand on GPIO is not started yet by this build"
-                    ),
+                    ReaderTransport::WiegandGpio { .. } => {
+                        match super::readers::gpio_adapter(&controller.name, link) {
+                            Ok(adapter) => self.start(adapter),
+                            Err(e) => tracing::error!(
+                                controller = %controller.name,
+                                error = %e,
+                                "Wiegand GPIO reader not started"
+                            ),
+                        }
+                    }
                 },
             }
         }

@@ -98,3 +98,44 @@ pub(super) fn converter_adapter(
         },
     ))
 }
+
+/// The adapter of GPIO Wiegand controller `name`.
+pub(super) fn gpio_adapter(
+    name: &str,
+    link: &ReaderLink,
+) -> Result<railgate_adapters::wiegand::EdgeAdapter<railgate_adapters::wiegand::GpioEdges>, String>
+{
+    let ReaderTransport::WiegandGpio {
+        chip,
+        d0,
+        d1,
+        frame_gap,
+        min_interval,
+    } = &link.transport
+    else {
+        return Err("not a GPIO Wiegand reader".into());
+    };
+    let reader = link.readers.first().ok_or("no reader")?;
+    let nanos = |d: &std::time::Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+    let framer = railgate_adapters::wiegand::edges::FramerConfig {
+        frame_gap_ns: nanos(frame_gap),
+        min_interval_ns: nanos(min_interval),
+        ..Default::default()
+    };
+    Ok(railgate_adapters::wiegand::EdgeAdapter::new(
+        railgate_adapters::wiegand::EdgeConfig {
+            name: name.to_string(),
+            reader: reader.token.clone(),
+            format: reader.format,
+            framer,
+            card: reader.card_point.clone(),
+            backoff: railgate_adapters::modbus::Backoff::default(),
+        },
+        railgate_adapters::wiegand::GpioEdges {
+            chip: chip.clone(),
+            d0: *d0,
+            d1: *d1,
+            consumer: format!("railgate-{name}"),
+        },
+    ))
+}
