@@ -104,6 +104,12 @@ pub(crate) struct ReaderSpec {
     pub keypad_topic: Option<String>,
     /// OSDP only: its LED (and buzzer) as an ONVIF relay output.
     pub led: Option<LedSpec>,
+    /// OSDP only: its tamper switch as an ONVIF digital input with this token (active:
+    /// tampered).
+    pub tamper_input: Option<String>,
+    /// OSDP only: its power report as an ONVIF digital input with this token (active: power
+    /// failure).
+    pub power_input: Option<String>,
 }
 
 /// A data item of a card read.

@@ -17,6 +17,8 @@ card_readers:
         secure: install
         data: [format, facility_code, card_number, bits]
         led: {relay: Reader1-LED, color: green}
+        tamper_input: Reader1-Tamper
+        power_input: Reader1-Power
   - name: gate
     wiegand_serial: {device: /dev/ttyUSB1, encoding: hex, includes_parity: true, format: h10301}
     readers: [{token: Gate}]

@@ -102,7 +102,9 @@ def line(tmp_path):
 
 def test_osdp_reader_secure_channel_card_read_led_and_link(tmp_path, line):
     pd_end, gw_end = line
-    (tmp_path / "site.yaml").write_text(EXAMPLE.read_text().replace("/dev/ttyUSB0", str(gw_end)))
+    site = EXAMPLE.read_text().replace("/dev/ttyUSB0", str(gw_end))
+    site += "        tamper_input: Reader1-Tamper\n"
+    (tmp_path / "site.yaml").write_text(site)
     pd = Pd(pd_end, "1")
     g = Gateway(tmp_path, config="mapping: site.yaml\n").start()
     try:
@@ -133,6 +135,11 @@ def test_osdp_reader_secure_channel_card_read_led_and_link(tmp_path, line):
         for row in g.log().splitlines():
             if "4567" in row and "card read" in row:
                 assert "DEBUG" in row, row
+
+        # The tamper switch as a digital input.
+        pd.send({"tamper": True})
+        got = pull_until(events, lambda ms: any(m["source"].get("InputToken") == "Reader1-Tamper"
+                                                  and m["data"].get("LogicalState") == "true" for m in ms))
 
         # The LED as a relay: SetRelayOutputState reaches the reader as an LED command.
         dev = zeep_client(g.url)

@@ -14,8 +14,9 @@ use railgate_adapters::wiegand::ascii::{AsciiConfig, Encoding};
 
 use crate::model_readers::{CardItemSpec, EncodingSpec, LedColorSpec, ReaderControllerSpec};
 use crate::plan::{
-    Controller, FixedItem, IdleState, ItemType, Link, Reader, ReaderLed, ReaderLink, ReaderSecure,
-    ReaderTransport, RecordEvent, RecordItem, RecordPoint, RelayMode, RelayPoint, TopicName,
+    Controller, FixedItem, IdleState, InputPoint, ItemType, Link, Reader, ReaderLed, ReaderLink,
+    ReaderSecure, ReaderTransport, RecordEvent, RecordItem, RecordPoint, RelayMode, RelayPoint,
+    TopicName,
 };
 use crate::topics;
 
@@ -248,6 +249,7 @@ impl Compiler {
             let mut readers = Vec::new();
             let mut records = Vec::new();
             let mut relays = Vec::new();
+            let mut inputs = Vec::new();
             for (i, r) in spec.readers.iter().enumerate() {
                 let rhere = here.sub(&format!("/readers/{i}"));
                 let rhere = Here {
@@ -337,6 +339,8 @@ impl Compiler {
                         ("/secure", r.secure.is_some()),
                         ("/keypad_topic", r.keypad_topic.is_some()),
                         ("/led", r.led.is_some()),
+                        ("/tamper_input", r.tamper_input.is_some()),
+                        ("/power_input", r.power_input.is_some()),
                     ] {
                         if given {
                             self.rep.key(
@@ -481,6 +485,41 @@ impl Compiler {
                         buzzer: spec_led.buzzer.unwrap_or(false),
                     });
                 }
+                let tamper_point = is_osdp.then(|| PointId(format!("{token}/tamper")));
+                let power_point = is_osdp.then(|| PointId(format!("{token}/power")));
+                for (sub, given, point) in [
+                    ("/tamper_input", &r.tamper_input, &tamper_point),
+                    ("/power_input", &r.power_input, &power_point),
+                ] {
+                    let (Some(raw), Some(point)) = (given, point) else {
+                        continue;
+                    };
+                    let Some(input) = self.scoped_name(&scope, &rhere, sub, raw) else {
+                        ok = false;
+                        continue;
+                    };
+                    if self.input_tokens.contains_key(&input)
+                        || inputs.iter().any(|p: &InputPoint| p.token == input)
+                    {
+                        self.rep.value(
+                            &self.docs,
+                            &rhere,
+                            sub,
+                            format!("input token `{input}` is already used"),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                    self.input_tokens.insert(input.clone(), rhere.clone());
+                    inputs.push(InputPoint {
+                        token: input,
+                        controller: name.to_string(),
+                        point: point.clone(),
+                        invert: false,
+                        debounce: Duration::ZERO,
+                        idle_state: IdleState::Open,
+                    });
+                }
                 readers.push(Reader {
                     token: token.clone(),
                     address,
@@ -488,14 +527,15 @@ impl Compiler {
                     secure,
                     card_point,
                     keypad_point,
-                    tamper_point: is_osdp.then(|| PointId(format!("{token}/tamper"))),
-                    power_point: is_osdp.then(|| PointId(format!("{token}/power"))),
+                    tamper_point,
+                    power_point,
                     led,
                 });
             }
             if ok {
                 self.plan.records.extend(records);
                 self.plan.relays.extend(relays);
+                self.plan.inputs.extend(inputs);
                 out.push(Controller {
                     name: name.to_string(),
                     link: Link::Readers(ReaderLink { transport, readers }),
