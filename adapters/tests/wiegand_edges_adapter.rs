@@ -136,3 +136,54 @@ fn gpio_sim_is_needed_for_a_real_chip() {
         "gpio-sim is present, but the GPIO character-device source (gpiocdev) is not built yet: nothing to run"
     );
 }
+
+/// The seam's contract where it applies to an edge source: writes refused `NotWritable`, a
+/// source that cannot be opened is one `Down`, and a stop while down (in backoff) returns
+/// `Ok` within 1 s.
+#[tokio::test]
+async fn contract_writes_refused_and_stop_while_down() {
+    use railgate_adapters::{Command, WriteError, WriteRequest};
+    let adapter = EdgeAdapter::new(config(Format::H10301), Recordings::default());
+    let (events, mut rx) = mpsc::channel(64);
+    let (commands, commands_rx) = mpsc::channel(4);
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(adapter.run(
+        AdapterIo {
+            events,
+            commands: commands_rx,
+        },
+        stop.clone(),
+    ));
+    let first = tokio::time::timeout(Duration::from_secs(2), rx.recv())
+        .await
+        .expect("an event")
+        .expect("open channel");
+    assert!(
+        matches!(first, AdapterEvent::Link(ref l) if l.state == LinkState::Down),
+        "{first:?}"
+    );
+    let (req, answer) = WriteRequest::new(PointId("Side/card".into()), Value::Bool(true));
+    commands.send(Command::Write(req)).await.expect("sent");
+    let answered = tokio::time::timeout(Duration::from_secs(2), answer)
+        .await
+        .expect("answered")
+        .expect("reply");
+    assert!(
+        matches!(answered, Err(WriteError::NotWritable(_))),
+        "{answered:?}"
+    );
+    // Still down, one Down event only.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    while let Ok(e) = rx.try_recv() {
+        assert!(
+            !matches!(e, AdapterEvent::Link(_)),
+            "a second link event: {e:?}"
+        );
+    }
+    stop.cancel();
+    tokio::time::timeout(Duration::from_secs(1), task)
+        .await
+        .expect("stops within 1 s")
+        .expect("joins")
+        .expect("Ok");
+}
