@@ -194,3 +194,69 @@ card_readers:
     finally:
         if g.proc and g.proc.poll() is None:
             g.stop()
+
+
+def _latency(events: str, trigger, topic: str, n: int) -> list[float]:
+    """Seconds from `trigger()` to the event arriving in a waiting PullMessages, `n` times."""
+    out = []
+    for i in range(n):
+        result: dict = {}
+
+        def waiter():
+            t_end = time.monotonic() + 5
+            while time.monotonic() < t_end:
+                r = pull(events, "PT5S", 10)
+                if any(m["topic"].endswith(topic) for m in messages(r)):
+                    result["at"] = time.monotonic()
+                    return
+
+        t = threading.Thread(target=waiter)
+        t.start()
+        time.sleep(0.05)  # the pull is waiting
+        t0 = time.monotonic()
+        trigger(i)
+        t.join()
+        assert "at" in result, f"{topic}: occurrence {i} never arrived"
+        out.append(result["at"] - t0)
+    return out
+
+
+def _pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def test_card_read_latency_over_osdp_against_a_same_run_baseline(tmp_path, line):
+    """Benchmark: card read at the reader → event in a waiting PullMessages, over OSDP at its
+    poll rate, p50/p99, against the same gateway's test event source (store + pull path
+    only). Printed; the bound asserted is loose (a shared 2-core machine)."""
+    from conftest import EventSource
+    pd_end, gw_end = line
+    (tmp_path / "site.yaml").write_text(EXAMPLE.read_text().replace("/dev/ttyUSB0", str(gw_end)))
+    sock = tmp_path / "events.sock"
+    pd = Pd(pd_end, "1")
+    g = Gateway(tmp_path, config="mapping: site.yaml\n", env={"RAILGATE_TEST_EVENTS": str(sock)}).start()
+    try:
+        events = create_pull_point(g, "", "PT300S")
+        assert pd.wait(lambda m: m.get("sc_active") is True, 20), pd.lines
+        pull_until(events, link_is("true"))
+        while messages(pull(events, "PT0S", 100)):
+            pass
+        n = int(os.environ.get("RAILGATE_BENCH_READS", "30"))
+        card = {"card": {"bits": 26, "data": h10301(123, 4567)}}
+        osdp = _latency(events, lambda i: pd.send(card), CARD, n)
+        source = EventSource(sock)
+        source.connect()
+        base = _latency(events, lambda i: source.raise_event("Test/BenchTick", {"N": str(i)}, {"V": "1"}, prop=False),
+                        "Test/BenchTick", n)
+        source.close()
+        line_ = (f"card read -> PullMessages over OSDP: p50 {_pct(osdp, 50) * 1000:.1f} ms, p99 {_pct(osdp, 99) * 1000:.1f} ms; "
+                 f"baseline (test source -> PullMessages): p50 {_pct(base, 50) * 1000:.1f} ms, p99 {_pct(base, 99) * 1000:.1f} ms; n={n}")
+        print("\n[bench] " + line_)
+        (tmp_path.parent / "card_read_latency.txt").write_text(line_ + "\n")
+        assert _pct(osdp, 99) < 2.0, line_
+        assert g.stop() == 0, g.log()
+    finally:
+        pd.kill()
+        if g.proc and g.proc.poll() is None:
+            g.stop()
