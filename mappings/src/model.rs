@@ -47,6 +47,8 @@ pub(crate) struct SiteFile {
     /// Controllers speaking a line protocol (an alarm panel's serial interface) over a serial
     /// port or TCP, with the inputs, relays and commands bound to them.
     pub line_controllers: Option<Vec<crate::line_model::LineControllerSpec>>,
+    /// Card-reader links: OSDP buses, serial Wiegand converters, Wiegand on GPIO.
+    pub card_readers: Option<Vec<crate::model_readers::ReaderControllerSpec>>,
 }
 
 /// A serial port offered to ONVIF clients.

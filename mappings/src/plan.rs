@@ -107,6 +107,8 @@ pub enum Link {
     Modbus(ModbusConfig),
     /// A line protocol (an alarm panel's serial interface) over a serial port or TCP.
     Line(Box<railgate_adapters::line::LineLink>),
+    /// Card readers: an OSDP bus, a serial Wiegand converter or Wiegand on GPIO lines.
+    Readers(ReaderLink),
 }
 
 /// The electrical state a contact rests in (tt:DigitalIdleState / tt:RelayIdleState).
@@ -413,4 +415,94 @@ pub struct AuxCommand {
     pub point: PointId,
     /// The value written.
     pub value: WriteValue,
+}
+
+/// A card-reader link: its transport and its readers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReaderLink {
+    /// How the readers are reached.
+    pub transport: ReaderTransport,
+    /// The readers, in file order (one on a Wiegand link).
+    pub readers: Vec<Reader>,
+}
+
+/// How card readers are reached.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReaderTransport {
+    /// An OSDP bus; the gateway is the control panel.
+    Osdp {
+        /// The serial device.
+        device: PathBuf,
+        /// Baud rate (one of `railgate_adapters::osdp::BAUD_RATES`).
+        baud: u32,
+    },
+    /// A serial Wiegand converter (8N1), one line per read.
+    WiegandSerial {
+        /// The serial device.
+        device: PathBuf,
+        /// Baud rate.
+        baud: u32,
+        /// How the number is written, and whether it includes the parity bits.
+        ascii: railgate_adapters::wiegand::ascii::AsciiConfig,
+    },
+    /// Wiegand D0/D1 on two lines of a GPIO character device.
+    WiegandGpio {
+        /// The chip, e.g. `/dev/gpiochip0`.
+        chip: PathBuf,
+        /// D0's line offset.
+        d0: u32,
+        /// D1's line offset.
+        d1: u32,
+        /// Silence that ends a frame.
+        frame_gap: Duration,
+        /// Edges closer than this are noise.
+        min_interval: Duration,
+    },
+}
+
+/// How an OSDP reader's secure channel is keyed (the gateway turns it into
+/// `railgate_adapters::osdp::SecureChannel`, placing install-mode keys in its data folder).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReaderSecure {
+    /// Plain text.
+    Off,
+    /// Install a fresh key on first contact; kept in `<data>/osdp/<controller>-<address>.key`.
+    Install,
+    /// A key the integrator gives, read from this file (32 hex digits).
+    KeyFile(PathBuf),
+}
+
+/// One card reader.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reader {
+    /// Its token (the `Reader` source item).
+    pub token: String,
+    /// Its OSDP address (0 on a Wiegand link).
+    pub address: u8,
+    /// The Wiegand format its raw reads are decoded with.
+    pub format: railgate_adapters::wiegand::Format,
+    /// OSDP: the secure channel (`Off` on a Wiegand link).
+    pub secure: ReaderSecure,
+    /// The point its card reads are reported on (`Value::Record`).
+    pub card_point: PointId,
+    /// The point its keypad input is reported on (`Value::Record`, field `Keys`), OSDP only.
+    pub keypad_point: Option<PointId>,
+    /// OSDP: its tamper state (`Value::Bool`, true = tampered).
+    pub tamper_point: Option<PointId>,
+    /// OSDP: its power state (`Value::Bool`, true = power failure).
+    pub power_point: Option<PointId>,
+    /// OSDP: its LED as a relay: the point written (`Value::Bool`) and what active means.
+    pub led: Option<ReaderLed>,
+}
+
+/// A reader LED driven as a relay: active shows `color` steadily (and sounds the buzzer
+/// when `buzzer`), inactive turns both off.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReaderLed {
+    /// The point the relay writes and reads back.
+    pub point: PointId,
+    /// The colour while active.
+    pub color: railgate_adapters::osdp::LedColor,
+    /// Whether the buzzer sounds while active.
+    pub buzzer: bool,
 }

@@ -57,18 +57,19 @@
 //! it sends. Keys are never logged ([`Scbk`]'s `Debug` prints `***`); the library logs none.
 
 //!
-//! **Not yet behind the [`crate::Adapter`] seam.** It would fit as the Modbus RTU bus does:
-//! one [`OsdpBus`] per port (the library wants one control panel owning every reader of a
-//! channel) and one adapter per reader, fed by [`OsdpReport::pd`] and writing through
-//! [`OsdpHandle`]; `Online`/`Offline` become `AdapterEvent::Link`, tamper, power and inputs
-//! `Value::Bool` points. What the seam lacks: a value for a card read (the bits with their
-//! count, `Value::Bytes` loses it, plus the reader number and [`RawFormat`]) and for keypad
-//! keys, and structured writes for LED patterns and buzzer tones (colour, on/off times,
-//! temporary duration), which one `Value` per point does not carry.
+//! **Behind the [`crate::Adapter`] seam**: [`OsdpAdapter`] (`adapter.rs`) runs one
+//! [`OsdpBus`] per port (the library wants one control panel owning every reader of a
+//! channel) as one controller; its link is up while every reader is online. Card reads are
+//! decoded with the reader's format into `Value::Record`s, keypad keys too; tamper and power
+//! are `Value::Bool` points; an LED point's `Value::Bool` write becomes `osdp_LED` (and
+//! `osdp_BUZ`), answered after the ACK. Structured writes (LED patterns, tone lengths,
+//! temporary durations) still do not fit one `Value` per point.
 
 pub mod command;
 pub mod config;
 
+#[cfg(feature = "osdp")]
+mod adapter;
 #[cfg(feature = "osdp")]
 mod bus;
 #[cfg(feature = "osdp")]
@@ -78,6 +79,8 @@ mod keys;
 #[cfg(feature = "osdp")]
 mod wire;
 
+#[cfg(feature = "osdp")]
+pub use adapter::{LedPoint, OsdpAdapter, OsdpAdapterConfig, ReaderPoints, card_record};
 #[cfg(feature = "osdp")]
 pub use bus::{OsdpBus, OsdpError, OsdpHandle};
 pub use command::{

@@ -22,13 +22,25 @@
 
 pub mod ascii;
 mod bits;
+#[cfg(feature = "runtime")]
+mod converter;
 mod decode;
+#[cfg(feature = "runtime")]
+mod edge_adapter;
 pub mod edges;
 mod format;
+#[cfg(feature = "gpio")]
+mod gpio;
 
 #[cfg(test)]
 mod tests;
 
 pub use bits::{Bits, BitsError};
+#[cfg(feature = "runtime")]
+pub use converter::{ConverterAdapter, ConverterConfig, line_record};
 pub use decode::{Card, EncodeError, WiegandError, decode, encode};
+#[cfg(feature = "runtime")]
+pub use edge_adapter::{EdgeAdapter, EdgeConfig, EdgeSource, OpenEdges, Recording, Recordings};
 pub use format::{Field, Format, Layout, Parity, ParityKind, UnknownFormat};
+#[cfg(feature = "gpio")]
+pub use gpio::{GpioEdges, GpioSource};

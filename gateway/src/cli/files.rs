@@ -17,6 +17,7 @@ const MAPPING_KEYS: &[&str] = &[
     "commands",
     "topic_namespaces",
     "serial_ports",
+    "card_readers",
 ];
 
 /// What a file turned out to be.

@@ -98,7 +98,12 @@ impl Southbound {
     /// Runs the core (adapters, engine, publisher) until `stop` is cancelled, then shuts it
     /// down in order. Call once.
     pub async fn run(self: Arc<Self>, events: EventCore, stop: CancellationToken) {
-        self.run_with(events, stop, Links::start_plan).await;
+        // The state database lives in the data folder; OSDP keys are kept beside it.
+        let data_dir = self.db.path().parent().map(std::path::Path::to_path_buf);
+        self.run_with(events, stop, move |links, plan| {
+            links.start_plan(plan, data_dir.as_deref());
+        })
+        .await;
     }
 
     /// [`Southbound::run`] with the adapters `start` picks (tests bring their own).

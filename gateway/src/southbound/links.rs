@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use railgate_adapters::line::LineAdapter;
 use railgate_adapters::modbus::Buses;
 use railgate_adapters::{Adapter, AdapterEvent, AdapterIo, Command};
-use railgate_mappings::plan::{Link, Plan};
+use railgate_mappings::plan::{Link, Plan, ReaderTransport};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -52,12 +52,45 @@ impl Links {
 
     /// Starts the adapter of every controller in `plan`, and the bus task of every serial
     /// port its RTU controllers share.
-    pub(super) fn start_plan(&mut self, plan: &Plan) {
+    /// `data_dir`: the folder OSDP install-mode keys are kept in.
+    pub(super) fn start_plan(&mut self, plan: &Plan, data_dir: Option<&std::path::Path>) {
         let mut buses = Buses::new();
         for controller in &plan.controllers {
             match &controller.link {
                 Link::Modbus(config) => self.start(buses.adapter(config.clone())),
                 Link::Line(link) => self.start(LineAdapter::from_link((**link).clone())),
+                Link::Readers(link) => match &link.transport {
+                    ReaderTransport::Osdp { .. } => {
+                        match super::readers::osdp_adapter(&controller.name, link, data_dir) {
+                            Ok(adapter) => self.start(adapter),
+                            Err(e) => tracing::error!(
+                                controller = %controller.name,
+                                error = %e,
+                                "OSDP controller not started"
+                            ),
+                        }
+                    }
+                    ReaderTransport::WiegandSerial { .. } => {
+                        match super::readers::converter_adapter(&controller.name, link) {
+                            Ok(adapter) => self.start(adapter),
+                            Err(e) => tracing::error!(
+                                controller = %controller.name,
+                                error = %e,
+                                "Wiegand converter not started"
+                            ),
+                        }
+                    }
+                    ReaderTransport::WiegandGpio { .. } => {
+                        match super::readers::gpio_adapter(&controller.name, link) {
+                            Ok(adapter) => self.start(adapter),
+                            Err(e) => tracing::error!(
+                                controller = %controller.name,
+                                error = %e,
+                                "Wiegand GPIO reader not started"
+                            ),
+                        }
+                    }
+                },
             }
         }
         for bus in buses.into_tasks() {

@@ -42,6 +42,7 @@ mod links;
 mod messages;
 mod owner;
 pub mod publish;
+mod readers;
 pub mod serial;
 pub mod settings;
 #[cfg(test)]

@@ -222,6 +222,7 @@ fn rtu_lines(plan: &Plan) -> Vec<(PathBuf, String)> {
             },
             // A line controller's serial port is its own (not a shared Modbus line).
             Link::Line(_) => None,
+            Link::Readers(_) => None,
         })
         .collect()
 }

@@ -13,6 +13,7 @@ mod events;
 mod items;
 mod line;
 mod points;
+mod readers;
 mod report;
 mod serial;
 mod values;
@@ -147,6 +148,8 @@ pub(crate) fn compile(
     let serial_ports: Vec<(String, SerialPortSpec)> = site.items("serial_ports");
     let line_controllers: Vec<(String, crate::line_model::LineControllerSpec)> =
         site.items("line_controllers");
+    let card_readers: Vec<(String, crate::model_readers::ReaderControllerSpec)> =
+        site.items("card_readers");
     let site_namespaces = site.namespaces();
     rep.diags.append(&mut site.diags);
 
@@ -258,6 +261,8 @@ pub(crate) fn compile(
         }
     }
     c.overlaps();
+    let namespaces = site_sections.namespaces.clone();
+    let reader_controllers = c.card_readers(&card_readers, &namespaces);
 
     // The plan: each controller with every point its items use.
     let mut plan = std::mem::take(&mut c.plan);
@@ -269,6 +274,7 @@ pub(crate) fn compile(
             link: Link::Modbus(config),
         });
     }
+    plan.controllers.extend(reader_controllers);
     c.plan = plan;
     c.line_controllers(&line_controllers, &site_sections.namespaces);
     let plan = std::mem::take(&mut c.plan);
