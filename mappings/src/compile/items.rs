@@ -9,7 +9,7 @@ use railgate_adapters::PointId;
 
 use super::points::{self, Addr, AddrError, BitRule, Claim, ClaimKind, Span};
 use super::report::Here;
-use super::{Compiler, Scope, checked_name};
+use super::{Compiler, Scope, TokenKind, checked_name};
 
 /// Longest ONVIF ReferenceToken.
 pub(super) const MAX_TOKEN: usize = 64;
@@ -182,11 +182,7 @@ impl Compiler {
         let Some(token) = token else {
             return;
         };
-        if let Some(first) = self.input_tokens.get(&token).cloned() {
-            self.clash(&first, &here, "/token", "input token", &token, &spec.token);
-        } else {
-            self.input_tokens.insert(token.clone(), here.clone());
-        }
+        self.claim_token(TokenKind::Input, &token, &here, "/token", &spec.token);
         let Some((addr, sub)) = point else {
             return;
         };
@@ -310,11 +306,7 @@ impl Compiler {
         let Some(token) = token else {
             return;
         };
-        if let Some(first) = self.relay_tokens.get(&token).cloned() {
-            self.clash(&first, &here, "/token", "relay token", &token, &spec.token);
-        } else {
-            self.relay_tokens.insert(token.clone(), here.clone());
-        }
+        self.claim_token(TokenKind::Relay, &token, &here, "/token", &spec.token);
         let Some((addr, sub)) = point else {
             return;
         };

@@ -31,10 +31,10 @@ use crate::plan::{
     ValuePoint, WireType,
 };
 
-use super::Compiler;
 use super::events::item_type;
 use super::items::idle;
 use super::report::Here;
+use super::{Compiler, TokenKind};
 
 const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -202,18 +202,15 @@ impl Compiler {
                 pointer: here.sub(&item),
                 inst: None,
             };
-            if let Some(first) = self.input_tokens.get(&input.token).cloned() {
-                self.clash(
-                    &first,
-                    &item_here,
-                    "/token",
-                    "input token",
-                    &input.token,
-                    &input.token,
-                );
+            if !self.claim_token(
+                TokenKind::Input,
+                &input.token,
+                &item_here,
+                "/token",
+                &input.token,
+            ) {
                 continue;
             }
-            self.input_tokens.insert(input.token.clone(), item_here);
             self.plan.inputs.push(InputPoint {
                 token: input.token.clone(),
                 controller: name.to_string(),
@@ -294,18 +291,15 @@ impl Compiler {
                 pointer: here.sub(&item),
                 inst: None,
             };
-            if let Some(first) = self.relay_tokens.get(&relay.token).cloned() {
-                self.clash(
-                    &first,
-                    &item_here,
-                    "/token",
-                    "relay token",
-                    &relay.token,
-                    &relay.token,
-                );
+            if !self.claim_token(
+                TokenKind::Relay,
+                &relay.token,
+                &item_here,
+                "/token",
+                &relay.token,
+            ) {
                 continue;
             }
-            self.relay_tokens.insert(relay.token.clone(), item_here);
             self.plan.relays.push(RelayPoint {
                 token: relay.token.clone(),
                 controller: name.to_string(),

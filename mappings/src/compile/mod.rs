@@ -286,6 +286,13 @@ pub(crate) fn compile(
     }
 }
 
+/// The token tables items claim their tokens in (GetDigitalInputs / GetRelayOutputs).
+#[derive(Clone, Copy)]
+enum TokenKind {
+    Input,
+    Relay,
+}
+
 impl Compiler {
     /// Checks `topic_namespaces` of document `doc` and returns the prefixes usable there.
     fn namespaces(
@@ -540,6 +547,33 @@ impl Compiler {
 
     /// Reports that `what` at `later` clashes with the same at `earlier` (duplicate names).
     /// `label` is the final name, `written` the name as written in `later`'s file.
+    /// Claims `token` in the input or relay table for the item at `here` (`sub`: the key
+    /// naming it, `written`: the token as written): true if it was free; otherwise the clash
+    /// with its first owner is reported and the table keeps that owner.
+    fn claim_token(
+        &mut self,
+        kind: TokenKind,
+        token: &str,
+        here: &Here,
+        sub: &str,
+        written: &str,
+    ) -> bool {
+        let (table, what) = match kind {
+            TokenKind::Input => (&mut self.input_tokens, "input token"),
+            TokenKind::Relay => (&mut self.relay_tokens, "relay token"),
+        };
+        match table.get(token).cloned() {
+            Some(first) => {
+                self.clash(&first, here, sub, what, token, written);
+                false
+            }
+            None => {
+                table.insert(token.to_string(), here.clone());
+                true
+            }
+        }
+    }
+
     fn clash(
         &mut self,
         earlier: &Here,

@@ -21,7 +21,7 @@ use crate::plan::{
 use crate::topics;
 
 use super::report::Here;
-use super::{Compiler, Scope};
+use super::{Compiler, Scope, TokenKind};
 
 /// The default topic of card reads (no standard ONVIF topic is a bare read: the
 /// `tns1:AccessControl/*` topics report access decisions, which a reader does not make).
@@ -448,18 +448,8 @@ impl Compiler {
                         ok = false;
                         continue;
                     };
-                    if self.relay_tokens.contains_key(&relay)
-                        || relays.iter().any(|p: &RelayPoint| p.token == relay)
-                    {
-                        self.rep.value(
-                            &self.docs,
-                            &rhere,
-                            "/led/relay",
-                            format!("relay token `{relay}` is already used"),
-                        );
+                    if !self.claim_token(TokenKind::Relay, &relay, &rhere, "/led/relay", &relay) {
                         ok = false;
-                    } else {
-                        self.relay_tokens.insert(relay.clone(), rhere.clone());
                     }
                     let point = PointId(format!("{token}/led"));
                     relays.push(RelayPoint {
@@ -498,19 +488,10 @@ impl Compiler {
                         ok = false;
                         continue;
                     };
-                    if self.input_tokens.contains_key(&input)
-                        || inputs.iter().any(|p: &InputPoint| p.token == input)
-                    {
-                        self.rep.value(
-                            &self.docs,
-                            &rhere,
-                            sub,
-                            format!("input token `{input}` is already used"),
-                        );
+                    if !self.claim_token(TokenKind::Input, &input, &rhere, sub, &input) {
                         ok = false;
                         continue;
                     }
-                    self.input_tokens.insert(input.clone(), rhere.clone());
                     inputs.push(InputPoint {
                         token: input,
                         controller: name.to_string(),
