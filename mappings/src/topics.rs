@@ -166,6 +166,13 @@ pub const FAILING_POINTS: &str = "Monitoring/FailingPoints";
 /// `State` `Ok`|`Full`, `Refused`), a property the gateway keeps from start.
 pub const EVENT_STORAGE: &str = "Monitoring/EventStorage";
 
+/// `rg:CardReader/CardRead`: card reads of the mapping's card readers (no standard ONVIF topic
+/// is a bare read: the `tns1:AccessControl/*` topics report access decisions, which a reader
+/// does not make).
+pub const CARD_READ: &str = "CardReader/CardRead";
+/// `rg:CardReader/Keypad`: keypad input of the mapping's card readers.
+pub const KEYPAD: &str = "CardReader/Keypad";
+
 /// Topics of [`RAILGATE_TOPICS`] the gateway itself emits: a value may not publish on them.
 pub const RESERVED_RAILGATE: &[(&str, &str)] = &[
     (
@@ -183,6 +190,14 @@ pub const RESERVED_RAILGATE: &[(&str, &str)] = &[
     (
         EVENT_STORAGE,
         "the gateway reports whether its event store can write on it",
+    ),
+    (
+        CARD_READ,
+        "card readers (`card_readers`) publish their reads on it",
+    ),
+    (
+        KEYPAD,
+        "card readers (`card_readers`) publish their keypad input on it",
     ),
 ];
 

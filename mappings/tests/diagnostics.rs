@@ -573,6 +573,16 @@ fn cases() -> Vec<Case> {
             )],
         ),
         site(
+            "reserved rg: card reader topic",
+            "values:\n  - {name: e, holding_register: 30, type: u16, topic: 'rg:CardReader/CardRead'}\n",
+            &[(
+                7,
+                "'rg:",
+                "values[0].topic",
+                "is reserved: card readers (`card_readers`) publish their reads on it",
+            )],
+        ),
+        site(
             "unknown standard topic",
             "values:\n  - {name: e, holding_register: 30, type: u16, topic: 'tns1:Monitoring/BatteryCapacty'}\n",
             &[(

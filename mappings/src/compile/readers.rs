@@ -23,11 +23,10 @@ use crate::topics;
 use super::report::Here;
 use super::{Compiler, Scope, TokenKind};
 
-/// The default topic of card reads (no standard ONVIF topic is a bare read: the
-/// `tns1:AccessControl/*` topics report access decisions, which a reader does not make).
-pub(crate) const CARD_TOPIC: &str = "CardReader/CardRead";
+/// The default topic of card reads.
+pub(crate) const CARD_TOPIC: &str = topics::CARD_READ;
 /// The default topic of keypad input.
-pub(crate) const KEYPAD_TOPIC: &str = "CardReader/Keypad";
+pub(crate) const KEYPAD_TOPIC: &str = topics::KEYPAD;
 /// Highest OSDP address (0x7F is the broadcast address).
 const MAX_OSDP_ADDRESS: u32 = 126;
 
@@ -588,7 +587,9 @@ impl Compiler {
             );
             return None;
         };
-        if let Some(why) = topics::reserved_in(ns, path) {
+        // A reader may name its own kind's default topic (reserved for readers, not from them).
+        let own_default = ns == topics::RAILGATE_TOPICS && path == default;
+        if let Some(why) = topics::reserved_in(ns, path).filter(|_| !own_default) {
             self.rep.value(
                 &self.docs,
                 here,
