@@ -96,16 +96,7 @@ pub fn card_record(
     bits: &Bits,
     format: Format,
 ) -> Result<BTreeMap<String, String>, wiegand::WiegandError> {
-    let card = wiegand::decode(bits, format)?;
-    let mut fields = BTreeMap::new();
-    fields.insert("Format".to_string(), card.format.name().to_string());
-    if let Some(fc) = card.facility {
-        fields.insert("FacilityCode".to_string(), fc.to_string());
-    }
-    fields.insert("CardNumber".to_string(), card.number.to_string());
-    fields.insert("Bits".to_string(), format!("{:x}", card.bits));
-    fields.insert("BitCount".to_string(), card.bits.len().to_string());
-    Ok(fields)
+    Ok(wiegand::decode(bits, format)?.record())
 }
 
 fn update(id: &PointId, value: Value, quality: Quality) -> AdapterEvent {

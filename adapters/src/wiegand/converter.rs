@@ -77,15 +77,7 @@ pub fn line_record(
 ) -> Result<std::collections::BTreeMap<String, String>, String> {
     let bits = ascii::parse_line(line, config, format).map_err(|e| e.to_string())?;
     let card = decode(&bits, format).map_err(|e| e.to_string())?;
-    let mut fields = std::collections::BTreeMap::new();
-    fields.insert("Format".to_string(), card.format.name().to_string());
-    if let Some(fc) = card.facility {
-        fields.insert("FacilityCode".to_string(), fc.to_string());
-    }
-    fields.insert("CardNumber".to_string(), card.number.to_string());
-    fields.insert("Bits".to_string(), format!("{:x}", card.bits));
-    fields.insert("BitCount".to_string(), card.bits.len().to_string());
-    Ok(fields)
+    Ok(card.record())
 }
 
 impl Adapter for ConverterAdapter {

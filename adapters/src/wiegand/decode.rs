@@ -17,6 +17,23 @@ pub struct Card {
     pub bits: Bits,
 }
 
+impl Card {
+    /// The read as a record's fields (`Value::Record`): `Format`, `FacilityCode` (formats with
+    /// one), `CardNumber`, `Bits` (hex) and `BitCount`; the mapping picks which its event
+    /// carries. One shape for every reader source (GPIO, serial converters, OSDP).
+    pub fn record(&self) -> std::collections::BTreeMap<String, String> {
+        let mut fields = std::collections::BTreeMap::new();
+        fields.insert("Format".to_string(), self.format.name().to_string());
+        if let Some(fc) = self.facility {
+            fields.insert("FacilityCode".to_string(), fc.to_string());
+        }
+        fields.insert("CardNumber".to_string(), self.number.to_string());
+        fields.insert("Bits".to_string(), format!("{:x}", self.bits));
+        fields.insert("BitCount".to_string(), self.bits.len().to_string());
+        fields
+    }
+}
+
 /// `h10301 facility 123 card 4567`; `raw 26 bits 0x2f623ae`.
 impl std::fmt::Display for Card {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

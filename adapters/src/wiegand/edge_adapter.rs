@@ -90,14 +90,7 @@ impl<O: OpenEdges> EdgeAdapter<O> {
         match framed {
             Framed::Frame(frame) => match decode(&frame.bits, c.format) {
                 Ok(card) => {
-                    let mut fields = std::collections::BTreeMap::new();
-                    fields.insert("Format".to_string(), card.format.name().to_string());
-                    if let Some(fc) = card.facility {
-                        fields.insert("FacilityCode".to_string(), fc.to_string());
-                    }
-                    fields.insert("CardNumber".to_string(), card.number.to_string());
-                    fields.insert("Bits".to_string(), format!("{:x}", card.bits));
-                    fields.insert("BitCount".to_string(), card.bits.len().to_string());
+                    let fields = card.record();
                     tracing::debug!(controller = %c.name, reader = %c.reader, card = ?fields, "card read");
                     io.point(
                         PointUpdate {
