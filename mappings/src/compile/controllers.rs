@@ -14,6 +14,25 @@ use super::{Compiler, Ctrl};
 const MIN_POLL: Duration = Duration::from_millis(10);
 
 impl Compiler {
+    /// Whether `name` (at `here`'s `/name`) is a usable controller name, of any kind of
+    /// controller; reports it when not.
+    pub(super) fn controller_name_ok(&mut self, here: &Here, name: &str) -> bool {
+        let ok = !name.is_empty()
+            && name.len() <= 32
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !ok {
+            self.rep.value(
+                &self.docs,
+                here,
+                "/name",
+                format!("`{name}` is not a controller name: 1 to 32 letters, digits, `_` or `-` (it becomes part of point ids)"),
+            );
+        }
+        ok
+    }
+
     /// Checks one controller; returns its index when it is usable. `partial`: settings with
     /// structural problems (already reported) were left out, so a missing transport is not
     /// reported again.
@@ -29,19 +48,8 @@ impl Compiler {
             inst: None,
         };
         let name = spec.name.as_str();
-        let name_ok = !name.is_empty()
-            && name.len() <= 32
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        if !name_ok {
-            self.rep.value(
-                &self.docs,
-                &here,
-                "/name",
-                format!("`{name}` is not a controller name: 1 to 32 letters, digits, `_` or `-` (it becomes part of point ids)"),
-            );
-        } else if self.ctrls.iter().any(|c| c.name == name) {
+        let name_ok = self.controller_name_ok(&here, name);
+        if name_ok && self.ctrls.iter().any(|c| c.name == name) {
             self.rep.value(
                 &self.docs,
                 &here,

@@ -78,19 +78,7 @@ impl Compiler {
         namespaces: &HashMap<String, String>,
     ) -> Option<LineLink> {
         let name = spec.name.as_str();
-        let name_ok = !name.is_empty()
-            && name.len() <= 32
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        if !name_ok {
-            self.rep.value(
-                &self.docs,
-                here,
-                "/name",
-                format!("`{name}` is not a controller name: 1 to 32 letters, digits, `_` or `-`"),
-            );
-        }
+        self.controller_name_ok(here, name);
         let endpoint = match (&spec.serial, &spec.tcp) {
             (Some(_), Some(_)) => {
                 self.rep.key(
