@@ -35,6 +35,26 @@ pub struct LinkEvent {
     pub reason: Option<String>,
 }
 
+impl LinkEvent {
+    /// `link` came up.
+    pub fn up(link: impl Into<String>) -> LinkEvent {
+        LinkEvent {
+            link: link.into(),
+            state: LinkState::Up,
+            reason: None,
+        }
+    }
+
+    /// `link` went down, because of `reason`.
+    pub fn down(link: impl Into<String>, reason: impl Into<String>) -> LinkEvent {
+        LinkEvent {
+            link: link.into(),
+            state: LinkState::Down,
+            reason: Some(reason.into()),
+        }
+    }
+}
+
 /// Why a write failed. A broken link and a device's refusal are different answers.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum WriteError {

@@ -49,11 +49,7 @@ impl Reporter {
         self.delays.reset();
         if self.reported != Some(LinkState::Up) {
             self.reported = Some(LinkState::Up);
-            let event = LinkEvent {
-                link: self.name.clone(),
-                state: LinkState::Up,
-                reason: None,
-            };
+            let event = LinkEvent::up(self.name.clone());
             self.io.link(event, &self.stop).await;
         }
     }
@@ -80,11 +76,7 @@ impl Reporter {
     pub(super) async fn down(&mut self, reason: String) {
         if self.reported != Some(LinkState::Down) {
             self.reported = Some(LinkState::Down);
-            let event = LinkEvent {
-                link: self.name.clone(),
-                state: LinkState::Down,
-                reason: Some(reason),
-            };
+            let event = LinkEvent::down(self.name.clone(), reason);
             self.io.link(event, &self.stop).await;
         }
         for index in 0..self.points.len() {

@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::adapter::{Adapter, AdapterError, AdapterIo, Command};
-use crate::event::{AdapterEvent, LinkEvent, LinkState, WriteError};
+use crate::event::{AdapterEvent, LinkEvent, WriteError};
 use crate::point::{PointId, PointUpdate, Quality, Value};
 use crate::wiegand::{self, Bits, Format};
 
@@ -178,15 +178,7 @@ impl Adapter for OsdpAdapter {
                     online[pd] = true;
                     if online.iter().all(|o| *o) && !up {
                         up = true;
-                        io.link(
-                            LinkEvent {
-                                link: name.clone(),
-                                state: LinkState::Up,
-                                reason: None,
-                            },
-                            &stop,
-                        )
-                        .await;
+                        io.link(LinkEvent::up(name.clone()), &stop).await;
                         for (id, value) in &known {
                             io.report(update(id, value.clone(), Quality::Good), &stop)
                                 .await;
@@ -212,11 +204,7 @@ impl Adapter for OsdpAdapter {
                         up = false;
                         down_reported = true;
                         io.link(
-                            LinkEvent {
-                                link: name.clone(),
-                                state: LinkState::Down,
-                                reason: Some(format!("reader {token}: {reason}")),
-                            },
+                            LinkEvent::down(name.clone(), format!("reader {token}: {reason}")),
                             &stop,
                         )
                         .await;

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::adapter::{Adapter, AdapterError, AdapterIo, Command};
 use crate::backoff::ReconnectDelays;
-use crate::event::{LinkEvent, LinkState, WriteError};
+use crate::event::{LinkEvent, WriteError};
 use crate::modbus::Backoff;
 use crate::point::{PointId, PointUpdate, Quality, Value};
 
@@ -102,15 +102,7 @@ impl Adapter for ConverterAdapter {
                     down_reported = false;
                     last_failure.clear();
                     tracing::info!(controller = %c.name, device = %c.device.display(), "Wiegand converter port open");
-                    io.link(
-                        LinkEvent {
-                            link: c.name.clone(),
-                            state: LinkState::Up,
-                            reason: None,
-                        },
-                        &stop,
-                    )
-                    .await;
+                    io.link(LinkEvent::up(c.name.clone()), &stop).await;
                     let mut lines = BufReader::new(port);
                     let mut buf = Vec::new();
                     loop {
@@ -166,15 +158,8 @@ impl Adapter for ConverterAdapter {
             if !down_reported {
                 down_reported = true;
                 tracing::warn!(controller = %c.name, reason = %reason, "Wiegand converter link down");
-                io.link(
-                    LinkEvent {
-                        link: c.name.clone(),
-                        state: LinkState::Down,
-                        reason: Some(reason.clone()),
-                    },
-                    &stop,
-                )
-                .await;
+                io.link(LinkEvent::down(c.name.clone(), reason.clone()), &stop)
+                    .await;
             } else if reason != last_failure {
                 tracing::debug!(controller = %c.name, reason = %reason, "Wiegand converter still down");
             }

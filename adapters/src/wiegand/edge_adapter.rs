@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::adapter::{Adapter, AdapterError, AdapterIo, Command};
 use crate::backoff::ReconnectDelays;
-use crate::event::{LinkEvent, LinkState, WriteError};
+use crate::event::{LinkEvent, WriteError};
 use crate::modbus::Backoff;
 use crate::point::{PointId, PointUpdate, Quality, Value};
 
@@ -137,15 +137,7 @@ impl<O: OpenEdges> Adapter for EdgeAdapter<O> {
                 Ok(mut source) => {
                     delays.reset();
                     down_reported = false;
-                    io.link(
-                        LinkEvent {
-                            link: name.clone(),
-                            state: LinkState::Up,
-                            reason: None,
-                        },
-                        &stop,
-                    )
-                    .await;
+                    io.link(LinkEvent::up(name.clone()), &stop).await;
                     let mut framer = Framer::new(self.config.framer);
                     loop {
                         let wait = framer
@@ -187,15 +179,7 @@ impl<O: OpenEdges> Adapter for EdgeAdapter<O> {
             if !down_reported {
                 down_reported = true;
                 tracing::warn!(controller = %name, reason = %reason, "Wiegand link down");
-                io.link(
-                    LinkEvent {
-                        link: name.clone(),
-                        state: LinkState::Down,
-                        reason: Some(reason),
-                    },
-                    &stop,
-                )
-                .await;
+                io.link(LinkEvent::down(name.clone(), reason), &stop).await;
             }
             let delay = delays.next_delay();
             tokio::select! {
