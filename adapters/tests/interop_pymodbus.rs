@@ -330,10 +330,13 @@ async fn pymodbus_rtu_server_over_a_pty_is_polled_written_lost_and_recovered() {
     let (mut server, _) = PyServer::start(&["rtu", &slave]).await;
     let mut running = Running::start(ModbusAdapter::new(config(Transport::Rtu {
         device: master,
-        baud: 19200,
-        parity: Parity::None,
-        data_bits: 8,
-        stop_bits: 1,
+        line: railgate_adapters::serial::LineSettings {
+            baud: 19200,
+            parity: Parity::None,
+            data_bits: 8,
+            stop_bits: 1,
+            rs485: Default::default(),
+        },
     })));
     running.wait_link(LinkState::Up, SOON).await.unwrap();
     expect_initial_readings(&mut running).await;
@@ -360,10 +363,13 @@ async fn pymodbus_rtu_server_over_a_pty_is_polled_written_lost_and_recovered() {
 fn unit_config(device: &Path, unit: u8) -> ModbusConfig {
     let mut c = config(Transport::Rtu {
         device: device.to_path_buf(),
-        baud: 19200,
-        parity: Parity::None,
-        data_bits: 8,
-        stop_bits: 1,
+        line: railgate_adapters::serial::LineSettings {
+            baud: 19200,
+            parity: Parity::None,
+            data_bits: 8,
+            stop_bits: 1,
+            rs485: Default::default(),
+        },
     });
     c.name = format!("unit{unit}");
     c.unit = unit;

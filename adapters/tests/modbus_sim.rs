@@ -511,10 +511,13 @@ async fn an_impossible_configuration_is_a_config_error() {
     let mut rtu = config(addr, 1, vec![]);
     rtu.transport = Transport::Rtu {
         device: "/dev/null".into(),
-        baud: 9600,
-        parity: railgate_adapters::modbus::Parity::Even,
-        data_bits: 9,
-        stop_bits: 1,
+        line: railgate_adapters::serial::LineSettings {
+            baud: 9600,
+            parity: railgate_adapters::modbus::Parity::Even,
+            data_bits: 9,
+            stop_bits: 1,
+            rs485: Default::default(),
+        },
     };
     let err = ModbusAdapter::new(rtu).plan().unwrap_err();
     assert!(err.to_string().contains("data bits"), "{err}");
@@ -530,10 +533,13 @@ async fn a_missing_serial_device_is_a_down_link_not_a_crash() {
     );
     c.transport = Transport::Rtu {
         device: dir.path().join("ttyNONE"),
-        baud: 19200,
-        parity: railgate_adapters::modbus::Parity::None,
-        data_bits: 8,
-        stop_bits: 1,
+        line: railgate_adapters::serial::LineSettings {
+            baud: 19200,
+            parity: railgate_adapters::modbus::Parity::None,
+            data_bits: 8,
+            stop_bits: 1,
+            rs485: Default::default(),
+        },
     };
     let mut running = Running::start(ModbusAdapter::new(c));
     let down = running.wait_link(LinkState::Down, SOON).await.unwrap();

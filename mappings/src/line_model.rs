@@ -101,6 +101,8 @@ pub(crate) struct LineSerialSpec {
     pub data_bits: Option<u8>,
     /// Stop bits, 1 or 2 (default 1).
     pub stop_bits: Option<u8>,
+    /// The port's kernel RS-485 mode, for a UART that needs it (USB adapters do not).
+    pub rs485: Option<crate::model::Rs485Spec>,
 }
 
 /// TCP settings of a line controller.

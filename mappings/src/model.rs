@@ -68,9 +68,13 @@ pub(crate) struct SerialPortSpec {
     pub data_bits: Option<u8>,
     /// Stop bits, 1 or 2 (default 1).
     pub stop_bits: Option<u8>,
-    /// The electrical interface (default `rs232`); reported to clients, fixed by the wiring.
+    /// The electrical interface (default `rs232`). Fixed by the wiring, unless the port has a
+    /// kernel `rs485` mode: then clients may switch it between `rs232`, `rs485_half_duplex`
+    /// and `rs485_full_duplex` (SetSerialPortConfiguration), and the mode follows.
     #[serde(rename = "type")]
     pub kind: Option<SerialTypeSpec>,
+    /// The port's kernel RS-485 mode, for a UART that needs it (see the `rs485` reference).
+    pub rs485: Option<Rs485Spec>,
     /// Whether clients may send raw commands and change the line settings (default `true`).
     /// A Modbus RTU controller's device can only be listed read-only, with `expose: false`.
     pub expose: Option<bool>,
@@ -189,6 +193,8 @@ pub(crate) struct RtuSpec {
     pub data_bits: Option<u8>,
     /// Stop bits, 1 or 2 (default 1).
     pub stop_bits: Option<u8>,
+    /// The port's kernel RS-485 mode, for a UART that needs it (USB adapters do not).
+    pub rs485: Option<Rs485Spec>,
 }
 
 /// Serial parity.
@@ -201,6 +207,45 @@ pub(crate) enum ParitySpec {
     Even,
     /// Odd parity.
     Odd,
+}
+
+impl From<ParitySpec> for railgate_adapters::serial::Parity {
+    fn from(p: ParitySpec) -> Self {
+        match p {
+            ParitySpec::None => Self::None,
+            ParitySpec::Even => Self::Even,
+            ParitySpec::Odd => Self::Odd,
+        }
+    }
+}
+
+/// The kernel RS-485 mode of a serial port (Linux `TIOCSRS485`): the UART's driver switches
+/// the transceiver with RTS. Only for UARTs that need it (on-board or HAT UARTs wired to an
+/// RS-485 transceiver); USB adapters that switch direction themselves need nothing.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Rs485Spec {
+    /// The RTS level while sending: `high` (default) or `low`.
+    pub rts_on_send: Option<RtsLevelSpec>,
+    /// Wait between raising RTS and the first bit, whole milliseconds, at most 100 (default `0ms`).
+    pub delay_before_send: Option<DurationText>,
+    /// Wait between the last bit and dropping RTS, whole milliseconds, at most 100 (default `0ms`).
+    pub delay_after_send: Option<DurationText>,
+    /// Four wires: keep the receiver on while sending (default `false`: a two-wire bus would
+    /// read back its own frames). On a `serial_ports` entry its `type` says this instead.
+    pub full_duplex: Option<bool>,
+    /// Switch the transceiver's bus termination on, where the hardware has one (default `false`).
+    pub terminate_bus: Option<bool>,
+}
+
+/// An RTS level.
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RtsLevelSpec {
+    /// RTS high.
+    High,
+    /// RTS low.
+    Low,
 }
 
 /// Reconnect policy.

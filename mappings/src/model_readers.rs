@@ -32,6 +32,8 @@ pub(crate) struct OsdpSpec {
     pub device: String,
     /// 9600 (default), 19200, 38400, 57600, 115200 or 230400.
     pub baud: Option<u32>,
+    /// The port's kernel RS-485 mode, for a UART that needs it (USB adapters do not).
+    pub rs485: Option<crate::model::Rs485Spec>,
 }
 
 /// A serial Wiegand converter.
@@ -49,6 +51,8 @@ pub(crate) struct WiegandSerialSpec {
     pub includes_parity: Option<bool>,
     /// The Wiegand format of the cards, e.g. `h10301`.
     pub format: String,
+    /// The port's kernel RS-485 mode, for a UART that needs it (USB adapters do not).
+    pub rs485: Option<crate::model::Rs485Spec>,
 }
 
 /// How a converter writes a number.

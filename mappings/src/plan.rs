@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use railgate_adapters::PointId;
 use railgate_adapters::modbus::ModbusConfig;
-use railgate_adapters::serial::LineSettings;
+use railgate_adapters::serial::{LineSettings, Rs485, Rs485Mode};
 
 /// A whole site: every controller and every ONVIF-visible thing bound to it.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -43,8 +43,31 @@ pub struct SerialPortPoint {
     pub line: LineSettings,
     /// The electrical interface.
     pub kind: SerialKind,
+    /// The port's kernel RS-485 mode, when the mapping gives it one: then its type can be
+    /// switched between RS-232 and RS-485 half or full duplex ([`SerialPortPoint::rs485_mode`]).
+    pub rs485: Option<Rs485>,
     /// Who owns the port, and so whether clients may use it.
     pub access: SerialAccess,
+}
+
+impl SerialPortPoint {
+    /// The kernel RS-485 mode the port has as `kind`, or `None` if it cannot be `kind`. A
+    /// port without a kernel mode is only its mapped type (its wiring decides) and its mode
+    /// is left alone; one with a kernel mode is RS-232 (mode off) or RS-485 half or full
+    /// duplex (mode on, the receiver on while sending only in full duplex).
+    pub fn rs485_mode(&self, kind: SerialKind) -> Option<Rs485Mode> {
+        match (self.rs485, kind) {
+            (None, k) => (k == self.kind).then_some(Rs485Mode::Keep),
+            (Some(_), SerialKind::Rs232) => Some(Rs485Mode::Off),
+            (Some(r), SerialKind::Rs485HalfDuplex | SerialKind::Rs485FullDuplex) => {
+                Some(Rs485Mode::On(Rs485 {
+                    full_duplex: kind == SerialKind::Rs485FullDuplex,
+                    ..r
+                }))
+            }
+            (Some(_), _) => None,
+        }
+    }
 }
 
 /// Who owns a serial port.
@@ -88,6 +111,20 @@ impl SerialKind {
             SerialKind::Rs485FullDuplex => "RS485FullDuplex",
             SerialKind::Generic => "Generic",
         }
+    }
+
+    /// The kind a tmd:SerialPortType value names.
+    pub fn from_name(name: &str) -> Option<SerialKind> {
+        [
+            SerialKind::Rs232,
+            SerialKind::Rs422HalfDuplex,
+            SerialKind::Rs422FullDuplex,
+            SerialKind::Rs485HalfDuplex,
+            SerialKind::Rs485FullDuplex,
+            SerialKind::Generic,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == name)
     }
 }
 
@@ -435,13 +472,15 @@ pub enum ReaderTransport {
         device: PathBuf,
         /// Baud rate (one of `railgate_adapters::osdp::BAUD_RATES`).
         baud: u32,
+        /// The port's kernel RS-485 mode.
+        rs485: Rs485Mode,
     },
     /// A serial Wiegand converter (8N1), one line per read.
     WiegandSerial {
         /// The serial device.
         device: PathBuf,
-        /// Baud rate.
-        baud: u32,
+        /// Speed (8N1) and the port's kernel RS-485 mode.
+        line: LineSettings,
         /// How the number is written, and whether it includes the parity bits.
         ascii: railgate_adapters::wiegand::ascii::AsciiConfig,
     },

@@ -901,6 +901,54 @@ fn cases() -> Vec<Case> {
             "serial_ports:\n  - {token: p, device: /dev/ttyS1, baud: 9600, type: rs485}\n",
             &[(2, "rs485", "serial_ports[0].type", "")],
         ),
+        raw(
+            "a kernel RS-485 mode out of range, on a port of another type, or with its own duplex",
+            "serial_ports:\n  - {token: a, device: /dev/ttyS1, baud: 9600, type: rs485_half_duplex, rs485: {delay_before_send: 250ms}}\n  - {token: b, device: /dev/ttyS2, baud: 9600, type: rs422_half_duplex, rs485: {}}\n  - {token: c, device: /dev/ttyS3, baud: 9600, type: rs485_full_duplex, rs485: {full_duplex: true}}\n  - {token: d, device: /dev/ttyS4, baud: 9600, type: rs232, rs485: {rts_on_send: low, delay_after_send: 2ms}}\n",
+            &[
+                (
+                    2,
+                    "250ms",
+                    "serial_ports[0].rs485.delay_before_send",
+                    "RS-485 delay_before_send is 250 ms; the kernel allows at most 100 ms",
+                ),
+                (
+                    3,
+                    "rs422_half_duplex",
+                    "serial_ports[1].type",
+                    "a port with a kernel `rs485` mode is `rs232`, `rs485_half_duplex` or `rs485_full_duplex`, not RS422HalfDuplex",
+                ),
+                (
+                    4,
+                    "full_duplex: true",
+                    "serial_ports[2].rs485.full_duplex",
+                    "on a serial port, `type` says whether the bus is half or full duplex",
+                ),
+            ],
+        ),
+        raw(
+            "a kernel RS-485 mode on every kind of serial link",
+            "controllers:\n  - {name: a, modbus_rtu: {device: /dev/ttyS1, baud: 9600, parity: even, rs485: {delay_after_send: 1.5ms}}, unit: 5, address_base: 0}\n  - {name: b, modbus_rtu: {device: /dev/ttyS2, baud: 9600, parity: even, rs485: {rts_on_send: low, terminate_bus: true}}, unit: 5, address_base: 0}\n  - {name: c, modbus_rtu: {device: /dev/ttyS2, baud: 9600, parity: even}, unit: 6, address_base: 0}\nserial_ports:\n  - {token: bus, device: /dev/ttyS2, expose: false, rs485: {}}\n",
+            &[
+                (
+                    2,
+                    "1.5ms",
+                    "controllers[0].modbus_rtu.rs485.delay_after_send",
+                    "`1.5ms` is finer than a millisecond",
+                ),
+                (
+                    4,
+                    "{device",
+                    "controllers[2].modbus_rtu.rs485",
+                    "controllers `b` (line 3) and `c` share /dev/ttyS2 but differ in rs485: kernel RS-485 mode on (RTS low while sending, 0 ms before, 0 ms after, half duplex, bus terminated) and left as it is",
+                ),
+                (
+                    6,
+                    "rs485",
+                    "serial_ports[0].rs485",
+                    "a read-only port keeps its controllers' line: give `rs485` on their `modbus_rtu` instead",
+                ),
+            ],
+        ),
         site(
             "named write through an unknown value",
             "commands:\n  - {command: On, value_point: nope, value: 'on'}\n",

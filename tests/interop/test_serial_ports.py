@@ -341,3 +341,45 @@ def test_a_port_that_disappears_fails_cleanly_and_is_reopened(tmp_path):
         assert "serial port failed; it is reopened" in g.log() or "serial port cannot be opened" in g.log()
     finally:
         assert g.stop() == 0, g.log()
+
+
+def test_a_kernel_rs485_port_switches_type_only_where_its_driver_can(tmp_path):
+    """A port the mapping gives a kernel RS-485 mode (`rs485:`) takes the types RS232,
+    RS485HalfDuplex and RS485FullDuplex from SetSerialPortConfiguration. A pty's driver has
+    no RS-485 mode (like most USB adapters'): RS232 works (the mode is off already), an
+    RS-485 type is refused with env:Sender/ter:InvalidArgVal/ter:ConfigModify naming the
+    reason, and the port goes on as it was. A port without `rs485:` keeps its wiring's type."""
+    with socat_pty_pair(tmp_path) as (a, b):
+        (tmp_path / "site.yaml").write_text(
+            f"serial_ports:\n"
+            f"  - {{token: K1, device: {a}, baud: 9600, type: rs232, rs485: {{delay_after_send: 1ms}}}}\n")
+        g = Gateway(tmp_path, config="mapping: site.yaml\n").start()
+        try:
+            tmd = zeep_deviceio(g.endpoint("deviceio_service"))
+            peer = Peer(b)
+            peer.start()
+            c = tmd.GetSerialPortConfiguration(SerialPortToken="K1")
+            assert (c.type, c.BaudRate) == ("RS232", 9600)
+            out = tmd.SendReceiveSerialCommand(Token="K1", SerialData={"String": "VER?\r"}, TimeOut="PT2S",
+                                               Delimiter="\r\n")
+            assert payload(out) == ("String", "VER 1.0\r\n")
+            conf = {"token": "K1", "BaudRate": 19200, "ParityBit": "None", "CharacterLength": 8, "StopBit": 1}
+            for kind in ("RS485HalfDuplex", "RS485FullDuplex", "RS422HalfDuplex"):
+                with pytest.raises(zeep.exceptions.Fault) as e:
+                    tmd.SetSerialPortConfiguration(SerialPortConfiguration={**conf, "type": kind},
+                                                   ForcePersistance=True)
+                assert zeep_fault_codes(e.value) == ["Sender", "InvalidArgVal", "ConfigModify"], kind
+                reason = "kernel RS-485 mode" if kind.startswith("RS485") else "switches between RS232, RS485"
+                assert reason in e.value.message, (kind, e.value.message)
+            c = tmd.GetSerialPortConfiguration(SerialPortToken="K1")
+            assert (c.type, c.BaudRate) == ("RS232", 9600)
+            # RS232 with a new speed: applied, and the port answers on.
+            tmd.SetSerialPortConfiguration(SerialPortConfiguration={**conf, "type": "RS232"}, ForcePersistance=True)
+            assert line_of(a)[0] == 19200
+            out = tmd.SendReceiveSerialCommand(Token="K1", SerialData={"String": "VER?\r"}, TimeOut="PT2S",
+                                               Delimiter="\r\n")
+            assert payload(out) == ("String", "VER 1.0\r\n")
+            peer.stop()
+        finally:
+            assert g.stop() == 0, g.log()
+        assert "panicked" not in g.log()

@@ -95,8 +95,7 @@ impl LineTransport {
     async fn open(&self) -> io::Result<BoxedStream> {
         match self {
             LineTransport::Serial { device, line } => {
-                let builder = line.builder(device).map_err(io::Error::other)?;
-                let port = tokio_serial::SerialStream::open(&builder).map_err(io::Error::other)?;
+                let port = crate::serial::open(device, line).map_err(io::Error::other)?;
                 Ok(Box::new(port))
             }
             LineTransport::Tcp { host, port } => {

@@ -56,7 +56,7 @@ use tracing::{debug, error, info, warn};
 
 use super::adapter::ModbusAdapter;
 use super::config::{ModbusConfig, Transport};
-use super::link::{Attempt, Call, classify, rtu_silence, serial_builder};
+use super::link::{Attempt, Call, classify, rtu_silence};
 
 /// Requests queued towards one bus (each runner has at most one in flight).
 const QUEUE: usize = 32;
@@ -164,15 +164,13 @@ impl BusTask {
     /// The bus of `config`'s serial port, with `config` as its first controller; fails if the
     /// settings cannot exist. Nothing is opened until the first exchange.
     pub(crate) fn open(config: &ModbusConfig) -> Result<(BusTask, BusHandle), String> {
-        let Transport::Rtu { device, baud, .. } = &config.transport else {
+        let Transport::Rtu { device, line } = &config.transport else {
             return Err("not a serial transport".into());
         };
-        let builder = serial_builder(&config.transport)?;
-        let path = device.clone();
-        let opener = Box::new(move || {
-            SerialStream::open(&builder).map_err(|e| format!("open {}: {e}", path.display()))
-        });
-        let gap = config.inter_frame_delay.max(rtu_silence(*baud));
+        line.check()?;
+        let (path, line) = (device.clone(), *line);
+        let opener = Box::new(move || crate::serial::open(&path, &line));
+        let gap = config.inter_frame_delay.max(rtu_silence(line.baud));
         Ok(BusTask::with_opener(
             device.clone(),
             gap,

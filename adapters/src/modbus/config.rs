@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::point::PointId;
+use crate::serial::LineSettings;
 
 /// The four Modbus data tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -54,16 +55,7 @@ impl Table {
     }
 }
 
-/// Serial parity.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Parity {
-    /// No parity bit.
-    None,
-    /// Even parity (the Modbus RTU default).
-    Even,
-    /// Odd parity.
-    Odd,
-}
+pub use crate::serial::Parity;
 
 /// How to reach the controller.
 #[derive(Clone, Debug, PartialEq)]
@@ -79,14 +71,8 @@ pub enum Transport {
     Rtu {
         /// The serial device, e.g. `/dev/ttyUSB0` or a pseudo-terminal.
         device: PathBuf,
-        /// Bits per second.
-        baud: u32,
-        /// Parity.
-        parity: Parity,
-        /// Data bits (7 or 8).
-        data_bits: u8,
-        /// Stop bits (1 or 2).
-        stop_bits: u8,
+        /// Speed, framing (Modbus RTU: 7 or 8 data bits) and RS-485 mode.
+        line: LineSettings,
     },
 }
 

@@ -107,8 +107,8 @@ struct TcpWire {
 impl Link {
     /// Whether `config`'s link can exist (serial settings, timeout), without any I/O.
     pub(crate) fn check(config: &ModbusConfig) -> Result<(), String> {
-        if let Transport::Rtu { .. } = &config.transport {
-            serial_builder(&config.transport)?;
+        if let Transport::Rtu { line, .. } = &config.transport {
+            line.check()?;
         }
         if config.timeout.is_zero() {
             return Err("timeout must be longer than zero".into());
@@ -287,29 +287,6 @@ async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, String> {
     Err(last)
 }
 
-/// The serial port settings of an RTU transport, or why they cannot exist.
-pub(crate) fn serial_builder(
-    transport: &Transport,
-) -> Result<tokio_serial::SerialPortBuilder, String> {
-    let Transport::Rtu {
-        device,
-        baud,
-        parity,
-        data_bits,
-        stop_bits,
-    } = transport
-    else {
-        return Err("not a serial transport".into());
-    };
-    crate::serial::LineSettings {
-        baud: *baud,
-        parity: *parity,
-        data_bits: *data_bits,
-        stop_bits: *stop_bits,
-    }
-    .builder(device)
-}
-
 /// A protocol error in words, without the frame's data (that belongs at debug level).
 fn describe_protocol(e: &ProtocolError) -> String {
     match e {
@@ -392,6 +369,7 @@ pub(crate) fn write_registers(address: u16, values: &[u16]) -> Request<'static> 
 mod tests {
     use super::*;
     use crate::modbus::Parity;
+    use crate::serial::LineSettings;
     use std::path::PathBuf;
 
     #[test]
@@ -489,14 +467,22 @@ mod tests {
         );
     }
 
-    fn rtu(data_bits: u8, stop_bits: u8, baud: u32) -> Transport {
-        Transport::Rtu {
-            device: PathBuf::from("/dev/null"),
+    fn rtu(data_bits: u8, stop_bits: u8, baud: u32) -> ModbusConfig {
+        let line = LineSettings {
             baud,
             parity: Parity::Even,
             data_bits,
             stop_bits,
-        }
+            rs485: Default::default(),
+        };
+        ModbusConfig::new(
+            "c",
+            Transport::Rtu {
+                device: PathBuf::from("/dev/null"),
+                line,
+            },
+            1,
+        )
     }
 
     #[test]
@@ -508,18 +494,19 @@ mod tests {
 
     #[test]
     fn impossible_serial_settings_are_refused() {
-        assert!(serial_builder(&rtu(8, 1, 19200)).is_ok());
-        assert!(serial_builder(&rtu(7, 2, 9600)).is_ok());
-        assert!(
-            serial_builder(&rtu(9, 1, 9600))
-                .unwrap_err()
-                .contains("data bits")
-        );
-        assert!(
-            serial_builder(&rtu(8, 3, 9600))
-                .unwrap_err()
-                .contains("stop bits")
-        );
-        assert!(serial_builder(&rtu(8, 1, 0)).unwrap_err().contains("baud"));
+        assert!(Link::check(&rtu(8, 1, 19200)).is_ok());
+        assert!(Link::check(&rtu(7, 2, 9600)).is_ok());
+        let check = |c: ModbusConfig| Link::check(&c).unwrap_err();
+        assert!(check(rtu(9, 1, 9600)).contains("data bits"));
+        assert!(check(rtu(8, 3, 9600)).contains("stop bits"));
+        assert!(check(rtu(8, 1, 0)).contains("baud"));
+        let mut slow_rts = rtu(8, 1, 9600);
+        if let Transport::Rtu { line, .. } = &mut slow_rts.transport {
+            line.rs485 = crate::serial::Rs485Mode::On(crate::serial::Rs485 {
+                delay_before_send: Duration::from_millis(250),
+                ..Default::default()
+            });
+        }
+        assert!(check(slow_rts).contains("at most 100 ms"));
     }
 }

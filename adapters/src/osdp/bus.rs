@@ -323,7 +323,7 @@ impl Worker {
 
     /// Opens the port and sets up the control panel on it.
     fn open(&self) -> Result<(ControlPanel, TapHandle, Events), Opened> {
-        let (channel, tap) = SerialChannel::open(&self.config.device, self.config.baud)
+        let (channel, tap) = SerialChannel::open(&self.config.device, &self.config.line())
             .map_err(|e| Opened::Port(e.to_string()))?;
         let mut infos = Vec::new();
         for (pd, key) in self.config.pds.iter().zip(&self.keys) {

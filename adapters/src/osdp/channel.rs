@@ -10,6 +10,7 @@ use parking_lot::Mutex;
 use tokio_serial::SerialPort;
 
 use super::wire::{Frame, Splitter};
+use crate::serial::LineSettings;
 
 /// What the tap saw since the driver last looked.
 #[derive(Debug, Default)]
@@ -60,18 +61,14 @@ pub(crate) struct SerialChannel {
 }
 
 impl SerialChannel {
-    /// Opens `device` at `baud`, 8N1, no flow control; writes block for at most 100 ms.
-    pub(crate) fn open(device: &std::path::Path, baud: u32) -> io::Result<(Self, TapHandle)> {
-        let port = tokio_serial::new(device.to_string_lossy(), baud)
-            .data_bits(tokio_serial::DataBits::Eight)
-            .parity(tokio_serial::Parity::None)
-            .stop_bits(tokio_serial::StopBits::One)
-            .flow_control(tokio_serial::FlowControl::None)
-            .timeout(Duration::from_millis(100))
-            .open()
-            .map_err(|e| io::Error::other(format!("open {}: {e}", device.display())))?;
-        // Whatever arrived before we were listening belongs to nobody.
-        let _ = port.clear(tokio_serial::ClearBuffer::All);
+    /// Opens `device` with `line` (OSDP: 8N1), no flow control; writes block for at most
+    /// 100 ms. Whatever arrived before we were listening is discarded.
+    pub(crate) fn open(
+        device: &std::path::Path,
+        line: &LineSettings,
+    ) -> io::Result<(Self, TapHandle)> {
+        let port = crate::serial::open_blocking(device, line, Duration::from_millis(100))
+            .map_err(io::Error::other)?;
         let tap = TapHandle::default();
         Ok((
             SerialChannel {

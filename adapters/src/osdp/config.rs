@@ -6,6 +6,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::serial::{LineSettings, Rs485Mode};
+
 /// The highest PD address (127 is the broadcast address, never a reader's).
 pub const MAX_ADDRESS: u8 = 126;
 
@@ -129,6 +131,8 @@ pub struct BusConfig {
     pub device: PathBuf,
     /// Baud rate: 9600 (the OSDP default), 19200, 38400, 57600, 115200 or 230400.
     pub baud: u32,
+    /// The port's kernel RS-485 mode (a UART whose transceiver the driver switches).
+    pub rs485: Rs485Mode,
     /// The readers, in the order the reports number them ([`super::PdIndex`]).
     pub pds: Vec<PdConfig>,
     /// Timings.
@@ -145,8 +149,17 @@ impl BusConfig {
             name: name.into(),
             device: device.into(),
             baud,
+            rs485: Rs485Mode::Keep,
             pds: Vec::new(),
             timings: Timings::default(),
+        }
+    }
+
+    /// The line: 8N1 at the bus's speed, with its RS-485 mode.
+    pub fn line(&self) -> LineSettings {
+        LineSettings {
+            rs485: self.rs485,
+            ..LineSettings::eight_n_one(self.baud)
         }
     }
 
@@ -164,6 +177,9 @@ impl BusConfig {
                 "baud rate {} is not one OSDP allows ({BAUD_RATES:?})",
                 self.baud
             ));
+        }
+        if let Err(e) = self.line().check() {
+            problems.push(e);
         }
         if self.pds.is_empty() {
             problems.push("no reader on the bus".into());

@@ -237,10 +237,7 @@ impl PortTask {
     /// [`PortTask::run`].
     pub fn new(device: PathBuf, line: LineSettings) -> (PortTask, PortHandle) {
         let path = device.clone();
-        let opener: Opener = Box::new(move |line: &LineSettings| {
-            let builder = line.builder(&path)?;
-            SerialStream::open(&builder).map_err(|e| format!("open {}: {e}", path.display()))
-        });
+        let opener: Opener = Box::new(move |line: &LineSettings| super::open(&path, line));
         PortTask::with_opener(device, line, opener)
     }
 
@@ -354,6 +351,18 @@ impl PortTask {
 
     fn configure(&mut self, line: LineSettings) -> Result<(), PortError> {
         line.check().map_err(PortError::Settings)?;
+        if line.rs485 != self.line.rs485 && self.port.is_some() {
+            // The RS-485 mode is set before the port is opened (see `serial::open`): close it
+            // and open it with the new settings, or else as it was.
+            self.port = None;
+            match (self.opener)(&line) {
+                Ok(stream) => self.port = Some(stream),
+                Err(e) => {
+                    self.port = (self.opener)(&self.line).ok();
+                    return Err(PortError::Settings(e));
+                }
+            }
+        }
         if let Some(port) = self.port.as_mut() {
             let applied = (|| {
                 port.set_baud_rate(line.baud)?;
@@ -376,7 +385,7 @@ impl PortTask {
                 )));
             }
         }
-        info!(device = %self.device.display(), baud = line.baud, parity = ?line.parity, data_bits = line.data_bits, stop_bits = line.stop_bits, "serial port configured");
+        info!(device = %self.device.display(), baud = line.baud, parity = ?line.parity, data_bits = line.data_bits, stop_bits = line.stop_bits, rs485 = %line.rs485, "serial port configured");
         self.line = line;
         Ok(())
     }

@@ -19,6 +19,7 @@ use crate::backoff::ReconnectDelays;
 use crate::event::{LinkEvent, WriteError};
 use crate::modbus::Backoff;
 use crate::point::{PointId, PointUpdate, Quality, Value};
+use crate::serial::LineSettings;
 
 use super::ascii::{self, AsciiConfig};
 use super::{Format, decode};
@@ -35,8 +36,8 @@ pub struct ConverterConfig {
     pub reader: String,
     /// The serial device.
     pub device: PathBuf,
-    /// Baud rate (8N1).
-    pub baud: u32,
+    /// Speed (8N1) and RS-485 mode.
+    pub line: LineSettings,
     /// How the converter prints a read.
     pub ascii: AsciiConfig,
     /// The cards' format.
@@ -94,8 +95,7 @@ impl Adapter for ConverterAdapter {
             if stop.is_cancelled() {
                 break;
             }
-            let builder = tokio_serial::new(c.device.to_string_lossy(), c.baud);
-            let opened = tokio_serial::SerialStream::open(&builder).map_err(|e| e.to_string());
+            let opened = crate::serial::open(&c.device, &c.line);
             let reason = match opened {
                 Ok(port) => {
                     delays.reset();

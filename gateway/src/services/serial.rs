@@ -35,6 +35,7 @@ use crate::southbound::IoError;
 use crate::southbound::serial::SerialView;
 use crate::xml::ns::TMD;
 use crate::xml::{Element, XmlWriter};
+use railgate_mappings::plan::SerialKind;
 
 fn parity_name(p: Parity) -> &'static str {
     match p {
@@ -142,16 +143,18 @@ pub(super) async fn get_serial_port_configuration_options(ctx: &Ctx, req: &Eleme
     Ok(w.finish())
 }
 
-/// Reads a tmd:SerialPortConfiguration against what port `p` takes.
-fn read_configuration(c: &Element, p: &SerialView) -> Result<LineSettings, SoapFault> {
-    if let Some(kind) = c.attr("", "type")
-        && kind != p.kind.as_str()
-    {
-        return Err(config_modify(format!(
-            "the port is {} (its wiring); it cannot become {kind}",
-            p.kind.as_str()
-        )));
-    }
+/// Reads a tmd:SerialPortConfiguration against what port `p` takes: the line, and the type
+/// (whether the port can become that type is the port's to say).
+fn read_configuration(
+    c: &Element,
+    p: &SerialView,
+) -> Result<(LineSettings, SerialKind), SoapFault> {
+    let kind = match c.attr("", "type") {
+        None => p.kind,
+        Some(name) => SerialKind::from_name(name).ok_or_else(|| {
+            SoapFault::invalid_args(format!("{name:?} is not a tmd:SerialPortType"))
+        })?,
+    };
     let int = |name: &'static str| -> Result<i64, SoapFault> {
         let text = required_text(c, TMD, name)?;
         text.parse::<i64>()
@@ -190,12 +193,14 @@ fn read_configuration(c: &Element, p: &SerialView) -> Result<LineSettings, SoapF
             )));
         }
     };
-    Ok(LineSettings {
+    let line = LineSettings {
         baud,
         parity,
         data_bits,
         stop_bits,
-    })
+        rs485: p.line.rs485,
+    };
+    Ok((line, kind))
 }
 
 /// SetSerialPortConfiguration: applied to the open port, then stored (ForcePersistance is
@@ -214,17 +219,22 @@ pub(super) async fn set_serial_port_configuration(ctx: &Ctx, req: &Element) -> O
             "serial port {token:?} is read-only: its settings are fixed by the mapping"
         )));
     }
-    let line = read_configuration(c, &p)?;
-    serial.configure(token, line).await.map_err(|e| match e {
-        IoError::SerialReadOnly { why, .. } => config_modify(why),
-        e => e.into(),
-    })?;
+    let (line, kind) = read_configuration(c, &p)?;
+    serial
+        .configure(token, line, kind)
+        .await
+        .map_err(|e| match e {
+            IoError::SerialReadOnly { why, .. } => config_modify(why),
+            IoError::SerialSettings { reason, .. } if kind != p.kind => config_modify(reason),
+            e => e.into(),
+        })?;
     tracing::info!(
         serial_port = token,
         baud = line.baud,
         parity = parity_name(line.parity),
         data_bits = line.data_bits,
         stop_bits = line.stop_bits,
+        r#type = kind.as_str(),
         by = ctx.principal.log_name(),
         "serial port configured"
     );

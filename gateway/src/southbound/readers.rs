@@ -17,7 +17,12 @@ pub(super) fn osdp_adapter(
     link: &ReaderLink,
     data_dir: Option<&Path>,
 ) -> Result<OsdpAdapter, String> {
-    let ReaderTransport::Osdp { device, baud } = &link.transport else {
+    let ReaderTransport::Osdp {
+        device,
+        baud,
+        rs485,
+    } = &link.transport
+    else {
         return Err("not an OSDP bus".into());
     };
     let mut pds = Vec::new();
@@ -64,6 +69,7 @@ pub(super) fn osdp_adapter(
             name: name.to_string(),
             device: device.clone(),
             baud: *baud,
+            rs485: *rs485,
             pds,
             timings: Timings::default(),
         },
@@ -78,7 +84,7 @@ pub(super) fn converter_adapter(
 ) -> Result<railgate_adapters::wiegand::ConverterAdapter, String> {
     let ReaderTransport::WiegandSerial {
         device,
-        baud,
+        line,
         ascii,
     } = &link.transport
     else {
@@ -90,7 +96,7 @@ pub(super) fn converter_adapter(
             name: name.to_string(),
             reader: reader.token.clone(),
             device: device.clone(),
-            baud: *baud,
+            line: *line,
             ascii: *ascii,
             format: reader.format,
             card: reader.card_point.clone(),

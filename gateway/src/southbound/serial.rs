@@ -16,7 +16,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use railgate_adapters::modbus::Transport;
 use railgate_adapters::serial::{Exchange, LineSettings, PortError, PortHandle, PortTask};
-use railgate_mappings::plan::{Link, Plan, SerialAccess, SerialKind};
+use railgate_mappings::plan::{Link, Plan, SerialAccess, SerialKind, SerialPortPoint};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -38,11 +38,10 @@ pub struct SerialView {
 }
 
 struct Port {
-    token: String,
-    kind: SerialKind,
+    point: SerialPortPoint,
     access: SerialAccess,
-    mapped: LineSettings,
-    current: Mutex<LineSettings>,
+    /// The line and type in force.
+    current: Mutex<(LineSettings, SerialKind)>,
     handle: Option<PortHandle>,
 }
 
@@ -85,20 +84,18 @@ impl SerialPorts {
             }
             let raw = access == SerialAccess::Raw;
             let current = if raw {
-                settings::serial_line(&db, &p.token, p.line)
+                settings::serial_config(&db, p)
             } else {
-                p.line
+                (p.line, p.kind)
             };
             let handle = raw.then(|| {
-                let (task, handle) = PortTask::new(p.device.clone(), current);
+                let (task, handle) = PortTask::new(p.device.clone(), current.0);
                 tasks.push(task);
                 handle
             });
             ports.push(Port {
-                token: p.token.clone(),
-                kind: p.kind,
+                point: p.clone(),
                 access,
-                mapped: p.line,
                 current: Mutex::new(current),
                 handle,
             });
@@ -129,10 +126,11 @@ impl SerialPorts {
     }
 
     fn view(p: &Port) -> SerialView {
+        let (line, kind) = *p.current.lock();
         SerialView {
-            token: p.token.clone(),
-            kind: p.kind,
-            line: *p.current.lock(),
+            token: p.point.token.clone(),
+            kind,
+            line,
             raw: p.access == SerialAccess::Raw,
         }
     }
@@ -145,7 +143,7 @@ impl SerialPorts {
     fn port(&self, token: &str) -> Result<&Port, IoError> {
         self.ports
             .iter()
-            .find(|p| p.token == token)
+            .find(|p| p.point.token == token)
             .ok_or_else(|| IoError::UnknownSerialPort(token.to_string()))
     }
 
@@ -181,26 +179,47 @@ impl SerialPorts {
         self.raw(token).map(|_| ())
     }
 
-    /// Puts `line` on a raw port and stores it. Returns once the port took it (or, closed,
-    /// will take it when it opens again).
-    pub async fn configure(&self, token: &str, line: LineSettings) -> Result<(), IoError> {
+    /// Puts `line` and type `kind` on a raw port and stores them. The port's RS-485 mode
+    /// follows `kind` (a port without a kernel mode keeps the type its wiring gives). Returns
+    /// once the port took them (or, closed, will take them when it opens again).
+    pub async fn configure(
+        &self,
+        token: &str,
+        line: LineSettings,
+        kind: SerialKind,
+    ) -> Result<(), IoError> {
         let (port, handle) = self.raw(token)?;
-        line.check().map_err(|reason| IoError::SerialSettings {
+        let settings_error = |reason: String| IoError::SerialSettings {
             token: token.to_string(),
             reason,
+        };
+        let rs485 = port.point.rs485_mode(kind).ok_or_else(|| {
+            settings_error(match port.point.rs485 {
+                None => format!(
+                    "the port is {} (its wiring); it cannot become {}",
+                    port.point.kind.as_str(),
+                    kind.as_str()
+                ),
+                Some(_) => format!(
+                    "the port switches between RS232, RS485HalfDuplex and RS485FullDuplex; it cannot become {}",
+                    kind.as_str()
+                ),
+            })
         })?;
+        let line = LineSettings { rs485, ..line };
+        line.check().map_err(settings_error)?;
         let _one = self.configuring.lock().await;
         let before = *port.current.lock();
         handle
             .configure(line)
             .await
             .map_err(|e| port_error(token, e))?;
-        if let Err(e) = settings::store_serial_line(&self.db, token, port.mapped, line) {
+        if let Err(e) = settings::store_serial_config(&self.db, &port.point, line, kind) {
             // Not stored: the port goes back to what is stored, so a restart changes nothing.
-            let _ = handle.configure(before).await;
+            let _ = handle.configure(before.0).await;
             return Err(e.into());
         }
-        *port.current.lock() = line;
+        *port.current.lock() = (line, kind);
         Ok(())
     }
 
@@ -276,6 +295,7 @@ mod tests {
             parity: Parity::Even,
             data_bits: 8,
             stop_bits: 1,
+            rs485: Default::default(),
         };
         let plan = Plan {
             controllers: vec![Controller {
@@ -284,10 +304,7 @@ mod tests {
                     "panel",
                     Transport::Rtu {
                         device: real.clone(),
-                        baud: 9600,
-                        parity: Parity::Even,
-                        data_bits: 8,
-                        stop_bits: 1,
+                        line,
                     },
                     3,
                 )),
@@ -298,6 +315,7 @@ mod tests {
                     device: alias,
                     line,
                     kind: SerialKind::Rs485HalfDuplex,
+                    rs485: None,
                     access: SerialAccess::Raw,
                 },
                 SerialPortPoint {
@@ -305,6 +323,7 @@ mod tests {
                     device: dir.path().join("ttyUSB1"),
                     line,
                     kind: SerialKind::Rs232,
+                    rs485: None,
                     access: SerialAccess::Raw,
                 },
             ],

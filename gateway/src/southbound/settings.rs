@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use railgate_adapters::modbus::Parity;
 use railgate_adapters::serial::LineSettings;
-use railgate_mappings::plan::{IdleState, RelayMode};
+use railgate_mappings::plan::{IdleState, RelayMode, SerialKind, SerialPortPoint};
 use serde::{Deserialize, Serialize};
 
 use crate::state::{StateDb, StateError};
@@ -92,34 +92,28 @@ pub fn store_input_idle(
     )
 }
 
-/// A serial port's line settings as stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A serial port's line settings as stored. `kind` (the tmd:SerialPortType) is stored only
+/// for a port with a kernel RS-485 mode, whose type clients may change; other ports' records
+/// have none, as before types could change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct SerialSettings {
     baud: u32,
     #[serde(with = "parity")]
     parity: Parity,
     data_bits: u8,
     stop_bits: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kind: Option<String>,
 }
 
-impl From<LineSettings> for SerialSettings {
-    fn from(l: LineSettings) -> Self {
+impl SerialSettings {
+    fn new(point: &SerialPortPoint, line: LineSettings, kind: SerialKind) -> Self {
         SerialSettings {
-            baud: l.baud,
-            parity: l.parity,
-            data_bits: l.data_bits,
-            stop_bits: l.stop_bits,
-        }
-    }
-}
-
-impl From<SerialSettings> for LineSettings {
-    fn from(s: SerialSettings) -> Self {
-        LineSettings {
-            baud: s.baud,
-            parity: s.parity,
-            data_bits: s.data_bits,
-            stop_bits: s.stop_bits,
+            baud: line.baud,
+            parity: line.parity,
+            data_bits: line.data_bits,
+            stop_bits: line.stop_bits,
+            kind: point.rs485.map(|_| kind.as_str().to_string()),
         }
     }
 }
@@ -128,29 +122,48 @@ fn serial_key(token: &str) -> String {
     format!("deviceio.serial.{token}")
 }
 
-/// The line settings in force for a serial port.
-pub fn serial_line(db: &StateDb, token: &str, mapped: LineSettings) -> LineSettings {
-    load(db, &serial_key(token), SerialSettings::from(mapped)).into()
+/// The line settings and type in force for serial port `point`: a stored override if the
+/// mapping has not changed since it was made, else the mapping's. The RS-485 mode follows
+/// the type ([`SerialPortPoint::rs485_mode`]).
+pub fn serial_config(db: &StateDb, point: &SerialPortPoint) -> (LineSettings, SerialKind) {
+    let mapped = SerialSettings::new(point, point.line, point.kind);
+    let s = load(db, &serial_key(&point.token), mapped);
+    let kind = s
+        .kind
+        .as_deref()
+        .and_then(SerialKind::from_name)
+        .unwrap_or(point.kind);
+    let Some(rs485) = point.rs485_mode(kind) else {
+        return (point.line, point.kind);
+    };
+    let line = LineSettings {
+        baud: s.baud,
+        parity: s.parity,
+        data_bits: s.data_bits,
+        stop_bits: s.stop_bits,
+        rs485,
+    };
+    (line, kind)
 }
 
-/// Stores a client's serial line settings.
-pub fn store_serial_line(
+/// Stores a client's serial line settings and type for `point`.
+pub fn store_serial_config(
     db: &StateDb,
-    token: &str,
-    mapped: LineSettings,
-    set: LineSettings,
+    point: &SerialPortPoint,
+    line: LineSettings,
+    kind: SerialKind,
 ) -> Result<(), StateError> {
     save(
         db,
-        &serial_key(token),
-        SerialSettings::from(mapped),
-        SerialSettings::from(set),
+        &serial_key(&point.token),
+        SerialSettings::new(point, point.line, point.kind),
+        SerialSettings::new(point, line, kind),
     )
 }
 
 fn load<T>(db: &StateDb, key: &str, mapped: T) -> T
 where
-    T: Serialize + for<'de> Deserialize<'de> + PartialEq + Copy + std::fmt::Debug,
+    T: Serialize + for<'de> Deserialize<'de> + PartialEq + Clone + std::fmt::Debug,
 {
     let stored = match db.setting(key) {
         Ok(Some(text)) => text,
@@ -245,6 +258,7 @@ mod idle {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use railgate_adapters::serial::{Rs485, Rs485Mode};
 
     fn settings(mode: RelayMode, delay_ms: u64, idle: IdleState) -> RelaySettings {
         RelaySettings {
@@ -276,33 +290,79 @@ mod tests {
         assert_eq!(relay(&db, "R2", mapped), mapped);
     }
 
+    fn port(rs485: Option<Rs485>, kind: SerialKind) -> SerialPortPoint {
+        let line = LineSettings {
+            rs485: if rs485.is_some() {
+                Rs485Mode::Off
+            } else {
+                Rs485Mode::Keep
+            },
+            ..LineSettings::eight_n_one(9600)
+        };
+        SerialPortPoint {
+            token: "P1".into(),
+            device: "/dev/ttyS1".into(),
+            line,
+            kind,
+            rs485,
+            access: railgate_mappings::plan::SerialAccess::Raw,
+        }
+    }
+
     #[test]
     fn serial_settings_survive_reopening_until_the_mapping_changes() {
         let dir = tempfile::tempdir().unwrap();
-        let mapped = LineSettings {
-            baud: 9600,
-            parity: Parity::None,
-            data_bits: 8,
-            stop_bits: 1,
-        };
+        let mapped = port(None, SerialKind::Rs485HalfDuplex);
         let set = LineSettings {
             baud: 19_200,
             parity: Parity::Even,
             data_bits: 7,
             stop_bits: 2,
+            rs485: Rs485Mode::Keep,
         };
         {
             let db = StateDb::open(dir.path()).unwrap();
-            assert_eq!(serial_line(&db, "P1", mapped), mapped);
-            store_serial_line(&db, "P1", mapped, set).unwrap();
+            assert_eq!(serial_config(&db, &mapped), (mapped.line, mapped.kind));
+            store_serial_config(&db, &mapped, set, mapped.kind).unwrap();
         }
         let db = StateDb::open(dir.path()).unwrap();
-        assert_eq!(serial_line(&db, "P1", mapped), set);
-        let edited = LineSettings {
-            baud: 38_400,
-            ..mapped
+        assert_eq!(serial_config(&db, &mapped), (set, mapped.kind));
+        // A record of a port without a kernel mode has no type (as before types could change).
+        let text = db.setting(&serial_key("P1")).unwrap().unwrap();
+        assert!(!text.contains("kind"), "{text}");
+        let mut edited = mapped.clone();
+        edited.line.baud = 38_400;
+        assert_eq!(serial_config(&db, &edited), (edited.line, edited.kind));
+    }
+
+    #[test]
+    fn a_kernel_rs485_port_keeps_the_type_a_client_chose_and_its_mode_follows() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = Rs485 {
+            delay_after_send: Duration::from_millis(1),
+            ..Rs485::default()
         };
-        assert_eq!(serial_line(&db, "P1", edited), edited);
+        let mapped = port(Some(r), SerialKind::Rs232);
+        let db = StateDb::open(dir.path()).unwrap();
+        let full = mapped.rs485_mode(SerialKind::Rs485FullDuplex).unwrap();
+        let set = LineSettings {
+            rs485: full,
+            ..mapped.line
+        };
+        store_serial_config(&db, &mapped, set, SerialKind::Rs485FullDuplex).unwrap();
+        let (line, kind) = serial_config(&db, &mapped);
+        assert_eq!(kind, SerialKind::Rs485FullDuplex);
+        assert_eq!(
+            line.rs485,
+            Rs485Mode::On(Rs485 {
+                full_duplex: true,
+                ..r
+            })
+        );
+        // The integrator takes the kernel mode out of the mapping: the port is its wiring's
+        // type again, its mode left alone.
+        let plain = port(None, SerialKind::Rs232);
+        assert_eq!(serial_config(&db, &plain), (plain.line, SerialKind::Rs232));
     }
 
     #[test]

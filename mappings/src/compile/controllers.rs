@@ -4,8 +4,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use railgate_adapters::modbus::{Backoff, ModbusConfig, Parity, Transport};
+use railgate_adapters::serial::LineSettings;
 
-use crate::model::{ControllerSpec, ParitySpec};
+use crate::model::ControllerSpec;
 
 use super::report::Here;
 use super::{Compiler, Ctrl};
@@ -163,16 +164,16 @@ impl Compiler {
                         "stop bits are 1 or 2",
                     );
                 }
-                Some(Transport::Rtu {
+                let rs485 = self.rs485_mode(&here, "/modbus_rtu/rs485", rtu.rs485.as_ref());
+                rs485.map(|rs485| Transport::Rtu {
                     device: PathBuf::from(&rtu.device),
-                    baud: rtu.baud,
-                    parity: match rtu.parity {
-                        ParitySpec::None => Parity::None,
-                        ParitySpec::Even => Parity::Even,
-                        ParitySpec::Odd => Parity::Odd,
+                    line: LineSettings {
+                        baud: rtu.baud,
+                        parity: rtu.parity.into(),
+                        data_bits,
+                        stop_bits,
+                        rs485,
                     },
-                    data_bits,
-                    stop_bits,
                 })
             }
         };
@@ -292,14 +293,7 @@ impl Compiler {
     pub(super) fn shared_lines(&mut self) {
         let mut findings: Vec<(Here, &'static str, String)> = Vec::new();
         for (j, later) in self.ctrls.iter().enumerate() {
-            let Transport::Rtu {
-                device,
-                baud,
-                parity,
-                data_bits,
-                stop_bits,
-            } = &later.config.transport
-            else {
+            let Transport::Rtu { device, line: mine } = &later.config.transport else {
                 continue;
             };
             // The first earlier controller on the same device is the reference.
@@ -308,14 +302,7 @@ impl Compiler {
             ) else {
                 continue;
             };
-            let Transport::Rtu {
-                baud: b0,
-                parity: p0,
-                data_bits: d0,
-                stop_bits: s0,
-                ..
-            } = &earlier.config.transport
-            else {
+            let Transport::Rtu { line: theirs, .. } = &earlier.config.transport else {
                 continue;
             };
             let line = self
@@ -325,10 +312,23 @@ impl Compiler {
             let (a, b) = (&earlier.name, &later.name);
             let dev = device.display();
             let differing = [
-                ("baud", baud.to_string(), b0.to_string()),
-                ("parity", parity_name(*parity), parity_name(*p0)),
-                ("data_bits", data_bits.to_string(), d0.to_string()),
-                ("stop_bits", stop_bits.to_string(), s0.to_string()),
+                ("baud", mine.baud.to_string(), theirs.baud.to_string()),
+                (
+                    "parity",
+                    parity_name(mine.parity),
+                    parity_name(theirs.parity),
+                ),
+                (
+                    "data_bits",
+                    mine.data_bits.to_string(),
+                    theirs.data_bits.to_string(),
+                ),
+                (
+                    "stop_bits",
+                    mine.stop_bits.to_string(),
+                    theirs.stop_bits.to_string(),
+                ),
+                ("rs485", mine.rs485.to_string(), theirs.rs485.to_string()),
             ];
             for (key, mine, theirs) in differing {
                 if mine != theirs {

@@ -24,7 +24,7 @@ use railgate_adapters::modbus::{Backoff, Parity};
 use railgate_adapters::serial::LineSettings;
 
 use crate::line_model::{LineControllerSpec, LineProtocolRef, LineProtocolSpec, LineSendSpec};
-use crate::model::{ParitySpec, RelayModeSpec};
+use crate::model::RelayModeSpec;
 use crate::plan::{AuxCommand, Controller, InputPoint, Link, RelayMode, RelayPoint, WriteValue};
 use crate::plan::{
     ByteOrder, Decode, EventSpec, FixedItem, ItemType, RecordEvent, RecordItem, RecordPoint,
@@ -96,13 +96,12 @@ impl Compiler {
             (Some(s), None) => {
                 let line = LineSettings {
                     baud: s.baud,
-                    parity: match s.parity {
-                        Some(ParitySpec::Even) => Parity::Even,
-                        Some(ParitySpec::Odd) => Parity::Odd,
-                        Some(ParitySpec::None) | None => Parity::None,
-                    },
+                    parity: s.parity.map_or(Parity::None, Parity::from),
                     data_bits: s.data_bits.unwrap_or(8),
                     stop_bits: s.stop_bits.unwrap_or(1),
+                    rs485: self
+                        .rs485_mode(here, "/serial/rs485", s.rs485.as_ref())
+                        .unwrap_or_default(),
                 };
                 if let Err(e) = line.check() {
                     self.rep.value(&self.docs, here, "/serial", e);

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use railgate_adapters::PointId;
 use railgate_adapters::osdp::LedColor;
+use railgate_adapters::serial::LineSettings;
 use railgate_adapters::wiegand::Format;
 use railgate_adapters::wiegand::ascii::{AsciiConfig, Encoding};
 
@@ -90,10 +91,13 @@ impl Compiler {
                         ok = false;
                     }
                     ok &= self.device(&here, "/osdp/device", &osdp.device);
+                    let rs485 = self.rs485_mode(&here, "/osdp/rs485", osdp.rs485.as_ref());
+                    ok &= rs485.is_some();
                     (
                         ReaderTransport::Osdp {
                             device: PathBuf::from(&osdp.device),
                             baud,
+                            rs485: rs485.unwrap_or_default(),
                         },
                         None,
                     )
@@ -134,10 +138,15 @@ impl Compiler {
                     } else {
                         ok = false;
                     }
+                    let rs485 = self.rs485_mode(&here, "/wiegand_serial/rs485", ser.rs485.as_ref());
+                    ok &= rs485.is_some();
                     (
                         ReaderTransport::WiegandSerial {
                             device: PathBuf::from(&ser.device),
-                            baud,
+                            line: LineSettings {
+                                rs485: rs485.unwrap_or_default(),
+                                ..LineSettings::eight_n_one(baud)
+                            },
                             ascii,
                         },
                         format,

@@ -10,14 +10,55 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use railgate_adapters::modbus::{Parity, Transport};
-use railgate_adapters::serial::LineSettings;
+use std::time::Duration;
 
-use crate::model::{ParitySpec, SerialPortSpec, SerialTypeSpec};
+use railgate_adapters::modbus::{Parity, Transport};
+use railgate_adapters::serial::{LineSettings, Rs485, Rs485Mode};
+
+use crate::model::{DurationText, Rs485Spec, RtsLevelSpec, SerialPortSpec, SerialTypeSpec};
 use crate::plan::{SerialAccess, SerialKind, SerialPortPoint};
 
 use super::report::Here;
 use super::{Compiler, checked_name};
+
+impl Compiler {
+    /// The kernel RS-485 mode `spec` asks for at `pointer` (`…/rs485`), checked; `Keep` when
+    /// it is not given, `None` when it is wrong (reported with its line and column).
+    pub(super) fn rs485_mode(
+        &mut self,
+        here: &Here,
+        pointer: &str,
+        spec: Option<&Rs485Spec>,
+    ) -> Option<Rs485Mode> {
+        let Some(spec) = spec else {
+            return Some(Rs485Mode::Keep);
+        };
+        let mut ok = true;
+        let mut delay = |this: &mut Compiler, key: &str, d: Option<DurationText>| {
+            let d = d.map_or(Duration::ZERO, |d| d.0);
+            let probe = Rs485 {
+                delay_before_send: d,
+                ..Rs485::default()
+            };
+            if let Err(e) = probe.check() {
+                let e = e.replace("delay_before_send", key);
+                this.rep
+                    .value(&this.docs, here, &format!("{pointer}/{key}"), e);
+                ok = false;
+            }
+            d
+        };
+        let delay_before_send = delay(self, "delay_before_send", spec.delay_before_send);
+        let delay_after_send = delay(self, "delay_after_send", spec.delay_after_send);
+        ok.then_some(Rs485Mode::On(Rs485 {
+            rts_active_low: matches!(spec.rts_on_send, Some(RtsLevelSpec::Low)),
+            delay_before_send,
+            delay_after_send,
+            full_duplex: spec.full_duplex.unwrap_or(false),
+            terminate_bus: spec.terminate_bus.unwrap_or(false),
+        }))
+    }
+}
 
 impl Compiler {
     /// Checks every serial port and adds the valid ones to the plan.
@@ -77,22 +118,9 @@ impl Compiler {
                 .ctrls
                 .iter()
                 .filter_map(|c| match &c.config.transport {
-                    Transport::Rtu {
-                        device: d,
-                        baud,
-                        parity,
-                        data_bits,
-                        stop_bits,
-                    } if d == &PathBuf::from(device) => Some((
-                        c.name.clone(),
-                        LineSettings {
-                            baud: *baud,
-                            parity: *parity,
-                            data_bits: *data_bits,
-                            stop_bits: *stop_bits,
-                        },
-                        c.here.clone(),
-                    )),
+                    Transport::Rtu { device: d, line } if d == &PathBuf::from(device) => {
+                        Some((c.name.clone(), *line, c.here.clone()))
+                    }
                     _ => None,
                 })
                 .collect();
@@ -107,11 +135,7 @@ impl Compiler {
                 ok = false;
             }
 
-            let given_parity = spec.parity.map(|p| match p {
-                ParitySpec::None => Parity::None,
-                ParitySpec::Even => Parity::Even,
-                ParitySpec::Odd => Parity::Odd,
-            });
+            let given_parity = spec.parity.map(Parity::from);
             let line = match owners.first() {
                 Some((name, theirs, _)) if !expose => {
                     // The controllers' line: what is given must agree with it.
@@ -181,6 +205,7 @@ impl Compiler {
                         parity: given_parity.unwrap_or(Parity::None),
                         data_bits,
                         stop_bits,
+                        rs485: Rs485Mode::Keep,
                     }
                 }
             };
@@ -195,20 +220,46 @@ impl Compiler {
                 SerialTypeSpec::Rs485FullDuplex => SerialKind::Rs485FullDuplex,
                 SerialTypeSpec::Generic => SerialKind::Generic,
             };
-            let access = if expose {
+            let rs485 = match (&spec.rs485, expose) {
+                (None, _) => None,
+                (Some(_), false) => {
+                    self.rep.key(&self.docs, &here, "/rs485", "a read-only port keeps its controllers' line: give `rs485` on their `modbus_rtu` instead");
+                    continue;
+                }
+                (Some(r), true) => {
+                    if r.full_duplex.is_some() {
+                        self.rep.key(&self.docs, &here, "/rs485/full_duplex", "on a serial port, `type` says whether the bus is half or full duplex (`rs485_half_duplex` or `rs485_full_duplex`): leave `full_duplex` out");
+                        continue;
+                    }
+                    match self.rs485_mode(&here, "/rs485", Some(r)) {
+                        Some(Rs485Mode::On(r)) => Some(r),
+                        _ => continue,
+                    }
+                }
+            };
+            let mut point = SerialPortPoint {
+                token,
+                device: PathBuf::from(device),
+                line,
+                kind,
+                rs485,
+                access: SerialAccess::Raw,
+            };
+            match point.rs485_mode(kind) {
+                Some(mode) => point.line.rs485 = mode,
+                None => {
+                    self.rep.value(&self.docs, &here, "/type", format!("a port with a kernel `rs485` mode is `rs232`, `rs485_half_duplex` or `rs485_full_duplex`, not {}", kind.as_str()));
+                    continue;
+                }
+            }
+            point.access = if expose {
                 SerialAccess::Raw
             } else {
                 SerialAccess::ReadOnly {
                     controllers: owners.into_iter().map(|(n, _, _)| n).collect(),
                 }
             };
-            self.plan.serial_ports.push(SerialPortPoint {
-                token,
-                device: PathBuf::from(device),
-                line,
-                kind,
-                access,
-            });
+            self.plan.serial_ports.push(point);
         }
     }
 

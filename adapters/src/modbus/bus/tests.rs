@@ -238,10 +238,13 @@ fn controllers_on_one_device_share_one_bus() {
     let rtu = |name: &str, unit: u8, device: &str, delay_ms: u64| {
         let transport = Transport::Rtu {
             device: PathBuf::from(device),
-            baud: 19200,
-            parity: super::super::Parity::Even,
-            data_bits: 8,
-            stop_bits: 1,
+            line: crate::serial::LineSettings {
+                baud: 19200,
+                parity: super::super::Parity::Even,
+                data_bits: 8,
+                stop_bits: 1,
+                rs485: Default::default(),
+            },
         };
         let mut config = ModbusConfig::new(name, transport, unit);
         config.inter_frame_delay = Duration::from_millis(delay_ms);

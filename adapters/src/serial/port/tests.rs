@@ -13,6 +13,7 @@ const LINE: LineSettings = LineSettings {
     parity: Parity::None,
     data_bits: 8,
     stop_bits: 1,
+    rs485: crate::serial::Rs485Mode::Keep,
 };
 
 fn pair() -> (SerialStream, SerialStream) {
@@ -239,6 +240,7 @@ async fn new_settings_apply_to_the_open_port() {
         parity: Parity::Even,
         data_bits: 7,
         stop_bits: 2,
+        rs485: crate::serial::Rs485Mode::Keep,
     };
     handle.configure(faster).await.unwrap();
     let bad = LineSettings {
@@ -286,4 +288,47 @@ async fn a_command_whose_requester_gave_up_is_never_written() {
     }
     assert_eq!(seen, b"onethree");
     stop.cancel();
+}
+
+#[tokio::test]
+async fn a_port_without_a_kernel_rs485_mode_refuses_it_and_keeps_working() {
+    // A pseudo-terminal has no RS-485 mode (as a USB adapter's tty has none): asking for it
+    // fails with the reason, and the port goes on with its old settings.
+    let (mut peer, port) = pair();
+    let device = PathBuf::from(port.name().expect("the pty's name"));
+    let (task, handle) = PortTask::new(device.clone(), LINE);
+    // `port` stays open: the pty's slave side is never wholly closed while the task closes
+    // and reopens it, so the master (the test's device) keeps its line.
+    let stop = CancellationToken::new();
+    tokio::spawn(task.run(stop.clone()));
+    let rs485 = LineSettings {
+        rs485: crate::serial::Rs485Mode::On(crate::serial::Rs485 {
+            delay_after_send: Duration::from_millis(2),
+            ..Default::default()
+        }),
+        ..LINE
+    };
+    let refused = handle.configure(rs485).await.unwrap_err();
+    let PortError::Settings(why) = refused else {
+        panic!("not a settings error: {refused:?}");
+    };
+    assert!(why.contains("kernel RS-485 mode"), "{why}");
+    assert!(why.contains(&device.display().to_string()), "{why}");
+    // Still open with the old line: a command reaches the device.
+    let sent = handle
+        .exchange(Exchange {
+            data: b"ping".to_vec(),
+            until: Until::default(),
+            wait: Duration::ZERO,
+        })
+        .await;
+    assert_eq!(sent, Ok(Vec::new()));
+    let mut buf = [0u8; 4];
+    timeout(Duration::from_secs(2), peer.read_exact(&mut buf))
+        .await
+        .expect("the command in 2 s")
+        .unwrap();
+    assert_eq!(&buf, b"ping");
+    stop.cancel();
+    drop(port);
 }
