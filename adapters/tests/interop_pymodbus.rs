@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+mod support;
+
 use railgate_adapters::conformance::Running;
 use railgate_adapters::modbus::{
     Backoff, Buses, ModbusAdapter, ModbusConfig, ModbusPoint, Parity, Table, Transport,
@@ -18,6 +20,8 @@ use railgate_adapters::{LinkState, PointId, Quality, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
+
+use support::pty::PtyPair;
 
 const SOON: Duration = Duration::from_secs(3);
 
@@ -51,19 +55,6 @@ fn python() -> PathBuf {
         python.display()
     );
     python
-}
-
-fn require_socat() {
-    let ok = std::process::Command::new("socat")
-        .arg("-V")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "socat is needed by the Modbus RTU interop test (a pseudo-terminal pair): apt-get install socat"
-    );
 }
 
 /// A child process killed when the guard drops (test passed, failed or panicked).
@@ -297,36 +288,12 @@ async fn pymodbus_tcp_server_is_polled_written_lost_and_recovered() {
     running.stop(Duration::from_secs(1)).await.unwrap();
 }
 
-/// socat's pseudo-terminal pair `dir/a` ⇄ `dir/b`, killed on drop.
-async fn pty_pair(dir: &Path) -> (ChildGuard, PathBuf, PathBuf) {
-    require_socat();
-    let (a, b) = (dir.join("a"), dir.join("b"));
-    let guard = ChildGuard::spawn(
-        Command::new("socat")
-            .arg("-d")
-            .arg("-d")
-            .arg(format!("pty,raw,echo=0,link={}", a.display()))
-            .arg(format!("pty,raw,echo=0,link={}", b.display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while !(a.exists() && b.exists()) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "socat made no pty pair in 5 s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    (guard, a, b)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pymodbus_rtu_server_over_a_pty_is_polled_written_lost_and_recovered() {
     let dir = tempfile::tempdir().unwrap();
-    let (_socat, master, slave) = pty_pair(dir.path()).await;
-    let slave = slave.to_string_lossy().into_owned();
+    let mut pty = PtyPair::start(dir.path()).await;
+    let master = pty.a.clone();
+    let slave = pty.b.to_string_lossy().into_owned();
     let (mut server, _) = PyServer::start(&["rtu", &slave]).await;
     let mut running = Running::start(ModbusAdapter::new(config(Transport::Rtu {
         device: master,
@@ -350,9 +317,26 @@ async fn pymodbus_rtu_server_over_a_pty_is_polled_written_lost_and_recovered() {
     );
     expect(&mut running, "di0", Value::Bool(true), Quality::Stale).await;
 
-    let (_server, _) = PyServer::start(&["rtu", &slave]).await;
+    let (server, _) = PyServer::start(&["rtu", &slave]).await;
     running
         .wait_link(LinkState::Up, Duration::from_secs(5))
+        .await
+        .unwrap();
+    expect(&mut running, "hr2", Value::U16(250), Quality::Good).await;
+
+    // The USB adapter is pulled: the device node disappears. Down, with the port's reason;
+    // reopening fails (no such file) and is retried with backoff.
+    pty.unplug().await;
+    drop(server);
+    let down = running.wait_link(LinkState::Down, SOON).await.unwrap();
+    assert!(down.reason.is_some(), "{down:?}");
+    expect(&mut running, "hr2", Value::U16(250), Quality::Stale).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Plugged back at the same path, with the device on it: Up again, no restart.
+    pty.plug().await;
+    let (_server, _) = PyServer::start(&["rtu", &slave]).await;
+    running
+        .wait_link(LinkState::Up, Duration::from_secs(10))
         .await
         .unwrap();
     expect(&mut running, "hr2", Value::U16(250), Quality::Good).await;
@@ -386,8 +370,9 @@ fn unit_config(device: &Path, unit: u8) -> ModbusConfig {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn units_on_one_pty_share_it_and_a_silent_one_goes_down_alone() {
     let dir = tempfile::tempdir().unwrap();
-    let (_socat, master, slave) = pty_pair(dir.path()).await;
-    let slave = slave.to_string_lossy().into_owned();
+    let pty = PtyPair::start(dir.path()).await;
+    let master = pty.a.clone();
+    let slave = pty.b.to_string_lossy().into_owned();
     let (mut server, _) = PyServer::start(&["rtu", &slave, "--units", "5,6"]).await;
 
     let mut buses = Buses::new();

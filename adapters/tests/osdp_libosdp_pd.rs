@@ -8,6 +8,8 @@
 //! missing; with `RAILGATE_REQUIRE_OSDP_PEER=1` (what `tests/run` should set) they fail
 //! instead.
 
+mod support;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -22,6 +24,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::mpsc;
+
+use support::pty::PtyPair;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -83,38 +87,6 @@ struct Guard(Child);
 impl Drop for Guard {
     fn drop(&mut self) {
         let _ = self.0.start_kill();
-    }
-}
-
-/// A socat pseudo-terminal pair: `cp` and `pd` are its two ends.
-struct Line {
-    _socat: Guard,
-    cp: PathBuf,
-    pd: PathBuf,
-}
-
-impl Line {
-    async fn open(dir: &Path) -> Line {
-        let (cp, pd) = (dir.join("cp"), dir.join("pd"));
-        let socat = Command::new("socat")
-            .arg(format!("pty,raw,echo=0,link={}", cp.display()))
-            .arg(format!("pty,raw,echo=0,link={}", pd.display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start socat");
-        let until = Instant::now() + Duration::from_secs(5);
-        while !(cp.exists() && pd.exists()) {
-            assert!(Instant::now() < until, "socat made no pty pair");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        Line {
-            _socat: Guard(socat),
-            cp,
-            pd,
-        }
     }
 }
 
@@ -295,8 +267,8 @@ impl Cp {
     }
 }
 
-fn bus(line: &Line, pd: PdConfig) -> BusConfig {
-    BusConfig::new("test", &line.cp, 115200).with_pd(pd)
+fn bus(line: &PtyPair, pd: PdConfig) -> BusConfig {
+    BusConfig::new("test", &line.a, 115200).with_pd(pd)
 }
 
 fn online(secure: bool) -> impl Fn(&OsdpReport) -> bool {
@@ -314,7 +286,7 @@ fn is_keyset(v: &Value) -> bool {
 async fn install_mode_keys_the_reader_then_only_the_stored_key_is_used() {
     let Some(python) = peer_tools() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let line = Line::open(dir.path()).await;
+    let line = PtyPair::start(dir.path()).await;
     let key_file = dir.path().join("data/osdp-front.scbk");
     std::fs::create_dir_all(key_file.parent().unwrap()).unwrap();
     let config = bus(
@@ -329,7 +301,7 @@ async fn install_mode_keys_the_reader_then_only_the_stored_key_is_used() {
     );
 
     // First contact: a reader out of the box (no key: install mode, accepts SCBK-D once).
-    let mut pd = Pd::start(&python, &line.pd, 3, None).await;
+    let mut pd = Pd::start(&python, &line.b, 3, None).await;
     let mut cp = Cp::start(config.clone());
     let keyset = pd.expect("KEYSET", ONLINE, is_keyset).await;
     cp.expect("key installed", ONLINE, |r| {
@@ -369,7 +341,7 @@ async fn install_mode_keys_the_reader_then_only_the_stored_key_is_used() {
 
     // Second start: the reader has the key, the driver uses the stored one: secure at once,
     // no KEYSET, nothing installed anew.
-    let mut pd = Pd::start(&python, &line.pd, 3, Some(&key)).await;
+    let mut pd = Pd::start(&python, &line.b, 3, Some(&key)).await;
     let mut cp = Cp::start(config.clone());
     cp.expect("secure Online with the stored key", ONLINE, online(true))
         .await;
@@ -391,7 +363,7 @@ async fn install_mode_keys_the_reader_then_only_the_stored_key_is_used() {
 
     // Install mode is off once a key exists: a reader that was reset to factory state (back
     // to SCBK-D) is not accepted, in plain text or with SCBK-D.
-    let mut pd = Pd::start(&python, &line.pd, 3, None).await;
+    let mut pd = Pd::start(&python, &line.b, 3, None).await;
     let mut cp = Cp::start(config);
     cp.expect("Offline for a reset reader", ONLINE, |r| {
         matches!(r, OsdpReport::Offline { pd: 0, .. })
@@ -422,9 +394,9 @@ async fn install_mode_keys_the_reader_then_only_the_stored_key_is_used() {
 async fn card_keypad_tamper_and_commands_cross_the_secure_channel() {
     let Some(python) = peer_tools() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let line = Line::open(dir.path()).await;
+    let line = PtyPair::start(dir.path()).await;
     let key = Scbk(*b"railgate-test-k!");
-    let mut pd = Pd::start(&python, &line.pd, 5, Some(&key)).await;
+    let mut pd = Pd::start(&python, &line.b, 5, Some(&key)).await;
     let mut cp = Cp::start(bus(
         &line,
         PdConfig::new(5, "door", SecureChannel::Key(key)),
@@ -596,9 +568,9 @@ async fn card_keypad_tamper_and_commands_cross_the_secure_channel() {
 async fn a_killed_reader_is_offline_within_seconds_and_back_within_seconds() {
     let Some(python) = peer_tools() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let line = Line::open(dir.path()).await;
+    let line = PtyPair::start(dir.path()).await;
     let key = Scbk(*b"0123456789abcdef");
-    let pd = Pd::start(&python, &line.pd, 9, Some(&key)).await;
+    let pd = Pd::start(&python, &line.b, 9, Some(&key)).await;
     let mut cp = Cp::start(bus(
         &line,
         PdConfig::new(9, "gate", SecureChannel::Key(key.clone())),
@@ -623,7 +595,7 @@ async fn a_killed_reader_is_offline_within_seconds_and_back_within_seconds() {
 
     // Down for a while (longer than the library's verdict), then back.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let mut pd = Pd::start(&python, &line.pd, 9, Some(&key)).await;
+    let mut pd = Pd::start(&python, &line.b, 9, Some(&key)).await;
     let (_, took) = cp
         .expect(
             "Online again after the restart",
@@ -646,11 +618,45 @@ async fn a_killed_reader_is_offline_within_seconds_and_back_within_seconds() {
 }
 
 #[tokio::test]
+async fn an_unplugged_bus_takes_its_reader_offline_and_is_reopened_when_it_returns() {
+    let Some(python) = peer_tools() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut line = PtyPair::start(dir.path()).await;
+    let pd = Pd::start(&python, &line.b, 9, None).await;
+    let mut cp = Cp::start(bus(&line, PdConfig::new(9, "gate", SecureChannel::Off)));
+    cp.expect("Online", ONLINE, online(false)).await;
+
+    // The USB RS-485 adapter is pulled: the device node disappears.
+    line.unplug().await;
+    pd.kill().await;
+    let (offline, took) = cp
+        .expect("Offline after the unplug", Duration::from_secs(3), |r| {
+            matches!(r, OsdpReport::Offline { pd: 0, .. })
+        })
+        .await;
+    eprintln!("offline after {took:?}: {offline:?}");
+
+    // Plugged back at the same path, with the reader on it: the port is reopened.
+    line.plug().await;
+    let pd = Pd::start(&python, &line.b, 9, None).await;
+    let (_, took) = cp
+        .expect(
+            "Online again after the replug",
+            Duration::from_secs(8),
+            online(false),
+        )
+        .await;
+    eprintln!("online again {took:?} after the replug");
+    cp.stop().await;
+    pd.quit().await;
+}
+
+#[tokio::test]
 async fn a_refused_command_is_answered_as_refused_in_plain_text() {
     let Some(python) = peer_tools() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let line = Line::open(dir.path()).await;
-    let mut pd = Pd::start(&python, &line.pd, 1, None).await;
+    let line = PtyPair::start(dir.path()).await;
+    let mut pd = Pd::start(&python, &line.b, 1, None).await;
     let mut cp = Cp::start(bus(&line, PdConfig::new(1, "plain", SecureChannel::Off)));
     cp.expect("plain Online", ONLINE, online(false)).await;
 
@@ -695,10 +701,10 @@ async fn a_refused_command_is_answered_as_refused_in_plain_text() {
 async fn two_readers_share_a_bus_and_one_going_silent_leaves_the_other_alone() {
     let Some(python) = peer_tools() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let line = Line::open(dir.path()).await;
+    let line = PtyPair::start(dir.path()).await;
     let (left, right) = (Scbk(*b"left-reader-key!"), Scbk(*b"right-reader-key"));
-    let mut pds = Pd::start_many(&python, &line.pd, &[(2, Some(&left)), (4, Some(&right))]).await;
-    let config = BusConfig::new("multidrop", &line.cp, 115200)
+    let mut pds = Pd::start_many(&python, &line.b, &[(2, Some(&left)), (4, Some(&right))]).await;
+    let config = BusConfig::new("multidrop", &line.a, 115200)
         .with_pd(PdConfig::new(2, "left", SecureChannel::Key(left)))
         .with_pd(PdConfig::new(4, "right", SecureChannel::Key(right)));
     let mut cp = Cp::start(config);
@@ -783,12 +789,12 @@ async fn two_readers_share_a_bus_and_one_going_silent_leaves_the_other_alone() {
 async fn a_reader_keyed_elsewhere_is_refused_in_plain_text_in_install_mode() {
     let Some(python) = peer_tools() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let line = Line::open(dir.path()).await;
+    let line = PtyPair::start(dir.path()).await;
     let key_file = dir.path().join("osdp-old.scbk");
     // The reader was keyed by another panel: it takes neither our fresh key nor SCBK-D, and
     // the library then runs it in plain text (install mode cannot use EnforceSecure).
     let theirs = Scbk(*b"another-panel-ky");
-    let mut pd = Pd::start(&python, &line.pd, 6, Some(&theirs)).await;
+    let mut pd = Pd::start(&python, &line.b, 6, Some(&theirs)).await;
     let mut cp = Cp::start(bus(
         &line,
         PdConfig::new(
