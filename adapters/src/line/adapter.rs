@@ -12,7 +12,10 @@
 //!   parameters), rendered, sent, and answered by the command's acknowledgement (an
 //!   [`Outcome::Nak`] → `WriteError::Refused(reason)`, no answer within the template's timeout
 //!   → `WriteError::LinkDown`). One command at a time is on the line, with at least
-//!   [`LineConfig::inter_frame`] between two frames sent;
+//!   [`LineConfig::inter_frame`] between two frames sent. After a timeout the line is held
+//!   for one more timeout: the first answer fitting the late command in that window is
+//!   dropped, so a late acknowledgement is never taken for the next command's (the serial
+//!   bus's "flush after a timeout", without discarding the panel's events);
 //! - with [`Supervision`], its command is sent every period and the link is up only once the
 //!   panel has said something sensible, and down (the connection closed and reopened) after
 //!   the silence it allows. Without it, the link is up as soon as the transport opens.
@@ -165,7 +168,17 @@ enum End {
 struct Pending {
     req: WriteRequest,
     key: Option<String>,
+    sent: Instant,
     by: Instant,
+    command: String,
+}
+
+/// A command whose acknowledgement did not come in time: until `until` (one more ack
+/// timeout) nothing is sent, and the first answer that fits it is its late answer, dropped,
+/// never taken for the next command's.
+struct Late {
+    key: Option<String>,
+    until: Instant,
     command: String,
 }
 
@@ -362,6 +375,7 @@ impl LineAdapter {
             .filter(|s| s.command.is_some())
             .map(|_| now);
         let mut pending: Option<Pending> = None;
+        let mut late: Option<Late> = None;
         let mut next_send = now;
         // Sent once the link is up, one at a time, before writes.
         let mut greetings: std::collections::VecDeque<String> =
@@ -370,7 +384,8 @@ impl LineAdapter {
         let mut open = true;
         loop {
             let ack_by = pending.as_ref().map(|p| p.by);
-            let can_send = pending.is_none();
+            let late_until = late.as_ref().map(|l| l.until);
+            let can_send = pending.is_none() && late.is_none();
             tokio::select! {
                 biased;
                 () = st.stop.cancelled() => {
@@ -396,16 +411,21 @@ impl LineAdapter {
                                 st.link(LinkState::Up, None).await;
                             }
                         }
-                        self.decoded(st, decoded, &mut pending).await;
+                        self.decoded(st, decoded, &mut pending, &mut late).await;
                     }
                 }
                 () = sleep_opt(ack_by) => {
                     if let Some(p) = pending.take() {
                         tracing::debug!(link = %st.name, command = %p.command, "no acknowledgement in time");
+                        let timeout = p.by.saturating_duration_since(p.sent);
+                        late = Some(Late { key: p.key, until: Instant::now() + timeout, command: p.command.clone() });
                         p.req.answer(Err(WriteError::LinkDown(format!(
                             "the panel did not acknowledge {} in time", p.command
                         ))));
                     }
+                }
+                () = sleep_opt(late_until) => {
+                    late = None;
                 }
                 () = sleep_opt(silent_by) => {
                     return broken(pending, "the panel is silent (supervision)".into());
@@ -463,7 +483,10 @@ impl LineAdapter {
                                 tracing::debug!(link = %st.name, %command, "command sent");
                                 next_send = Instant::now() + self.config.inter_frame;
                                 match timeout {
-                                    Some(t) => pending = Some(Pending { req, key, by: Instant::now() + t, command }),
+                                    Some(t) => {
+                                        let sent = Instant::now();
+                                        pending = Some(Pending { req, key, by: sent + t, sent, command });
+                                    }
                                     None => req.answer(Ok(())),
                                 }
                             }
@@ -517,7 +540,13 @@ impl LineAdapter {
         Ok((bytes, write.command.clone(), key, timeout))
     }
 
-    async fn decoded(&self, st: &mut State, decoded: Decoded, pending: &mut Option<Pending>) {
+    async fn decoded(
+        &self,
+        st: &mut State,
+        decoded: Decoded,
+        pending: &mut Option<Pending>,
+        late: &mut Option<Late>,
+    ) {
         match decoded {
             Decoded::BadChecksum { body, error } => {
                 tracing::debug!(link = %st.name, frame = %show(&body), "bad checksum: {error}");
@@ -541,6 +570,13 @@ impl LineAdapter {
                             st.occurrence(PointId(topic), Value::Record(items)).await;
                         }
                         answer @ (Outcome::Ack { .. } | Outcome::Nak { .. }) => {
+                            if let Some(l) = late.as_ref()
+                                && answers(l.key.as_deref(), &answer).is_some()
+                            {
+                                tracing::debug!(link = %st.name, command = %l.command, "late acknowledgement dropped");
+                                *late = None;
+                                continue;
+                            }
                             let Some(p) = pending.take() else { continue };
                             match answers(p.key.as_deref(), &answer) {
                                 Some(Ok(())) => p.req.answer(Ok(())),

@@ -240,6 +240,45 @@ async fn an_unanswered_command_fails_in_time() {
 }
 
 #[tokio::test]
+async fn a_late_acknowledgement_is_never_taken_for_the_next_command() {
+    let mut protocol = it100();
+    for c in &mut protocol.commands {
+        if let Some(ack) = &mut c.ack {
+            ack.timeout = Duration::from_millis(300);
+        }
+    }
+    let mut rig = start(protocol);
+    rig.up().await;
+    // The first arm times out; the next is asked for at once.
+    let first = rig.write("panel/arm/1").await;
+    assert_eq!(rig.received().await, "0301C4\r\n");
+    assert!(matches!(answer(first).await, Err(WriteError::LinkDown(_))));
+    let second = rig.write("panel/arm/1").await;
+    // The panel's late 500 for the first arrives: it answers the first, not the second,
+    // which is only sent now, and refused.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    rig.send(&frame("500030")).await;
+    assert_eq!(rig.received().await, "0301C4\r\n");
+    rig.send(&frame("501")).await;
+    assert!(
+        matches!(answer(second).await, Err(WriteError::Refused(_))),
+        "the late acknowledgement was taken for the second command"
+    );
+    // A timed-out command whose answer never comes holds the line for one more timeout only.
+    let third = rig.write("panel/arm/1").await;
+    rig.received().await;
+    assert!(matches!(answer(third).await, Err(WriteError::LinkDown(_))));
+    let started = tokio::time::Instant::now();
+    let fourth = rig.write("panel/arm/1").await;
+    rig.received().await;
+    let held = started.elapsed();
+    assert!(held >= Duration::from_millis(250), "sent after {held:?}");
+    rig.send(&frame("500030")).await;
+    assert_eq!(answer(fourth).await, Ok(()));
+    rig.stop.cancel();
+}
+
+#[tokio::test]
 async fn silence_takes_the_link_down_and_stales_inputs() {
     let mut protocol = it100();
     protocol.supervision = Some(Supervision {
