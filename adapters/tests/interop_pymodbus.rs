@@ -14,7 +14,7 @@ mod support;
 
 use railgate_adapters::conformance::Running;
 use railgate_adapters::modbus::{
-    Backoff, Buses, ModbusAdapter, ModbusConfig, ModbusPoint, Parity, Table, Transport,
+    Backoff, Buses, ModbusAdapter, ModbusConfig, ModbusPoint, Table, Transport,
 };
 use railgate_adapters::{LinkState, PointId, Quality, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -25,28 +25,14 @@ use support::pty::PtyPair;
 
 const SOON: Duration = Duration::from_secs(3);
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
-}
-
 fn server_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/modbus_server.py")
 }
 
 /// The Python with pymodbus, or a panic saying how to get one.
 fn python() -> PathBuf {
-    let python = std::env::var_os("RAILGATE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".venv/bin/python"));
-    let ok = std::process::Command::new(&python)
-        .args(["-c", "import pymodbus, serial"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
+    let python = support::python();
+    let ok = support::succeeds(&python, &["-c", "import pymodbus, serial"]);
     assert!(
         ok,
         "pymodbus (and pyserial) are needed by the Modbus interop tests, but `{} -c 'import pymodbus, serial'` failed.\n\
@@ -297,13 +283,7 @@ async fn pymodbus_rtu_server_over_a_pty_is_polled_written_lost_and_recovered() {
     let (mut server, _) = PyServer::start(&["rtu", &slave]).await;
     let mut running = Running::start(ModbusAdapter::new(config(Transport::Rtu {
         device: master,
-        line: railgate_adapters::serial::LineSettings {
-            baud: 19200,
-            parity: Parity::None,
-            data_bits: 8,
-            stop_bits: 1,
-            rs485: Default::default(),
-        },
+        line: railgate_adapters::serial::LineSettings::eight_n_one(19200),
     })));
     running.wait_link(LinkState::Up, SOON).await.unwrap();
     expect_initial_readings(&mut running).await;
@@ -347,13 +327,7 @@ async fn pymodbus_rtu_server_over_a_pty_is_polled_written_lost_and_recovered() {
 fn unit_config(device: &Path, unit: u8) -> ModbusConfig {
     let mut c = config(Transport::Rtu {
         device: device.to_path_buf(),
-        line: railgate_adapters::serial::LineSettings {
-            baud: 19200,
-            parity: Parity::None,
-            data_bits: 8,
-            stop_bits: 1,
-            rs485: Default::default(),
-        },
+        line: railgate_adapters::serial::LineSettings::eight_n_one(19200),
     });
     c.name = format!("unit{unit}");
     c.unit = unit;

@@ -161,20 +161,30 @@ impl Subject for Declared {
     }
 }
 
-async fn panel() -> Fixture<LinePeer, Declared> {
-    let peer = LinePeer::new(&LAYOUT);
+/// The fixture of the declared panel behind `peer`, reached by `subject`.
+fn fixture<P: Peer>(
+    peer: P,
+    subject: Declared,
+    detect_ms: u64,
+    recover_ms: u64,
+) -> Fixture<P, Declared> {
     Fixture {
-        subject: Declared::Memory(peer.clone()),
+        subject,
         peer,
         points: LAYOUT.iter().map(|(n, _, _)| id(n)).collect(),
         input: id("zone1"),
         outputs: vec![id("siren"), id("pgm1")],
         refused: None,
         poll_interval: Duration::from_millis(100),
-        detect_within: Duration::from_millis(200),
-        recover_within: Duration::from_millis(1000),
+        detect_within: Duration::from_millis(detect_ms),
+        recover_within: Duration::from_millis(recover_ms),
         slack: Duration::from_millis(500),
     }
+}
+
+async fn panel() -> Fixture<LinePeer, Declared> {
+    let peer = LinePeer::new(&LAYOUT);
+    fixture(peer.clone(), Declared::Memory(peer), 200, 1000)
 }
 
 macro_rules! conformance_tests {
@@ -312,18 +322,8 @@ async fn serial_panel() -> Fixture<SerialPanel, Declared> {
         _dir: dir,
     };
     peer.bridge(b);
-    Fixture {
-        subject: Declared::Serial(a),
-        peer,
-        points: LAYOUT.iter().map(|(n, _, _)| id(n)).collect(),
-        input: id("zone1"),
-        outputs: vec![id("siren"), id("pgm1")],
-        refused: None,
-        poll_interval: Duration::from_millis(100),
-        detect_within: Duration::from_millis(300),
-        recover_within: Duration::from_millis(1500),
-        slack: Duration::from_millis(500),
-    }
+    // Detection and recovery include socat going and coming.
+    fixture(peer, Declared::Serial(a), 300, 1500)
 }
 
 conformance_tests! { serial_panel:

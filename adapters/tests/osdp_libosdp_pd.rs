@@ -33,13 +33,6 @@ use tokio_util::sync::CancellationToken;
 /// channel handshake; in install mode also the KEYSET and a second handshake).
 const ONLINE: Duration = Duration::from_secs(8);
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
-}
-
 fn pd_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/osdp_pd.py")
 }
@@ -47,21 +40,9 @@ fn pd_script() -> PathBuf {
 /// The Python that has PyPI `libosdp` and `pyserial`, and socat; `None` (with a message) if
 /// either is missing and the peer is not required.
 fn peer_tools() -> Option<PathBuf> {
-    let python = std::env::var_os("RAILGATE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".venv/bin/python"));
-    let has_osdp = std::process::Command::new(&python)
-        .args(["-c", "import osdp, serial"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    let has_socat = std::process::Command::new("socat")
-        .arg("-V")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
+    let python = support::python();
+    let has_osdp = support::succeeds(&python, &["-c", "import osdp, serial"]);
+    let has_socat = support::pty::has_socat();
     let missing = match (has_osdp, has_socat) {
         (true, true) => return Some(python),
         (false, _) => format!(

@@ -8,16 +8,15 @@ use std::time::Duration;
 
 use tokio::process::{Child, Command};
 
+/// Whether socat is installed.
+pub(crate) fn has_socat() -> bool {
+    super::succeeds("socat", &["-V"])
+}
+
 /// Panics with what to install when socat is missing.
 pub(crate) fn require_socat() {
-    let ok = std::process::Command::new("socat")
-        .arg("-V")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
     assert!(
-        ok,
+        has_socat(),
         "socat is needed for the pseudo-terminal pairs of the serial tests: apt-get install socat"
     );
 }
