@@ -34,20 +34,42 @@ fn config(format: Format) -> EdgeConfig {
     }
 }
 
+/// An adapter running on its own task, with the ends of its channels.
+struct Running {
+    rx: mpsc::Receiver<AdapterEvent>,
+    commands: mpsc::Sender<railgate_adapters::Command>,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<Result<(), railgate_adapters::AdapterError>>,
+}
+
+impl Running {
+    fn start(adapter: impl Adapter) -> Running {
+        let (events, rx) = mpsc::channel(64);
+        let (commands, commands_rx) = mpsc::channel(4);
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(adapter.run(
+            AdapterIo {
+                events,
+                commands: commands_rx,
+            },
+            stop.clone(),
+        ));
+        Running {
+            rx,
+            commands,
+            stop,
+            task,
+        }
+    }
+}
+
 /// Runs the adapter over `recordings` and returns the events until the link went down after
 /// the last one.
 async fn play(format: Format, recordings: Vec<Recording>) -> Vec<AdapterEvent> {
     let adapter = EdgeAdapter::new(config(format), Recordings(VecDeque::from(recordings)));
-    let (events, mut rx) = mpsc::channel(64);
-    let (_commands, commands_rx) = mpsc::channel(4);
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(adapter.run(
-        AdapterIo {
-            events,
-            commands: commands_rx,
-        },
-        stop.clone(),
-    ));
+    let Running {
+        mut rx, stop, task, ..
+    } = Running::start(adapter);
     let mut out = Vec::new();
     let mut downs = 0;
     while let Ok(Some(e)) = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
@@ -211,16 +233,9 @@ async fn a_card_read_on_a_gpio_sim_chip_becomes_a_card_record() {
         consumer: "railgate-test".into(),
     };
     let adapter = EdgeAdapter::new(config(Format::H10301), source);
-    let (events, mut rx) = mpsc::channel(64);
-    let (_commands, commands_rx) = mpsc::channel(4);
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(adapter.run(
-        AdapterIo {
-            events,
-            commands: commands_rx,
-        },
-        stop.clone(),
-    ));
+    let Running {
+        mut rx, stop, task, ..
+    } = Running::start(adapter);
     let up = tokio::time::timeout(Duration::from_secs(5), rx.recv())
         .await
         .expect("an event");
@@ -253,16 +268,12 @@ async fn a_card_read_on_a_gpio_sim_chip_becomes_a_card_record() {
 async fn contract_writes_refused_and_stop_while_down() {
     use railgate_adapters::{Command, WriteError, WriteRequest};
     let adapter = EdgeAdapter::new(config(Format::H10301), Recordings::default());
-    let (events, mut rx) = mpsc::channel(64);
-    let (commands, commands_rx) = mpsc::channel(4);
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(adapter.run(
-        AdapterIo {
-            events,
-            commands: commands_rx,
-        },
-        stop.clone(),
-    ));
+    let Running {
+        mut rx,
+        commands,
+        stop,
+        task,
+    } = Running::start(adapter);
     let first = tokio::time::timeout(Duration::from_secs(2), rx.recv())
         .await
         .expect("an event")
