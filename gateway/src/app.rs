@@ -21,6 +21,7 @@ use crate::events::core::EventCore;
 use crate::events::store::{EventStore, StoreConfig, StoreError};
 use crate::events::subscription::{SubscriptionLimits, Subscriptions};
 use crate::events::topics::TopicRegistry;
+use crate::host::HostBackend;
 use crate::security::Secret;
 use crate::security::digest::DigestAuth;
 use crate::security::gate::Gate;
@@ -44,6 +45,9 @@ pub enum StartError {
     /// The event store could not be opened.
     #[error(transparent)]
     Events(#[from] StoreError),
+    /// The host backend could not be opened (the sandbox folder).
+    #[error("host backend: {0}")]
+    Host(std::io::Error),
 }
 
 /// The gateway.
@@ -83,6 +87,8 @@ pub struct App {
     pub io: Arc<Southbound>,
     /// Notified when what WS-Discovery announces changes (scopes, discovery mode).
     pub discovery_changed: Arc<tokio::sync::Notify>,
+    /// The host: its clock, names and network, read and changed through one backend.
+    pub host: HostBackend,
 }
 
 impl App {
@@ -203,6 +209,8 @@ impl App {
         let topics = Arc::new(TopicRegistry::default());
         crate::southbound::publish::register_topics(&plan, &topics);
         let io = Arc::new(Southbound::new(plan, db.clone()));
+        let host = HostBackend::open(config.host.backend, config.host.root.as_deref())
+            .map_err(StartError::Host)?;
         Ok(App {
             config,
             identity,
@@ -221,6 +229,7 @@ impl App {
             shutdown,
             io,
             discovery_changed,
+            host,
         })
     }
 }

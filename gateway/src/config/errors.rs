@@ -12,7 +12,9 @@ use railgate_mappings::diag::{did_you_mean, unknown_key};
 use railgate_mappings::{Diagnostic, Doc};
 use serde::de::DeserializeOwned;
 
-use super::{DeviceConfig, DiscoveryConfig, EventsConfig, SecurityConfig, ServerConfig};
+use super::{
+    DeviceConfig, DiscoveryConfig, EventsConfig, HostConfig, SecurityConfig, ServerConfig,
+};
 
 /// The sections of the file and the keys each takes, from their types.
 fn sections() -> Vec<(&'static str, Vec<String>)> {
@@ -22,6 +24,7 @@ fn sections() -> Vec<(&'static str, Vec<String>)> {
         ("security", fields_of::<SecurityConfig>()),
         ("events", fields_of::<EventsConfig>()),
         ("discovery", fields_of::<DiscoveryConfig>()),
+        ("host", fields_of::<HostConfig>()),
     ]
 }
 

@@ -21,6 +21,7 @@ use serde::Deserialize;
 
 use crate::addr::{Network, is_plausible_authority};
 use crate::device::scope::is_valid_scope;
+use crate::host::BackendKind;
 
 /// The built-in demo configuration, used when no `--config` is given.
 pub const DEMO_YAML: &str = include_str!("../demo.yaml");
@@ -39,6 +40,8 @@ pub struct Config {
     pub events: EventsConfig,
     /// WS-Discovery.
     pub discovery: DiscoveryConfig,
+    /// How the host itself (clock, names, network) is read and changed.
+    pub host: HostConfig,
     /// The data folder (state database, event store); relative paths are taken from the
     /// working directory.
     pub data_dir: Option<PathBuf>,
@@ -201,6 +204,18 @@ impl Default for DiscoveryConfig {
             network_video_transmitter: false,
         }
     }
+}
+
+/// The host seam (`gateway/src/host/backend.rs`): which backend applies SetSystemDateAndTime,
+/// SetHostname, SetDNS, SetNTP, SetNetworkInterfaces and the other host changes.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HostConfig {
+    /// `none` (the default: read the host, refuse every change with the standard fault) or
+    /// `sandbox` (a host kept in the folder `root`, for tests and demonstrations).
+    pub backend: BackendKind,
+    /// The sandbox's folder; a relative path is taken from the working directory.
+    pub root: Option<PathBuf>,
 }
 
 /// Authentication.
@@ -523,6 +538,17 @@ impl Config {
                     ),
                 );
             }
+        }
+        match (self.host.backend, &self.host.root) {
+            (BackendKind::Sandbox, None) => problem(
+                "/host/backend",
+                "the sandbox backend needs `root`, the folder its host lives in".into(),
+            ),
+            (BackendKind::None, Some(_)) => problem(
+                "/host/root",
+                "`root` is the sandbox's folder; it means nothing with backend none".into(),
+            ),
+            _ => {}
         }
         for (i, scope) in self.device.fixed_scopes.iter().enumerate() {
             if !is_valid_scope(scope) {

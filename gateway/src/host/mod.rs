@@ -1,8 +1,9 @@
-//! Facts read from the host the gateway runs on, for the ONVIF device
-//! service (`GetNetworkInterfaces`, `GetHostname`, `GetDNS`, `GetNTP`,
-//! `GetNetworkDefaultGateway`, `GetSystemDateAndTime`).
+//! The host the gateway runs on, for the ONVIF device service: `backend.rs` is the one seam
+//! (`HostBackend`, configuration `host.backend`) through which it is read and changed;
+//! `settings.rs` the changes as plain values and their shared checks; `tz.rs` POSIX TZ
+//! rules; `sandbox.rs` a host in a folder.
 //!
-//! Everything here is read-only: the module reads `getifaddrs(3)`,
+//! The real-host readers (`net`, `clock`) are read-only: they read `getifaddrs(3)`,
 //! `/sys/class/net`, `/proc/net/route`, `/proc/net/ipv6_route`,
 //! `/proc/sys/kernel/hostname`, `/etc/resolv.conf`, the NTP client
 //! configurations (systemd-timesyncd, chrony, ntpd), DHCP lease files,
@@ -13,8 +14,14 @@
 //! value, `None` or `false`, and is logged at `debug` level only. The pure
 //! `parse_*` functions take file contents so they can be tested anywhere.
 
+pub mod backend;
 pub mod clock;
 pub mod net;
+pub mod sandbox;
+pub mod settings;
+pub mod tz;
+
+pub use backend::{BackendKind, HostBackend};
 
 use std::path::Path;
 

@@ -11,7 +11,8 @@ use tracing::debug;
 use super::read_text;
 
 /// One network interface (all its addresses merged into one entry).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Interface {
     /// Kernel name such as `eth0`; also used as the ONVIF interface token.
     pub name: String,
@@ -200,7 +201,8 @@ pub fn hostname() -> String {
 }
 
 /// Resolver configuration.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Dns {
     /// `nameserver` addresses in file order (IPv6 zone ids dropped).
     pub servers: Vec<IpAddr>,
@@ -271,7 +273,7 @@ pub fn parse_resolv_conf(text: &str) -> Dns {
 }
 
 /// An NTP server as configured: an address or a host/pool name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum NtpServer {
     /// A literal IPv4 or IPv6 address.
     Ip(IpAddr),
@@ -293,7 +295,8 @@ impl NtpServer {
 }
 
 /// NTP configuration of the host.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Ntp {
     /// Servers in configuration order.
     pub servers: Vec<NtpServer>,

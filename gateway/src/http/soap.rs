@@ -75,7 +75,7 @@ pub async fn handle(
         // No SOAP message at all: an HTTP error, not a fault. Digest clients such as curl
         // probe with an empty POST first and expect the challenge.
         if req.headers.get(http::header::AUTHORIZATION).is_none() {
-            return response::challenge(&app.gate.challenges(Now::current(), false));
+            return response::challenge(&app.gate.challenges(device_now(&app), false));
         }
         return plain(
             StatusCode::BAD_REQUEST,
@@ -110,7 +110,7 @@ pub async fn handle(
         uri: req.target,
         peer: req.conn.peer.ip(),
     };
-    let now = Now::current();
+    let now = device_now(&app);
     let principal = match app.gate.decide(op, &envelope, &http_auth, now) {
         Decision::Allow(p) => p,
         Decision::Challenge { stale } => {
@@ -162,4 +162,14 @@ fn related_fault(
     envelope: &crate::soap::Envelope,
 ) -> http::Response<String> {
     response::fault_with_header(fault, fault_header(fault, service, envelope).as_deref())
+}
+
+/// Now, on the device's wall clock: the one SetSystemDateAndTime sets (the sandbox's own),
+/// which a UsernameToken's Created is checked against, since clients take their offset from
+/// GetSystemDateAndTime.
+fn device_now(app: &App) -> Now {
+    Now {
+        wall: app.host.wall_now(),
+        ..Now::current()
+    }
 }

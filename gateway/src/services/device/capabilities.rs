@@ -39,17 +39,19 @@ pub fn write_device_capabilities(ctx: &Ctx, w: &mut XmlWriter, tag: &str) {
     let max_users = limits.max_users.to_string();
     let max_name = limits.max_username_len.to_string();
     let max_password = limits.max_password_len.to_string();
+    let host = ctx.app.host.capabilities();
+    let ntp = host.ntp_servers.to_string();
     w.with(tag, &[], |w| {
         w.empty(
             "tds:Network",
             &[
                 ("IPFilter", "false"),
-                ("ZeroConfiguration", "false"),
+                ("ZeroConfiguration", bool_str(host.zero_configuration)),
                 ("IPVersion6", &ipv6),
-                ("DynDNS", "false"),
+                ("DynDNS", bool_str(host.dynamic_dns)),
                 ("Dot11Configuration", "false"),
-                ("HostnameFromDHCP", "false"),
-                ("NTP", "0"),
+                ("HostnameFromDHCP", bool_str(host.hostname_from_dhcp)),
+                ("NTP", &ntp),
                 ("DHCPv6", "false"),
             ],
         );
@@ -91,7 +93,7 @@ pub fn write_device_capabilities(ctx: &Ctx, w: &mut XmlWriter, tag: &str) {
                 ("HttpSupportInformation", "false"),
                 ("StorageConfiguration", "false"),
                 ("DiscoveryNotSupported", bool_str(!discovery)),
-                ("NetworkConfigNotSupported", "true"),
+                ("NetworkConfigNotSupported", bool_str(!host.network)),
                 ("UserConfigNotSupported", "false"),
             ],
         );
@@ -220,11 +222,12 @@ pub(super) async fn get_capabilities(ctx: &Ctx, req: &Element) -> OpResult {
             if want_device {
                 w.with("tt:Device", &[], |w| {
                     w.leaf("tt:XAddr", &ctx.xaddr(Service::Device));
+                    let host = ctx.app.host.capabilities();
                     w.with("tt:Network", &[], |w| {
                         w.leaf("tt:IPFilter", "false");
-                        w.leaf("tt:ZeroConfiguration", "false");
+                        w.leaf("tt:ZeroConfiguration", bool_str(host.zero_configuration));
                         w.leaf("tt:IPVersion6", bool_str(serves_ipv6(ctx)));
-                        w.leaf("tt:DynDNS", "false");
+                        w.leaf("tt:DynDNS", bool_str(host.dynamic_dns));
                     });
                     w.with("tt:System", &[], |w| {
                         let discovery = bool_str(discovery_enabled(ctx));

@@ -4,9 +4,12 @@ mod capabilities;
 mod datetime;
 mod info;
 pub mod network;
+mod network_set;
 pub mod scopes;
 mod users;
 
+use crate::host::settings::{HostError, Invalid};
+use crate::soap::SoapFault;
 use crate::xml::ns::TDS;
 
 pub use capabilities::{version, write_device_capabilities};
@@ -20,6 +23,7 @@ crate::services::operations! {
     TDS "GetEndpointReference" => info::get_endpoint_reference,
     TDS "GetSystemUris" => info::get_system_uris,
     TDS "GetSystemDateAndTime" => datetime::get_system_date_and_time,
+    TDS "SetSystemDateAndTime" => datetime::set_system_date_and_time,
     TDS "GetScopes" => scopes::get_scopes,
     TDS "SetScopes" => scopes::set_scopes,
     TDS "AddScopes" => scopes::add_scopes,
@@ -31,6 +35,15 @@ crate::services::operations! {
     TDS "DeleteUsers" => users::delete_users,
     TDS "SetUser" => users::set_user,
     TDS "GetHostname" => network::get_hostname,
+    TDS "SetHostname" => network_set::set_hostname,
+    TDS "SetHostnameFromDHCP" => network_set::set_hostname_from_dhcp,
+    TDS "SetDNS" => network_set::set_dns,
+    TDS "SetNTP" => network_set::set_ntp,
+    TDS "SetNetworkInterfaces" => network_set::set_network_interfaces,
+    TDS "SetNetworkDefaultGateway" => network_set::set_network_default_gateway,
+    TDS "SetZeroConfiguration" => network_set::set_zero_configuration,
+    TDS "GetDynamicDNS" => network_set::get_dynamic_dns,
+    TDS "SetDynamicDNS" => network_set::set_dynamic_dns,
     TDS "GetNetworkInterfaces" => network::get_network_interfaces,
     TDS "GetDNS" => network::get_dns,
     TDS "GetNTP" => network::get_ntp,
@@ -41,4 +54,33 @@ crate::services::operations! {
     TDS "SetRelayOutputSettings" => crate::services::io::set_relay_output_settings_tds,
     TDS "SetRelayOutputState" => crate::services::io::set_relay_output_state,
     TDS "SendAuxiliaryCommand" => crate::services::io::send_auxiliary_command,
+}
+
+/// The fault for a change the host backend refused: what it does not support is
+/// `ter:ActionNotSupported`, a value it cannot take the subcode Core names for it, a failure
+/// `ter:Action`.
+fn host_fault(error: HostError) -> SoapFault {
+    match error {
+        HostError::NotSupported(detail) => SoapFault::action_not_supported(detail),
+        HostError::Invalid(what, detail) => SoapFault::invalid_arg_val(
+            Some(match what {
+                Invalid::TimeZone => "ter:InvalidTimeZone",
+                Invalid::DateTime => "ter:InvalidDateTime",
+                Invalid::NtpServerUndefined => "ter:NtpServerUndefined",
+                Invalid::TimeSyncedToNtp => "ter:TimeSyncedToNtp",
+                Invalid::Hostname => "ter:InvalidHostname",
+                Invalid::Ipv4Address => "ter:InvalidIPv4Address",
+                Invalid::Ipv6Address => "ter:InvalidIPv6Address",
+                Invalid::DnsName => "ter:InvalidDnsName",
+                Invalid::NetworkInterface => "ter:InvalidNetworkInterface",
+                Invalid::Mtu => "ter:InvalidMtuValue",
+                Invalid::GatewayAddress => "ter:InvalidGatewayAddress",
+            }),
+            detail,
+        ),
+        HostError::Failed(detail) => {
+            tracing::warn!(error = %detail, "the host did not apply a change");
+            SoapFault::action_failed(None, detail)
+        }
+    }
 }

@@ -1,20 +1,19 @@
 //! GetHostname, GetNetworkInterfaces, GetDNS, GetNTP, GetNetworkProtocols,
-//! GetNetworkDefaultGateway, GetZeroConfiguration: read from the real host, never invented.
-//! (The matching Set operations answer "not supported": railgate does not reconfigure the
-//! host's network; the capabilities say NetworkConfigNotSupported.)
+//! GetNetworkDefaultGateway, GetZeroConfiguration: read from the host backend (the real host
+//! with `none`), never invented. The Set operations are in `network_set.rs`.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::device::scope::mac_text;
-use crate::host::net::{self, Interface, NtpServer, primary};
+use crate::host::net::{Interface, NtpServer, primary};
 use crate::services::{Ctx, OpResult};
 use crate::soap::SoapFault;
 use crate::xml::write::bool_str;
 use crate::xml::{Element, XmlWriter};
 
 /// The interfaces ONVIF clients should see (see `host::net::visible_interfaces`).
-fn visible_interfaces() -> Result<Vec<Interface>, SoapFault> {
-    net::visible_interfaces().map_err(|e| {
+fn visible_interfaces(ctx: &Ctx) -> Result<Vec<Interface>, SoapFault> {
+    ctx.app.host.interfaces().map_err(|e| {
         tracing::warn!(error = %e, "cannot list network interfaces");
         SoapFault::action_failed(None, "the network interfaces cannot be read")
     })
@@ -117,22 +116,22 @@ fn write_ip(w: &mut XmlWriter, tag: &str, ip: &IpAddr) {
     });
 }
 
-pub(super) async fn get_hostname(_ctx: &Ctx, _req: &Element) -> OpResult {
-    let name = net::hostname();
+pub(super) async fn get_hostname(ctx: &Ctx, _req: &Element) -> OpResult {
+    let hostname = ctx.app.host.hostname();
     let mut w = XmlWriter::new();
     w.with("tds:GetHostnameResponse", &[], |w| {
         w.with("tds:HostnameInformation", &[], |w| {
-            w.leaf("tt:FromDHCP", "false");
-            if !name.is_empty() {
-                w.leaf("tt:Name", &name);
+            w.leaf("tt:FromDHCP", bool_str(hostname.from_dhcp));
+            if !hostname.name.is_empty() {
+                w.leaf("tt:Name", &hostname.name);
             }
         });
     });
     Ok(w.finish())
 }
 
-pub(super) async fn get_network_interfaces(_ctx: &Ctx, _req: &Element) -> OpResult {
-    let interfaces = visible_interfaces()?;
+pub(super) async fn get_network_interfaces(ctx: &Ctx, _req: &Element) -> OpResult {
+    let interfaces = visible_interfaces(ctx)?;
     let mut w = XmlWriter::new();
     w.with("tds:GetNetworkInterfacesResponse", &[], |w| {
         for i in &interfaces {
@@ -142,8 +141,8 @@ pub(super) async fn get_network_interfaces(_ctx: &Ctx, _req: &Element) -> OpResu
     Ok(w.finish())
 }
 
-pub(super) async fn get_dns(_ctx: &Ctx, _req: &Element) -> OpResult {
-    let dns = net::dns();
+pub(super) async fn get_dns(ctx: &Ctx, _req: &Element) -> OpResult {
+    let dns = ctx.app.host.dns();
     let mut w = XmlWriter::new();
     w.with("tds:GetDNSResponse", &[], |w| {
         w.with("tds:DNSInformation", &[], |w| {
@@ -164,8 +163,8 @@ pub(super) async fn get_dns(_ctx: &Ctx, _req: &Element) -> OpResult {
     Ok(w.finish())
 }
 
-pub(super) async fn get_ntp(_ctx: &Ctx, _req: &Element) -> OpResult {
-    let ntp = net::ntp();
+pub(super) async fn get_ntp(ctx: &Ctx, _req: &Element) -> OpResult {
+    let ntp = ctx.app.host.ntp();
     let mut w = XmlWriter::new();
     w.with("tds:GetNTPResponse", &[], |w| {
         w.with("tds:NTPInformation", &[], |w| {
@@ -213,8 +212,9 @@ pub(super) async fn get_network_protocols(ctx: &Ctx, _req: &Element) -> OpResult
     Ok(w.finish())
 }
 
-pub(super) async fn get_network_default_gateway(_ctx: &Ctx, _req: &Element) -> OpResult {
-    let (v4, v6) = net::default_gateways();
+pub(super) async fn get_network_default_gateway(ctx: &Ctx, _req: &Element) -> OpResult {
+    let gateways = ctx.app.host.gateways();
+    let (v4, v6) = (gateways.v4, gateways.v6);
     let mut w = XmlWriter::new();
     w.with("tds:GetNetworkDefaultGatewayResponse", &[], |w| {
         w.with("tds:NetworkGateway", &[], |w| {
@@ -229,8 +229,8 @@ pub(super) async fn get_network_default_gateway(_ctx: &Ctx, _req: &Element) -> O
     Ok(w.finish())
 }
 
-pub(super) async fn get_zero_configuration(_ctx: &Ctx, _req: &Element) -> OpResult {
-    let interfaces = visible_interfaces()?;
+pub(super) async fn get_zero_configuration(ctx: &Ctx, _req: &Element) -> OpResult {
+    let interfaces = visible_interfaces(ctx)?;
     let Some(first) = primary(&interfaces) else {
         return Err(SoapFault::action_failed(
             None,
@@ -247,7 +247,12 @@ pub(super) async fn get_zero_configuration(_ctx: &Ctx, _req: &Element) -> OpResu
     w.with("tds:GetZeroConfigurationResponse", &[], |w| {
         w.with("tds:ZeroConfiguration", &[], |w| {
             w.leaf("tt:InterfaceToken", &first.name);
-            w.leaf("tt:Enabled", bool_str(!link_local.is_empty()));
+            let enabled = ctx
+                .app
+                .host
+                .zero_configuration(first)
+                .unwrap_or(!link_local.is_empty());
+            w.leaf("tt:Enabled", bool_str(enabled));
             for a in &link_local {
                 w.leaf("tt:Addresses", a);
             }

@@ -1,0 +1,277 @@
+//! The one seam through which railgate reads and changes the host it runs on
+//! (configuration `host.backend`):
+//! - `none`: reads the real host (`net`, `clock`) and refuses every change with
+//!   [`HostError::NotSupported`]; the capabilities say so, so clients do not offer it;
+//! - `sandbox`: a host in a folder (`sandbox.rs`), every change applied there and read back.
+//!
+//! The device service calls only this type; it never reads `net` or `clock` itself, so what
+//! a Get reports is what the backend a Set went to holds.
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use serde::Deserialize;
+
+use super::clock;
+use super::net::{self, Dns, Interface, Ntp};
+use super::sandbox::Sandbox;
+use super::settings::{
+    ClockMode, DateTimeChange, DateTimeState, DynamicDns, Gateways, HostCapabilities, HostError,
+    Hostname, InterfaceChange,
+};
+
+/// Which backend applies host changes (configuration `host.backend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// Read the real host, change nothing.
+    #[default]
+    None,
+    /// A host in `host.root`, for tests and demonstrations.
+    Sandbox,
+}
+
+impl BackendKind {
+    /// The configuration name.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::None => "none",
+            BackendKind::Sandbox => "sandbox",
+        }
+    }
+}
+
+/// The host, as railgate sees and changes it.
+#[derive(Debug)]
+pub enum HostBackend {
+    /// `none`.
+    ReadOnly,
+    /// `sandbox`.
+    Sandbox(Box<Sandbox>),
+}
+
+impl HostBackend {
+    /// Opens the backend `kind`; `root` is the sandbox's folder.
+    ///
+    /// # Errors
+    /// The sandbox folder or its file cannot be used.
+    pub fn open(kind: BackendKind, root: Option<&Path>) -> std::io::Result<HostBackend> {
+        match kind {
+            BackendKind::None => Ok(HostBackend::ReadOnly),
+            BackendKind::Sandbox => {
+                let root = root.ok_or_else(|| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        "host.backend sandbox needs host.root",
+                    )
+                })?;
+                Ok(HostBackend::Sandbox(Box::new(Sandbox::open(root)?)))
+            }
+        }
+    }
+
+    /// The backend's configuration name.
+    pub fn kind(&self) -> BackendKind {
+        match self {
+            HostBackend::ReadOnly => BackendKind::None,
+            HostBackend::Sandbox(_) => BackendKind::Sandbox,
+        }
+    }
+
+    /// What this backend can change.
+    pub fn capabilities(&self) -> HostCapabilities {
+        match self {
+            HostBackend::ReadOnly => HostCapabilities::default(),
+            HostBackend::Sandbox(_) => HostCapabilities {
+                clock: true,
+                network: true,
+                hostname_from_dhcp: true,
+                zero_configuration: true,
+                dynamic_dns: true,
+                ntp_servers: 4,
+            },
+        }
+    }
+
+    fn refuse<T>(&self, what: &str) -> Result<T, HostError> {
+        Err(HostError::NotSupported(format!(
+            "host.backend is {}: railgate does not change this host's {what}",
+            self.kind().name()
+        )))
+    }
+
+    /// The device's wall clock (what authentication checks a UsernameToken's Created
+    /// against, and what GetSystemDateAndTime reports).
+    pub fn wall_now(&self) -> SystemTime {
+        match self {
+            HostBackend::ReadOnly => SystemTime::now(),
+            HostBackend::Sandbox(s) => s.wall_now(),
+        }
+    }
+
+    /// The clock, for GetSystemDateAndTime.
+    pub fn date_time(&self) -> DateTimeState {
+        match self {
+            HostBackend::ReadOnly => {
+                let wall = SystemTime::now();
+                let local = clock::local_time(wall);
+                let ntp = clock::clock_synchronized().unwrap_or(false);
+                DateTimeState {
+                    mode: if ntp {
+                        ClockMode::Ntp
+                    } else {
+                        ClockMode::Manual
+                    },
+                    dst_now: local.is_some_and(|l| l.dst),
+                    tz: clock::posix_tz_cached(),
+                    wall,
+                    local,
+                }
+            }
+            HostBackend::Sandbox(s) => s.date_time(),
+        }
+    }
+
+    /// SetSystemDateAndTime.
+    pub async fn set_date_time(&self, change: &DateTimeChange) -> Result<(), HostError> {
+        match self {
+            HostBackend::ReadOnly => self.refuse("clock or time zone"),
+            HostBackend::Sandbox(s) => s.set_date_time(change),
+        }
+    }
+
+    /// GetHostname.
+    pub fn hostname(&self) -> Hostname {
+        match self {
+            HostBackend::ReadOnly => Hostname {
+                name: net::hostname(),
+                from_dhcp: false,
+            },
+            HostBackend::Sandbox(s) => s.hostname(),
+        }
+    }
+
+    /// SetHostname (an empty name asks for the name from DHCP).
+    pub async fn set_hostname(&self, name: &str) -> Result<(), HostError> {
+        match self {
+            HostBackend::ReadOnly => self.refuse("host name"),
+            HostBackend::Sandbox(s) if name.is_empty() => s.set_hostname_from_dhcp(true),
+            HostBackend::Sandbox(s) => s.set_hostname(name),
+        }
+    }
+
+    /// SetHostnameFromDHCP; the answer is whether a reboot is needed.
+    pub async fn set_hostname_from_dhcp(&self, from_dhcp: bool) -> Result<bool, HostError> {
+        match self {
+            HostBackend::ReadOnly => self.refuse("host name"),
+            HostBackend::Sandbox(s) => s.set_hostname_from_dhcp(from_dhcp).map(|()| false),
+        }
+    }
+
+    /// GetDNS.
+    pub fn dns(&self) -> Dns {
+        match self {
+            HostBackend::ReadOnly => net::dns(),
+            HostBackend::Sandbox(s) => s.dns(),
+        }
+    }
+
+    /// SetDNS.
+    pub async fn set_dns(&self, dns: &Dns) -> Result<(), HostError> {
+        match self {
+            HostBackend::ReadOnly => self.refuse("DNS settings"),
+            HostBackend::Sandbox(s) => s.set_dns(dns),
+        }
+    }
+
+    /// GetNTP.
+    pub fn ntp(&self) -> Ntp {
+        match self {
+            HostBackend::ReadOnly => net::ntp(),
+            HostBackend::Sandbox(s) => s.ntp(),
+        }
+    }
+
+    /// SetNTP.
+    pub async fn set_ntp(&self, ntp: &Ntp) -> Result<(), HostError> {
+        match self {
+            HostBackend::ReadOnly => self.refuse("NTP servers"),
+            HostBackend::Sandbox(s) => s.set_ntp(ntp),
+        }
+    }
+
+    /// GetNetworkInterfaces.
+    ///
+    /// # Errors
+    /// The host's interfaces cannot be listed.
+    pub fn interfaces(&self) -> std::io::Result<Vec<Interface>> {
+        match self {
+            HostBackend::ReadOnly => net::visible_interfaces(),
+            HostBackend::Sandbox(s) => Ok(s.interfaces()),
+        }
+    }
+
+    /// SetNetworkInterfaces; the answer is whether a reboot is needed.
+    pub async fn set_interface(&self, change: &InterfaceChange) -> Result<bool, HostError> {
+        match self {
+            HostBackend::ReadOnly => self.refuse("network interfaces"),
+            HostBackend::Sandbox(s) => s.set_interface(change),
+        }
+    }
+
+    /// GetNetworkDefaultGateway.
+    pub fn gateways(&self) -> Gateways {
+        match self {
+            HostBackend::ReadOnly => {
+                let (v4, v6) = net::default_gateways();
+                Gateways { v4, v6 }
+            }
+            HostBackend::Sandbox(s) => s.gateways(),
+        }
+    }
+
+    /// SetNetworkDefaultGateway.
+    pub async fn set_gateways(&self, gateways: &Gateways) -> Result<(), HostError> {
+        match self {
+            HostBackend::ReadOnly => self.refuse("default gateway"),
+            HostBackend::Sandbox(s) => s.set_gateways(gateways),
+        }
+    }
+
+    /// Whether IPv4 link-local addressing is on for `interface`; `None` where the backend
+    /// cannot say (the real host: then an address in 169.254/16 is the evidence).
+    pub fn zero_configuration(&self, interface: &Interface) -> Option<bool> {
+        match self {
+            HostBackend::ReadOnly => None,
+            HostBackend::Sandbox(s) => Some(s.zero_configuration(&interface.name)),
+        }
+    }
+
+    /// SetZeroConfiguration.
+    pub async fn set_zero_configuration(
+        &self,
+        token: &str,
+        enabled: bool,
+    ) -> Result<(), HostError> {
+        match self {
+            HostBackend::ReadOnly => self.refuse("link-local addressing"),
+            HostBackend::Sandbox(s) => s.set_zero_configuration(token, enabled),
+        }
+    }
+
+    /// GetDynamicDNS; `None` where the backend has no dynamic DNS.
+    pub fn dynamic_dns(&self) -> Option<DynamicDns> {
+        match self {
+            HostBackend::ReadOnly => None,
+            HostBackend::Sandbox(s) => Some(s.dynamic_dns()),
+        }
+    }
+
+    /// SetDynamicDNS.
+    pub async fn set_dynamic_dns(&self, dyn_dns: &DynamicDns) -> Result<(), HostError> {
+        match self {
+            HostBackend::ReadOnly => self.refuse("dynamic DNS"),
+            HostBackend::Sandbox(s) => s.set_dynamic_dns(dyn_dns),
+        }
+    }
+}

@@ -1,0 +1,411 @@
+//! SetHostname, SetHostnameFromDHCP, SetDNS, SetNTP, SetNetworkInterfaces,
+//! SetNetworkDefaultGateway, SetZeroConfiguration and SetDynamicDNS: each request is read
+//! and checked here (the faults Core names for each value), then applied by the host
+//! backend, which refuses what it cannot do; the matching Get reads the same backend.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::host_fault;
+use crate::host::net::{Dns, Ntp, NtpServer};
+use crate::host::settings::{
+    self, DynamicDns, DynamicDnsType, Gateways, InterfaceChange, Ipv4Change, Ipv6Change,
+    is_valid_hostname,
+};
+use crate::services::{Ctx, OpResult, parse_bool, required_text};
+use crate::soap::SoapFault;
+use crate::xml::ns::{TDS, TT};
+use crate::xml::write::bool_str;
+use crate::xml::{Element, XmlWriter};
+
+fn empty(tag: &str) -> String {
+    let mut w = XmlWriter::new();
+    w.empty(tag, &[]);
+    w.finish()
+}
+
+fn reboot_needed(tag: &str, needed: bool) -> String {
+    let mut w = XmlWriter::new();
+    w.with(tag, &[], |w| {
+        w.leaf("tds:RebootNeeded", bool_str(needed));
+    });
+    w.finish()
+}
+
+/// A required boolean child.
+fn bool_child(req: &Element, ns: &str, name: &'static str) -> Result<bool, SoapFault> {
+    let text = required_text(req, ns, name)?;
+    parse_bool(text)
+        .ok_or_else(|| SoapFault::invalid_args(format!("{name} {text:?} is not a boolean")))
+}
+
+/// An optional boolean child.
+fn opt_bool(req: &Element, ns: &str, name: &'static str) -> Result<Option<bool>, SoapFault> {
+    req.child(ns, name)
+        .map(|_| bool_child(req, ns, name))
+        .transpose()
+}
+
+fn bad_v4(text: &str) -> SoapFault {
+    SoapFault::invalid_arg_val(
+        Some("ter:InvalidIPv4Address"),
+        format!("{text:?} is not an IPv4 address"),
+    )
+}
+
+fn bad_v6(text: &str) -> SoapFault {
+    SoapFault::invalid_arg_val(
+        Some("ter:InvalidIPv6Address"),
+        format!("{text:?} is not an IPv6 address"),
+    )
+}
+
+fn parse_v4(text: &str) -> Result<Ipv4Addr, SoapFault> {
+    text.parse().map_err(|_| bad_v4(text))
+}
+
+fn parse_v6(text: &str) -> Result<Ipv6Addr, SoapFault> {
+    text.parse().map_err(|_| bad_v6(text))
+}
+
+/// A `tt:IPAddress` (Type, IPv4Address or IPv6Address).
+fn ip_address(e: &Element) -> Result<IpAddr, SoapFault> {
+    let text = |name| e.child(TT, name).map_or("", Element::text_trim);
+    let ip = match e.child(TT, "Type").map(Element::text_trim) {
+        Some("IPv4") => IpAddr::V4(parse_v4(text("IPv4Address"))?),
+        Some("IPv6") => IpAddr::V6(parse_v6(text("IPv6Address"))?),
+        other => {
+            return Err(SoapFault::invalid_args(format!(
+                "address Type {other:?} is not IPv4 or IPv6"
+            )));
+        }
+    };
+    settings::check_server(ip).map_err(host_fault)?;
+    Ok(ip)
+}
+
+/// A `tt:PrefixedIPv4Address` or `tt:PrefixedIPv6Address` (Address, PrefixLength).
+fn prefixed(e: &Element) -> Result<(&str, u8), SoapFault> {
+    let address = e.child(TT, "Address").map_or("", Element::text_trim);
+    let prefix = e.child(TT, "PrefixLength").map_or("", Element::text_trim);
+    let prefix = prefix
+        .parse()
+        .map_err(|_| SoapFault::invalid_args(format!("PrefixLength {prefix:?} is not a number")))?;
+    Ok((address, prefix))
+}
+
+pub(super) async fn set_hostname(ctx: &Ctx, req: &Element) -> OpResult {
+    let name = req.child(TDS, "Name").map_or("", Element::text_trim);
+    if !name.is_empty() && !is_valid_hostname(name) {
+        return Err(SoapFault::invalid_arg_val(
+            Some("ter:InvalidHostname"),
+            format!("{name:?} is not a host name (RFC 1123: letters, digits, inner hyphens)"),
+        ));
+    }
+    if name.is_empty() && !ctx.app.host.capabilities().hostname_from_dhcp {
+        return Err(SoapFault::invalid_arg_val(
+            Some("ter:InvalidHostname"),
+            "an empty name asks for the name from DHCP, which this host cannot do",
+        ));
+    }
+    ctx.app.host.set_hostname(name).await.map_err(host_fault)?;
+    tracing::info!(name, by = ctx.principal.log_name(), "host name set");
+    Ok(empty("tds:SetHostnameResponse"))
+}
+
+pub(super) async fn set_hostname_from_dhcp(ctx: &Ctx, req: &Element) -> OpResult {
+    let from_dhcp = bool_child(req, TDS, "FromDHCP")?;
+    let reboot = ctx
+        .app
+        .host
+        .set_hostname_from_dhcp(from_dhcp)
+        .await
+        .map_err(host_fault)?;
+    tracing::info!(
+        from_dhcp,
+        by = ctx.principal.log_name(),
+        "host name source set"
+    );
+    Ok(reboot_needed("tds:SetHostnameFromDHCPResponse", reboot))
+}
+
+pub(super) async fn set_dns(ctx: &Ctx, req: &Element) -> OpResult {
+    let from_dhcp = bool_child(req, TDS, "FromDHCP")?;
+    let mut search = Vec::new();
+    for d in req.children_named(TDS, "SearchDomain") {
+        let domain = d.text_trim();
+        if !is_valid_hostname(domain) {
+            return Err(SoapFault::invalid_arg_val(
+                None,
+                format!("search domain {domain:?} is not a domain name"),
+            ));
+        }
+        search.push(domain.to_owned());
+    }
+    let servers = req
+        .children_named(TDS, "DNSManual")
+        .map(ip_address)
+        .collect::<Result<Vec<_>, _>>()?;
+    let dns = Dns {
+        servers,
+        search,
+        from_dhcp,
+    };
+    ctx.app.host.set_dns(&dns).await.map_err(host_fault)?;
+    tracing::info!(from_dhcp, servers = ?dns.servers, by = ctx.principal.log_name(), "DNS set");
+    Ok(empty("tds:SetDNSResponse"))
+}
+
+/// A `tt:NetworkHost` (Type IPv4, IPv6 or DNS).
+fn network_host(e: &Element) -> Result<NtpServer, SoapFault> {
+    let text = |name| e.child(TT, name).map_or("", Element::text_trim);
+    match e.child(TT, "Type").map(Element::text_trim) {
+        Some("IPv4") => {
+            let ip = IpAddr::V4(parse_v4(text("IPv4Address"))?);
+            settings::check_server(ip).map_err(host_fault)?;
+            Ok(NtpServer::Ip(ip))
+        }
+        Some("IPv6") => {
+            let ip = IpAddr::V6(parse_v6(text("IPv6Address"))?);
+            settings::check_server(ip).map_err(host_fault)?;
+            Ok(NtpServer::Ip(ip))
+        }
+        Some("DNS") => {
+            let name = text("DNSname");
+            if !is_valid_hostname(name) {
+                return Err(SoapFault::invalid_arg_val(
+                    Some("ter:InvalidDnsName"),
+                    format!("{name:?} is not a DNS name"),
+                ));
+            }
+            Ok(NtpServer::Name(name.to_owned()))
+        }
+        other => Err(SoapFault::invalid_args(format!(
+            "NetworkHost Type {other:?} is not IPv4, IPv6 or DNS"
+        ))),
+    }
+}
+
+pub(super) async fn set_ntp(ctx: &Ctx, req: &Element) -> OpResult {
+    let from_dhcp = bool_child(req, TDS, "FromDHCP")?;
+    let servers = req
+        .children_named(TDS, "NTPManual")
+        .map(network_host)
+        .collect::<Result<Vec<_>, _>>()?;
+    let max = ctx.app.host.capabilities().ntp_servers;
+    if max > 0 && servers.len() > usize::from(max) {
+        return Err(SoapFault::invalid_arg_val(
+            None,
+            format!("at most {max} NTP servers can be set"),
+        ));
+    }
+    let ntp = Ntp { servers, from_dhcp };
+    ctx.app.host.set_ntp(&ntp).await.map_err(host_fault)?;
+    tracing::info!(from_dhcp, servers = ?ntp.servers, by = ctx.principal.log_name(), "NTP set");
+    Ok(empty("tds:SetNTPResponse"))
+}
+
+pub(super) async fn set_network_default_gateway(ctx: &Ctx, req: &Element) -> OpResult {
+    let mut gateways = Gateways::default();
+    for e in req.children_named(TDS, "IPv4Address") {
+        let a = parse_v4(e.text_trim())?;
+        settings::check_gateway(IpAddr::V4(a)).map_err(host_fault)?;
+        gateways.v4.push(a);
+    }
+    for e in req.children_named(TDS, "IPv6Address") {
+        let a = parse_v6(e.text_trim())?;
+        settings::check_gateway(IpAddr::V6(a)).map_err(host_fault)?;
+        gateways.v6.push(a);
+    }
+    ctx.app
+        .host
+        .set_gateways(&gateways)
+        .await
+        .map_err(host_fault)?;
+    tracing::info!(v4 = ?gateways.v4, v6 = ?gateways.v6, by = ctx.principal.log_name(), "default gateway set");
+    Ok(empty("tds:SetNetworkDefaultGatewayResponse"))
+}
+
+pub(super) async fn set_zero_configuration(ctx: &Ctx, req: &Element) -> OpResult {
+    let token = required_text(req, TDS, "InterfaceToken")?;
+    let enabled = bool_child(req, TDS, "Enabled")?;
+    ctx.app
+        .host
+        .set_zero_configuration(token, enabled)
+        .await
+        .map_err(host_fault)?;
+    tracing::info!(
+        interface = token,
+        enabled,
+        by = ctx.principal.log_name(),
+        "zero configuration set"
+    );
+    Ok(empty("tds:SetZeroConfigurationResponse"))
+}
+
+pub(super) async fn set_dynamic_dns(ctx: &Ctx, req: &Element) -> OpResult {
+    let kind = match required_text(req, TDS, "Type")? {
+        "NoUpdate" => DynamicDnsType::NoUpdate,
+        "ServerUpdates" => DynamicDnsType::ServerUpdates,
+        "ClientUpdates" => DynamicDnsType::ClientUpdates,
+        other => {
+            return Err(SoapFault::invalid_args(format!(
+                "Type {other:?} is not NoUpdate, ServerUpdates or ClientUpdates"
+            )));
+        }
+    };
+    let name = req.child(TDS, "Name").map(|e| e.text_trim().to_owned());
+    if let Some(n) = &name
+        && !is_valid_hostname(n)
+    {
+        return Err(SoapFault::invalid_arg_val(
+            None,
+            format!("{n:?} is not a DNS name"),
+        ));
+    }
+    let ttl = req.child(TDS, "TTL").map(|e| e.text_trim().to_owned());
+    if let Some(t) = &ttl
+        && crate::events::time::parse_duration(t).is_none()
+    {
+        return Err(SoapFault::invalid_args(format!(
+            "TTL {t:?} is not an xs:duration"
+        )));
+    }
+    let dyn_dns = DynamicDns { kind, name, ttl };
+    ctx.app
+        .host
+        .set_dynamic_dns(&dyn_dns)
+        .await
+        .map_err(host_fault)?;
+    tracing::info!(kind = ?dyn_dns.kind, by = ctx.principal.log_name(), "dynamic DNS set");
+    Ok(empty("tds:SetDynamicDNSResponse"))
+}
+
+pub(super) async fn get_dynamic_dns(ctx: &Ctx, _req: &Element) -> OpResult {
+    let Some(d) = ctx.app.host.dynamic_dns() else {
+        return Err(SoapFault::action_not_supported(
+            "dynamic DNS is not supported by this host backend",
+        ));
+    };
+    let mut w = XmlWriter::new();
+    w.with("tds:GetDynamicDNSResponse", &[], |w| {
+        w.with("tds:DynamicDNSInformation", &[], |w| {
+            w.leaf(
+                "tt:Type",
+                match d.kind {
+                    DynamicDnsType::NoUpdate => "NoUpdate",
+                    DynamicDnsType::ServerUpdates => "ServerUpdates",
+                    DynamicDnsType::ClientUpdates => "ClientUpdates",
+                },
+            );
+            if let Some(n) = &d.name {
+                w.leaf("tt:Name", n);
+            }
+            if let Some(t) = &d.ttl {
+                w.leaf("tt:TTL", t);
+            }
+        });
+    });
+    Ok(w.finish())
+}
+
+/// Reads a SetNetworkInterfaces request into a change, refusing what railgate does not
+/// model (link speed other than auto-negotiation, 802.11, DHCPv6, router advertisements).
+fn interface_change(req: &Element) -> Result<InterfaceChange, SoapFault> {
+    let token = required_text(req, TDS, "InterfaceToken")?.to_owned();
+    let Some(config) = req.child(TDS, "NetworkInterface") else {
+        return Err(SoapFault::missing_tag("NetworkInterface is required"));
+    };
+    let mut change = InterfaceChange {
+        token,
+        enabled: opt_bool(config, TT, "Enabled")?,
+        ..InterfaceChange::default()
+    };
+    if let Some(link) = config.child(TT, "Link")
+        && opt_bool(link, TT, "AutoNegotiation")? != Some(true)
+    {
+        return Err(SoapFault::invalid_arg_val(
+            Some("ter:InvalidInterfaceSpeed"),
+            "railgate leaves speed and duplex to auto-negotiation",
+        ));
+    }
+    if let Some(mtu) = config.child(TT, "MTU") {
+        let text = mtu.text_trim();
+        let mtu: u32 = text.parse().map_err(|_| {
+            SoapFault::invalid_arg_val(Some("ter:InvalidMtuValue"), format!("MTU {text:?}"))
+        })?;
+        settings::check_mtu(mtu).map_err(host_fault)?;
+        change.mtu = Some(mtu);
+    }
+    if let Some(v4) = config.child(TT, "IPv4") {
+        let manual: Vec<_> = v4
+            .children_named(TT, "Manual")
+            .map(|m| {
+                let (a, p) = prefixed(m)?;
+                let a = parse_v4(a)?;
+                settings::check_ipv4(a, p).map_err(host_fault)?;
+                Ok((a, p))
+            })
+            .collect::<Result<_, SoapFault>>()?;
+        change.ipv4 = Some(Ipv4Change {
+            enabled: opt_bool(v4, TT, "Enabled")?,
+            dhcp: opt_bool(v4, TT, "DHCP")?,
+            manual: (!manual.is_empty()).then_some(manual),
+        });
+    }
+    if let Some(v6) = config.child(TT, "IPv6") {
+        if v6.child(TT, "AcceptRouterAdvert").is_some() {
+            return Err(SoapFault::invalid_arg_val(
+                None,
+                "AcceptRouterAdvert is not configurable here",
+            ));
+        }
+        if let Some(dhcp) = v6.child(TT, "DHCP")
+            && dhcp.text_trim() != "Off"
+        {
+            return Err(SoapFault::action_not_supported_because(
+                "ter:InvalidDHCPv6",
+                format!("DHCPv6 mode {:?} is not supported", dhcp.text_trim()),
+            ));
+        }
+        let manual: Vec<_> = v6
+            .children_named(TT, "Manual")
+            .map(|m| {
+                let (a, p) = prefixed(m)?;
+                let a = parse_v6(a)?;
+                settings::check_ipv6(a, p).map_err(host_fault)?;
+                Ok((a, p))
+            })
+            .collect::<Result<_, SoapFault>>()?;
+        change.ipv6 = Some(Ipv6Change {
+            enabled: opt_bool(v6, TT, "Enabled")?,
+            manual: (!manual.is_empty()).then_some(manual),
+        });
+    }
+    if config
+        .child(TT, "Extension")
+        .is_some_and(|x| x.child(TT, "Dot11").is_some())
+    {
+        return Err(SoapFault::action_not_supported_because(
+            "ter:InvalidDot11",
+            "IEEE 802.11 configuration is not supported",
+        ));
+    }
+    Ok(change)
+}
+
+pub(super) async fn set_network_interfaces(ctx: &Ctx, req: &Element) -> OpResult {
+    let change = interface_change(req)?;
+    let reboot = ctx
+        .app
+        .host
+        .set_interface(&change)
+        .await
+        .map_err(host_fault)?;
+    tracing::info!(
+        interface = change.token,
+        reboot,
+        by = ctx.principal.log_name(),
+        "network interface set"
+    );
+    Ok(reboot_needed("tds:SetNetworkInterfacesResponse", reboot))
+}

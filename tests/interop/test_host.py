@@ -1,0 +1,236 @@
+"""Host management through a real ONVIF client (zeep, official WSDL): with the sandbox
+backend every Set is followed by its Get and survives a restart; with the default backend
+(`none`) every change is refused with the standard fault and nothing changes. Nothing here
+touches this machine's clock, host name or network: the sandbox lives in the test's folder."""
+
+import datetime as dt
+
+import pytest
+import zeep
+
+from conftest import (ADMIN, NS, OPERATOR, Gateway, add_users, fault_codes, soap, username_token, xml,
+                      zeep_client, zeep_fault_codes)
+
+
+def faults_of(call, *args, **kwargs) -> list[str]:
+    with pytest.raises(zeep.exceptions.Fault) as e:
+        call(*args, **kwargs)
+    return zeep_fault_codes(e.value)
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    work = tmp_path_factory.mktemp("host")
+    g = Gateway(work, config=f"host:\n  backend: sandbox\n  root: {work / 'host'}\n").start()
+    add_users(g)
+    yield g
+    assert g.stop() == 0, g.log()
+
+
+@pytest.fixture(scope="module")
+def dev(sandbox):
+    return zeep_client(sandbox.url)
+
+
+def device_now(url: str) -> dt.datetime:
+    u = zeep_client(url, auth=None).GetSystemDateAndTime().UTCDateTime
+    return dt.datetime(u.Date.Year, u.Date.Month, u.Date.Day, u.Time.Hour, u.Time.Minute, u.Time.Second,
+                       tzinfo=dt.timezone.utc)
+
+
+def test_the_sandbox_offers_host_configuration_in_its_capabilities(dev):
+    caps = dev.GetServiceCapabilities()
+    assert caps.System.NetworkConfigNotSupported is False
+    assert caps.Network.NTP == 4
+    assert caps.Network.ZeroConfiguration is True
+    assert caps.Network.HostnameFromDHCP is True
+    assert caps.Network.DynDNS is True
+
+
+def test_host_name_set_then_read_back(dev, sandbox):
+    dev.SetHostname(Name="door-gw-7")
+    got = dev.GetHostname()
+    assert (got.Name, got.FromDHCP) == ("door-gw-7", False)
+    assert faults_of(dev.SetHostname, Name="bad_name!") == ["Sender", "InvalidArgVal", "InvalidHostname"]
+    assert dev.GetHostname().Name == "door-gw-7"
+    assert dev.SetHostnameFromDHCP(FromDHCP=True) is False  # RebootNeeded
+    assert dev.GetHostname().FromDHCP is True
+    dev.SetHostname(Name="door-gw-7")
+    assert dev.GetHostname().FromDHCP is False
+    # The sandbox file holds it, in the test's folder.
+    assert "name: door-gw-7" in (sandbox.workdir / "host" / "host.yaml").read_text()
+
+
+def test_dns_set_then_read_back(dev):
+    dev.SetDNS(FromDHCP=False, SearchDomain=["site.example"],
+               DNSManual=[{"Type": "IPv4", "IPv4Address": "192.0.2.53"},
+                          {"Type": "IPv6", "IPv6Address": "2001:db8::53"}])
+    got = dev.GetDNS()
+    assert got.FromDHCP is False
+    assert got.SearchDomain == ["site.example"]
+    assert [(d.Type, d.IPv4Address or d.IPv6Address) for d in got.DNSManual] == [
+        ("IPv4", "192.0.2.53"), ("IPv6", "2001:db8::53")]
+    assert faults_of(dev.SetDNS, FromDHCP=False, DNSManual=[{"Type": "IPv4", "IPv4Address": "192.0.2.300"}]) \
+        == ["Sender", "InvalidArgVal", "InvalidIPv4Address"]
+    assert len(dev.GetDNS().DNSManual) == 2
+
+
+def test_ntp_set_then_read_back(dev):
+    dev.SetNTP(FromDHCP=False, NTPManual=[{"Type": "DNS", "DNSname": "ntp.site.example"},
+                                          {"Type": "IPv4", "IPv4Address": "192.0.2.123"}])
+    got = dev.GetNTP()
+    assert got.FromDHCP is False
+    assert [(n.Type, n.DNSname or n.IPv4Address) for n in got.NTPManual] == [
+        ("DNS", "ntp.site.example"), ("IPv4", "192.0.2.123")]
+    assert faults_of(dev.SetNTP, FromDHCP=False, NTPManual=[{"Type": "DNS", "DNSname": "-bad-"}]) \
+        == ["Sender", "InvalidArgVal", "InvalidDnsName"]
+    five = [{"Type": "IPv4", "IPv4Address": f"192.0.2.{i}"} for i in range(1, 6)]
+    assert faults_of(dev.SetNTP, FromDHCP=False, NTPManual=five) == ["Sender", "InvalidArgVal"]
+
+
+def test_default_gateway_set_then_read_back(dev):
+    dev.SetNetworkDefaultGateway(IPv4Address=["192.0.2.1"], IPv6Address=["2001:db8::1"])
+    got = dev.GetNetworkDefaultGateway()
+    assert (got.IPv4Address, got.IPv6Address) == (["192.0.2.1"], ["2001:db8::1"])
+    assert faults_of(dev.SetNetworkDefaultGateway, IPv4Address=["255.255.255.255"]) \
+        == ["Sender", "InvalidArgVal", "InvalidGatewayAddress"]
+
+
+def test_network_interface_set_then_read_back(dev):
+    token = dev.GetNetworkInterfaces()[0].token
+    reboot = dev.SetNetworkInterfaces(InterfaceToken=token, NetworkInterface={
+        "Enabled": True, "MTU": 1400,
+        "IPv4": {"Enabled": True, "DHCP": False, "Manual": [{"Address": "192.0.2.10", "PrefixLength": 24}]}})
+    assert reboot is False
+    got = next(i for i in dev.GetNetworkInterfaces() if i.token == token)
+    assert got.Info.MTU == 1400
+    assert [(m.Address, m.PrefixLength) for m in got.IPv4.Config.Manual] == [("192.0.2.10", 24)]
+    assert got.IPv4.Config.DHCP is False
+    assert faults_of(dev.SetNetworkInterfaces, InterfaceToken="no-such-if", NetworkInterface={"MTU": 1400}) \
+        == ["Sender", "InvalidArgVal", "InvalidNetworkInterface"]
+    assert faults_of(dev.SetNetworkInterfaces, InterfaceToken=token, NetworkInterface={"MTU": 20}) \
+        == ["Sender", "InvalidArgVal", "InvalidMtuValue"]
+    assert faults_of(dev.SetNetworkInterfaces, InterfaceToken=token, NetworkInterface={
+        "IPv4": {"Manual": [{"Address": "192.0.2.0", "PrefixLength": 24}]}}) \
+        == ["Sender", "InvalidArgVal", "InvalidIPv4Address"]
+    assert next(i for i in dev.GetNetworkInterfaces() if i.token == token).Info.MTU == 1400
+
+
+def test_zero_configuration_and_dynamic_dns_set_then_read_back(dev):
+    token = dev.GetZeroConfiguration().InterfaceToken
+    dev.SetZeroConfiguration(InterfaceToken=token, Enabled=True)
+    assert dev.GetZeroConfiguration().Enabled is True
+    dev.SetZeroConfiguration(InterfaceToken=token, Enabled=False)
+    assert dev.GetZeroConfiguration().Enabled is False
+    dev.SetDynamicDNS(Type="ClientUpdates", Name="gw7.site.example", TTL="PT1H")
+    got = dev.GetDynamicDNS()
+    assert (got.Type, got.Name) == ("ClientUpdates", "gw7.site.example")
+    assert got.TTL is not None
+
+
+def test_date_and_time_set_then_read_back_and_authentication_follows_the_device_clock(dev, sandbox):
+    dev.SetNTP(FromDHCP=False, NTPManual=[{"Type": "DNS", "DNSname": "ntp.site.example"}])
+    ahead = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(days=2)
+    dev.SetSystemDateAndTime(
+        DateTimeType="Manual", DaylightSavings=True, TimeZone={"TZ": "CET-1CEST,M3.5.0,M10.5.0/3"},
+        UTCDateTime={"Date": {"Year": ahead.year, "Month": ahead.month, "Day": ahead.day},
+                     "Time": {"Hour": ahead.hour, "Minute": ahead.minute, "Second": ahead.second}})
+    got = zeep_client(sandbox.url, auth=None).GetSystemDateAndTime()
+    assert got.DateTimeType == "Manual"
+    assert got.TimeZone.TZ == "CET-1CEST,M3.5.0,M10.5.0/3"
+    device = device_now(sandbox.url)
+    assert abs((device - ahead).total_seconds()) < 10
+    local = got.LocalDateTime
+    local_dt = dt.datetime(local.Date.Year, local.Date.Month, local.Date.Day, local.Time.Hour, local.Time.Minute,
+                           local.Time.Second, tzinfo=dt.timezone.utc)
+    assert round((local_dt - device).total_seconds() / 3600) in (1, 2)  # CET or CEST
+
+    # A client that takes its offset from GetSystemDateAndTime (as VMSs do) is let in; one
+    # that sends this machine's time is two days out and refused.
+    created = device.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    r = soap(sandbox.url, "<tds:GetDNS/>", header=username_token(*ADMIN, created=created))
+    assert r.status_code == 200, r.text
+    stale = soap(sandbox.url, "<tds:GetDNS/>", auth=ADMIN)
+    assert fault_codes(stale)[:2] == ["env:Sender", "ter:NotAuthorized"]
+
+    # NTP mode brings the sandbox clock back to the host's time source.
+    body = ("<tds:SetSystemDateAndTime><tds:DateTimeType>NTP</tds:DateTimeType>"
+            "<tds:DaylightSavings>true</tds:DaylightSavings></tds:SetSystemDateAndTime>")
+    r = soap(sandbox.url, body, header=username_token(*ADMIN, created=created))
+    assert r.status_code == 200, r.text
+    assert dev.GetSystemDateAndTime().DateTimeType == "NTP"
+    assert abs((device_now(sandbox.url) - dt.datetime.now(dt.timezone.utc)).total_seconds()) < 10
+    # While the clock follows NTP, its servers cannot all be removed.
+    assert faults_of(dev.SetNTP, FromDHCP=False) == ["Sender", "InvalidArgVal", "TimeSyncedToNtp"]
+
+
+def test_invalid_times_and_zones_get_the_faults_core_names(dev):
+    def set_manual(tz=None, date=(2027, 1, 15), time=(12, 0, 0)):
+        kwargs = {"DateTimeType": "Manual", "DaylightSavings": False,
+                  "UTCDateTime": {"Date": dict(zip(("Year", "Month", "Day"), date)),
+                                  "Time": dict(zip(("Hour", "Minute", "Second"), time))}}
+        if tz is not None:
+            kwargs["TimeZone"] = {"TZ": tz}
+        return faults_of(dev.SetSystemDateAndTime, **kwargs)
+
+    before = dev.GetSystemDateAndTime()
+    assert set_manual(tz="Europe/Berlin") == ["Sender", "InvalidArgVal", "InvalidTimeZone"]
+    assert set_manual(tz="CET-1CEST,M3.5.0") == ["Sender", "InvalidArgVal", "InvalidTimeZone"]
+    assert set_manual(date=(2027, 2, 30)) == ["Sender", "InvalidArgVal", "InvalidDateTime"]
+    assert set_manual(time=(24, 0, 0)) == ["Sender", "InvalidArgVal", "InvalidDateTime"]
+    assert set_manual(date=(1969, 12, 31)) == ["Sender", "InvalidArgVal", "InvalidDateTime"]
+    after = dev.GetSystemDateAndTime()
+    assert (after.DateTimeType, after.TimeZone.TZ if after.TimeZone else None) == \
+        (before.DateTimeType, before.TimeZone.TZ if before.TimeZone else None)
+
+
+def test_ntp_mode_without_a_server_is_refused(tmp_path):
+    g = Gateway(tmp_path, config=f"host:\n  backend: sandbox\n  root: {tmp_path / 'host'}\n").start()
+    try:
+        dev = zeep_client(g.url)
+        dev.SetNTP(FromDHCP=False)
+        assert faults_of(dev.SetSystemDateAndTime, DateTimeType="NTP", DaylightSavings=False) \
+            == ["Sender", "InvalidArgVal", "NtpServerUndefined"]
+    finally:
+        assert g.stop() == 0, g.log()
+
+
+def test_only_an_administrator_changes_the_host(sandbox):
+    operator = zeep_client(sandbox.url, auth=OPERATOR)
+    assert faults_of(operator.SetHostname, Name="stolen") == ["Sender", "NotAuthorized"]
+    assert zeep_client(sandbox.url).GetHostname().Name != "stolen"
+
+
+def test_the_sandbox_keeps_its_settings_across_a_restart(tmp_path):
+    config = f"host:\n  backend: sandbox\n  root: {tmp_path / 'host'}\n"
+    g = Gateway(tmp_path, config=config).start()
+    zeep_client(g.url).SetHostname(Name="kept-over-restart")
+    assert g.stop() == 0, g.log()
+    g = Gateway(tmp_path, config=config).start()
+    try:
+        assert zeep_client(g.url).GetHostname().Name == "kept-over-restart"
+    finally:
+        assert g.stop() == 0, g.log()
+
+
+def test_without_a_backend_every_change_is_refused_and_nothing_changes(gateway):
+    dev = zeep_client(gateway.url)
+    caps = dev.GetServiceCapabilities()
+    assert caps.System.NetworkConfigNotSupported is True
+    assert caps.Network.NTP == 0
+    name = dev.GetHostname().Name
+    not_supported = ["Receiver", "ActionNotSupported"]
+    assert faults_of(dev.SetHostname, Name="x") == not_supported
+    assert faults_of(dev.SetDNS, FromDHCP=True) == not_supported
+    assert faults_of(dev.SetNTP, FromDHCP=True) == not_supported
+    assert faults_of(dev.SetNetworkDefaultGateway, IPv4Address=["192.0.2.1"]) == not_supported
+    assert faults_of(dev.SetSystemDateAndTime, DateTimeType="Manual", DaylightSavings=False) == not_supported
+    assert faults_of(dev.SetZeroConfiguration, InterfaceToken="lo", Enabled=True) == not_supported
+    assert faults_of(dev.GetDynamicDNS) == not_supported
+    token = dev.GetNetworkInterfaces()[0].token
+    assert faults_of(dev.SetNetworkInterfaces, InterfaceToken=token, NetworkInterface={"MTU": 1400}) \
+        == not_supported
+    assert dev.GetHostname().Name == name
+    # The reason says why, without inventing anything.
+    r = soap(gateway.url, "<tds:SetHostname><tds:Name>x</tds:Name></tds:SetHostname>", auth=ADMIN)
+    assert "host.backend is none" in xml(r).findtext(".//env:Reason/env:Text", namespaces=NS)
