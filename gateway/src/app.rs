@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::addr::Network;
 use crate::config::Config;
 use crate::device::identity::Identity;
+use crate::device::lifecycle::Lifecycle;
 use crate::device::scope::{self, FixedFacts};
 use crate::device::scopes::{DiscoveryMode, ScopeStore};
 use crate::events::consumer::ConsumerPolicy;
@@ -89,6 +90,8 @@ pub struct App {
     pub discovery_changed: Arc<tokio::sync::Notify>,
     /// The host: its clock, names and network, read and changed through one backend.
     pub host: HostBackend,
+    /// What the device is asked to do once stopped (SystemReboot: restart).
+    pub lifecycle: Lifecycle,
 }
 
 impl App {
@@ -230,6 +233,7 @@ impl App {
             io,
             discovery_changed,
             host,
+            lifecycle: Lifecycle::default(),
         })
     }
 }

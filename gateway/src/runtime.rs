@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::{App, StartError};
 use crate::config::Config;
+use crate::device::lifecycle::Exit;
 use crate::http::{self, BindError, ServeSettings};
 use crate::security::Secret;
 use railgate_mappings::Diagnostics;
@@ -141,23 +142,34 @@ impl Gateway {
     /// Runs the gateway as the `railgate` command does: until SIGTERM, SIGINT or SIGHUP (a
     /// clean stop: `Ok`) or a fatal error, including a panic anywhere in the process (`Err`,
     /// once the relays are released). Installs the process's panic hook.
-    pub async fn run(self) -> Result<(), Fatal> {
+    ///
+    /// A restart asked by a client (SystemReboot: [`crate::device::lifecycle`]) stops the
+    /// same way and returns [`Ended::Restart`]: the caller starts the program again.
+    pub async fn run(self) -> Result<Ended, Fatal> {
         let stop = CancellationToken::new();
         let mut signals = StopSignals::watch();
         let panicked = install_panic_hook(stop.clone());
+        let app = self.app.clone();
         let served = self.serve(stop.clone());
         tokio::pin!(served);
         let served = loop {
             tokio::select! {
                 result = &mut served => break result,
                 () = signals.recv(), if !stop.is_cancelled() => stop.cancel(),
+                exit = app.lifecycle.wait(), if !stop.is_cancelled() => {
+                    tracing::info!(?exit, "stopping for a restart a client asked for");
+                    stop.cancel();
+                }
             }
         };
         match panicked.get() {
             Some(reason) => Err(Fatal {
                 reason: reason.clone(),
             }),
-            None => served,
+            None => served.map(|()| match app.lifecycle.requested() {
+                Some(Exit::Restart) => Ended::Restart,
+                None => Ended::Stopped,
+            }),
         }
     }
 
@@ -238,6 +250,15 @@ impl Gateway {
         tracing::info!("stopped");
         fatal.map_or(Ok(()), Err)
     }
+}
+
+/// How [`Gateway::run`] ended, when it ended cleanly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// A stop signal.
+    Stopped,
+    /// A client asked for a restart: start the program again.
+    Restart,
 }
 
 /// When a task of the gateway may end.

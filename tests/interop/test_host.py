@@ -4,12 +4,14 @@ backend every Set is followed by its Get and survives a restart; with the defaul
 touches this machine's clock, host name or network: the sandbox lives in the test's folder."""
 
 import datetime as dt
+import time
 
 import pytest
+import requests
 import zeep
 
-from conftest import (ADMIN, NS, OPERATOR, Gateway, add_users, fault_codes, soap, username_token, xml,
-                      zeep_client, zeep_fault_codes)
+from conftest import (ADMIN, NS, OPERATOR, Gateway, add_users, envelope, fault_codes, free_port, soap,
+                      username_token, xml, zeep_client, zeep_fault_codes)
 
 
 def faults_of(call, *args, **kwargs) -> list[str]:
@@ -234,3 +236,40 @@ def test_without_a_backend_every_change_is_refused_and_nothing_changes(gateway):
     # The reason says why, without inventing anything.
     r = soap(gateway.url, "<tds:SetHostname><tds:Name>x</tds:Name></tds:SetHostname>", auth=ADMIN)
     assert "host.backend is none" in xml(r).findtext(".//env:Reason/env:Text", namespaces=NS)
+
+
+def test_system_reboot_restarts_railgate_with_the_same_users_and_settings(tmp_path):
+    """With a backend that does not reboot the host, SystemReboot answers, stops cleanly and
+    starts railgate again in the same process: the endpoint goes away and comes back."""
+    port = free_port()
+    g = Gateway(tmp_path, config=f"host:\n  backend: sandbox\n  root: {tmp_path / 'host'}\n",
+                listen=f"127.0.0.1:{port}").start()
+    try:
+        add_users(g)
+        dev = zeep_client(g.url)
+        dev.SetHostname(Name="before-reboot")
+        assert faults_of(zeep_client(g.url, auth=OPERATOR).SystemReboot) == ["Sender", "NotAuthorized"]
+        pid = g.proc.pid
+        message = dev.SystemReboot()
+        assert "restarts in 1 s" in message and "not rebooted" in message
+        went_away = came_back = False
+        probe = envelope("<tds:GetSystemDateAndTime/>")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not came_back:
+            try:
+                r = requests.post(g.url, data=probe, timeout=1,
+                                  headers={"Content-Type": "application/soap+xml"})
+                came_back = went_away and r.status_code == 200
+            except requests.RequestException:
+                went_away = True
+            time.sleep(0.02)
+        assert went_away and came_back, g.log()
+        # The same process (the program was started again in place): no exit a supervisor sees.
+        assert g.proc.poll() is None and g.proc.pid == pid
+        log = g.log()
+        assert log.count("railgate started") == 2 and "stopped" in log
+        # Users and settings are as they were: the Operator still logs in.
+        assert zeep_client(g.url, auth=OPERATOR).GetDNS() is not None
+        assert zeep_client(g.url).GetHostname().Name == "before-reboot"
+    finally:
+        assert g.stop() == 0, g.log()

@@ -3,9 +3,10 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use railgate::config::Config;
-use railgate::runtime::{Gateway, RunError};
+use railgate::runtime::{Ended, Gateway, RunError};
 use railgate::security::Secret;
 
 use super::out;
@@ -62,7 +63,53 @@ pub(crate) fn run(options: Options) -> ExitCode {
         Err(code) => return code,
     };
     let demo = options.config.is_none();
-    runtime.block_on(serve(config, demo, &data_dir, admin_password))
+    match runtime.block_on(serve(config, demo, &data_dir, admin_password)) {
+        After::Exit(code) => code,
+        After::Restart => {
+            // Blocking tasks (serial reads) are not waited for: everything that must be
+            // saved was saved by the clean stop.
+            runtime.shutdown_timeout(Duration::from_secs(2));
+            restart()
+        }
+    }
+}
+
+/// What the command does once the gateway has stopped.
+enum After {
+    /// Exit with this code.
+    Exit(ExitCode),
+    /// Start again (SystemReboot).
+    Restart,
+}
+
+/// Replaces this process by a fresh start of the same program, with the same arguments and
+/// environment (the process id stays, so a supervisor sees no exit). Returns only if that
+/// fails.
+fn restart() -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    let exe = match std::env::current_exe() {
+        // After an upgrade replaced the file, /proc/self/exe names the old one "(deleted)";
+        // the path is where the new program is.
+        Ok(p) => PathBuf::from(
+            p.to_string_lossy()
+                .strip_suffix(" (deleted)")
+                .map_or_else(|| p.clone().into_os_string(), Into::into),
+        ),
+        Err(e) => {
+            out::note(format_args!("railgate: cannot restart: {e}"));
+            return ExitCode::from(EX_SOFTWARE);
+        }
+    };
+    tracing::info!(program = %exe.display(), "starting again");
+    let error = std::process::Command::new(&exe)
+        .args(std::env::args_os().skip(1))
+        .exec();
+    tracing::error!(program = %exe.display(), %error, "cannot start again");
+    out::note(format_args!(
+        "railgate: cannot restart {}: {error}",
+        exe.display()
+    ));
+    ExitCode::from(EX_SOFTWARE)
 }
 
 async fn serve(
@@ -70,7 +117,7 @@ async fn serve(
     demo: bool,
     data_dir: &Path,
     admin_password: Option<Secret>,
-) -> ExitCode {
+) -> After {
     // Without a configuration, the demo: the simulated panel on loopback, polled through the
     // real Modbus adapter with the demo mapping.
     let mut panel = None;
@@ -83,7 +130,7 @@ async fn serve(
             }
             Err(e) => {
                 out::note(format_args!("railgate: {e}"));
-                return ExitCode::from(EX_SOFTWARE);
+                return After::Exit(ExitCode::from(EX_SOFTWARE));
             }
         }
     } else {
@@ -94,11 +141,11 @@ async fn serve(
         Err(e) => {
             tracing::error!(error = %e, "cannot start");
             out::note(format_args!("railgate: {e}"));
-            return ExitCode::from(match e {
+            return After::Exit(ExitCode::from(match e {
                 RunError::Bind(_) => EX_UNAVAILABLE,
                 RunError::Start(_) => EX_CANTCREAT,
                 RunError::Mapping(_) => EX_CONFIG,
-            });
+            }));
         }
     };
     tracing::info!(data_dir = %data_dir.display(), version = env!("CARGO_PKG_VERSION"), "railgate started");
@@ -107,8 +154,9 @@ async fn serve(
         p.stop().await;
     }
     match ran {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Ended::Stopped) => After::Exit(ExitCode::SUCCESS),
+        Ok(Ended::Restart) => After::Restart,
         // A fatal error at run time, reported by `run` once the relays were released.
-        Err(_) => ExitCode::from(EX_SOFTWARE),
+        Err(_) => After::Exit(ExitCode::from(EX_SOFTWARE)),
     }
 }

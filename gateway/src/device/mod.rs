@@ -6,7 +6,9 @@
 //! - [`scope`]: scope URI rules and the scopes a device starts with (pure).
 //! - [`scopes`]: [`scopes::ScopeStore`] and [`scopes::DiscoveryMode`], persisted in the
 //!   state database; each change notifies WS-Discovery.
+//! - [`lifecycle`]: what the device is asked to do once stopped (restart).
 
 pub mod identity;
+pub mod lifecycle;
 pub mod scope;
 pub mod scopes;

@@ -41,6 +41,13 @@ impl BackendKind {
     }
 }
 
+/// What SystemReboot does with a backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RebootPlan {
+    /// railgate stops cleanly and starts itself again; the host keeps running.
+    RestartRailgate,
+}
+
 /// The host, as railgate sees and changes it.
 #[derive(Debug)]
 pub enum HostBackend {
@@ -75,6 +82,13 @@ impl HostBackend {
         match self {
             HostBackend::ReadOnly => BackendKind::None,
             HostBackend::Sandbox(_) => BackendKind::Sandbox,
+        }
+    }
+
+    /// What SystemReboot does.
+    pub fn reboot_plan(&self) -> RebootPlan {
+        match self {
+            HostBackend::ReadOnly | HostBackend::Sandbox(_) => RebootPlan::RestartRailgate,
         }
     }
 

@@ -6,6 +6,7 @@ mod info;
 pub mod network;
 mod network_set;
 pub mod scopes;
+mod system;
 mod users;
 
 use crate::host::settings::{HostError, Invalid};
@@ -24,6 +25,7 @@ crate::services::operations! {
     TDS "GetSystemUris" => info::get_system_uris,
     TDS "GetSystemDateAndTime" => datetime::get_system_date_and_time,
     TDS "SetSystemDateAndTime" => datetime::set_system_date_and_time,
+    TDS "SystemReboot" => system::system_reboot,
     TDS "GetScopes" => scopes::get_scopes,
     TDS "SetScopes" => scopes::set_scopes,
     TDS "AddScopes" => scopes::add_scopes,
