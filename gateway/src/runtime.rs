@@ -143,8 +143,9 @@ impl Gateway {
     /// clean stop: `Ok`) or a fatal error, including a panic anywhere in the process (`Err`,
     /// once the relays are released). Installs the process's panic hook.
     ///
-    /// A restart asked by a client (SystemReboot: [`crate::device::lifecycle`]) stops the
-    /// same way and returns [`Ended::Restart`]: the caller starts the program again.
+    /// A restart asked by a client (SystemReboot, SetSystemFactoryDefault:
+    /// [`crate::device::lifecycle`]) stops the same way and returns [`Ended::Asked`]: the
+    /// caller resets what it says and starts the program again.
     pub async fn run(self) -> Result<Ended, Fatal> {
         let stop = CancellationToken::new();
         let mut signals = StopSignals::watch();
@@ -167,7 +168,7 @@ impl Gateway {
                 reason: reason.clone(),
             }),
             None => served.map(|()| match app.lifecycle.requested() {
-                Some(Exit::Restart) => Ended::Restart,
+                Some(exit) => Ended::Asked(exit),
                 None => Ended::Stopped,
             }),
         }
@@ -257,8 +258,8 @@ impl Gateway {
 pub enum Ended {
     /// A stop signal.
     Stopped,
-    /// A client asked for a restart: start the program again.
-    Restart,
+    /// A client asked for a restart (and maybe a reset first): start the program again.
+    Asked(Exit),
 }
 
 /// When a task of the gateway may end.

@@ -4,14 +4,17 @@ backend every Set is followed by its Get and survives a restart; with the defaul
 touches this machine's clock, host name or network: the sandbox lives in the test's folder."""
 
 import datetime as dt
+import subprocess
 import time
+
+from pathlib import Path
 
 import pytest
 import requests
 import zeep
 
-from conftest import (ADMIN, NS, OPERATOR, Gateway, add_users, envelope, fault_codes, free_port, soap,
-                      username_token, xml, zeep_client, zeep_fault_codes)
+from conftest import (ADMIN, NS, OPERATOR, EventSource, Gateway, add_users, binary, envelope, fault_codes,
+                      free_port, soap, username_token, xml, zeep_client, zeep_fault_codes)
 
 
 def faults_of(call, *args, **kwargs) -> list[str]:
@@ -271,5 +274,80 @@ def test_system_reboot_restarts_railgate_with_the_same_users_and_settings(tmp_pa
         # Users and settings are as they were: the Operator still logs in.
         assert zeep_client(g.url, auth=OPERATOR).GetDNS() is not None
         assert zeep_client(g.url).GetHostname().Name == "before-reboot"
+    finally:
+        assert g.stop() == 0, g.log()
+
+
+def wait_started_again(g: Gateway, starts: int, auth=ADMIN, timeout: float = 30) -> None:
+    """Waits until the log shows start number `starts` + 1 and the endpoint answers."""
+    deadline = time.monotonic() + timeout
+    while g.log().count("railgate started") <= starts or "serving ONVIF" not in g.log().rsplit("railgate started", 1)[-1]:
+        assert time.monotonic() < deadline, g.log()
+        assert g.proc.poll() is None, g.log()
+        time.sleep(0.05)
+
+
+def stored_events(g: Gateway, topic: str) -> list[str]:
+    return subprocess.run([binary(), "--data-dir", g.data, "--log-level", "warn", "events", "--topic", topic],
+                          capture_output=True, text=True, check=True).stdout.splitlines()
+
+
+def reset_fixture(tmp_path):
+    """A sandbox gateway on a fixed port with its event source, set up as a client would
+    leave it: a second Administrator, an Operator and a User, a client scope, discovery off,
+    a host name, and one stored event."""
+    sock = tmp_path / "events.sock"
+    g = Gateway(tmp_path, config=f"host:\n  backend: sandbox\n  root: {tmp_path / 'host'}\n",
+                env={"RAILGATE_TEST_EVENTS": str(sock)}, listen=f"127.0.0.1:{free_port()}").start()
+    add_users(g)
+    dev = zeep_client(g.url)
+    dev.CreateUsers(User=[{"Username": "admin2", "Password": "Second-admin-1", "UserLevel": "Administrator"}])
+    dev.AddScopes(ScopeItem=["onvif://www.onvif.org/location/set-by-a-client"])
+    dev.SetDiscoveryMode(DiscoveryMode="NonDiscoverable")
+    dev.SetHostname(Name="set-by-a-client")
+    source = EventSource(sock)
+    source.raise_event("Test/BeforeReset", {"Id": "x"}, {"N": "1"}, prop=False)
+    source.close()
+    assert len(stored_events(g, "Test/BeforeReset")) == 1
+    return g, dev
+
+
+def test_factory_default_soft_keeps_administrators_network_and_events(tmp_path):
+    g, dev = reset_fixture(tmp_path)
+    try:
+        assert faults_of(zeep_client(g.url, auth=OPERATOR).SetSystemFactoryDefault, FactoryDefault="Soft") \
+            == ["Sender", "NotAuthorized"]
+        dev.SetSystemFactoryDefault(FactoryDefault="Soft")
+        wait_started_again(g, 1)
+        dev = zeep_client(g.url)
+        assert {u.Username: u.UserLevel for u in dev.GetUsers()} == {"admin": "Administrator",
+                                                                      "admin2": "Administrator"}
+        assert dev.GetDiscoveryMode() == "Discoverable"
+        assert not any("set-by-a-client" in s.ScopeItem for s in dev.GetScopes())
+        assert dev.GetHostname().Name == "set-by-a-client"  # network settings kept
+        assert len(stored_events(g, "Test/BeforeReset")) == 1  # event store kept
+    finally:
+        assert g.stop() == 0, g.log()
+
+
+def test_factory_default_hard_resets_everything_and_recreates_the_first_admin(tmp_path):
+    g, dev = reset_fixture(tmp_path)
+    try:
+        real_name = Path("/proc/sys/kernel/hostname").read_text().strip()
+        dev.SetSystemFactoryDefault(FactoryDefault="Hard")
+        wait_started_again(g, 1)
+        # As on first start without a password given: admin with a random password in a
+        # 0600 file of the data folder (the variable was taken out of the environment).
+        password_file = g.data / "initial-admin-password"
+        assert password_file.stat().st_mode & 0o777 == 0o600
+        password = password_file.read_text().strip()
+        assert password != ADMIN[1]
+        assert faults_of(zeep_client(g.url).GetUsers)[:2] == ["Sender", "NotAuthorized"]
+        dev = zeep_client(g.url, auth=("admin", password))
+        assert [(u.Username, u.UserLevel) for u in dev.GetUsers()] == [("admin", "Administrator")]
+        assert dev.GetDiscoveryMode() == "Discoverable"
+        assert not any("set-by-a-client" in s.ScopeItem for s in dev.GetScopes())
+        assert dev.GetHostname().Name == real_name  # the sandbox host back to the factory's
+        assert stored_events(g, "Test/BeforeReset") == []  # event store cleared
     finally:
         assert g.stop() == 0, g.log()

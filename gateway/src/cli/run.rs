@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use railgate::config::Config;
+use railgate::device::lifecycle::{Exit, FactoryDefault};
 use railgate::runtime::{Ended, Gateway, RunError};
 use railgate::security::Secret;
 
@@ -65,10 +66,15 @@ pub(crate) fn run(options: Options) -> ExitCode {
     let demo = options.config.is_none();
     match runtime.block_on(serve(config, demo, &data_dir, admin_password)) {
         After::Exit(code) => code,
-        After::Restart => {
+        After::Restart(exit) => {
             // Blocking tasks (serial reads) are not waited for: everything that must be
             // saved was saved by the clean stop.
             runtime.shutdown_timeout(Duration::from_secs(2));
+            if let Exit::FactoryDefault(kind) = exit
+                && let Err(code) = factory_default(&data_dir, kind)
+            {
+                return code;
+            }
             restart()
         }
     }
@@ -78,8 +84,25 @@ pub(crate) fn run(options: Options) -> ExitCode {
 enum After {
     /// Exit with this code.
     Exit(ExitCode),
-    /// Start again (SystemReboot).
-    Restart,
+    /// Start again, after a reset if asked (SystemReboot, SetSystemFactoryDefault).
+    Restart(Exit),
+}
+
+/// Resets the data folder to factory defaults (`railgate::state::factory`); Hard also deletes
+/// the event store.
+fn factory_default(data_dir: &Path, kind: FactoryDefault) -> Result<(), ExitCode> {
+    let fail = |what: String| {
+        tracing::error!("factory default failed: {what}");
+        out::note(format_args!("railgate: factory default failed: {what}"));
+        ExitCode::from(EX_SOFTWARE)
+    };
+    railgate::state::factory::reset(data_dir, kind).map_err(|e| fail(e.to_string()))?;
+    if kind == FactoryDefault::Hard {
+        railgate::events::store::EventStore::remove_files(data_dir)
+            .map_err(|e| fail(format!("event store: {e}")))?;
+    }
+    tracing::warn!(?kind, data_dir = %data_dir.display(), "factory default applied");
+    Ok(())
 }
 
 /// Replaces this process by a fresh start of the same program, with the same arguments and
@@ -155,7 +178,7 @@ async fn serve(
     }
     match ran {
         Ok(Ended::Stopped) => After::Exit(ExitCode::SUCCESS),
-        Ok(Ended::Restart) => After::Restart,
+        Ok(Ended::Asked(exit)) => After::Restart(exit),
         // A fatal error at run time, reported by `run` once the relays were released.
         Err(_) => After::Exit(ExitCode::from(EX_SOFTWARE)),
     }

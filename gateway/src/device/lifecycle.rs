@@ -1,16 +1,22 @@
 //! What the device has been asked to do with itself once it has stopped cleanly: restart
-//! (SystemReboot with a backend that does not reboot the host, and later a restore). The
+//! (SystemReboot with a backend that does not reboot the host), or reset to factory defaults
+//! and restart (SetSystemFactoryDefault: `state::factory`). The
 //! handler asks; `runtime::Gateway::run` stops the gateway through its one shutdown path
 //! (WS-Discovery Bye, requests finished, relays released, the event store committed and
 //! closed) and the `railgate` command then starts itself again.
 
 use tokio::sync::watch;
 
+pub use crate::state::factory::FactoryDefault;
+
 /// What happens after the clean stop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
     /// railgate starts itself again (the same program, arguments and environment).
     Restart,
+    /// The data folder is reset (`state::factory`; Hard also deletes the event store), then
+    /// railgate starts itself again.
+    FactoryDefault(FactoryDefault),
 }
 
 /// The request, once made; the first one stands.

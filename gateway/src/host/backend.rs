@@ -92,6 +92,16 @@ impl HostBackend {
         }
     }
 
+    /// SetSystemFactoryDefault Hard's part on the host: its names, network settings and
+    /// clock back to the factory's. With `none` railgate never changed any, so there is
+    /// nothing to undo.
+    pub async fn reset_to_factory(&self) -> Result<(), HostError> {
+        match self {
+            HostBackend::ReadOnly => Ok(()),
+            HostBackend::Sandbox(s) => s.reset(),
+        }
+    }
+
     /// What this backend can change.
     pub fn capabilities(&self) -> HostCapabilities {
         match self {

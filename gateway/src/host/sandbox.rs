@@ -144,6 +144,15 @@ impl Sandbox {
         Ok(out)
     }
 
+    /// Back to what the real host reports (SetSystemFactoryDefault Hard): names, network,
+    /// clock and zone.
+    pub fn reset(&self) -> Result<(), HostError> {
+        self.change(|s| {
+            *s = State::from_host();
+            Ok(())
+        })
+    }
+
     /// The sandbox's wall clock.
     pub fn wall_now(&self) -> SystemTime {
         let offset = self.read(|s| s.clock.offset_ms);

@@ -3,6 +3,7 @@
 
 pub mod datadir;
 pub mod db;
+pub mod factory;
 pub mod migrate;
 
 pub use db::{StateDb, StateError};

@@ -133,6 +133,24 @@ struct Inner {
 }
 
 impl EventStore {
+    /// Deletes the store's files in `data_dir` (the database, its WAL and shared-memory
+    /// files, the reserve file): SetSystemFactoryDefault Hard, while no store is open. Files
+    /// already missing are no error.
+    pub fn remove_files(data_dir: &Path) -> std::io::Result<()> {
+        for name in [
+            FILE_NAME.to_owned(),
+            format!("{FILE_NAME}-wal"),
+            format!("{FILE_NAME}-shm"),
+            RESERVE_FILE.to_owned(),
+        ] {
+            match std::fs::remove_file(data_dir.join(name)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Opens (creating if needed) `events.db` in `data_dir` and starts the writer thread.
     /// A damaged file is [`StoreErrorKind::Corrupt`], naming the file.
     pub fn open(data_dir: &Path, config: StoreConfig) -> Result<EventStore, StoreError> {

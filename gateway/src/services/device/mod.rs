@@ -26,6 +26,7 @@ crate::services::operations! {
     TDS "GetSystemDateAndTime" => datetime::get_system_date_and_time,
     TDS "SetSystemDateAndTime" => datetime::set_system_date_and_time,
     TDS "SystemReboot" => system::system_reboot,
+    TDS "SetSystemFactoryDefault" => system::set_system_factory_default,
     TDS "GetScopes" => scopes::get_scopes,
     TDS "SetScopes" => scopes::set_scopes,
     TDS "AddScopes" => scopes::add_scopes,

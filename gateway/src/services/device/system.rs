@@ -1,13 +1,18 @@
-//! SystemReboot: answered first, with what will happen and when; then, a moment later so
-//! the answer reaches the client, the device stops through its one clean shutdown path and
-//! the host backend's plan runs (`none` and `sandbox`: railgate starts itself again, the
-//! host is not rebooted).
+//! SystemReboot and SetSystemFactoryDefault: answered first; then, a moment later so the
+//! answer reaches the client, the device stops through its one clean shutdown path, the data
+//! folder is reset if asked (`state::factory`), and the host backend's plan runs (`none` and
+//! `sandbox`: railgate starts itself again, the host is not rebooted).
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::device::lifecycle::Exit;
+use super::host_fault;
+use crate::app::App;
+use crate::device::lifecycle::{Exit, FactoryDefault};
 use crate::host::backend::RebootPlan;
-use crate::services::{Ctx, OpResult};
+use crate::services::{Ctx, OpResult, required_text};
+use crate::soap::SoapFault;
+use crate::xml::ns::TDS;
 use crate::xml::{Element, XmlWriter};
 
 /// How long after its answer SystemReboot begins the stop.
@@ -22,14 +27,48 @@ pub(super) async fn system_reboot(ctx: &Ctx, _req: &Element) -> OpResult {
         ),
     };
     tracing::warn!(by = ctx.principal.log_name(), "SystemReboot: {message}");
-    let app = ctx.app.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(REBOOT_DELAY).await;
-        app.lifecycle.request(Exit::Restart);
-    });
+    ask_after_answer(ctx.app.clone(), Exit::Restart);
     let mut w = XmlWriter::new();
     w.with("tds:SystemRebootResponse", &[], |w| {
         w.leaf("tds:Message", &message);
     });
+    Ok(w.finish())
+}
+
+/// Asks the lifecycle for `exit` once the answer has had [`REBOOT_DELAY`] to reach the client.
+fn ask_after_answer(app: Arc<App>, exit: Exit) {
+    tokio::spawn(async move {
+        tokio::time::sleep(REBOOT_DELAY).await;
+        app.lifecycle.request(exit);
+    });
+}
+
+pub(super) async fn set_system_factory_default(ctx: &Ctx, req: &Element) -> OpResult {
+    let kind = match required_text(req, TDS, "FactoryDefault")? {
+        "Soft" => FactoryDefault::Soft,
+        "Hard" => FactoryDefault::Hard,
+        other => {
+            return Err(SoapFault::invalid_args(format!(
+                "FactoryDefault {other:?} is not Hard or Soft"
+            )));
+        }
+    };
+    if ctx.app.lifecycle.requested().is_some() {
+        return Err(SoapFault::operation_prohibited(
+            None,
+            "a restart is already under way",
+        ));
+    }
+    if kind == FactoryDefault::Hard {
+        ctx.app.host.reset_to_factory().await.map_err(host_fault)?;
+    }
+    tracing::warn!(
+        ?kind,
+        by = ctx.principal.log_name(),
+        "SetSystemFactoryDefault: resetting and restarting in 1 s"
+    );
+    ask_after_answer(ctx.app.clone(), Exit::FactoryDefault(kind));
+    let mut w = XmlWriter::new();
+    w.empty("tds:SetSystemFactoryDefaultResponse", &[]);
     Ok(w.finish())
 }
