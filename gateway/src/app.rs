@@ -4,6 +4,7 @@
 //! the gate decides on requests (`security::gate`), handlers serve them (`services`), and
 //! the owners below keep their own rules.
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use crate::addr::Network;
 use crate::config::Config;
 use crate::device::identity::Identity;
 use crate::device::lifecycle::Lifecycle;
+use crate::device::protocols::NetworkProtocols;
 use crate::device::scope::{self, FixedFacts};
 use crate::device::scopes::{DiscoveryMode, ScopeStore};
 use crate::events::consumer::ConsumerPolicy;
@@ -70,8 +72,8 @@ pub struct App {
     pub discovery_mode: DiscoveryMode,
     /// The stable WS-Discovery endpoint reference (`urn:uuid:...`).
     pub endpoint_reference: String,
-    /// Ports railgate serves plain HTTP on.
-    pub http_ports: Vec<u16>,
+    /// The addresses and ports railgate serves HTTP on (SetNetworkProtocols changes them).
+    pub protocols: NetworkProtocols,
     /// Bounds on request XML.
     pub xml_limits: Limits,
     /// Raises events (into the durable store).
@@ -101,7 +103,7 @@ impl App {
         config: Config,
         plan: Plan,
         data_dir: &Path,
-        http_ports: Vec<u16>,
+        served: Vec<SocketAddr>,
         admin_password: Option<Secret>,
     ) -> Result<App, StartError> {
         let db = Arc::new(StateDb::open(data_dir)?);
@@ -212,6 +214,7 @@ impl App {
         let topics = Arc::new(TopicRegistry::default());
         crate::southbound::publish::register_topics(&plan, &topics);
         let io = Arc::new(Southbound::new(plan, db.clone()));
+        let protocols = NetworkProtocols::new(db.clone(), config.server.listen.clone(), served);
         let host = HostBackend::open(config.host.backend, config.host.root.as_deref())
             .map_err(StartError::Host)?;
         Ok(App {
@@ -223,7 +226,7 @@ impl App {
             scopes,
             discovery_mode,
             endpoint_reference,
-            http_ports,
+            protocols,
             xml_limits,
             events,
             subscriptions,

@@ -37,6 +37,7 @@ pub mod discovery;
 pub mod events;
 pub mod host;
 pub mod http;
+pub mod listen;
 pub mod ratelog;
 pub mod runtime;
 pub mod security;

@@ -28,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 use crate::app::{App, StartError};
 use crate::config::Config;
 use crate::device::lifecycle::Exit;
+use crate::device::protocols;
 use crate::http::{self, BindError, ServeSettings};
 use crate::security::Secret;
 use railgate_mappings::Diagnostics;
@@ -125,13 +126,29 @@ impl Gateway {
         admin_password: Option<Secret>,
     ) -> Result<Gateway, RunError> {
         raise_open_files_limit(config.server.max_connections);
-        let listeners = http::bind(&config.server.listen)?;
+        // Ports a client set with SetNetworkProtocols stand in for the configured ones.
+        let listen = match protocols::stored_http_ports(data_dir) {
+            Some(ports) => {
+                tracing::info!(
+                    ?ports,
+                    "HTTP ports set by a client (SetNetworkProtocols) replace server.listen's; a Hard factory default forgets them"
+                );
+                protocols::listen_addresses(&config.server.listen, &ports)
+            }
+            None => config.server.listen.clone(),
+        };
+        let listeners = http::bind(&listen)?;
         let addrs: Vec<SocketAddr> = listeners
             .iter()
             .filter_map(|l| l.local_addr().ok())
             .collect();
-        let ports = addrs.iter().map(SocketAddr::port).collect();
-        let app = Arc::new(App::build(config, plan, data_dir, ports, admin_password)?);
+        let app = Arc::new(App::build(
+            config,
+            plan,
+            data_dir,
+            addrs.clone(),
+            admin_password,
+        )?);
         Ok(Gateway {
             app,
             addrs,
@@ -223,6 +240,9 @@ impl Gateway {
             Ends::Any,
             crate::events::test_source::run(app.events.clone(), app.topics.clone(), shutdown()),
         );
+        // Taken once: this is the one server of this App.
+        let (_, rebinds) = tokio::sync::mpsc::unbounded_channel();
+        let rebinds = app.protocols.take_rebinds().unwrap_or(rebinds);
         for addr in &self.addrs {
             tracing::info!(%addr, "serving ONVIF at http://{addr}/onvif/device_service");
         }
@@ -231,6 +251,7 @@ impl Gateway {
             Ends::OnStop,
             http::serve(
                 self.listeners,
+                rebinds,
                 http::routes(app.clone()),
                 settings,
                 stopping.clone(),

@@ -33,7 +33,7 @@ fn pipeline(c: &mut Criterion) {
             config,
             Default::default(),
             data.path(),
-            vec![80],
+            vec!["127.0.0.1:80".parse().expect("an address")],
             Some(Secret::new(ADMIN_PASSWORD)),
         )
         .unwrap(),

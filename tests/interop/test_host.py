@@ -253,20 +253,25 @@ def test_system_reboot_restarts_railgate_with_the_same_users_and_settings(tmp_pa
         dev.SetHostname(Name="before-reboot")
         assert faults_of(zeep_client(g.url, auth=OPERATOR).SystemReboot) == ["Sender", "NotAuthorized"]
         pid = g.proc.pid
+        # A connection open to the old process sees it go away (closed by its clean stop).
+        import socket
+        held = socket.create_connection(("127.0.0.1", port), timeout=20)
         message = dev.SystemReboot()
         assert "restarts in 1 s" in message and "not rebooted" in message
-        went_away = came_back = False
-        probe = envelope("<tds:GetSystemDateAndTime/>")
+        assert held.recv(1) == b"", "the connection to the old process was not closed"
+        held.close()
+        # The endpoint comes back on the same port.
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not came_back:
+        probe = envelope("<tds:GetSystemDateAndTime/>")
+        while True:
             try:
-                r = requests.post(g.url, data=probe, timeout=1,
-                                  headers={"Content-Type": "application/soap+xml"})
-                came_back = went_away and r.status_code == 200
+                r = requests.post(g.url, data=probe, timeout=1, headers={"Content-Type": "application/soap+xml"})
+                if r.status_code == 200 and g.log().count("railgate started") == 2:
+                    break
             except requests.RequestException:
-                went_away = True
+                pass
+            assert time.monotonic() < deadline, g.log()
             time.sleep(0.02)
-        assert went_away and came_back, g.log()
         # The same process (the program was started again in place): no exit a supervisor sees.
         assert g.proc.poll() is None and g.proc.pid == pid
         log = g.log()
@@ -349,5 +354,55 @@ def test_factory_default_hard_resets_everything_and_recreates_the_first_admin(tm
         assert not any("set-by-a-client" in s.ScopeItem for s in dev.GetScopes())
         assert dev.GetHostname().Name == real_name  # the sandbox host back to the factory's
         assert stored_events(g, "Test/BeforeReset") == []  # event store cleared
+    finally:
+        assert g.stop() == 0, g.log()
+
+
+def test_set_network_protocols_moves_http_to_a_new_port_without_a_restart(tmp_path):
+    import socket
+    g = Gateway(tmp_path).start()
+    try:
+        old_port = g.port
+        dev = zeep_client(g.url)
+        [http] = dev.GetNetworkProtocols()
+        assert (http.Name, http.Enabled, http.Port) == ("HTTP", True, [old_port])
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            busy = taken.getsockname()[1]
+            assert faults_of(dev.SetNetworkProtocols, NetworkProtocols=[
+                {"Name": "HTTP", "Enabled": True, "Port": [busy]}]) == ["Sender", "InvalidArgVal", "PortAlreadyInUse"]
+        assert faults_of(dev.SetNetworkProtocols, NetworkProtocols=[
+            {"Name": "HTTPS", "Enabled": True, "Port": [443]}]) == ["Receiver", "ActionNotSupported", "EnablingTlsFailed"]
+        assert faults_of(dev.SetNetworkProtocols, NetworkProtocols=[
+            {"Name": "RTSP", "Enabled": True, "Port": [554]}]) == ["Sender", "InvalidArgVal", "ServiceNotSupported"]
+        assert faults_of(dev.SetNetworkProtocols, NetworkProtocols=[
+            {"Name": "HTTP", "Enabled": False, "Port": [old_port]}])[:2] == ["Sender", "InvalidArgVal"]
+        assert dev.GetNetworkProtocols()[0].Port == [old_port]  # nothing changed
+
+        new_port = free_port()
+        # As ONVIF Device Manager sends it: every protocol, the unsupported ones disabled.
+        dev.SetNetworkProtocols(NetworkProtocols=[
+            {"Name": "HTTP", "Enabled": True, "Port": [new_port]},
+            {"Name": "HTTPS", "Enabled": False, "Port": [443]},
+            {"Name": "RTSP", "Enabled": False, "Port": [554]}])
+        g.port = new_port
+        moved = zeep_client(g.url)
+        assert moved.GetNetworkProtocols()[0].Port == [new_port]
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                requests.post(f"http://127.0.0.1:{old_port}/onvif/device_service", timeout=1,
+                              data=envelope("<tds:GetSystemDateAndTime/>"),
+                              headers={"Content-Type": "application/soap+xml"})
+            except requests.ConnectionError:
+                break
+            assert time.monotonic() < deadline, "the old port still answers"
+            time.sleep(0.05)
+        assert g.stop() == 0, g.log()
+        # The ports a client set are used at the next start.
+        g.start()
+        assert g.port == new_port
+        assert zeep_client(g.url).GetNetworkProtocols()[0].Port == [new_port]
     finally:
         assert g.stop() == 0, g.log()

@@ -86,12 +86,13 @@ impl TestGateway {
             config,
             Plan::default(),
             data.path(),
-            vec![addr.port()],
+            vec![addr],
             Some(Secret::new(ADMIN_PASSWORD)),
         )?);
         let stack = extra.or(routes(app.clone())).unify();
+        let rebinds = app.protocols.take_rebinds().expect("a fresh App");
         Ok(Self::running(addr, app, data, |stop| {
-            serve(listeners, stack, ServeSettings::default(), stop)
+            serve(listeners, rebinds, stack, ServeSettings::default(), stop)
         }))
     }
 

@@ -7,8 +7,10 @@
 //! - [`scopes`]: [`scopes::ScopeStore`] and [`scopes::DiscoveryMode`], persisted in the
 //!   state database; each change notifies WS-Discovery.
 //! - [`lifecycle`]: what the device is asked to do once stopped (restart).
+//! - [`protocols`]: the HTTP ports served, changed without a restart.
 
 pub mod identity;
 pub mod lifecycle;
+pub mod protocols;
 pub mod scope;
 pub mod scopes;

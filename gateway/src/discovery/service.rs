@@ -102,16 +102,11 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) {
             return;
         }
     };
-    // The listen addresses with their actual ports (port 0 resolved at bind).
-    let listeners: Vec<SocketAddr> = app
-        .config
-        .server
-        .listen
-        .iter()
-        .zip(&app.http_ports)
-        .map(|(a, p)| SocketAddr::new(a.ip(), *p))
-        .collect();
-    let Some(port) = listeners.first().map(SocketAddr::port) else {
+    // The served addresses with their actual ports (port 0 resolved at bind); they change
+    // with SetNetworkProtocols.
+    let mut served = app.protocols.watch();
+    let mut listeners: Vec<SocketAddr> = served.borrow_and_update().clone();
+    let Some(mut port) = listeners.first().map(SocketAddr::port) else {
         return;
     };
     let instance_id = next_counter(&app, INSTANCE_ID);
@@ -161,6 +156,25 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },
+            Ok(()) = served.changed() => {
+                listeners = served.borrow_and_update().clone();
+                if let Some(p) = listeners.first().map(SocketAddr::port) {
+                    tracing::info!(port = p, "HTTP ports changed: WS-Discovery announces the new XAddrs");
+                    port = p;
+                    machine.http_changed(
+                        HttpEndpoint {
+                            port,
+                            advertised: app.config.server.advertised_address.clone(),
+                        },
+                        Instant::now(),
+                    );
+                    machine.interfaces_changed(
+                        machine_interfaces(&interfaces, &listeners, port),
+                        Instant::now(),
+                    );
+                    store_metadata_version(&app, &machine);
+                }
+            }
             _ = app.discovery_changed.notified() => {
                 machine.facts_changed(facts(&app), Instant::now());
                 store_metadata_version(&app, &machine);

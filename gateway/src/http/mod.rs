@@ -9,5 +9,6 @@ pub mod routes;
 pub mod server;
 pub mod soap;
 
+pub use crate::listen::{BindError, bind};
 pub use routes::routes;
-pub use server::{BindError, ConnInfo, ServeSettings, bind, serve};
+pub use server::{ConnInfo, ServeSettings, serve};

@@ -1,8 +1,9 @@
 //! Listeners and connections.
 //!
-//! Listeners are bound here, up front, so a taken port is a clear start-up error and never a
-//! panic (warp's own `bind` panics). Connections are served by hyper-util from the warp routes
-//! turned into a service, which is also how HTTPS will be served (over tokio-rustls).
+//! Listeners are bound by `crate::listen`, up front, so a taken port is a clear error and
+//! never a panic (warp's own `bind` panics); the set can change while serving (a
+//! [`Rebind`] from SetNetworkProtocols). Connections are served by hyper-util from the warp
+//! routes turned into a service, which is also how HTTPS will be served (over tokio-rustls).
 //!
 //! Limits: at most `max_connections` at once (further clients wait in the listen backlog), and
 //! at most `max_connections_per_address` from one client ([`per_address`](super::per_address):
@@ -13,6 +14,7 @@
 //! ([`activity`](super::activity)). On shutdown, accepting stops and open connections finish
 //! their current request within a grace period.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,12 +23,13 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tower_service::Service as _;
 
 use super::activity::{Activity, Deadlines, Watched};
 use super::per_address::PerAddress;
+pub use crate::listen::Rebind;
 use crate::ratelog::RateLog;
 
 /// Facts about the connection a request arrived on, put in each request's extensions.
@@ -38,39 +41,6 @@ pub struct ConnInfo {
     pub local: SocketAddr,
     /// Whether the connection is TLS.
     pub tls: bool,
-}
-
-/// A listener could not be bound.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot listen on {addr}: {source}")]
-pub struct BindError {
-    /// The address.
-    pub addr: SocketAddr,
-    /// Why.
-    #[source]
-    pub source: std::io::Error,
-}
-
-/// Binds every address (IPv6 ones v6-only, so `0.0.0.0:p` and `[::]:p` can coexist).
-pub fn bind(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, BindError> {
-    addrs
-        .iter()
-        .map(|&addr| {
-            let err = |source| BindError { addr, source };
-            let domain = socket2::Domain::for_address(addr);
-            let socket =
-                socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))
-                    .map_err(err)?;
-            if addr.is_ipv6() {
-                socket.set_only_v6(true).map_err(err)?;
-            }
-            socket.set_reuse_address(true).map_err(err)?;
-            socket.set_nonblocking(true).map_err(err)?;
-            socket.bind(&addr.into()).map_err(err)?;
-            socket.listen(1024).map_err(err)?;
-            TcpListener::from_std(socket.into()).map_err(err)
-        })
-        .collect()
 }
 
 /// Connection handling settings.
@@ -101,8 +71,10 @@ impl Default for ServeSettings {
 }
 
 /// Serves `filter` on every listener until `stop` is cancelled, then drains connections.
+/// Each [`Rebind`] from `rebinds` changes the listeners accepted on (open connections stay).
 pub async fn serve<F, R>(
     listeners: Vec<TcpListener>,
+    mut rebinds: mpsc::UnboundedReceiver<Rebind>,
     filter: F,
     settings: ServeSettings,
     stop: CancellationToken,
@@ -112,105 +84,70 @@ pub async fn serve<F, R>(
         + Send
         + Sync
         + 'static,
-    R: warp::Reply,
+    R: warp::Reply + 'static,
 {
-    let graceful = Arc::new(GracefulShutdown::new());
-    let permits = Arc::new(Semaphore::new(settings.max_connections));
-    let per_address = PerAddress::new(settings.max_connections_per_address);
-    let refused = Arc::new(Refused::default());
-    let deadlines = Deadlines {
-        header_timeout: settings.header_timeout,
-        idle_timeout: settings.idle_timeout,
+    let shared = Shared {
+        graceful: Arc::new(GracefulShutdown::new()),
+        permits: Arc::new(Semaphore::new(settings.max_connections)),
+        per_address: PerAddress::new(settings.max_connections_per_address),
+        refused: Arc::new(Refused::default()),
+        settings,
     };
     let mut accepting = tokio::task::JoinSet::new();
-    for listener in listeners {
-        let (filter, stop, graceful, permits, per_address, refused) = (
+    // The accept loop of each served address, stopped by its own token.
+    let mut serving: HashMap<SocketAddr, CancellationToken> = HashMap::new();
+    let start = |listener: TcpListener,
+                 accepting: &mut tokio::task::JoinSet<()>,
+                 serving: &mut HashMap<SocketAddr, CancellationToken>| {
+        let local = match listener.local_addr() {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!(error = %e, "listener has no local address");
+                return;
+            }
+        };
+        let token = stop.child_token();
+        serving.insert(local, token.clone());
+        accepting.spawn(accept_loop(
+            listener,
+            local,
             filter.clone(),
-            stop.clone(),
-            graceful.clone(),
-            permits.clone(),
-            per_address.clone(),
-            refused.clone(),
-        );
-        accepting.spawn(async move {
-            let local = match listener.local_addr() {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::error!(error = %e, "listener has no local address");
-                    return;
-                }
-            };
-            loop {
-                let permit = tokio::select! {
-                    _ = stop.cancelled() => break,
-                    p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-                };
-                let (stream, peer) = tokio::select! {
-                    _ = stop.cancelled() => break,
-                    accepted = listener.accept() => match accepted {
-                        Ok(a) => a,
-                        Err(e) => {
-                            // EMFILE and friends: back off instead of spinning.
-                            tracing::warn!(error = %e, "accept failed");
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                            continue;
-                        }
-                    },
-                };
-                let Some(slot) = per_address.admit(peer.ip()) else {
-                    drop(permit);
-                    refused.note(peer, settings.max_connections_per_address);
-                    refuse(stream);
+            shared.clone(),
+            token,
+        ));
+    };
+    for listener in listeners {
+        start(listener, &mut accepting, &mut serving);
+    }
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            rebind = rebinds.recv() => {
+                let Some(Rebind { keep, add }) = rebind else {
+                    // No owner can change the ports any more: serve what there is.
+                    std::future::pending::<()>().await;
                     continue;
                 };
-                let _ = stream.set_nodelay(true);
-                let activity = Activity::new(deadlines);
-                let info = ConnInfo {
-                    peer,
-                    local,
-                    tls: false,
-                };
-                let svc = warp::service(filter.clone());
-                let in_service = activity.clone();
-                let service =
-                    hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
-                        req.extensions_mut().insert(info);
-                        let busy = in_service.busy();
-                        let call = svc.clone().call(req);
-                        async move {
-                            let response = call.await;
-                            drop(busy);
-                            response
-                        }
-                    });
-                // hyper's header-read timeout stays off: `activity` keeps the header and the
-                // idle deadlines apart.
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(None)
-                    .keep_alive(true)
-                    .serve_connection(
-                        TokioIo::new(Watched::new(stream, activity.clone())),
-                        service,
-                    );
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    tokio::select! {
-                        ended = conn => if let Err(e) = ended {
-                            tracing::debug!(%peer, error = %e, "connection ended with an error");
-                        },
-                        () = activity.expired() => {
-                            tracing::debug!(%peer, "connection closed: header or idle timeout");
-                        }
+                serving.retain(|addr, token| {
+                    let stays = keep.contains(addr);
+                    if !stays {
+                        tracing::info!(%addr, "no longer listening");
+                        token.cancel();
                     }
-                    drop((permit, slot));
+                    stays
                 });
+                for listener in add {
+                    if let Ok(addr) = listener.local_addr() {
+                        tracing::info!(%addr, "serving ONVIF at http://{addr}/onvif/device_service");
+                    }
+                    start(listener, &mut accepting, &mut serving);
+                }
             }
-        });
+        }
     }
     while accepting.join_next().await.is_some() {}
-    let graceful =
-        Arc::try_unwrap(graceful).unwrap_or_else(|_| unreachable!("every accept loop has ended"));
+    let graceful = Arc::try_unwrap(shared.graceful)
+        .unwrap_or_else(|_| unreachable!("every accept loop has ended"));
     if tokio::time::timeout(settings.grace, graceful.shutdown())
         .await
         .is_err()
@@ -219,6 +156,103 @@ pub async fn serve<F, R>(
             grace_secs = settings.grace.as_secs(),
             "connections still open after the grace period; closing them"
         );
+    }
+}
+
+/// What every accept loop shares.
+#[derive(Clone)]
+struct Shared {
+    graceful: Arc<GracefulShutdown>,
+    permits: Arc<Semaphore>,
+    per_address: Arc<PerAddress>,
+    refused: Arc<Refused>,
+    settings: ServeSettings,
+}
+
+/// Accepts on one listener until `stop`, serving each connection under the shared limits.
+async fn accept_loop<F, R>(
+    listener: TcpListener,
+    local: SocketAddr,
+    filter: F,
+    shared: Shared,
+    stop: CancellationToken,
+) where
+    F: warp::Filter<Extract = (R,), Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    R: warp::Reply + 'static,
+{
+    let deadlines = Deadlines {
+        header_timeout: shared.settings.header_timeout,
+        idle_timeout: shared.settings.idle_timeout,
+    };
+    let cap = shared.settings.max_connections_per_address;
+    loop {
+        let permit = tokio::select! {
+            _ = stop.cancelled() => break,
+            p = shared.permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+        };
+        let (stream, peer) = tokio::select! {
+            _ = stop.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let Some(slot) = shared.per_address.admit(peer.ip()) else {
+            drop(permit);
+            shared.refused.note(peer, cap);
+            refuse(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let activity = Activity::new(deadlines);
+        let info = ConnInfo {
+            peer,
+            local,
+            tls: false,
+        };
+        let svc = warp::service(filter.clone());
+        let in_service = activity.clone();
+        let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
+            req.extensions_mut().insert(info);
+            let busy = in_service.busy();
+            let call = svc.clone().call(req);
+            async move {
+                let response = call.await;
+                drop(busy);
+                response
+            }
+        });
+        // hyper's header-read timeout stays off: `activity` keeps the header and the
+        // idle deadlines apart.
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(None)
+            .keep_alive(true)
+            .serve_connection(
+                TokioIo::new(Watched::new(stream, activity.clone())),
+                service,
+            );
+        let conn = shared.graceful.watch(conn);
+        tokio::spawn(async move {
+            tokio::select! {
+                ended = conn => if let Err(e) = ended {
+                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+                },
+                () = activity.expired() => {
+                    tracing::debug!(%peer, "connection closed: header or idle timeout");
+                }
+            }
+            drop((permit, slot));
+        });
     }
 }
 

@@ -13,6 +13,9 @@
 //!   password from `RAILGATE_ADMIN_PASSWORD_FILE` or the systemd credential when the service
 //!   has one, else a random one in `initial-admin-password`).
 //!
+//! - The HTTP ports a client set (SetNetworkProtocols, `network.*`) are network settings:
+//!   Soft keeps them, Hard forgets them (the next start serves `server.listen`).
+//!
 //! The host's network settings (Soft keeps them, Hard resets them through the host backend)
 //! and the event store (Soft keeps it, Hard deletes it) are the callers' part.
 
@@ -32,6 +35,8 @@ pub enum FactoryDefault {
 /// The settings keys clients' changes live under (the rest belongs to the device).
 const CLIENT_SETTINGS: &[&str] = &["scopes_initialized", "discovery_mode"];
 const CLIENT_SETTING_PREFIXES: &[&str] = &["deviceio."];
+/// The network settings railgate itself keeps (Hard only).
+const NETWORK_PREFIX: &str = "network.";
 
 /// Applies `kind` to the state database in `data_dir`.
 pub fn reset(data_dir: &Path, kind: FactoryDefault) -> Result<(), StateError> {
@@ -44,6 +49,10 @@ pub fn reset(data_dir: &Path, kind: FactoryDefault) -> Result<(), StateError> {
             }
             FactoryDefault::Hard => {
                 tx.execute("DELETE FROM users", [])?;
+                tx.execute(
+                    "DELETE FROM settings WHERE substr(key, 1, length(?1)) = ?1",
+                    [NETWORK_PREFIX],
+                )?;
             }
         }
         tx.execute("DELETE FROM scopes", [])?;
@@ -86,6 +95,7 @@ mod tests {
             ("serial_number", "RG0123"),
             ("endpoint_reference", "urn:uuid:1"),
             ("discovery.metadata_version", "7"),
+            ("network.http_ports", "8000"),
         ] {
             db.set_setting(k, v).unwrap();
         }
@@ -126,6 +136,10 @@ mod tests {
             db.setting("discovery.metadata_version").unwrap().as_deref(),
             Some("7")
         );
+        assert_eq!(
+            db.setting("network.http_ports").unwrap().as_deref(),
+            Some("8000")
+        );
     }
 
     #[test]
@@ -135,6 +149,7 @@ mod tests {
         reset(dir.path(), FactoryDefault::Hard).unwrap();
         let db = StateDb::open(dir.path()).unwrap();
         assert!(users(&db).is_empty());
+        assert_eq!(db.setting("network.http_ports").unwrap(), None);
         assert_eq!(
             db.setting("serial_number").unwrap().as_deref(),
             Some("RG0123")

@@ -51,6 +51,7 @@ crate::services::operations! {
     TDS "GetDNS" => network::get_dns,
     TDS "GetNTP" => network::get_ntp,
     TDS "GetNetworkProtocols" => network::get_network_protocols,
+    TDS "SetNetworkProtocols" => network_set::set_network_protocols,
     TDS "GetNetworkDefaultGateway" => network::get_network_default_gateway,
     TDS "GetZeroConfiguration" => network::get_zero_configuration,
     TDS "GetRelayOutputs" => crate::services::io::get_relay_outputs,

@@ -198,9 +198,7 @@ pub(super) async fn get_ntp(ctx: &Ctx, _req: &Element) -> OpResult {
 pub(super) async fn get_network_protocols(ctx: &Ctx, _req: &Element) -> OpResult {
     let mut w = XmlWriter::new();
     w.with("tds:GetNetworkProtocolsResponse", &[], |w| {
-        let mut ports = ctx.app.http_ports.clone();
-        ports.sort_unstable();
-        ports.dedup();
+        let ports = ctx.app.protocols.http_ports();
         w.with("tds:NetworkProtocols", &[], |w| {
             w.leaf("tt:Name", "HTTP");
             w.leaf("tt:Enabled", "true");

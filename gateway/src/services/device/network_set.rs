@@ -2,10 +2,13 @@
 //! SetNetworkDefaultGateway, SetZeroConfiguration and SetDynamicDNS: each request is read
 //! and checked here (the faults Core names for each value), then applied by the host
 //! backend, which refuses what it cannot do; the matching Get reads the same backend.
+//! SetNetworkProtocols changes what railgate itself serves (`device::protocols`), with every
+//! backend.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::host_fault;
+use crate::device::protocols::{MAX_PORTS, ProtocolError};
 use crate::host::net::{Dns, Ntp, NtpServer};
 use crate::host::settings::{
     self, DynamicDns, DynamicDnsType, Gateways, InterfaceChange, Ipv4Change, Ipv6Change,
@@ -408,4 +411,84 @@ pub(super) async fn set_network_interfaces(ctx: &Ctx, req: &Element) -> OpResult
         "network interface set"
     );
     Ok(reboot_needed("tds:SetNetworkInterfacesResponse", reboot))
+}
+
+/// One `tds:NetworkProtocols` entry: (name, enabled, ports).
+fn protocol(e: &Element) -> Result<(String, bool, Vec<u16>), SoapFault> {
+    let name = required_text(e, TT, "Name")?.to_owned();
+    let enabled = bool_child(e, TT, "Enabled")?;
+    let ports = e
+        .children_named(TT, "Port")
+        .map(|p| {
+            let text = p.text_trim();
+            text.parse::<u16>().ok().filter(|&p| p > 0).ok_or_else(|| {
+                SoapFault::invalid_arg_val(None, format!("{text:?} is not a port 1 to 65535"))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((name, enabled, ports))
+}
+
+pub(super) async fn set_network_protocols(ctx: &Ctx, req: &Element) -> OpResult {
+    let mut http_ports = None;
+    for e in req.children_named(TDS, "NetworkProtocols") {
+        let (name, enabled, mut ports) = protocol(e)?;
+        match (name.as_str(), enabled) {
+            ("HTTP", false) => {
+                return Err(SoapFault::invalid_arg_val(
+                    None,
+                    "HTTP cannot be disabled: it is the only protocol railgate serves",
+                ));
+            }
+            ("HTTP", true) => {
+                ports.sort_unstable();
+                ports.dedup();
+                if ports.is_empty() || ports.len() > MAX_PORTS {
+                    return Err(SoapFault::invalid_arg_val(
+                        None,
+                        format!("HTTP needs 1 to {MAX_PORTS} ports"),
+                    ));
+                }
+                http_ports = Some(ports);
+            }
+            ("HTTPS", true) => {
+                return Err(SoapFault::action_not_supported_because(
+                    "ter:EnablingTlsFailed",
+                    "railgate does not serve HTTPS yet",
+                ));
+            }
+            ("RTSP", true) => {
+                return Err(SoapFault::invalid_arg_val(
+                    Some("ter:ServiceNotSupported"),
+                    "railgate has no RTSP service",
+                ));
+            }
+            ("HTTPS" | "RTSP", false) => {}
+            (other, _) => {
+                return Err(SoapFault::invalid_arg_val(
+                    Some("ter:ServiceNotSupported"),
+                    format!("{other:?} is not a protocol railgate serves"),
+                ));
+            }
+        }
+    }
+    if let Some(ports) = http_ports
+        && ports != ctx.app.protocols.http_ports()
+    {
+        ctx.app
+            .protocols
+            .set_http_ports(&ports)
+            .await
+            .map_err(|e| match e {
+                ProtocolError::PortInUse(_) => {
+                    SoapFault::invalid_arg_val(Some("ter:PortAlreadyInUse"), e.to_string())
+                }
+                other => {
+                    tracing::warn!(error = %other, "HTTP ports not changed");
+                    SoapFault::action_failed(None, other.to_string())
+                }
+            })?;
+        tracing::info!(?ports, by = ctx.principal.log_name(), "HTTP ports changed");
+    }
+    Ok(empty("tds:SetNetworkProtocolsResponse"))
 }
