@@ -25,6 +25,7 @@ use crate::events::store::{EventStore, StoreConfig, StoreError};
 use crate::events::subscription::{SubscriptionLimits, Subscriptions};
 use crate::events::topics::TopicRegistry;
 use crate::host::HostBackend;
+use crate::logring::LogRing;
 use crate::security::Secret;
 use crate::security::digest::DigestAuth;
 use crate::security::gate::Gate;
@@ -94,6 +95,8 @@ pub struct App {
     pub host: HostBackend,
     /// What the device is asked to do once stopped (SystemReboot: restart).
     pub lifecycle: Lifecycle,
+    /// What clients did (GetSystemLog Access): changes, actions, secret reads, refusals.
+    pub access_log: LogRing,
 }
 
 impl App {
@@ -237,6 +240,7 @@ impl App {
             discovery_changed,
             host,
             lifecycle: Lifecycle::default(),
+            access_log: LogRing::new(crate::logring::RING_BYTES),
         })
     }
 }

@@ -38,6 +38,7 @@ pub mod events;
 pub mod host;
 pub mod http;
 pub mod listen;
+pub mod logring;
 pub mod ratelog;
 pub mod runtime;
 pub mod security;

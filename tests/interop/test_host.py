@@ -406,3 +406,43 @@ def test_set_network_protocols_moves_http_to_a_new_port_without_a_restart(tmp_pa
         assert zeep_client(g.url).GetNetworkProtocols()[0].Port == [new_port]
     finally:
         assert g.stop() == 0, g.log()
+
+
+def test_system_and_access_logs(gateway):
+    from conftest import USER
+    dev = zeep_client(gateway.url)
+    system = dev.GetSystemLog(LogType="System").String
+    assert "railgate started" in system and "serving ONVIF" in system
+    # The access log records changes and refusals, not reads.
+    assert faults_of(zeep_client(gateway.url, auth=OPERATOR).AddScopes, ScopeItem=["urn:site:op"]) \
+        == ["Sender", "NotAuthorized"]
+    dev.AddScopes(ScopeItem=["urn:site:audited"])
+    dev.GetScopes()
+    access = dev.GetSystemLog(LogType="Access").String
+    assert "user=admin operation=AddScopes ok" in access
+    assert "operation=AddScopes refused" in access
+    assert "operation=GetScopes" not in access
+    # Logs are confidential: Administrators only.
+    assert faults_of(zeep_client(gateway.url, auth=USER).GetSystemLog, LogType="System") \
+        == ["Sender", "NotAuthorized"]
+    assert faults_of(dev.GetSystemLog, LogType="Other")[:2] == ["Sender", "InvalidArgs"]
+    caps = dev.GetServiceCapabilities()
+    assert caps.System.SystemLogging is True
+
+
+def test_support_information_redacts_the_mappings_secrets(tmp_path):
+    example = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "it100-panel"
+    mapping = (example / "it100-panel.yaml").read_text().replace("${env:RAILGATE_IT100_CODE}", "4711")
+    assert "4711" in mapping
+    (tmp_path / "panel.yaml").write_text(mapping)
+    g = Gateway(tmp_path, config=f"mapping: {tmp_path / 'panel.yaml'}\n").start()
+    try:
+        info = zeep_client(g.url).GetSystemSupportInformation().String
+        assert "version: " in info and "host backend: none" in info
+        assert "== controllers" in info and "it100: down" in info  # /dev/ttyUSB0 is not here
+        assert "Disarm|Partition1" in info and "<redacted>" in info
+        assert "4711" not in info
+        assert ADMIN[1] not in info
+        assert soap(g.url, "<tds:GetSystemSupportInformation/>").status_code == 401
+    finally:
+        assert g.stop() == 0, g.log()

@@ -8,6 +8,7 @@ use http::{HeaderMap, StatusCode};
 
 use crate::addr::is_plausible_authority;
 use crate::app::App;
+use crate::security::access::AccessClass;
 use crate::security::gate::{Decision, HttpAuth, Now};
 use crate::security::lookup::operation;
 use crate::services::{self, Ctx};
@@ -117,11 +118,31 @@ pub async fn handle(
             return response::challenge(&app.gate.challenges(now, stale));
         }
         Decision::Refuse(fault) => {
+            access(
+                &app,
+                &req.conn,
+                None,
+                name,
+                &format!("refused: {}", fault.reason),
+            );
             return related_fault(&fault, service, &envelope);
         }
-        Decision::Locked(retry) => return response::locked(retry),
-        Decision::RateLimited(retry) => return response::rate_limited(retry),
+        Decision::Locked(retry) => {
+            access(&app, &req.conn, None, name, "refused: locked out");
+            return response::locked(retry);
+        }
+        Decision::RateLimited(retry) => {
+            access(&app, &req.conn, None, name, "refused: rate limited");
+            return response::rate_limited(retry);
+        }
     };
+    let audited = !matches!(
+        op.class,
+        AccessClass::PreAuth
+            | AccessClass::ReadSystem
+            | AccessClass::ReadSystemSensitive
+            | AccessClass::ReadMedia
+    );
     let Some(handler) = services::handler(service, ns, name) else {
         tracing::debug!(operation = name, "not implemented");
         return related_fault(
@@ -142,6 +163,15 @@ pub async fn handle(
     match result {
         Ok(body) => {
             tracing::debug!(operation = name, user = ctx.principal.log_name(), peer = %ctx.peer, elapsed_us, "ok");
+            if audited {
+                access(
+                    &ctx.app,
+                    &req.conn,
+                    ctx.principal.username.as_deref(),
+                    name,
+                    "ok",
+                );
+            }
             let header = crate::soap::addressing::reply_header(
                 crate::soap::addressing::response_action(service, ns, name),
                 &envelope,
@@ -150,9 +180,30 @@ pub async fn handle(
         }
         Err(fault) => {
             tracing::info!(operation = name, user = ctx.principal.log_name(), peer = %ctx.peer, reason = %fault.reason, "fault");
+            if audited {
+                let outcome = format!("fault: {}", fault.reason);
+                access(
+                    &ctx.app,
+                    &req.conn,
+                    ctx.principal.username.as_deref(),
+                    name,
+                    &outcome,
+                );
+            }
             related_fault(&fault, service, &envelope)
         }
     }
+}
+
+/// One line of the access log (GetSystemLog Access): when, from where, who, what, and how it
+/// ended.
+fn access(app: &App, conn: &ConnInfo, user: Option<&str>, operation: &str, outcome: &str) {
+    app.access_log.push(format!(
+        "{} peer={} user={} operation={operation} {outcome}",
+        crate::logring::timestamp(),
+        conn.peer,
+        user.unwrap_or("-"),
+    ));
 }
 
 /// A fault answering a parsed request: with WS-Addressing headers where its service uses them.

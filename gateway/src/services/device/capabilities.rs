@@ -85,7 +85,7 @@ pub fn write_device_capabilities(ctx: &Ctx, w: &mut XmlWriter, tag: &str) {
                 ("DiscoveryBye", bool_str(discovery)),
                 ("RemoteDiscovery", "false"),
                 ("SystemBackup", "false"),
-                ("SystemLogging", "false"),
+                ("SystemLogging", "true"),
                 ("CloudFirmwareUpgrade", "false"),
                 ("HttpFirmwareUpgrade", "false"),
                 ("HttpSystemBackup", "false"),
@@ -233,14 +233,11 @@ pub(super) async fn get_capabilities(ctx: &Ctx, req: &Element) -> OpResult {
                         let discovery = bool_str(discovery_enabled(ctx));
                         w.leaf("tt:DiscoveryResolve", discovery);
                         w.leaf("tt:DiscoveryBye", discovery);
-                        for flag in [
-                            "RemoteDiscovery",
-                            "SystemBackup",
-                            "SystemLogging",
-                            "FirmwareUpgrade",
-                        ] {
+                        for flag in ["RemoteDiscovery", "SystemBackup"] {
                             w.leaf(&format!("tt:{flag}"), "false");
                         }
+                        w.leaf("tt:SystemLogging", "true");
+                        w.leaf("tt:FirmwareUpgrade", "false");
                         w.with("tt:SupportedVersions", &[], |w| {
                             w.leaf("tt:Major", &major.to_string());
                             w.leaf("tt:Minor", &minor.to_string());

@@ -6,6 +6,7 @@ mod info;
 pub mod network;
 mod network_set;
 pub mod scopes;
+pub mod support;
 mod system;
 mod users;
 
@@ -23,6 +24,8 @@ crate::services::operations! {
     TDS "GetWsdlUrl" => info::get_wsdl_url,
     TDS "GetEndpointReference" => info::get_endpoint_reference,
     TDS "GetSystemUris" => info::get_system_uris,
+    TDS "GetSystemLog" => support::get_system_log,
+    TDS "GetSystemSupportInformation" => support::get_system_support_information,
     TDS "GetSystemDateAndTime" => datetime::get_system_date_and_time,
     TDS "SetSystemDateAndTime" => datetime::set_system_date_and_time,
     TDS "SystemReboot" => system::system_reboot,
