@@ -29,6 +29,7 @@
 
 pub mod addr;
 pub mod app;
+pub mod backup;
 pub mod bucket;
 pub mod config;
 pub mod demo;
@@ -46,4 +47,5 @@ pub mod services;
 pub mod soap;
 pub mod southbound;
 pub mod state;
+pub mod system_files;
 pub mod xml;

@@ -207,11 +207,12 @@ def test_network_facts_come_from_the_host(dev, gateway):
     dev.GetNTP()  # validates; contents depend on the host's NTP client
 
 
-def test_endpoint_reference_and_misc(dev):
+def test_endpoint_reference_and_misc(dev, gateway):
     assert re.fullmatch(r"urn:uuid:[0-9a-f-]{36}", dev.GetEndpointReference().GUID)
     assert dev.GetWsdlUrl().startswith("https://www.onvif.org/")
     uris = dev.GetSystemUris()
-    assert uris.SystemLogUris is None and uris.SupportInfoUri is None
+    assert uris.SupportInfoUri == gateway.url.replace("device_service", "system/support")
+    assert uris.SystemBackupUri.endswith("/onvif/system/backup")
 
 
 def test_unsupported_operations_fault_never_fake(dev):

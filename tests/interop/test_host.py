@@ -446,3 +446,97 @@ def test_support_information_redacts_the_mappings_secrets(tmp_path):
         assert soap(g.url, "<tds:GetSystemSupportInformation/>").status_code == 401
     finally:
         assert g.stop() == 0, g.log()
+
+
+def digest(user_password):
+    return requests.auth.HTTPDigestAuth(*user_password)
+
+
+def backup_file(archive: dict) -> bytes:
+    """A backup file around `archive`, with its checksum (as railgate writes one)."""
+    import hashlib
+    import json
+    payload = json.dumps(archive)
+    return json.dumps({"railgate_backup": 1, "sha256": hashlib.sha256(payload.encode()).hexdigest(),
+                       "payload": payload}).encode()
+
+
+def test_a_backup_restored_into_a_fresh_box_makes_it_behave_like_the_first(tmp_path):
+    import json
+    from conftest import USER
+    example = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "it100-panel" / "it100-panel.yaml"
+    site_a, site_b = tmp_path / "a", tmp_path / "b"
+    site_a.mkdir()
+    site_b.mkdir()
+    (site_a / "panel.yaml").write_text(example.read_text().replace("${env:RAILGATE_IT100_CODE}", "4711"))
+    a = Gateway(site_a, config="device:\n  name: site-a\nmapping: panel.yaml\n").start()
+    try:
+        add_users(a)
+        dev = zeep_client(a.url)
+        dev.AddScopes(ScopeItem=["onvif://www.onvif.org/location/hall-7"])
+        dev.SetDiscoveryMode(DiscoveryMode="NonDiscoverable")
+        uris = dev.GetSystemUris()
+        assert {u.Type for u in uris.SystemLogUris.SystemLog} == {"System", "Access"}
+        backup_uri = uris.SystemBackupUri
+        assert requests.get(backup_uri, timeout=10).status_code == 401
+        assert requests.get(backup_uri, auth=digest(USER), timeout=10).status_code == 403
+        r = requests.get(backup_uri, auth=digest(ADMIN), timeout=10)
+        assert r.status_code == 200 and r.headers["Content-Type"] == "application/octet-stream"
+        assert "attachment" in r.headers["Content-Disposition"]
+        backup = r.content
+        assert json.loads(json.loads(backup)["payload"])["config"].startswith("device:")
+        # The logs and the support information download the same way.
+        for u in [uris.SupportInfoUri] + [l.Uri for l in uris.SystemLogUris.SystemLog]:
+            got = requests.get(u, auth=digest(ADMIN), timeout=10)
+            assert got.status_code == 200 and got.text, u
+        assert "4711" not in requests.get(uris.SupportInfoUri, auth=digest(ADMIN), timeout=10).text
+        assert "SystemBackupDownload ok" in requests.get(
+            next(l.Uri for l in uris.SystemLogUris.SystemLog if l.Type == "Access"), auth=digest(ADMIN), timeout=10).text
+    finally:
+        assert a.stop() == 0, a.log()
+
+    b = Gateway(site_b, config="device:\n  name: site-b\n", listen=f"127.0.0.1:{free_port()}").start()
+    try:
+        dev_b = zeep_client(b.url)
+        upload = dev_b.StartSystemRestore().UploadUri
+        config_before = b.config_path.read_text()
+
+        def post(data: bytes, content_type="application/octet-stream"):
+            return requests.post(upload, data=data, auth=digest(ADMIN), timeout=30,
+                                 headers={"Content-Type": content_type})
+
+        # Hostile and broken uploads: refused, nothing changed.
+        assert post(backup, "application/json").status_code == 415
+        altered = backup.replace(b"site-a", b"site-x")
+        r = post(altered)
+        assert r.status_code == 415 and "checksum" in r.text
+        payload = json.loads(json.loads(backup)["payload"])
+        traversal = dict(payload, config="mapping: ../../escape.yaml\n")
+        r = post(backup_file(traversal))
+        assert r.status_code == 415 and "beside the configuration" in r.text
+        invalid = dict(payload, config="server:\n  listen: []\n")
+        assert post(backup_file(invalid)).status_code == 415
+        assert post(b"x" * (17 * 1024 * 1024)).status_code == 413
+        assert requests.post(upload, data=backup, auth=digest(OPERATOR), timeout=30,
+                             headers={"Content-Type": "application/octet-stream"}).status_code in (401, 403)
+        assert b.config_path.read_text() == config_before
+        assert not (tmp_path / "escape.yaml").exists() and not (site_b / "panel.yaml").exists()
+        assert not (b.data / "restore-staged.json").exists()
+        assert b.log().count("railgate started") == 1
+
+        # The real one: checked, staged, applied at the restart.
+        r = post(backup)
+        assert r.status_code == 200, r.text
+        wait_started_again(b, 1)
+        assert b.config_path.read_text() == payload["config"]
+        assert (site_b / "panel.yaml").read_text() == payload["mapping"]
+        dev_b = zeep_client(b.url)
+        assert {u.Username for u in dev_b.GetUsers()} == {"admin", "op", "viewer"}
+        assert zeep_client(b.url, auth=OPERATOR).GetDNS() is not None
+        assert "onvif://www.onvif.org/location/hall-7" in [s.ScopeItem for s in dev_b.GetScopes()]
+        assert dev_b.GetDiscoveryMode() == "NonDiscoverable"
+        assert "onvif://www.onvif.org/name/site-a" in [s.ScopeItem for s in dev_b.GetScopes()]
+        info = dev_b.GetSystemSupportInformation().String
+        assert "it100: down" in info
+    finally:
+        assert b.stop() == 0, b.log()

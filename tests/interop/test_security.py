@@ -198,11 +198,11 @@ def test_unknown_and_unsupported_operations(gateway):
     assert r.status_code == 500
     assert fault_codes(r) == ["env:Receiver", "ter:ActionNotSupported"]
     # In the WSDL, not implemented: after authentication, the standard's fault, never a fake success.
-    r = soap(gateway.url, "<tds:SystemReboot/>", auth=ADMIN)
+    r = soap(gateway.url, "<tds:GetSystemBackup/>", auth=ADMIN)
     assert r.status_code == 500
     assert fault_codes(r) == ["env:Receiver", "ter:ActionNotSupported"]
     # ...and an unauthenticated client learns nothing beyond the challenge.
-    assert soap(gateway.url, "<tds:SystemReboot/>").status_code == 401
+    assert soap(gateway.url, "<tds:GetSystemBackup/>").status_code == 401
 
 
 def test_oversized_body_is_413(gateway):

@@ -38,17 +38,40 @@ pub(crate) fn run(options: Options) -> ExitCode {
         },
         None => Config::demo(),
     };
-    if !options.listen.is_empty() {
-        config.server.listen = options.listen.clone();
-    }
-    if !options.discovery_interfaces.is_empty() {
-        config.discovery.interfaces = options.discovery_interfaces.clone();
-    }
+    apply_overrides(&mut config, &options);
     let data_dir = options
         .data_dir
         .clone()
         .or_else(|| config.data_dir.clone())
         .unwrap_or_else(|| PathBuf::from("data"));
+    // A restore staged before the last restart is applied before anything reads the files
+    // it replaces; then the configuration is read again.
+    match railgate::backup::apply_staged(&data_dir, options.config.as_deref()) {
+        Ok(false) => {}
+        Ok(true) => {
+            tracing::warn!(data_dir = %data_dir.display(), "system restore applied");
+            if let Some(path) = &options.config {
+                match Config::load(path) {
+                    Ok(c) => config = c,
+                    Err(diagnostics) => {
+                        out::note(diagnostics);
+                        return ExitCode::from(EX_CONFIG);
+                    }
+                }
+                apply_overrides(&mut config, &options);
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the staged system restore cannot be applied");
+            out::note(format_args!(
+                "railgate: the staged system restore cannot be applied: {e} (remove {} to start without it)",
+                data_dir
+                    .join(railgate::backup::restore::STAGED_FILE)
+                    .display()
+            ));
+            return ExitCode::from(EX_SOFTWARE);
+        }
+    }
     let admin_password = match super::admin_password::take() {
         Ok(given) => given.map(|g| {
             tracing::debug!(from = g.origin, "first Administrator's password given");
@@ -77,6 +100,16 @@ pub(crate) fn run(options: Options) -> ExitCode {
             }
             restart()
         }
+    }
+}
+
+/// The command line's settings over the file's.
+fn apply_overrides(config: &mut Config, options: &Options) {
+    if !options.listen.is_empty() {
+        config.server.listen = options.listen.clone();
+    }
+    if !options.discovery_interfaces.is_empty() {
+        config.discovery.interfaces = options.discovery_interfaces.clone();
     }
 }
 

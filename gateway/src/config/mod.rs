@@ -49,6 +49,9 @@ pub struct Config {
     /// `mappings/README.md`); a relative path is taken from this file's folder. Without one,
     /// the gateway serves no inputs or relays.
     pub mapping: Option<PathBuf>,
+    /// The file this configuration was read from (`None` for the built-in demo); not a key.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
 }
 
 /// Identity of the device, as GetDeviceInformation and the scopes report it.
@@ -315,6 +318,7 @@ impl Config {
     /// the file's folder.
     pub fn from_file_text(path: &Path, text: &str) -> Result<Config, Diagnostics> {
         let mut config = Self::parse(path, text)?;
+        config.source = Some(path.to_path_buf());
         if let Some(mapping) = &config.mapping
             && mapping.is_relative()
             && let Some(dir) = path.parent()

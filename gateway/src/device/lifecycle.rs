@@ -5,6 +5,9 @@
 //! (WS-Discovery Bye, requests finished, relays released, the event store committed and
 //! closed) and the `railgate` command then starts itself again.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use tokio::sync::watch;
 
 pub use crate::state::factory::FactoryDefault;
@@ -19,16 +22,20 @@ pub enum Exit {
     FactoryDefault(FactoryDefault),
 }
 
+/// How long after its answer a request that restarts the device begins the stop, so the
+/// answer reaches the client first.
+pub const ANSWER_DELAY: Duration = Duration::from_secs(1);
+
 /// The request, once made; the first one stands.
 #[derive(Debug)]
 pub struct Lifecycle {
-    requested: watch::Sender<Option<Exit>>,
+    requested: Arc<watch::Sender<Option<Exit>>>,
 }
 
 impl Default for Lifecycle {
     fn default() -> Self {
         Lifecycle {
-            requested: watch::Sender::new(None),
+            requested: Arc::new(watch::Sender::new(None)),
         }
     }
 }
@@ -36,14 +43,17 @@ impl Default for Lifecycle {
 impl Lifecycle {
     /// Asks for `exit`; `false` if something was asked already (that stands).
     pub fn request(&self, exit: Exit) -> bool {
-        self.requested.send_if_modified(|r| {
-            if r.is_some() {
-                false
-            } else {
-                *r = Some(exit);
-                true
-            }
-        })
+        ask(&self.requested, exit)
+    }
+
+    /// Asks for `exit` once [`ANSWER_DELAY`] has passed (on a task of its own), so the
+    /// answer that announced it is delivered first.
+    pub fn request_after_answer(&self, exit: Exit) {
+        let requested = self.requested.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(ANSWER_DELAY).await;
+            ask(&requested, exit);
+        });
     }
 
     /// What was asked, if anything.
@@ -64,6 +74,18 @@ impl Lifecycle {
             }
         }
     }
+}
+
+/// Sets `exit` unless something was asked already; whether it was set.
+fn ask(requested: &watch::Sender<Option<Exit>>, exit: Exit) -> bool {
+    requested.send_if_modified(|r| {
+        if r.is_some() {
+            false
+        } else {
+            *r = Some(exit);
+            true
+        }
+    })
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod response;
 pub mod routes;
 pub mod server;
 pub mod soap;
+pub mod system;
 
 pub use crate::listen::{BindError, bind};
 pub use routes::routes;

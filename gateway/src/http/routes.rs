@@ -16,6 +16,8 @@ use super::body::{BodyError, read_capped};
 use super::response::plain;
 use super::server::ConnInfo;
 use super::soap::{self, HttpRequest};
+use super::system;
+use crate::system_files::SystemFile;
 
 /// Whether a Content-Type is one a SOAP request may come with (a missing one is tolerated).
 fn acceptable_content_type(headers: &HeaderMap) -> bool {
@@ -35,6 +37,65 @@ fn acceptable_content_type(headers: &HeaderMap) -> bool {
         media.as_str(),
         "application/soap+xml" | "text/xml" | "application/xml"
     )
+}
+
+/// The connection facts of a request that came without them (only in tests of the routes).
+fn unknown_conn() -> ConnInfo {
+    ConnInfo {
+        peer: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        local: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        tls: false,
+    }
+}
+
+/// The request target (path and query), as HTTP Digest signs it.
+fn target_of(path: &FullPath, query: &str) -> String {
+    if query.is_empty() {
+        path.as_str().to_string()
+    } else {
+        format!("{}?{query}", path.as_str())
+    }
+}
+
+/// Reads the body, at most `cap` bytes within the body timeout; the HTTP answer otherwise.
+async fn read_body<S, B, E>(
+    headers: &HeaderMap,
+    body: S,
+    cap: usize,
+    app: &App,
+    conn: Option<ConnInfo>,
+) -> Result<Bytes, http::Response<String>>
+where
+    S: Stream<Item = Result<B, E>> + Send,
+    B: bytes::Buf,
+{
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let timeout = std::time::Duration::from_secs(app.config.server.body_timeout_secs);
+    match read_capped(declared, body, cap, timeout).await {
+        Ok(b) => Ok(b),
+        Err(BodyError::TooLarge) => {
+            tracing::info!(
+                peer = conn.map(|c| tracing::field::display(c.peer)),
+                limit = cap,
+                "request body too large"
+            );
+            Err(plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is larger than this endpoint accepts",
+            ))
+        }
+        Err(BodyError::Timeout) => Err(plain(
+            StatusCode::REQUEST_TIMEOUT,
+            "the request body did not arrive in time",
+        )),
+        Err(BodyError::Broken) => Err(plain(
+            StatusCode::BAD_REQUEST,
+            "the request body could not be read",
+        )),
+    }
 }
 
 /// Every route railgate serves.
@@ -74,6 +135,28 @@ where
     S: Stream<Item = Result<B, E>> + Send,
     B: bytes::Buf,
 {
+    if let Some(file) = SystemFile::from_path(path.as_str()) {
+        let cap = if file.is_upload() {
+            crate::backup::restore::MAX_BYTES
+        } else {
+            0
+        };
+        let body = match read_body(&headers, body, cap, &app, conn).await {
+            Ok(b) => b,
+            Err(res) => return res,
+        };
+        return system::handle(
+            &app,
+            file,
+            &system::Request {
+                method: &method,
+                target: &target_of(&path, &query),
+                headers: &headers,
+                conn: conn.unwrap_or_else(unknown_conn),
+                body,
+            },
+        );
+    }
     let Some((service, subscription)) = Service::route(path.as_str()) else {
         return plain(
             StatusCode::NOT_FOUND,
@@ -95,48 +178,13 @@ where
             "SOAP requests must be application/soap+xml (or text/xml)",
         );
     }
-    let declared = headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    let server = &app.config.server;
-    let timeout = std::time::Duration::from_secs(server.body_timeout_secs);
-    let bytes: Bytes = match read_capped(declared, body, server.max_body_bytes, timeout).await {
+    let bytes = match read_body(&headers, body, app.config.server.max_body_bytes, &app, conn).await
+    {
         Ok(b) => b,
-        Err(BodyError::TooLarge) => {
-            tracing::info!(
-                peer = conn.map(|c| tracing::field::display(c.peer)),
-                limit = server.max_body_bytes,
-                "request body too large"
-            );
-            return plain(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "the request body is larger than this endpoint accepts",
-            );
-        }
-        Err(BodyError::Timeout) => {
-            return plain(
-                StatusCode::REQUEST_TIMEOUT,
-                "the request body did not arrive in time",
-            );
-        }
-        Err(BodyError::Broken) => {
-            return plain(
-                StatusCode::BAD_REQUEST,
-                "the request body could not be read",
-            );
-        }
+        Err(res) => return res,
     };
-    let conn = conn.unwrap_or(ConnInfo {
-        peer: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        local: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        tls: false,
-    });
-    let target = if query.is_empty() {
-        path.as_str().to_string()
-    } else {
-        format!("{}?{query}", path.as_str())
-    };
+    let conn = conn.unwrap_or_else(unknown_conn);
+    let target = target_of(&path, &query);
     soap::handle(
         app,
         service,

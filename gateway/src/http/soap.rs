@@ -197,7 +197,13 @@ pub async fn handle(
 
 /// One line of the access log (GetSystemLog Access): when, from where, who, what, and how it
 /// ended.
-fn access(app: &App, conn: &ConnInfo, user: Option<&str>, operation: &str, outcome: &str) {
+pub(super) fn access(
+    app: &App,
+    conn: &ConnInfo,
+    user: Option<&str>,
+    operation: &str,
+    outcome: &str,
+) {
     app.access_log.push(format!(
         "{} peer={} user={} operation={operation} {outcome}",
         crate::logring::timestamp(),
@@ -218,7 +224,7 @@ fn related_fault(
 /// Now, on the device's wall clock: the one SetSystemDateAndTime sets (the sandbox's own),
 /// which a UsernameToken's Created is checked against, since clients take their offset from
 /// GetSystemDateAndTime.
-fn device_now(app: &App) -> Now {
+pub(super) fn device_now(app: &App) -> Now {
     Now {
         wall: app.host.wall_now(),
         ..Now::current()

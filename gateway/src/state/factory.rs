@@ -38,6 +38,14 @@ const CLIENT_SETTING_PREFIXES: &[&str] = &["deviceio."];
 /// The network settings railgate itself keeps (Hard only).
 const NETWORK_PREFIX: &str = "network.";
 
+/// Whether a settings key holds something a client set (a factory default resets it, a
+/// backup carries it), as opposed to the device's own facts.
+pub fn is_client_setting(key: &str) -> bool {
+    CLIENT_SETTINGS.contains(&key)
+        || CLIENT_SETTING_PREFIXES.iter().any(|p| key.starts_with(p))
+        || key.starts_with(NETWORK_PREFIX)
+}
+
 /// Applies `kind` to the state database in `data_dir`.
 pub fn reset(data_dir: &Path, kind: FactoryDefault) -> Result<(), StateError> {
     let db = StateDb::open(data_dir)?;

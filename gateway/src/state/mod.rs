@@ -5,5 +5,6 @@ pub mod datadir;
 pub mod db;
 pub mod factory;
 pub mod migrate;
+pub mod snapshot;
 
 pub use db::{StateDb, StateError};

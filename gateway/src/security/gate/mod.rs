@@ -195,12 +195,31 @@ impl Gate {
         if op.class == AccessClass::PreAuth {
             return Decision::Allow(Principal::anonymous());
         }
+        self.decide_with(op, wsse::extract(envelope), http, now)
+    }
+
+    /// Decides on a request that is no SOAP message (the HTTP downloads and uploads of
+    /// GetSystemUris and StartSystemRestore): HTTP Digest only, under the same lockout, rate
+    /// and access policy; `op` names what it does and its access class.
+    pub fn decide_http(&self, op: &Operation, http: &HttpAuth<'_>, now: Now) -> Decision {
+        if op.class == AccessClass::PreAuth {
+            return Decision::Allow(Principal::anonymous());
+        }
+        self.decide_with(op, Ok(None), http, now)
+    }
+
+    fn decide_with(
+        &self,
+        op: &Operation,
+        token: Result<Option<wsse::UsernameToken>, wsse::TokenError>,
+        http: &HttpAuth<'_>,
+        now: Now,
+    ) -> Decision {
         let digest = http.authorization.filter(|h| {
             h.trim_start()
                 .get(..7)
                 .is_some_and(|s| s.eq_ignore_ascii_case("digest "))
         });
-        let token = wsse::extract(envelope);
         let has_token = !matches!(token, Ok(None));
         if digest.is_none() && !has_token {
             return Decision::Challenge { stale: false };

@@ -1,6 +1,8 @@
-//! GetDeviceInformation, GetWsdlUrl, GetEndpointReference, GetSystemUris.
+//! GetDeviceInformation, GetWsdlUrl, GetEndpointReference, GetSystemUris,
+//! StartSystemRestore.
 
 use crate::services::{Ctx, OpResult};
+use crate::system_files::SystemFile;
 use crate::xml::{Element, XmlWriter};
 
 pub(super) async fn get_device_information(ctx: &Ctx, _req: &Element) -> OpResult {
@@ -29,8 +31,36 @@ pub(super) async fn get_endpoint_reference(ctx: &Ctx, _req: &Element) -> OpResul
     Ok(w.finish())
 }
 
-pub(super) async fn get_system_uris(_ctx: &Ctx, _req: &Element) -> OpResult {
-    // railgate offers no log, support or backup download over HTTP: every URI is optional,
-    // so the honest answer is an empty list.
-    Ok("<tds:GetSystemUrisResponse/>".into())
+/// The URI of a system file, on the address the client reached.
+fn uri(ctx: &Ctx, file: SystemFile) -> String {
+    format!("{}{}", ctx.base_url, file.path())
+}
+
+pub(super) async fn get_system_uris(ctx: &Ctx, _req: &Element) -> OpResult {
+    let mut w = XmlWriter::new();
+    w.with("tds:GetSystemUrisResponse", &[], |w| {
+        w.with("tds:SystemLogUris", &[], |w| {
+            for (kind, file) in [
+                ("System", SystemFile::SystemLog),
+                ("Access", SystemFile::AccessLog),
+            ] {
+                w.with("tt:SystemLog", &[], |w| {
+                    w.leaf("tt:Type", kind);
+                    w.leaf("tt:Uri", &uri(ctx, file));
+                });
+            }
+        });
+        w.leaf("tds:SupportInfoUri", &uri(ctx, SystemFile::Support));
+        w.leaf("tds:SystemBackupUri", &uri(ctx, SystemFile::Backup));
+    });
+    Ok(w.finish())
+}
+
+pub(super) async fn start_system_restore(ctx: &Ctx, _req: &Element) -> OpResult {
+    let mut w = XmlWriter::new();
+    w.with("tds:StartSystemRestoreResponse", &[], |w| {
+        w.leaf("tds:UploadUri", &uri(ctx, SystemFile::Restore));
+        w.leaf("tds:ExpectedDownTime", "PT10S");
+    });
+    Ok(w.finish())
 }

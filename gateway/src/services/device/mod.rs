@@ -24,6 +24,7 @@ crate::services::operations! {
     TDS "GetWsdlUrl" => info::get_wsdl_url,
     TDS "GetEndpointReference" => info::get_endpoint_reference,
     TDS "GetSystemUris" => info::get_system_uris,
+    TDS "StartSystemRestore" => info::start_system_restore,
     TDS "GetSystemLog" => support::get_system_log,
     TDS "GetSystemSupportInformation" => support::get_system_support_information,
     TDS "GetSystemDateAndTime" => datetime::get_system_date_and_time,

@@ -3,44 +3,29 @@
 //! folder is reset if asked (`state::factory`), and the host backend's plan runs (`none` and
 //! `sandbox`: railgate starts itself again, the host is not rebooted).
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use super::host_fault;
-use crate::app::App;
-use crate::device::lifecycle::{Exit, FactoryDefault};
+use crate::device::lifecycle::{ANSWER_DELAY, Exit, FactoryDefault};
 use crate::host::backend::RebootPlan;
 use crate::services::{Ctx, OpResult, required_text};
 use crate::soap::SoapFault;
 use crate::xml::ns::TDS;
 use crate::xml::{Element, XmlWriter};
 
-/// How long after its answer SystemReboot begins the stop.
-const REBOOT_DELAY: Duration = Duration::from_secs(1);
-
 pub(super) async fn system_reboot(ctx: &Ctx, _req: &Element) -> OpResult {
     let message = match ctx.app.host.reboot_plan() {
         RebootPlan::RestartRailgate => format!(
             "railgate restarts in {} s (host.backend {}: the host itself is not rebooted) and answers again within about 10 s",
-            REBOOT_DELAY.as_secs(),
+            ANSWER_DELAY.as_secs(),
             ctx.app.host.kind().name()
         ),
     };
     tracing::warn!(by = ctx.principal.log_name(), "SystemReboot: {message}");
-    ask_after_answer(ctx.app.clone(), Exit::Restart);
+    ctx.app.lifecycle.request_after_answer(Exit::Restart);
     let mut w = XmlWriter::new();
     w.with("tds:SystemRebootResponse", &[], |w| {
         w.leaf("tds:Message", &message);
     });
     Ok(w.finish())
-}
-
-/// Asks the lifecycle for `exit` once the answer has had [`REBOOT_DELAY`] to reach the client.
-fn ask_after_answer(app: Arc<App>, exit: Exit) {
-    tokio::spawn(async move {
-        tokio::time::sleep(REBOOT_DELAY).await;
-        app.lifecycle.request(exit);
-    });
 }
 
 pub(super) async fn set_system_factory_default(ctx: &Ctx, req: &Element) -> OpResult {
@@ -67,7 +52,9 @@ pub(super) async fn set_system_factory_default(ctx: &Ctx, req: &Element) -> OpRe
         by = ctx.principal.log_name(),
         "SetSystemFactoryDefault: resetting and restarting in 1 s"
     );
-    ask_after_answer(ctx.app.clone(), Exit::FactoryDefault(kind));
+    ctx.app
+        .lifecycle
+        .request_after_answer(Exit::FactoryDefault(kind));
     let mut w = XmlWriter::new();
     w.empty("tds:SetSystemFactoryDefaultResponse", &[]);
     Ok(w.finish())
