@@ -90,6 +90,18 @@ pub(crate) fn run(options: Options) -> ExitCode {
     match runtime.block_on(serve(config, demo, &data_dir, admin_password)) {
         After::Exit(code) => code,
         After::Restart(exit) => {
+            if exit == Exit::RebootHost {
+                match runtime.block_on(railgate::host::systemd::reboot_host()) {
+                    Ok(()) => {
+                        tracing::warn!("the host reboots (logind)");
+                        return ExitCode::SUCCESS;
+                    }
+                    // Told the client it reboots: at least come back.
+                    Err(e) => {
+                        tracing::error!(error = %e, "the host cannot be rebooted; restarting railgate instead")
+                    }
+                }
+            }
             // Blocking tasks (serial reads) are not waited for: everything that must be
             // saved was saved by the clean stop.
             runtime.shutdown_timeout(Duration::from_secs(2));

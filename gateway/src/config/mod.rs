@@ -214,10 +214,12 @@ impl Default for DiscoveryConfig {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HostConfig {
-    /// `none` (the default: read the host, refuse every change with the standard fault) or
-    /// `sandbox` (a host kept in the folder `root`, for tests and demonstrations).
+    /// `none` (the default: read the host, refuse every change with the standard fault),
+    /// `sandbox` (a host kept in the folder `root`, for tests and demonstrations) or
+    /// `systemd` (the host's services over D-Bus: hostnamed, timedated, timesyncd, logind).
     pub backend: BackendKind,
-    /// The sandbox's folder; a relative path is taken from the working directory.
+    /// The sandbox's folder; for `systemd`, the root its files are written under (the
+    /// timesyncd drop-in; default `/`). A relative path is taken from the working directory.
     pub root: Option<PathBuf>,
 }
 

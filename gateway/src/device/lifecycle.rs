@@ -17,6 +17,8 @@ pub use crate::state::factory::FactoryDefault;
 pub enum Exit {
     /// railgate starts itself again (the same program, arguments and environment).
     Restart,
+    /// The host reboots (systemd backend: logind); railgate comes back with it.
+    RebootHost,
     /// The data folder is reset (`state::factory`; Hard also deletes the event store), then
     /// railgate starts itself again.
     FactoryDefault(FactoryDefault),

@@ -2,7 +2,9 @@
 //! (configuration `host.backend`):
 //! - `none`: reads the real host (`net`, `clock`) and refuses every change with
 //!   [`HostError::NotSupported`]; the capabilities say so, so clients do not offer it;
-//! - `sandbox`: a host in a folder (`sandbox.rs`), every change applied there and read back.
+//! - `sandbox`: a host in a folder (`sandbox.rs`), every change applied there and read back;
+//! - `systemd`: the host's own services over D-Bus (`systemd.rs`): host name, clock, time
+//!   zone, NTP, reboot; interfaces, DNS and gateway are read from the host, not changed yet.
 //!
 //! The device service calls only this type; it never reads `net` or `clock` itself, so what
 //! a Get reports is what the backend a Set went to holds.
@@ -19,6 +21,7 @@ use super::settings::{
     ClockMode, DateTimeChange, DateTimeState, DynamicDns, Gateways, HostCapabilities, HostError,
     Hostname, InterfaceChange,
 };
+use super::systemd::Systemd;
 
 /// Which backend applies host changes (configuration `host.backend`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -29,6 +32,8 @@ pub enum BackendKind {
     None,
     /// A host in `host.root`, for tests and demonstrations.
     Sandbox,
+    /// The host's services over D-Bus (hostnamed, timedated, timesyncd, logind).
+    Systemd,
 }
 
 impl BackendKind {
@@ -37,6 +42,7 @@ impl BackendKind {
         match self {
             BackendKind::None => "none",
             BackendKind::Sandbox => "sandbox",
+            BackendKind::Systemd => "systemd",
         }
     }
 }
@@ -46,6 +52,8 @@ impl BackendKind {
 pub enum RebootPlan {
     /// railgate stops cleanly and starts itself again; the host keeps running.
     RestartRailgate,
+    /// railgate stops cleanly, then the host reboots (logind).
+    RebootHost,
 }
 
 /// The host, as railgate sees and changes it.
@@ -55,6 +63,8 @@ pub enum HostBackend {
     ReadOnly,
     /// `sandbox`.
     Sandbox(Box<Sandbox>),
+    /// `systemd`.
+    Systemd(Box<Systemd>),
 }
 
 impl HostBackend {
@@ -74,6 +84,9 @@ impl HostBackend {
                 })?;
                 Ok(HostBackend::Sandbox(Box::new(Sandbox::open(root)?)))
             }
+            BackendKind::Systemd => Ok(HostBackend::Systemd(Box::new(Systemd::new(
+                root.unwrap_or(Path::new("/")),
+            )))),
         }
     }
 
@@ -82,6 +95,7 @@ impl HostBackend {
         match self {
             HostBackend::ReadOnly => BackendKind::None,
             HostBackend::Sandbox(_) => BackendKind::Sandbox,
+            HostBackend::Systemd(_) => BackendKind::Systemd,
         }
     }
 
@@ -89,6 +103,7 @@ impl HostBackend {
     pub fn reboot_plan(&self) -> RebootPlan {
         match self {
             HostBackend::ReadOnly | HostBackend::Sandbox(_) => RebootPlan::RestartRailgate,
+            HostBackend::Systemd(_) => RebootPlan::RebootHost,
         }
     }
 
@@ -99,6 +114,7 @@ impl HostBackend {
         match self {
             HostBackend::ReadOnly => Ok(()),
             HostBackend::Sandbox(s) => s.reset(),
+            HostBackend::Systemd(s) => s.reset().await,
         }
     }
 
@@ -112,6 +128,14 @@ impl HostBackend {
                 hostname_from_dhcp: true,
                 zero_configuration: true,
                 dynamic_dns: true,
+                ntp_servers: 4,
+            },
+            HostBackend::Systemd(_) => HostCapabilities {
+                clock: true,
+                network: false,
+                hostname_from_dhcp: true,
+                zero_configuration: false,
+                dynamic_dns: false,
                 ntp_servers: 4,
             },
         }
@@ -128,15 +152,31 @@ impl HostBackend {
     /// against, and what GetSystemDateAndTime reports).
     pub fn wall_now(&self) -> SystemTime {
         match self {
-            HostBackend::ReadOnly => SystemTime::now(),
+            HostBackend::ReadOnly | HostBackend::Systemd(_) => SystemTime::now(),
             HostBackend::Sandbox(s) => s.wall_now(),
         }
     }
 
     /// The clock, for GetSystemDateAndTime.
-    pub fn date_time(&self) -> DateTimeState {
+    pub async fn date_time(&self) -> DateTimeState {
         match self {
-            HostBackend::ReadOnly => {
+            HostBackend::Systemd(s) => match s.date_time().await {
+                Ok(state) => state,
+                Err(e) => {
+                    // GetSystemDateAndTime must answer (clients call it first): the host's
+                    // own clock, as with `none`.
+                    tracing::warn!(error = %e, "timedated cannot be read; reporting the host clock");
+                    Self::ReadOnly.read_only_date_time()
+                }
+            },
+            HostBackend::ReadOnly => self.read_only_date_time(),
+            HostBackend::Sandbox(s) => s.date_time(),
+        }
+    }
+
+    fn read_only_date_time(&self) -> DateTimeState {
+        {
+            {
                 let wall = SystemTime::now();
                 let local = clock::local_time(wall);
                 let ntp = clock::clock_synchronized().unwrap_or(false);
@@ -152,7 +192,6 @@ impl HostBackend {
                     local,
                 }
             }
-            HostBackend::Sandbox(s) => s.date_time(),
         }
     }
 
@@ -161,17 +200,23 @@ impl HostBackend {
         match self {
             HostBackend::ReadOnly => self.refuse("clock or time zone"),
             HostBackend::Sandbox(s) => s.set_date_time(change),
+            HostBackend::Systemd(s) => s.set_date_time(change).await,
         }
     }
 
     /// GetHostname.
-    pub fn hostname(&self) -> Hostname {
+    pub async fn hostname(&self) -> Hostname {
+        let host = || Hostname {
+            name: net::hostname(),
+            from_dhcp: false,
+        };
         match self {
-            HostBackend::ReadOnly => Hostname {
-                name: net::hostname(),
-                from_dhcp: false,
-            },
+            HostBackend::ReadOnly => host(),
             HostBackend::Sandbox(s) => s.hostname(),
+            HostBackend::Systemd(s) => s.hostname().await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "hostnamed cannot be read; reporting the kernel's name");
+                host()
+            }),
         }
     }
 
@@ -181,6 +226,7 @@ impl HostBackend {
             HostBackend::ReadOnly => self.refuse("host name"),
             HostBackend::Sandbox(s) if name.is_empty() => s.set_hostname_from_dhcp(true),
             HostBackend::Sandbox(s) => s.set_hostname(name),
+            HostBackend::Systemd(s) => s.set_hostname(name).await,
         }
     }
 
@@ -189,13 +235,14 @@ impl HostBackend {
         match self {
             HostBackend::ReadOnly => self.refuse("host name"),
             HostBackend::Sandbox(s) => s.set_hostname_from_dhcp(from_dhcp).map(|()| false),
+            HostBackend::Systemd(s) => s.set_hostname_from_dhcp(from_dhcp).await.map(|()| false),
         }
     }
 
     /// GetDNS.
-    pub fn dns(&self) -> Dns {
+    pub async fn dns(&self) -> Dns {
         match self {
-            HostBackend::ReadOnly => net::dns(),
+            HostBackend::ReadOnly | HostBackend::Systemd(_) => net::dns(),
             HostBackend::Sandbox(s) => s.dns(),
         }
     }
@@ -203,16 +250,17 @@ impl HostBackend {
     /// SetDNS.
     pub async fn set_dns(&self, dns: &Dns) -> Result<(), HostError> {
         match self {
-            HostBackend::ReadOnly => self.refuse("DNS settings"),
+            HostBackend::ReadOnly | HostBackend::Systemd(_) => self.refuse("DNS settings"),
             HostBackend::Sandbox(s) => s.set_dns(dns),
         }
     }
 
     /// GetNTP.
-    pub fn ntp(&self) -> Ntp {
+    pub async fn ntp(&self) -> Ntp {
         match self {
             HostBackend::ReadOnly => net::ntp(),
             HostBackend::Sandbox(s) => s.ntp(),
+            HostBackend::Systemd(s) => s.ntp(),
         }
     }
 
@@ -221,6 +269,7 @@ impl HostBackend {
         match self {
             HostBackend::ReadOnly => self.refuse("NTP servers"),
             HostBackend::Sandbox(s) => s.set_ntp(ntp),
+            HostBackend::Systemd(s) => s.set_ntp(ntp).await,
         }
     }
 
@@ -228,9 +277,9 @@ impl HostBackend {
     ///
     /// # Errors
     /// The host's interfaces cannot be listed.
-    pub fn interfaces(&self) -> std::io::Result<Vec<Interface>> {
+    pub async fn interfaces(&self) -> std::io::Result<Vec<Interface>> {
         match self {
-            HostBackend::ReadOnly => net::visible_interfaces(),
+            HostBackend::ReadOnly | HostBackend::Systemd(_) => net::visible_interfaces(),
             HostBackend::Sandbox(s) => Ok(s.interfaces()),
         }
     }
@@ -238,15 +287,15 @@ impl HostBackend {
     /// SetNetworkInterfaces; the answer is whether a reboot is needed.
     pub async fn set_interface(&self, change: &InterfaceChange) -> Result<bool, HostError> {
         match self {
-            HostBackend::ReadOnly => self.refuse("network interfaces"),
+            HostBackend::ReadOnly | HostBackend::Systemd(_) => self.refuse("network interfaces"),
             HostBackend::Sandbox(s) => s.set_interface(change),
         }
     }
 
     /// GetNetworkDefaultGateway.
-    pub fn gateways(&self) -> Gateways {
+    pub async fn gateways(&self) -> Gateways {
         match self {
-            HostBackend::ReadOnly => {
+            HostBackend::ReadOnly | HostBackend::Systemd(_) => {
                 let (v4, v6) = net::default_gateways();
                 Gateways { v4, v6 }
             }
@@ -257,7 +306,7 @@ impl HostBackend {
     /// SetNetworkDefaultGateway.
     pub async fn set_gateways(&self, gateways: &Gateways) -> Result<(), HostError> {
         match self {
-            HostBackend::ReadOnly => self.refuse("default gateway"),
+            HostBackend::ReadOnly | HostBackend::Systemd(_) => self.refuse("default gateway"),
             HostBackend::Sandbox(s) => s.set_gateways(gateways),
         }
     }
@@ -266,7 +315,7 @@ impl HostBackend {
     /// cannot say (the real host: then an address in 169.254/16 is the evidence).
     pub fn zero_configuration(&self, interface: &Interface) -> Option<bool> {
         match self {
-            HostBackend::ReadOnly => None,
+            HostBackend::ReadOnly | HostBackend::Systemd(_) => None,
             HostBackend::Sandbox(s) => Some(s.zero_configuration(&interface.name)),
         }
     }
@@ -278,7 +327,7 @@ impl HostBackend {
         enabled: bool,
     ) -> Result<(), HostError> {
         match self {
-            HostBackend::ReadOnly => self.refuse("link-local addressing"),
+            HostBackend::ReadOnly | HostBackend::Systemd(_) => self.refuse("link-local addressing"),
             HostBackend::Sandbox(s) => s.set_zero_configuration(token, enabled),
         }
     }
@@ -286,7 +335,7 @@ impl HostBackend {
     /// GetDynamicDNS; `None` where the backend has no dynamic DNS.
     pub fn dynamic_dns(&self) -> Option<DynamicDns> {
         match self {
-            HostBackend::ReadOnly => None,
+            HostBackend::ReadOnly | HostBackend::Systemd(_) => None,
             HostBackend::Sandbox(s) => Some(s.dynamic_dns()),
         }
     }
@@ -294,7 +343,7 @@ impl HostBackend {
     /// SetDynamicDNS.
     pub async fn set_dynamic_dns(&self, dyn_dns: &DynamicDns) -> Result<(), HostError> {
         match self {
-            HostBackend::ReadOnly => self.refuse("dynamic DNS"),
+            HostBackend::ReadOnly | HostBackend::Systemd(_) => self.refuse("dynamic DNS"),
             HostBackend::Sandbox(s) => s.set_dynamic_dns(dyn_dns),
         }
     }

@@ -19,7 +19,9 @@ pub mod clock;
 pub mod net;
 pub mod sandbox;
 pub mod settings;
+pub mod systemd;
 pub mod tz;
+pub mod zones;
 
 pub use backend::{BackendKind, HostBackend};
 

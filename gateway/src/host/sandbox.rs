@@ -14,10 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use chrono::{Datelike, Timelike};
 use serde::{Deserialize, Serialize};
 
-use super::clock::{self, LocalTime};
+use super::clock;
 use super::net::{self, Dns, Interface, Ntp};
 use super::settings::{
     ClockMode, DateTimeChange, DateTimeState, DynamicDns, Gateways, HostError, Hostname,
@@ -166,7 +165,7 @@ impl Sandbox {
         let tz = clock.tz.as_deref().and_then(|t| PosixTz::parse(t).ok());
         let local = tz
             .as_ref()
-            .and_then(|tz| local_time(tz, wall, clock.daylight_savings));
+            .and_then(|tz| tz.local_time(wall, clock.daylight_savings));
         DateTimeState {
             mode: clock.mode,
             dst_now: local.is_some_and(|l| l.dst),
@@ -381,22 +380,6 @@ fn millis_between(target: SystemTime) -> i64 {
         Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
     };
     ms(target).saturating_sub(ms(SystemTime::now()))
-}
-
-/// Local time at `wall` in the zone `tz`.
-fn local_time(tz: &PosixTz, wall: SystemTime, daylight_savings: bool) -> Option<LocalTime> {
-    let unix = i64::try_from(wall.duration_since(UNIX_EPOCH).ok()?.as_secs()).ok()?;
-    let offset = tz.offset_at(unix, daylight_savings);
-    let t = chrono::DateTime::from_timestamp(unix + i64::from(offset.east), 0)?;
-    Some(LocalTime {
-        year: t.year(),
-        month: t.month(),
-        day: t.day(),
-        hour: t.hour(),
-        minute: t.minute(),
-        second: t.second(),
-        dst: offset.dst,
-    })
 }
 
 /// Writes `state` to `file` through a synced temporary file and a rename.

@@ -15,7 +15,9 @@
 
 use std::fmt;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, NaiveDate, Timelike};
+
+use super::clock::LocalTime;
 
 /// Why a TZ string is not a POSIX rule (the text is for the fault's detail).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +61,8 @@ struct Daylight {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PosixTz {
     text: String,
+    /// Where the standard part (name and offset) ends in `text`.
+    std_end: usize,
     std_name: String,
     /// Seconds west of UTC during standard time.
     std_west: i32,
@@ -244,6 +248,7 @@ impl PosixTz {
         };
         let std_name = c.name("the standard time name")?;
         let std_west = c.hms("the standard time offset", 24)?;
+        let std_end = c.at;
         let mut daylight = None;
         if !c.done() {
             let name = c.name("the daylight time name")?;
@@ -285,6 +290,7 @@ impl PosixTz {
         }
         Ok(PosixTz {
             text: text.to_owned(),
+            std_end,
             std_name,
             std_west,
             daylight,
@@ -294,6 +300,11 @@ impl PosixTz {
     /// The rule as given.
     pub fn as_str(&self) -> &str {
         &self.text
+    }
+
+    /// The standard-time part alone (`CET-1` of `CET-1CEST,M3.5.0,M10.5.0/3`).
+    pub fn standard_part(&self) -> String {
+        self.text[..self.std_end].to_owned()
     }
 
     /// Whether the rule has a daylight-saving part.
@@ -336,6 +347,25 @@ impl PosixTz {
             }
         }
         standard
+    }
+}
+
+impl PosixTz {
+    /// Local time at `wall` by this rule (the daylight part ignored unless `use_dst`).
+    pub fn local_time(&self, wall: std::time::SystemTime, use_dst: bool) -> Option<LocalTime> {
+        let unix =
+            i64::try_from(wall.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs()).ok()?;
+        let offset = self.offset_at(unix, use_dst);
+        let t = chrono::DateTime::from_timestamp(unix + i64::from(offset.east), 0)?;
+        Some(LocalTime {
+            year: t.year(),
+            month: t.month(),
+            day: t.day(),
+            hour: t.hour(),
+            minute: t.minute(),
+            second: t.second(),
+            dst: offset.dst,
+        })
     }
 }
 

@@ -36,7 +36,7 @@ fn write_date_time(w: &mut XmlWriter, tag: &str, f: &Fields) {
 }
 
 pub(super) async fn get_system_date_and_time(ctx: &Ctx, _req: &Element) -> OpResult {
-    let state = ctx.app.host.date_time();
+    let state = ctx.app.host.date_time().await;
     let utc: DateTime<Utc> = state.wall.into();
     let mut w = XmlWriter::new();
     w.with("tds:GetSystemDateAndTimeResponse", &[], |w| {

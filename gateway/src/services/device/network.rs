@@ -12,8 +12,8 @@ use crate::xml::write::bool_str;
 use crate::xml::{Element, XmlWriter};
 
 /// The interfaces ONVIF clients should see (see `host::net::visible_interfaces`).
-fn visible_interfaces(ctx: &Ctx) -> Result<Vec<Interface>, SoapFault> {
-    ctx.app.host.interfaces().map_err(|e| {
+async fn visible_interfaces(ctx: &Ctx) -> Result<Vec<Interface>, SoapFault> {
+    ctx.app.host.interfaces().await.map_err(|e| {
         tracing::warn!(error = %e, "cannot list network interfaces");
         SoapFault::action_failed(None, "the network interfaces cannot be read")
     })
@@ -117,7 +117,7 @@ fn write_ip(w: &mut XmlWriter, tag: &str, ip: &IpAddr) {
 }
 
 pub(super) async fn get_hostname(ctx: &Ctx, _req: &Element) -> OpResult {
-    let hostname = ctx.app.host.hostname();
+    let hostname = ctx.app.host.hostname().await;
     let mut w = XmlWriter::new();
     w.with("tds:GetHostnameResponse", &[], |w| {
         w.with("tds:HostnameInformation", &[], |w| {
@@ -131,7 +131,7 @@ pub(super) async fn get_hostname(ctx: &Ctx, _req: &Element) -> OpResult {
 }
 
 pub(super) async fn get_network_interfaces(ctx: &Ctx, _req: &Element) -> OpResult {
-    let interfaces = visible_interfaces(ctx)?;
+    let interfaces = visible_interfaces(ctx).await?;
     let mut w = XmlWriter::new();
     w.with("tds:GetNetworkInterfacesResponse", &[], |w| {
         for i in &interfaces {
@@ -142,7 +142,7 @@ pub(super) async fn get_network_interfaces(ctx: &Ctx, _req: &Element) -> OpResul
 }
 
 pub(super) async fn get_dns(ctx: &Ctx, _req: &Element) -> OpResult {
-    let dns = ctx.app.host.dns();
+    let dns = ctx.app.host.dns().await;
     let mut w = XmlWriter::new();
     w.with("tds:GetDNSResponse", &[], |w| {
         w.with("tds:DNSInformation", &[], |w| {
@@ -164,7 +164,7 @@ pub(super) async fn get_dns(ctx: &Ctx, _req: &Element) -> OpResult {
 }
 
 pub(super) async fn get_ntp(ctx: &Ctx, _req: &Element) -> OpResult {
-    let ntp = ctx.app.host.ntp();
+    let ntp = ctx.app.host.ntp().await;
     let mut w = XmlWriter::new();
     w.with("tds:GetNTPResponse", &[], |w| {
         w.with("tds:NTPInformation", &[], |w| {
@@ -211,7 +211,7 @@ pub(super) async fn get_network_protocols(ctx: &Ctx, _req: &Element) -> OpResult
 }
 
 pub(super) async fn get_network_default_gateway(ctx: &Ctx, _req: &Element) -> OpResult {
-    let gateways = ctx.app.host.gateways();
+    let gateways = ctx.app.host.gateways().await;
     let (v4, v6) = (gateways.v4, gateways.v6);
     let mut w = XmlWriter::new();
     w.with("tds:GetNetworkDefaultGatewayResponse", &[], |w| {
@@ -228,7 +228,7 @@ pub(super) async fn get_network_default_gateway(ctx: &Ctx, _req: &Element) -> Op
 }
 
 pub(super) async fn get_zero_configuration(ctx: &Ctx, _req: &Element) -> OpResult {
-    let interfaces = visible_interfaces(ctx)?;
+    let interfaces = visible_interfaces(ctx).await?;
     let Some(first) = primary(&interfaces) else {
         return Err(SoapFault::action_failed(
             None,

@@ -12,15 +12,25 @@ use crate::xml::ns::TDS;
 use crate::xml::{Element, XmlWriter};
 
 pub(super) async fn system_reboot(ctx: &Ctx, _req: &Element) -> OpResult {
-    let message = match ctx.app.host.reboot_plan() {
-        RebootPlan::RestartRailgate => format!(
-            "railgate restarts in {} s (host.backend {}: the host itself is not rebooted) and answers again within about 10 s",
-            ANSWER_DELAY.as_secs(),
-            ctx.app.host.kind().name()
+    let (message, exit) = match ctx.app.host.reboot_plan() {
+        RebootPlan::RestartRailgate => (
+            format!(
+                "railgate restarts in {} s (host.backend {}: the host itself is not rebooted) and answers again within about 10 s",
+                ANSWER_DELAY.as_secs(),
+                ctx.app.host.kind().name()
+            ),
+            Exit::Restart,
+        ),
+        RebootPlan::RebootHost => (
+            format!(
+                "railgate stops in {} s, then the host reboots; it answers again once the host is up (usually within 2 minutes)",
+                ANSWER_DELAY.as_secs()
+            ),
+            Exit::RebootHost,
         ),
     };
     tracing::warn!(by = ctx.principal.log_name(), "SystemReboot: {message}");
-    ctx.app.lifecycle.request_after_answer(Exit::Restart);
+    ctx.app.lifecycle.request_after_answer(exit);
     let mut w = XmlWriter::new();
     w.with("tds:SystemRebootResponse", &[], |w| {
         w.leaf("tds:Message", &message);
