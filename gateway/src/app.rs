@@ -245,6 +245,22 @@ impl App {
     }
 }
 
+impl App {
+    /// The data folder (where the state database is).
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self.db
+            .path()
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    }
+
+    /// Whether firmware can be upgraded: the backend installs it and a release key is there.
+    pub fn firmware_upgradable(&self) -> bool {
+        self.host.firmware_dir(&self.data_dir()).is_some() && self.config.host.release_key.is_file()
+    }
+}
+
 /// A setting created once (on first start) and then read back forever.
 fn persistent_setting(
     db: &StateDb,

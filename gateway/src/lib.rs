@@ -36,6 +36,7 @@ pub mod demo;
 pub mod device;
 pub mod discovery;
 pub mod events;
+pub mod firmware;
 pub mod host;
 pub mod http;
 pub mod listen;

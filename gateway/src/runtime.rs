@@ -275,7 +275,7 @@ impl Gateway {
 }
 
 /// How [`Gateway::run`] ended, when it ended cleanly.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Ended {
     /// A stop signal.
     Stopped,

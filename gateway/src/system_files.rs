@@ -17,16 +17,19 @@ pub enum SystemFile {
     AccessLog,
     /// POST (application/octet-stream): a backup to restore.
     Restore,
+    /// POST (application/octet-stream): a release package to install.
+    Firmware,
 }
 
 impl SystemFile {
     /// Every one.
-    pub const ALL: [SystemFile; 5] = [
+    pub const ALL: [SystemFile; 6] = [
         SystemFile::Backup,
         SystemFile::Support,
         SystemFile::SystemLog,
         SystemFile::AccessLog,
         SystemFile::Restore,
+        SystemFile::Firmware,
     ];
 
     /// Its path.
@@ -37,6 +40,7 @@ impl SystemFile {
             SystemFile::SystemLog => "/onvif/system/log/system",
             SystemFile::AccessLog => "/onvif/system/log/access",
             SystemFile::Restore => "/onvif/system/restore",
+            SystemFile::Firmware => "/onvif/system/firmware",
         }
     }
 
@@ -47,7 +51,7 @@ impl SystemFile {
 
     /// Whether it is uploaded (POST) rather than downloaded (GET).
     pub fn is_upload(self) -> bool {
-        self == SystemFile::Restore
+        matches!(self, SystemFile::Restore | SystemFile::Firmware)
     }
 
     /// The name it has in logs and in the access policy.
@@ -58,14 +62,16 @@ impl SystemFile {
             SystemFile::SystemLog => "SystemLogDownload",
             SystemFile::AccessLog => "AccessLogDownload",
             SystemFile::Restore => "SystemRestoreUpload",
+            SystemFile::Firmware => "FirmwareUpload",
         }
     }
 
     /// Its access class: the same as the SOAP operation that gives the same thing
-    /// (GetSystemBackup, GetSystemLog, GetSystemSupportInformation, RestoreSystem).
+    /// (GetSystemBackup, GetSystemLog, GetSystemSupportInformation, RestoreSystem,
+    /// UpgradeSystemFirmware).
     pub fn class(self) -> AccessClass {
         match self {
-            SystemFile::Restore => AccessClass::Unrecoverable,
+            SystemFile::Restore | SystemFile::Firmware => AccessClass::Unrecoverable,
             _ => AccessClass::ReadSystemSecret,
         }
     }

@@ -19,6 +19,7 @@ pub(crate) mod probe;
 pub(crate) mod run;
 pub(crate) mod schema;
 pub(crate) mod sim;
+pub(crate) mod upgrade;
 
 use std::process::ExitCode;
 

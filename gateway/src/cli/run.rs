@@ -10,8 +10,8 @@ use railgate::device::lifecycle::{Exit, FactoryDefault};
 use railgate::runtime::{Ended, Gateway, RunError};
 use railgate::security::Secret;
 
-use super::out;
 use super::{EX_CANTCREAT, EX_CONFIG, EX_SOFTWARE, EX_UNAVAILABLE, runtime};
+use super::{out, upgrade};
 
 /// What the command line says about running.
 #[derive(Debug, Default)]
@@ -82,12 +82,13 @@ pub(crate) fn run(options: Options) -> ExitCode {
             return ExitCode::from(EX_CONFIG);
         }
     };
+    let trying = upgrade::at_start(&config, &data_dir);
     let runtime = match runtime() {
         Ok(r) => r,
         Err(code) => return code,
     };
     let demo = options.config.is_none();
-    match runtime.block_on(serve(config, demo, &data_dir, admin_password)) {
+    match runtime.block_on(serve(config, demo, &data_dir, admin_password, trying)) {
         After::Exit(code) => code,
         After::Restart(exit) => {
             if exit == Exit::RebootHost {
@@ -109,6 +110,14 @@ pub(crate) fn run(options: Options) -> ExitCode {
                 && let Err(code) = factory_default(&data_dir, kind)
             {
                 return code;
+            }
+            if let Exit::Upgrade(program) = &exit {
+                let error = upgrade::exec(program);
+                // It cannot even start: the trial ends here, and this program runs again.
+                tracing::error!(program = %program.display(), %error, "the new firmware cannot be started; rolling back");
+                if let Some(dir) = program.parent() {
+                    railgate::firmware::install::abandon(dir);
+                }
             }
             restart()
         }
@@ -154,29 +163,12 @@ fn factory_default(data_dir: &Path, kind: FactoryDefault) -> Result<(), ExitCode
 /// environment (the process id stays, so a supervisor sees no exit). Returns only if that
 /// fails.
 fn restart() -> ExitCode {
-    use std::os::unix::process::CommandExt;
-    let exe = match std::env::current_exe() {
-        // After an upgrade replaced the file, /proc/self/exe names the old one "(deleted)";
-        // the path is where the new program is.
-        Ok(p) => PathBuf::from(
-            p.to_string_lossy()
-                .strip_suffix(" (deleted)")
-                .map_or_else(|| p.clone().into_os_string(), Into::into),
-        ),
-        Err(e) => {
-            out::note(format_args!("railgate: cannot restart: {e}"));
-            return ExitCode::from(EX_SOFTWARE);
-        }
+    let error = match upgrade::this_program() {
+        Ok(exe) => upgrade::exec(&exe),
+        Err(e) => e,
     };
-    tracing::info!(program = %exe.display(), "starting again");
-    let error = std::process::Command::new(&exe)
-        .args(std::env::args_os().skip(1))
-        .exec();
-    tracing::error!(program = %exe.display(), %error, "cannot start again");
-    out::note(format_args!(
-        "railgate: cannot restart {}: {error}",
-        exe.display()
-    ));
+    tracing::error!(%error, "cannot start again");
+    out::note(format_args!("railgate: cannot restart: {error}"));
     ExitCode::from(EX_SOFTWARE)
 }
 
@@ -185,6 +177,7 @@ async fn serve(
     demo: bool,
     data_dir: &Path,
     admin_password: Option<Secret>,
+    trying: Option<upgrade::Trying>,
 ) -> After {
     // Without a configuration, the demo: the simulated panel on loopback, polled through the
     // real Modbus adapter with the demo mapping.
@@ -217,6 +210,12 @@ async fn serve(
         }
     };
     tracing::info!(data_dir = %data_dir.display(), version = env!("CARGO_PKG_VERSION"), "railgate started");
+    if let Some(trying) = trying {
+        tokio::spawn(upgrade::confirm_when_answering(
+            trying,
+            gateway.addrs.clone(),
+        ));
+    }
     let ran = gateway.run().await;
     if let Some(p) = panel {
         p.stop().await;

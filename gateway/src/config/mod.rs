@@ -211,7 +211,7 @@ impl Default for DiscoveryConfig {
 
 /// The host seam (`gateway/src/host/backend.rs`): which backend applies SetSystemDateAndTime,
 /// SetHostname, SetDNS, SetNTP, SetNetworkInterfaces and the other host changes.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HostConfig {
     /// `none` (the default: read the host, refuse every change with the standard fault),
@@ -221,6 +221,22 @@ pub struct HostConfig {
     /// The sandbox's folder; for `systemd`, the root its files are written under (the
     /// timesyncd drop-in; default `/`). A relative path is taken from the working directory.
     pub root: Option<PathBuf>,
+    /// The project's release key (ed25519 public key, base64) firmware packages must be
+    /// signed with; installed by the package.
+    pub release_key: PathBuf,
+    /// How long an upgraded railgate has to answer before it is rolled back.
+    pub upgrade_trial_secs: u64,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig {
+            backend: BackendKind::None,
+            root: None,
+            release_key: PathBuf::from("/usr/share/railgate/release-key.pub"),
+            upgrade_trial_secs: 120,
+        }
+    }
 }
 
 /// Authentication.
@@ -544,6 +560,12 @@ impl Config {
                     ),
                 );
             }
+        }
+        if !(5..=3600).contains(&self.host.upgrade_trial_secs) {
+            problem(
+                "/host/upgrade_trial_secs",
+                "must be between 5 and 3600".into(),
+            );
         }
         match (self.host.backend, &self.host.root) {
             (BackendKind::Sandbox, None) => problem(

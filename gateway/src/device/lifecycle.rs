@@ -13,7 +13,7 @@ use tokio::sync::watch;
 pub use crate::state::factory::FactoryDefault;
 
 /// What happens after the clean stop.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Exit {
     /// railgate starts itself again (the same program, arguments and environment).
     Restart,
@@ -22,6 +22,9 @@ pub enum Exit {
     /// The data folder is reset (`state::factory`; Hard also deletes the event store), then
     /// railgate starts itself again.
     FactoryDefault(FactoryDefault),
+    /// The newly installed program at this path is started in place of this one (a firmware
+    /// trial: `firmware::install`).
+    Upgrade(std::path::PathBuf),
 }
 
 /// How long after its answer a request that restarts the device begins the stop, so the
@@ -60,14 +63,14 @@ impl Lifecycle {
 
     /// What was asked, if anything.
     pub fn requested(&self) -> Option<Exit> {
-        *self.requested.borrow()
+        self.requested.borrow().clone()
     }
 
     /// Waits until something is asked.
     pub async fn wait(&self) -> Exit {
         let mut rx = self.requested.subscribe();
         loop {
-            if let Some(exit) = *rx.borrow_and_update() {
+            if let Some(exit) = rx.borrow_and_update().clone() {
                 return exit;
             }
             if rx.changed().await.is_err() {

@@ -47,6 +47,20 @@ impl BackendKind {
     }
 }
 
+/// Where backend `kind` installs firmware (`root`: the sandbox's folder): `None` for `none`,
+/// which installs nothing. Read before the backend is opened, by a start that finds a trial.
+pub fn firmware_dir(
+    kind: BackendKind,
+    root: Option<&Path>,
+    data_dir: &Path,
+) -> Option<std::path::PathBuf> {
+    match kind {
+        BackendKind::None => None,
+        BackendKind::Sandbox => root.map(|r| r.join("firmware")),
+        BackendKind::Systemd => Some(data_dir.join("firmware")),
+    }
+}
+
 /// What SystemReboot does with a backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RebootPlan {
@@ -116,6 +130,15 @@ impl HostBackend {
             HostBackend::Sandbox(s) => s.reset(),
             HostBackend::Systemd(s) => s.reset().await,
         }
+    }
+
+    /// Where this backend installs firmware: `None` where it does not (`none`).
+    pub fn firmware_dir(&self, data_dir: &Path) -> Option<std::path::PathBuf> {
+        let root = match self {
+            HostBackend::Sandbox(s) => Some(s.root()),
+            _ => None,
+        };
+        firmware_dir(self.kind(), root, data_dir)
     }
 
     /// What this backend can change.

@@ -143,6 +143,11 @@ impl Sandbox {
         Ok(out)
     }
 
+    /// The sandbox's folder.
+    pub fn root(&self) -> &Path {
+        self.file.parent().unwrap_or(Path::new("."))
+    }
+
     /// Back to what the real host reports (SetSystemFactoryDefault Hard): names, network,
     /// clock and zone.
     pub fn reset(&self) -> Result<(), HostError> {

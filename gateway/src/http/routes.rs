@@ -136,10 +136,10 @@ where
     B: bytes::Buf,
 {
     if let Some(file) = SystemFile::from_path(path.as_str()) {
-        let cap = if file.is_upload() {
-            crate::backup::restore::MAX_BYTES
-        } else {
-            0
+        let cap = match file {
+            SystemFile::Restore => crate::backup::restore::MAX_BYTES,
+            SystemFile::Firmware => crate::firmware::package::MAX_BYTES,
+            _ => 0,
         };
         let body = match read_body(&headers, body, cap, &app, conn).await {
             Ok(b) => b,

@@ -147,6 +147,7 @@ pub fn handle(app: &Arc<App>, file: SystemFile, req: &Request<'_>) -> http::Resp
         SystemFile::SystemLog => ("ok".into(), text(crate::logring::SYSTEM.text())),
         SystemFile::AccessLog => ("ok".into(), text(app.access_log.text())),
         SystemFile::Restore => restore(app, req),
+        SystemFile::Firmware => upgrade(app, req),
     };
     access(app, &req.conn, user, op.name, &status);
     res
@@ -162,22 +163,101 @@ fn text(body: String) -> http::Response<String> {
     res
 }
 
-fn restore(app: &Arc<App>, req: &Request<'_>) -> (String, http::Response<String>) {
-    if !is_octet_stream(req.headers) {
-        return (
+/// The refusal of an upload that is not `application/octet-stream`.
+fn not_octet_stream(req: &Request<'_>) -> Option<(String, http::Response<String>)> {
+    (!is_octet_stream(req.headers)).then(|| {
+        (
             "refused: not application/octet-stream".into(),
             plain(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "upload the backup as application/octet-stream",
+                "upload it as application/octet-stream",
             ),
-        );
+        )
+    })
+}
+
+/// A failure of the box: 500, logged.
+fn device_failure(what: String) -> (String, http::Response<String>) {
+    tracing::warn!(reason = %what, "upload not applied");
+    (
+        format!("failed: {what}"),
+        plain(StatusCode::INTERNAL_SERVER_ERROR, &what),
+    )
+}
+
+fn upgrade(app: &Arc<App>, req: &Request<'_>) -> (String, http::Response<String>) {
+    use crate::firmware::{install, package};
+    if let Some(refused) = not_octet_stream(req) {
+        return refused;
     }
-    let data_dir = app
-        .db
-        .path()
-        .parent()
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_default();
+    let Some(dir) = app.host.firmware_dir(&app.data_dir()) else {
+        return device_failure(format!(
+            "host.backend {} installs no firmware",
+            app.host.kind().name()
+        ));
+    };
+    let key_path = &app.config.host.release_key;
+    let key = match std::fs::read_to_string(key_path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| package::read_key(&t).map_err(|e| e.to_string()))
+    {
+        Ok(k) => k,
+        Err(e) => {
+            return device_failure(format!(
+                "no usable release key at {}: {e}",
+                key_path.display()
+            ));
+        }
+    };
+    let package = match package::verify(&req.body, &key) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::info!(reason = %e, "firmware package refused");
+            return (
+                format!("refused: {e}"),
+                plain(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    &format!("not installed: {e}"),
+                ),
+            );
+        }
+    };
+    if app.lifecycle.requested().is_some() {
+        return device_failure("a restart is already under way".into());
+    }
+    let previous = match std::env::current_exe() {
+        Ok(p) => p,
+        Err(e) => return device_failure(format!("the running program cannot be named: {e}")),
+    };
+    let trial = match install::install(
+        &dir,
+        &package,
+        &previous,
+        app.config.host.upgrade_trial_secs,
+    ) {
+        Ok(t) => t,
+        Err(e) => return device_failure(format!("cannot install into {}: {e}", dir.display())),
+    };
+    tracing::warn!(version = %trial.version, program = %trial.program.display(), "firmware verified and installed: restarting into it");
+    app.lifecycle
+        .request_after_answer(Exit::Upgrade(trial.program.clone()));
+    (
+        format!("ok: {} installed, restarting", trial.version),
+        plain(
+            StatusCode::OK,
+            &format!(
+                "release {} verified and installed: railgate restarts into it in 1 s and rolls back unless it answers within {} s",
+                trial.version, trial.deadline_secs
+            ),
+        ),
+    )
+}
+
+fn restore(app: &Arc<App>, req: &Request<'_>) -> (String, http::Response<String>) {
+    if let Some(refused) = not_octet_stream(req) {
+        return refused;
+    }
+    let data_dir = app.data_dir();
     match backup::check_and_stage(&req.body, &data_dir, app.config.source.as_deref()) {
         Ok(()) => {
             tracing::warn!("system restore checked and staged: restarting to apply it");

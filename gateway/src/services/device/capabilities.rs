@@ -87,7 +87,10 @@ pub fn write_device_capabilities(ctx: &Ctx, w: &mut XmlWriter, tag: &str) {
                 ("SystemBackup", "false"),
                 ("SystemLogging", "true"),
                 ("CloudFirmwareUpgrade", "false"),
-                ("HttpFirmwareUpgrade", "false"),
+                (
+                    "HttpFirmwareUpgrade",
+                    bool_str(ctx.app.firmware_upgradable()),
+                ),
                 ("HttpSystemBackup", "true"),
                 ("HttpSystemLogging", "true"),
                 ("HttpSupportInformation", "true"),
@@ -237,7 +240,10 @@ pub(super) async fn get_capabilities(ctx: &Ctx, req: &Element) -> OpResult {
                             w.leaf(&format!("tt:{flag}"), "false");
                         }
                         w.leaf("tt:SystemLogging", "true");
-                        w.leaf("tt:FirmwareUpgrade", "false");
+                        w.leaf(
+                            "tt:FirmwareUpgrade",
+                            bool_str(ctx.app.firmware_upgradable()),
+                        );
                         w.with("tt:SupportedVersions", &[], |w| {
                             w.leaf("tt:Major", &major.to_string());
                             w.leaf("tt:Minor", &minor.to_string());

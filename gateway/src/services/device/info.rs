@@ -56,6 +56,31 @@ pub(super) async fn get_system_uris(ctx: &Ctx, _req: &Element) -> OpResult {
     Ok(w.finish())
 }
 
+pub(super) async fn start_firmware_upgrade(ctx: &Ctx, _req: &Element) -> OpResult {
+    if !ctx.app.firmware_upgradable() {
+        return Err(crate::soap::SoapFault::action_not_supported(
+            if ctx.app.host.firmware_dir(&ctx.app.data_dir()).is_none() {
+                format!(
+                    "host.backend {} installs no firmware",
+                    ctx.app.host.kind().name()
+                )
+            } else {
+                format!(
+                    "no release key at {}",
+                    ctx.app.config.host.release_key.display()
+                )
+            },
+        ));
+    }
+    let mut w = XmlWriter::new();
+    w.with("tds:StartFirmwareUpgradeResponse", &[], |w| {
+        w.leaf("tds:UploadUri", &uri(ctx, SystemFile::Firmware));
+        w.leaf("tds:UploadDelay", "PT0S");
+        w.leaf("tds:ExpectedDownTime", "PT30S");
+    });
+    Ok(w.finish())
+}
+
 pub(super) async fn start_system_restore(ctx: &Ctx, _req: &Element) -> OpResult {
     let mut w = XmlWriter::new();
     w.with("tds:StartSystemRestoreResponse", &[], |w| {

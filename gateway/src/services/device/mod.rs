@@ -25,6 +25,7 @@ crate::services::operations! {
     TDS "GetEndpointReference" => info::get_endpoint_reference,
     TDS "GetSystemUris" => info::get_system_uris,
     TDS "StartSystemRestore" => info::start_system_restore,
+    TDS "StartFirmwareUpgrade" => info::start_firmware_upgrade,
     TDS "GetSystemLog" => support::get_system_log,
     TDS "GetSystemSupportInformation" => support::get_system_support_information,
     TDS "GetSystemDateAndTime" => datetime::get_system_date_and_time,
