@@ -143,3 +143,24 @@ console.log(JSON.stringify(cases.map(([id, user, vars]) =>
     ]
     out = subprocess.run([node, "-e", script, str(rules), json.dumps(cases)], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == ["yes", "yes", "yes", "yes", "not handled", "not handled", "not handled"]
+
+
+def test_the_system_log_is_the_units_journal_and_the_ring_without_one(tmp_path, bus):
+    """journalctl is a stand-in on PATH here (no journald in the test): the log it prints is
+    what GetSystemLog gives; when it fails, the in-memory ring is."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    journalctl = fake / "journalctl"
+    journalctl.write_text('#!/bin/sh\n[ -e "$0.fail" ] && exit 1\necho "2026-12-07T00:00:00+0000 box railgate[1]: from the journal $*"\n')
+    journalctl.chmod(0o755)
+    g = Gateway(tmp_path, config=f"host:\n  backend: systemd\n  root: {tmp_path / 'root'}\n",
+                env={"DBUS_SYSTEM_BUS_ADDRESS": bus.address, "PATH": f"{fake}:{os.environ['PATH']}"}).start()
+    try:
+        dev = zeep_client(g.url)
+        log = dev.GetSystemLog(LogType="System").String
+        assert "from the journal --unit=" in log and "--lines=2000" in log and "--no-pager" in log
+        (fake / "journalctl.fail").touch()
+        log = dev.GetSystemLog(LogType="System").String
+        assert "from the journal" not in log and "railgate started" in log
+    finally:
+        assert g.stop() == 0, g.log()

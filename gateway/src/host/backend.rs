@@ -141,6 +141,15 @@ impl HostBackend {
         firmware_dir(self.kind(), root, data_dir)
     }
 
+    /// The host's own record of railgate's log (systemd: the journal of its unit), if it
+    /// keeps one; `None` means the in-memory ring is the system log.
+    pub async fn system_log(&self) -> Option<String> {
+        match self {
+            HostBackend::Systemd(_) => super::systemd::journal(2000).await,
+            HostBackend::ReadOnly | HostBackend::Sandbox(_) => None,
+        }
+    }
+
     /// What this backend can change.
     pub fn capabilities(&self) -> HostCapabilities {
         match self {

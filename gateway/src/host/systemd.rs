@@ -312,6 +312,46 @@ impl Systemd {
     }
 }
 
+/// The unit this process runs in (from its cgroup), if it is a service.
+fn own_unit() -> Option<String> {
+    let cgroup = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    cgroup
+        .lines()
+        .filter_map(|l| l.rsplit('/').next())
+        .find(|c| c.ends_with(".service"))
+        .map(str::to_owned)
+}
+
+/// The last `lines` journal records of railgate's unit (its own unit, else
+/// `railgate.service`), read with `journalctl`; `None` if there is no journal to read.
+pub async fn journal(lines: usize) -> Option<String> {
+    let unit = own_unit().unwrap_or_else(|| "railgate.service".into());
+    let out = tokio::process::Command::new("journalctl")
+        .arg(format!("--unit={unit}"))
+        .args(["--no-pager", "--output=short-iso-precise", "--quiet"])
+        .arg(format!("--lines={lines}"))
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    match tokio::time::timeout(std::time::Duration::from_secs(10), out).await {
+        Ok(Ok(o)) if o.status.success() && !o.stdout.is_empty() => {
+            Some(String::from_utf8_lossy(&o.stdout).into_owned())
+        }
+        Ok(Ok(o)) => {
+            tracing::debug!(status = %o.status, "journalctl gave nothing");
+            None
+        }
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "journalctl cannot run");
+            None
+        }
+        Err(_) => {
+            tracing::warn!("journalctl did not answer within 10 s");
+            None
+        }
+    }
+}
+
 /// Reboots the host through logind (after railgate stopped cleanly).
 pub async fn reboot_host() -> Result<(), HostError> {
     let bus = zbus::Connection::system()

@@ -155,7 +155,8 @@ where
                 conn: conn.unwrap_or_else(unknown_conn),
                 body,
             },
-        );
+        )
+        .await;
     }
     let Some((service, subscription)) = Service::route(path.as_str()) else {
         return plain(

@@ -50,7 +50,7 @@ fn is_octet_stream(headers: &HeaderMap) -> bool {
 }
 
 /// Serves one system file request.
-pub fn handle(app: &Arc<App>, file: SystemFile, req: &Request<'_>) -> http::Response<String> {
+pub async fn handle(app: &Arc<App>, file: SystemFile, req: &Request<'_>) -> http::Response<String> {
     let expected = if file.is_upload() {
         Method::POST
     } else {
@@ -144,7 +144,10 @@ pub fn handle(app: &Arc<App>, file: SystemFile, req: &Request<'_>) -> http::Resp
             "ok".into(),
             text(crate::services::device::support::support_text(app)),
         ),
-        SystemFile::SystemLog => ("ok".into(), text(crate::logring::SYSTEM.text())),
+        SystemFile::SystemLog => (
+            "ok".into(),
+            text(crate::services::device::support::system_log(app).await),
+        ),
         SystemFile::AccessLog => ("ok".into(), text(app.access_log.text())),
         SystemFile::Restore => restore(app, req),
         SystemFile::Firmware => upgrade(app, req),

@@ -18,7 +18,7 @@ const SECRET_KEYS: &[&str] = &["password", "secret", "code", "key", "token", "pi
 
 pub(super) async fn get_system_log(ctx: &Ctx, req: &Element) -> OpResult {
     let (text, fault) = match required_text(req, TDS, "LogType")? {
-        "System" => (logring::SYSTEM.text(), "ter:SystemlogUnavailable"),
+        "System" => (system_log(&ctx.app).await, "ter:SystemlogUnavailable"),
         "Access" => (ctx.app.access_log.text(), "ter:AccesslogUnavailable"),
         other => {
             return Err(SoapFault::invalid_args(format!(
@@ -51,6 +51,15 @@ pub(super) async fn get_system_support_information(ctx: &Ctx, _req: &Element) ->
         });
     });
     Ok(w.finish())
+}
+
+/// The system log: the journal of railgate's unit under the systemd backend (when there is
+/// one to read), else the in-memory ring.
+pub async fn system_log(app: &App) -> String {
+    match app.host.system_log().await {
+        Some(journal) => journal,
+        None => logring::SYSTEM.text(),
+    }
 }
 
 /// The support information as text.
