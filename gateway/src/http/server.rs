@@ -79,11 +79,7 @@ pub async fn serve<F, R>(
     settings: ServeSettings,
     stop: CancellationToken,
 ) where
-    F: warp::Filter<Extract = (R,), Error = std::convert::Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
+    F: Routes<R>,
     R: warp::Reply + 'static,
 {
     let shared = Shared {
@@ -159,6 +155,21 @@ pub async fn serve<F, R>(
     }
 }
 
+/// What the server serves: a warp filter that answers every request with a reply `R`.
+pub trait Routes<R>:
+    warp::Filter<Extract = (R,), Error = std::convert::Infallible> + Clone + Send + Sync + 'static
+{
+}
+
+impl<T, R> Routes<R> for T where
+    T: warp::Filter<Extract = (R,), Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// What every accept loop shares.
 #[derive(Clone)]
 struct Shared {
@@ -177,11 +188,7 @@ async fn accept_loop<F, R>(
     shared: Shared,
     stop: CancellationToken,
 ) where
-    F: warp::Filter<Extract = (R,), Error = std::convert::Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
+    F: Routes<R>,
     R: warp::Reply + 'static,
 {
     let deadlines = Deadlines {

@@ -311,6 +311,25 @@ pub(super) async fn get_dynamic_dns(ctx: &Ctx, _req: &Element) -> OpResult {
     Ok(w.finish())
 }
 
+/// The `tt:Manual` addresses of an IPv4 or IPv6 part, parsed and checked; `None` when there
+/// are none (the current ones stay).
+fn manual_addresses<A: Copy>(
+    part: &Element,
+    parse: fn(&str) -> Result<A, SoapFault>,
+    check: fn(A, u8) -> Result<(), settings::HostError>,
+) -> Result<Option<Vec<(A, u8)>>, SoapFault> {
+    let manual = part
+        .children_named(TT, "Manual")
+        .map(|m| {
+            let (a, p) = prefixed(m)?;
+            let a = parse(a)?;
+            check(a, p).map_err(host_fault)?;
+            Ok((a, p))
+        })
+        .collect::<Result<Vec<_>, SoapFault>>()?;
+    Ok((!manual.is_empty()).then_some(manual))
+}
+
 /// Reads a SetNetworkInterfaces request into a change, refusing what railgate does not
 /// model (link speed other than auto-negotiation, 802.11, DHCPv6, router advertisements).
 fn interface_change(req: &Element) -> Result<InterfaceChange, SoapFault> {
@@ -340,19 +359,10 @@ fn interface_change(req: &Element) -> Result<InterfaceChange, SoapFault> {
         change.mtu = Some(mtu);
     }
     if let Some(v4) = config.child(TT, "IPv4") {
-        let manual: Vec<_> = v4
-            .children_named(TT, "Manual")
-            .map(|m| {
-                let (a, p) = prefixed(m)?;
-                let a = parse_v4(a)?;
-                settings::check_ipv4(a, p).map_err(host_fault)?;
-                Ok((a, p))
-            })
-            .collect::<Result<_, SoapFault>>()?;
         change.ipv4 = Some(Ipv4Change {
             enabled: opt_bool(v4, TT, "Enabled")?,
             dhcp: opt_bool(v4, TT, "DHCP")?,
-            manual: (!manual.is_empty()).then_some(manual),
+            manual: manual_addresses(v4, parse_v4, settings::check_ipv4)?,
         });
     }
     if let Some(v6) = config.child(TT, "IPv6") {
@@ -370,18 +380,9 @@ fn interface_change(req: &Element) -> Result<InterfaceChange, SoapFault> {
                 format!("DHCPv6 mode {:?} is not supported", dhcp.text_trim()),
             ));
         }
-        let manual: Vec<_> = v6
-            .children_named(TT, "Manual")
-            .map(|m| {
-                let (a, p) = prefixed(m)?;
-                let a = parse_v6(a)?;
-                settings::check_ipv6(a, p).map_err(host_fault)?;
-                Ok((a, p))
-            })
-            .collect::<Result<_, SoapFault>>()?;
         change.ipv6 = Some(Ipv6Change {
             enabled: opt_bool(v6, TT, "Enabled")?,
-            manual: (!manual.is_empty()).then_some(manual),
+            manual: manual_addresses(v6, parse_v6, settings::check_ipv6)?,
         });
     }
     if config
