@@ -45,6 +45,7 @@ class SystemBus:
             ("logind", "logind", "{}"),
             ("hostnamed", str(HERE / "dbus" / "hostnamed.py"), "{}"),
             ("systemd", str(HERE / "dbus" / "systemd_manager.py"), "{}"),
+            ("networkmanager", "networkmanager", "{}"),
         ]
         for name, template, params in mocks:
             self.procs.append(subprocess.Popen(
@@ -52,7 +53,8 @@ class SystemBus:
                  "-l", str(self.log_path(name))],
                 env=env, stdout=subprocess.DEVNULL, stderr=open(self.dir / f"{name}.err", "w")))
         for name, bus_name in [("timedated", "org.freedesktop.timedate1"), ("logind", "org.freedesktop.login1"),
-                               ("hostnamed", "org.freedesktop.hostname1"), ("systemd", "org.freedesktop.systemd1")]:
+                               ("hostnamed", "org.freedesktop.hostname1"), ("systemd", "org.freedesktop.systemd1"),
+                               ("networkmanager", "org.freedesktop.NetworkManager")]:
             self.wait_for(bus_name)
         return self
 
@@ -66,6 +68,12 @@ class SystemBus:
                 return
             time.sleep(0.1)
         raise AssertionError(f"{bus_name} never appeared on the private bus")
+
+    def add_ethernet(self, iface: str) -> None:
+        """A NetworkManager device for the kernel interface `iface` (dbusmock's Mock call)."""
+        subprocess.run(["dbus-send", f"--bus={self.address}", "--print-reply", "--dest=org.freedesktop.NetworkManager",
+                        "/org/freedesktop/NetworkManager", "org.freedesktop.DBus.Mock.AddEthernetDevice",
+                        f"string:mock_{iface}", f"string:{iface}", "int32:100"], check=True, capture_output=True)
 
     def log_path(self, name: str) -> Path:
         return self.dir / f"{name}.calls"

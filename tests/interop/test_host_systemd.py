@@ -44,7 +44,7 @@ def test_host_name_time_zone_and_ntp_go_to_the_hosts_services(tmp_path, bus):
     try:
         dev = zeep_client(g.url)
         caps = dev.GetServiceCapabilities()
-        assert caps.System.NetworkConfigNotSupported is True  # interfaces, DNS: not yet
+        assert caps.System.NetworkConfigNotSupported is False
         assert caps.Network.NTP == 4 and caps.Network.HostnameFromDHCP is True
 
         assert dev.GetHostname().Name == "panel-gw"
@@ -81,8 +81,6 @@ def test_host_name_time_zone_and_ntp_go_to_the_hosts_services(tmp_path, bus):
         sets = [c for c in bus.calls("timedated") if c.startswith("SetNTP")]
         assert sets[-1] == "SetNTP True False"
         assert dev.GetSystemDateAndTime().DateTimeType == "NTP"
-        # Not applied by this backend yet, and said so.
-        assert faults_of(dev.SetDNS, FromDHCP=True) == ["Receiver", "ActionNotSupported"]
         # This machine's own settings are untouched.
         assert Path("/proc/sys/kernel/hostname").read_text() == real_hostname
         assert not Path("/etc/systemd/timesyncd.conf.d/50-railgate.conf").exists()
@@ -136,13 +134,14 @@ console.log(JSON.stringify(cases.map(([id, user, vars]) =>
         ["org.freedesktop.hostname1.set-static-hostname", "railgate", {}],
         ["org.freedesktop.timedate1.set-time", "railgate", {}],
         ["org.freedesktop.login1.reboot", "railgate", {}],
+        ["org.freedesktop.NetworkManager.settings.modify.system", "railgate", {}],
         ["org.freedesktop.systemd1.manage-units", "railgate", {"unit": "systemd-timesyncd.service", "verb": "try-restart"}],
         ["org.freedesktop.systemd1.manage-units", "railgate", {"unit": "sshd.service", "verb": "stop"}],
         ["org.freedesktop.login1.power-off", "railgate", {}],
         ["org.freedesktop.timedate1.set-time", "mallory", {}],
     ]
     out = subprocess.run([node, "-e", script, str(rules), json.dumps(cases)], capture_output=True, text=True, check=True)
-    assert json.loads(out.stdout) == ["yes", "yes", "yes", "yes", "not handled", "not handled", "not handled"]
+    assert json.loads(out.stdout) == ["yes", "yes", "yes", "yes", "yes", "not handled", "not handled", "not handled"]
 
 
 def test_the_system_log_is_the_units_journal_and_the_ring_without_one(tmp_path, bus):
@@ -162,5 +161,45 @@ def test_the_system_log_is_the_units_journal_and_the_ring_without_one(tmp_path, 
         (fake / "journalctl.fail").touch()
         log = dev.GetSystemLog(LogType="System").String
         assert "from the journal" not in log and "railgate started" in log
+    finally:
+        assert g.stop() == 0, g.log()
+
+
+def test_interfaces_dns_and_gateway_go_to_networkmanager_profiles(tmp_path, bus):
+    g = systemd_gateway(tmp_path, bus)
+    try:
+        dev = zeep_client(g.url)
+        token = dev.GetZeroConfiguration().InterfaceToken  # the primary interface
+        mtu_before = Path(f"/sys/class/net/{token}/mtu").read_text()
+        bus.add_ethernet(token)
+        assert dev.SetNetworkInterfaces(InterfaceToken=token, NetworkInterface={
+            "MTU": 1400, "IPv4": {"Enabled": True, "DHCP": False,
+                                  "Manual": [{"Address": "192.0.2.10", "PrefixLength": 24}]}}) is False
+        calls = bus.calls("networkmanager")
+        assert any(c.startswith("AddConnection") and f'"interface-name": "{token}"' in c for c in calls), calls
+        assert any(c.startswith("ActivateConnection") for c in calls), calls
+        got = next(i for i in dev.GetNetworkInterfaces() if i.token == token)
+        assert got.Info.MTU == 1400
+        assert [(m.Address, m.PrefixLength) for m in got.IPv4.Config.Manual] == [("192.0.2.10", 24)]
+        assert got.IPv4.Config.DHCP is False
+
+        dev.SetDNS(FromDHCP=False, SearchDomain=["site.example"],
+                   DNSManual=[{"Type": "IPv4", "IPv4Address": "192.0.2.53"}])
+        dns = dev.GetDNS()
+        assert (dns.FromDHCP, dns.SearchDomain, [d.IPv4Address for d in dns.DNSManual]) == \
+            (False, ["site.example"], ["192.0.2.53"])
+        dev.SetNetworkDefaultGateway(IPv4Address=["192.0.2.1"])
+        assert dev.GetNetworkDefaultGateway().IPv4Address == ["192.0.2.1"]
+        # One profile for the interface, updated in place.
+        assert sum(c.startswith("AddConnection") for c in bus.calls("networkmanager")) == 1
+        assert any(c.startswith("Update") for c in bus.calls("networkmanager"))
+        # The machine's own interface is untouched.
+        assert Path(f"/sys/class/net/{token}/mtu").read_text() == mtu_before
+        assert faults_of(dev.SetNetworkInterfaces, InterfaceToken="no-such-if", NetworkInterface={"MTU": 1400}) \
+            == ["Sender", "InvalidArgVal", "InvalidNetworkInterface"]
+        # A Hard factory default deletes the profile railgate made, and hands the name to DHCP.
+        dev.SetSystemFactoryDefault(FactoryDefault="Hard")
+        assert any(c.startswith("Delete") for c in bus.calls("networkmanager"))
+        assert 'SetStaticHostname "" False' in bus.calls("hostnamed")
     finally:
         assert g.stop() == 0, g.log()

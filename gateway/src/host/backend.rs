@@ -4,7 +4,7 @@
 //!   [`HostError::NotSupported`]; the capabilities say so, so clients do not offer it;
 //! - `sandbox`: a host in a folder (`sandbox.rs`), every change applied there and read back;
 //! - `systemd`: the host's own services over D-Bus (`systemd.rs`): host name, clock, time
-//!   zone, NTP, reboot; interfaces, DNS and gateway are read from the host, not changed yet.
+//!   zone, NTP, reboot, and through NetworkManager interfaces, DNS and gateway.
 //!
 //! The device service calls only this type; it never reads `net` or `clock` itself, so what
 //! a Get reports is what the backend a Set went to holds.
@@ -164,7 +164,7 @@ impl HostBackend {
             },
             HostBackend::Systemd(_) => HostCapabilities {
                 clock: true,
-                network: false,
+                network: true,
                 hostname_from_dhcp: true,
                 zero_configuration: false,
                 dynamic_dns: false,
@@ -274,7 +274,8 @@ impl HostBackend {
     /// GetDNS.
     pub async fn dns(&self) -> Dns {
         match self {
-            HostBackend::ReadOnly | HostBackend::Systemd(_) => net::dns(),
+            HostBackend::ReadOnly => net::dns(),
+            HostBackend::Systemd(s) => s.dns().await,
             HostBackend::Sandbox(s) => s.dns(),
         }
     }
@@ -282,7 +283,8 @@ impl HostBackend {
     /// SetDNS.
     pub async fn set_dns(&self, dns: &Dns) -> Result<(), HostError> {
         match self {
-            HostBackend::ReadOnly | HostBackend::Systemd(_) => self.refuse("DNS settings"),
+            HostBackend::ReadOnly => self.refuse("DNS settings"),
+            HostBackend::Systemd(s) => s.set_dns(dns).await,
             HostBackend::Sandbox(s) => s.set_dns(dns),
         }
     }
@@ -311,7 +313,8 @@ impl HostBackend {
     /// The host's interfaces cannot be listed.
     pub async fn interfaces(&self) -> std::io::Result<Vec<Interface>> {
         match self {
-            HostBackend::ReadOnly | HostBackend::Systemd(_) => net::visible_interfaces(),
+            HostBackend::ReadOnly => net::visible_interfaces(),
+            HostBackend::Systemd(s) => s.interfaces().await,
             HostBackend::Sandbox(s) => Ok(s.interfaces()),
         }
     }
@@ -319,7 +322,8 @@ impl HostBackend {
     /// SetNetworkInterfaces; the answer is whether a reboot is needed.
     pub async fn set_interface(&self, change: &InterfaceChange) -> Result<bool, HostError> {
         match self {
-            HostBackend::ReadOnly | HostBackend::Systemd(_) => self.refuse("network interfaces"),
+            HostBackend::ReadOnly => self.refuse("network interfaces"),
+            HostBackend::Systemd(s) => s.set_interface(change).await,
             HostBackend::Sandbox(s) => s.set_interface(change),
         }
     }
@@ -327,10 +331,11 @@ impl HostBackend {
     /// GetNetworkDefaultGateway.
     pub async fn gateways(&self) -> Gateways {
         match self {
-            HostBackend::ReadOnly | HostBackend::Systemd(_) => {
+            HostBackend::ReadOnly => {
                 let (v4, v6) = net::default_gateways();
                 Gateways { v4, v6 }
             }
+            HostBackend::Systemd(s) => s.gateways().await,
             HostBackend::Sandbox(s) => s.gateways(),
         }
     }
@@ -338,7 +343,8 @@ impl HostBackend {
     /// SetNetworkDefaultGateway.
     pub async fn set_gateways(&self, gateways: &Gateways) -> Result<(), HostError> {
         match self {
-            HostBackend::ReadOnly | HostBackend::Systemd(_) => self.refuse("default gateway"),
+            HostBackend::ReadOnly => self.refuse("default gateway"),
+            HostBackend::Systemd(s) => s.set_gateways(gateways).await,
             HostBackend::Sandbox(s) => s.set_gateways(gateways),
         }
     }

@@ -17,6 +17,7 @@
 pub mod backend;
 pub mod clock;
 pub mod net;
+mod networkmanager;
 pub mod sandbox;
 pub mod settings;
 pub mod systemd;

@@ -9,9 +9,11 @@
 //!   `systemd-timesyncd.service` through systemd (timesyncd has no D-Bus setter);
 //! - logind: `Reboot`, after railgate's clean stop (`reboot_host`).
 //!
+//! - NetworkManager: interfaces (addresses, DHCP, MTU), DNS and the default gateway, on each
+//!   interface's connection profile (`networkmanager.rs`).
+//!
 //! Permissions come from polkit rules for the service user (`deploy/polkit/`), not from
-//! running as root. Interfaces, DNS and the default gateway are read from the host and not
-//! changed yet (NetworkManager is to come): the capabilities say NetworkConfigNotSupported.
+//! running as root.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -19,8 +21,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::OnceCell;
 
-use super::net::{self, Ntp, NtpServer};
-use super::settings::{ClockMode, DateTimeChange, DateTimeState, HostError, Hostname, Invalid};
+use super::net::{self, Dns, Interface, Ntp, NtpServer};
+use super::networkmanager::Nm;
+use super::settings::{
+    ClockMode, DateTimeChange, DateTimeState, Gateways, HostError, Hostname, InterfaceChange,
+    Invalid,
+};
 use super::tz::PosixTz;
 use super::zones;
 
@@ -308,6 +314,7 @@ impl Systemd {
                 )));
             }
         }
+        Nm::new(self.bus().await?).reset().await?;
         self.set_hostname("").await
     }
 }
@@ -349,6 +356,78 @@ pub async fn journal(lines: usize) -> Option<String> {
             tracing::warn!("journalctl did not answer within 10 s");
             None
         }
+    }
+}
+
+impl Systemd {
+    /// The interface DNS and the default gateway are set on: the primary one.
+    fn primary_interface() -> Result<String, HostError> {
+        let interfaces = net::visible_interfaces()
+            .map_err(|e| HostError::Failed(format!("the interfaces cannot be listed: {e}")))?;
+        net::primary(&interfaces)
+            .map(|i| i.name.clone())
+            .ok_or_else(|| HostError::Failed("the host has no network interface".into()))
+    }
+
+    /// SetNetworkInterfaces through NetworkManager; applied at once.
+    pub async fn set_interface(&self, change: &InterfaceChange) -> Result<bool, HostError> {
+        let known = net::visible_interfaces()
+            .map_err(|e| HostError::Failed(format!("the interfaces cannot be listed: {e}")))?;
+        if !known.iter().any(|i| i.name == change.token) {
+            return Err(HostError::Invalid(
+                Invalid::NetworkInterface,
+                format!("there is no interface {:?}", change.token),
+            ));
+        }
+        Nm::new(self.bus().await?).set_interface(change).await?;
+        Ok(false)
+    }
+
+    /// SetDNS on the primary interface's profile.
+    pub async fn set_dns(&self, dns: &Dns) -> Result<(), HostError> {
+        let iface = Self::primary_interface()?;
+        Nm::new(self.bus().await?).set_dns(&iface, dns).await
+    }
+
+    /// SetNetworkDefaultGateway on the primary interface's profile.
+    pub async fn set_gateways(&self, gateways: &Gateways) -> Result<(), HostError> {
+        let iface = Self::primary_interface()?;
+        Nm::new(self.bus().await?)
+            .set_gateways(&iface, gateways)
+            .await
+    }
+
+    /// The kernel's interfaces with NetworkManager's profiles over them.
+    pub async fn interfaces(&self) -> std::io::Result<Vec<Interface>> {
+        let mut interfaces = net::visible_interfaces()?;
+        if let Ok(bus) = self.bus().await
+            && let Err(e) = Nm::new(bus).overlay(&mut interfaces).await
+        {
+            tracing::debug!(error = %e, "NetworkManager's profiles cannot be read; the kernel's facts only");
+        }
+        Ok(interfaces)
+    }
+
+    /// The primary interface's DNS profile, else the resolver's.
+    pub async fn dns(&self) -> Dns {
+        if let (Ok(iface), Ok(bus)) = (Self::primary_interface(), self.bus().await)
+            && let Ok(Some(dns)) = Nm::new(bus).dns(&iface).await
+        {
+            return dns;
+        }
+        net::dns()
+    }
+
+    /// The gateways the profiles name, else the kernel's routes.
+    pub async fn gateways(&self) -> Gateways {
+        if let Ok(bus) = self.bus().await
+            && let Ok(g) = Nm::new(bus).gateways().await
+            && (!g.v4.is_empty() || !g.v6.is_empty())
+        {
+            return g;
+        }
+        let (v4, v6) = net::default_gateways();
+        Gateways { v4, v6 }
     }
 }
 
