@@ -41,6 +41,30 @@ pub struct Interface {
     pub full_duplex: Option<bool>,
 }
 
+impl Interface {
+    /// Replaces the static IPv4 addresses by `manual`, keeping the link-local ones.
+    pub fn set_static_v4(&mut self, manual: impl IntoIterator<Item = (Ipv4Addr, u8)>) {
+        let link_local: Vec<_> = self
+            .ipv4
+            .iter()
+            .copied()
+            .filter(|(a, _)| a.is_link_local())
+            .collect();
+        self.ipv4 = manual.into_iter().chain(link_local).collect();
+    }
+
+    /// Replaces the static IPv6 addresses by `manual`, keeping the link-local ones.
+    pub fn set_static_v6(&mut self, manual: impl IntoIterator<Item = (Ipv6Addr, u8)>) {
+        let link_local: Vec<_> = self
+            .ipv6
+            .iter()
+            .copied()
+            .filter(|(a, _)| a.is_unicast_link_local())
+            .collect();
+        self.ipv6 = manual.into_iter().chain(link_local).collect();
+    }
+}
+
 /// Lists the host's interfaces via `getifaddrs(3)`, one entry per interface
 /// (IPv4 alias labels like `eth0:1` are merged into `eth0`), sorted by index.
 ///

@@ -124,6 +124,16 @@ impl<'a> Nm<'a> {
         Nm { bus }
     }
 
+    /// The connection profile object at `path`.
+    async fn connection(&self, path: &OwnedObjectPath) -> Result<NmConnectionProxy<'a>, HostError> {
+        NmConnectionProxy::builder(self.bus)
+            .path(path.clone())
+            .map_err(|e| failed("Connection", &e))?
+            .build()
+            .await
+            .map_err(|e| failed("Connection", &e))
+    }
+
     /// Every profile with the interface it is bound to.
     async fn profiles(&self) -> Result<Vec<(String, OwnedObjectPath, Profile)>, HostError> {
         let settings = NmSettingsProxy::new(self.bus)
@@ -135,12 +145,7 @@ impl<'a> Nm<'a> {
             .await
             .map_err(|e| failed("ListConnections", &e))?
         {
-            let conn = NmConnectionProxy::builder(self.bus)
-                .path(path.clone())
-                .map_err(|e| failed("Connection", &e))?
-                .build()
-                .await
-                .map_err(|e| failed("Connection", &e))?;
+            let conn = self.connection(&path).await?;
             let profile = conn
                 .get_settings()
                 .await
@@ -207,12 +212,7 @@ impl<'a> Nm<'a> {
                 format!("NetworkManager does not manage {iface:?}"),
             )
         })?;
-        let conn = NmConnectionProxy::builder(self.bus)
-            .path(path.clone())
-            .map_err(|e| failed("Connection", &e))?
-            .build()
-            .await
-            .map_err(|e| failed("Connection", &e))?;
+        let conn = self.connection(path).await?;
         conn.update(profile)
             .await
             .map_err(|e| failed("Update", &e))?;
@@ -314,12 +314,8 @@ impl<'a> Nm<'a> {
     pub(super) async fn reset(&self) -> Result<(), HostError> {
         for (_, path, p) in self.profiles().await? {
             if text(&p, "connection", "id").is_some_and(|id| id.starts_with("railgate-")) {
-                NmConnectionProxy::builder(self.bus)
-                    .path(path)
-                    .map_err(|e| failed("Connection", &e))?
-                    .build()
-                    .await
-                    .map_err(|e| failed("Connection", &e))?
+                self.connection(&path)
+                    .await?
                     .delete()
                     .await
                     .map_err(|e| failed("Delete", &e))?;
@@ -346,16 +342,7 @@ impl<'a> Nm<'a> {
             match text(p, "ipv4", "method").as_deref() {
                 Some("manual") => {
                     i.dhcp_v4 = false;
-                    let link_local: Vec<_> = i
-                        .ipv4
-                        .iter()
-                        .copied()
-                        .filter(|(a, _)| a.is_link_local())
-                        .collect();
-                    i.ipv4 = addresses::<Ipv4Addr>(p, "ipv4")
-                        .into_iter()
-                        .chain(link_local)
-                        .collect();
+                    i.set_static_v4(addresses::<Ipv4Addr>(p, "ipv4"));
                 }
                 Some("auto") => i.dhcp_v4 = true,
                 Some("disabled") => {
@@ -364,15 +351,8 @@ impl<'a> Nm<'a> {
                 }
                 _ => {}
             }
-            let v6 = addresses::<Ipv6Addr>(p, "ipv6");
             if text(p, "ipv6", "method").as_deref() == Some("manual") {
-                let link_local: Vec<_> = i
-                    .ipv6
-                    .iter()
-                    .copied()
-                    .filter(|(a, _)| a.is_unicast_link_local())
-                    .collect();
-                i.ipv6 = v6.into_iter().chain(link_local).collect();
+                i.set_static_v6(addresses::<Ipv6Addr>(p, "ipv6"));
             }
         }
         Ok(())

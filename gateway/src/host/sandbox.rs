@@ -339,13 +339,7 @@ fn apply_interface(i: &mut Interface, change: &InterfaceChange) {
             i.dhcp_v4 = dhcp;
         }
         if let Some(manual) = &v4.manual {
-            let link_local: Vec<_> = i
-                .ipv4
-                .iter()
-                .copied()
-                .filter(|(a, _)| a.is_link_local())
-                .collect();
-            i.ipv4 = manual.iter().copied().chain(link_local).collect();
+            i.set_static_v4(manual.iter().copied());
         }
         if v4.enabled == Some(false) {
             i.ipv4.clear();
@@ -354,13 +348,7 @@ fn apply_interface(i: &mut Interface, change: &InterfaceChange) {
     }
     if let Some(v6) = &change.ipv6 {
         if let Some(manual) = &v6.manual {
-            let link_local: Vec<_> = i
-                .ipv6
-                .iter()
-                .copied()
-                .filter(|(a, _)| a.is_unicast_link_local())
-                .collect();
-            i.ipv6 = manual.iter().copied().chain(link_local).collect();
+            i.set_static_v6(manual.iter().copied());
         }
         if v6.enabled == Some(false) {
             i.ipv6.clear();
