@@ -49,4 +49,5 @@ pub mod soap;
 pub mod southbound;
 pub mod state;
 pub mod system_files;
+pub mod tls;
 pub mod xml;

@@ -46,6 +46,10 @@ struct RunArgs {
     /// server.listen of the configuration (default 0.0.0.0:8080).
     #[arg(short, long, value_name = "ADDR")]
     listen: Vec<std::net::SocketAddr>,
+    /// Address to serve HTTPS on, e.g. 0.0.0.0:8443; repeat for several. Overrides
+    /// server.tls_listen of the configuration (default: none).
+    #[arg(long, value_name = "ADDR")]
+    tls_listen: Vec<std::net::SocketAddr>,
     /// WS-Discovery interfaces: `all`, names such as `eth0,eth1`, or `off`. Overrides
     /// discovery.interfaces (default: loopback only; the demo too).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
@@ -158,6 +162,9 @@ fn main() -> ExitCode {
                 if !after.listen.is_empty() {
                     run.listen = after.listen.clone();
                 }
+                if !after.tls_listen.is_empty() {
+                    run.tls_listen = after.tls_listen.clone();
+                }
                 if !after.discovery_interfaces.is_empty() {
                     run.discovery_interfaces = after.discovery_interfaces.clone();
                 }
@@ -165,6 +172,7 @@ fn main() -> ExitCode {
             cli::run::run(cli::run::Options {
                 config: cli.config.clone(),
                 listen: run.listen,
+                tls_listen: run.tls_listen,
                 discovery_interfaces: run.discovery_interfaces,
                 data_dir: cli.data_dir.clone(),
             })

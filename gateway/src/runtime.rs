@@ -76,6 +76,9 @@ pub enum RunError {
     /// The mapping file is invalid.
     #[error("the mapping is invalid:\n{0}")]
     Mapping(Diagnostics),
+    /// HTTPS could not be set up (the device certificate).
+    #[error("TLS: {0}")]
+    Tls(String),
 }
 
 /// The gateway stopped because something failed, not because it was asked to (the relays
@@ -95,6 +98,8 @@ pub struct Gateway {
     /// The addresses actually bound (port 0 resolved).
     pub addrs: Vec<SocketAddr>,
     listeners: Vec<TcpListener>,
+    /// The HTTPS listeners and the device's TLS side, when `server.tls_listen` names any.
+    tls: Option<(Vec<TcpListener>, crate::tls::Tls)>,
 }
 
 impl Gateway {
@@ -138,10 +143,29 @@ impl Gateway {
             None => config.server.listen.clone(),
         };
         let listeners = http::bind(&listen)?;
+        let tls_listeners = http::bind(&config.server.tls_listen)?;
         let addrs: Vec<SocketAddr> = listeners
             .iter()
             .filter_map(|l| l.local_addr().ok())
             .collect();
+        let tls = if tls_listeners.is_empty() {
+            None
+        } else {
+            let mut ips: Vec<std::net::IpAddr> = config
+                .server
+                .tls_listen
+                .iter()
+                .map(SocketAddr::ip)
+                .collect();
+            for i in crate::host::net::visible_interfaces().unwrap_or_default() {
+                ips.extend(i.ipv4.iter().map(|(a, _)| std::net::IpAddr::V4(*a)));
+                ips.extend(i.ipv6.iter().map(|(a, _)| std::net::IpAddr::V6(*a)));
+            }
+            let names = crate::tls::certificate_names(&crate::host::net::hostname(), &ips);
+            let tls = crate::tls::Tls::load_or_create(data_dir, &names)
+                .map_err(|e| RunError::Tls(e.to_string()))?;
+            Some((tls_listeners, tls))
+        };
         let app = Arc::new(App::build(
             config,
             plan,
@@ -153,6 +177,7 @@ impl Gateway {
             app,
             addrs,
             listeners,
+            tls,
         })
     }
 
@@ -200,6 +225,7 @@ impl Gateway {
             idle_timeout: Duration::from_secs(server.idle_timeout_secs),
             max_connections: server.max_connections,
             max_connections_per_address: server.max_connections_per_address,
+            tls_handshake_timeout: Duration::from_secs(server.tls_handshake_timeout_secs),
             ..ServeSettings::default()
         };
         let app = self.app.clone();
@@ -243,6 +269,14 @@ impl Gateway {
         // Taken once: this is the one server of this App.
         let (_, rebinds) = tokio::sync::mpsc::unbounded_channel();
         let rebinds = app.protocols.take_rebinds().unwrap_or(rebinds);
+        let tls = self.tls.map(|(listeners, tls)| {
+            for l in &listeners {
+                if let Ok(addr) = l.local_addr() {
+                    tracing::info!(%addr, cert = %tls.cert_file.display(), "serving ONVIF at https://{addr}/onvif/device_service");
+                }
+            }
+            (listeners, tls.acceptor())
+        });
         for addr in &self.addrs {
             tracing::info!(%addr, "serving ONVIF at http://{addr}/onvif/device_service");
         }
@@ -251,6 +285,7 @@ impl Gateway {
             Ends::OnStop,
             http::serve(
                 self.listeners,
+                tls,
                 rebinds,
                 http::routes(app.clone()),
                 settings,

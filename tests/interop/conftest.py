@@ -332,7 +332,8 @@ def offline_load(catalog: dict, url: str) -> bytes | None:
     return None
 
 
-def zeep_client(url: str, auth: tuple[str, str] | None = ADMIN, http_digest: bool = False):
+def zeep_client(url: str, auth: tuple[str, str] | None = ADMIN, http_digest: bool = False,
+                verify: str | bool = True):
     """A zeep client of the device service built from the official WSDL (offline, through
     the XML catalog); every response it receives is validated."""
     import zeep
@@ -350,6 +351,10 @@ def zeep_client(url: str, auth: tuple[str, str] | None = ADMIN, http_digest: boo
             return response
 
     session = requests.Session()
+    session.verify = verify
+    if verify is not True:
+        # A pinned certificate: REQUESTS_CA_BUNDLE and friends must not replace it.
+        session.trust_env = False
     if http_digest and auth:
         session.auth = requests.auth.HTTPDigestAuth(*auth)
     transport = OfflineValidatingTransport(session=session, timeout=30, operation_timeout=90)

@@ -92,7 +92,14 @@ impl TestGateway {
         let stack = extra.or(routes(app.clone())).unify();
         let rebinds = app.protocols.take_rebinds().expect("a fresh App");
         Ok(Self::running(addr, app, data, |stop| {
-            serve(listeners, rebinds, stack, ServeSettings::default(), stop)
+            serve(
+                listeners,
+                None,
+                rebinds,
+                stack,
+                ServeSettings::default(),
+                stop,
+            )
         }))
     }
 

@@ -20,6 +20,8 @@ pub(crate) struct Options {
     pub config: Option<PathBuf>,
     /// Overrides `server.listen`.
     pub listen: Vec<SocketAddr>,
+    /// Overrides `server.tls_listen`.
+    pub tls_listen: Vec<SocketAddr>,
     /// Overrides `discovery.interfaces`.
     pub discovery_interfaces: Vec<String>,
     /// Overrides `data_dir`.
@@ -129,6 +131,9 @@ fn apply_overrides(config: &mut Config, options: &Options) {
     if !options.listen.is_empty() {
         config.server.listen = options.listen.clone();
     }
+    if !options.tls_listen.is_empty() {
+        config.server.tls_listen = options.tls_listen.clone();
+    }
     if !options.discovery_interfaces.is_empty() {
         config.discovery.interfaces = options.discovery_interfaces.clone();
     }
@@ -204,7 +209,7 @@ async fn serve(
             out::note(format_args!("railgate: {e}"));
             return After::Exit(ExitCode::from(match e {
                 RunError::Bind(_) => EX_UNAVAILABLE,
-                RunError::Start(_) => EX_CANTCREAT,
+                RunError::Start(_) | RunError::Tls(_) => EX_CANTCREAT,
                 RunError::Mapping(_) => EX_CONFIG,
             }));
         }

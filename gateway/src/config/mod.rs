@@ -118,6 +118,11 @@ pub struct ServerConfig {
     pub max_connections_per_address: usize,
     /// Time a client has to send the request body, in seconds.
     pub body_timeout_secs: u64,
+    /// Addresses to serve HTTPS on (`[]`: none), beside `listen`; the device certificate is
+    /// made on first start if there is none (`<data_dir>/tls/`).
+    pub tls_listen: Vec<SocketAddr>,
+    /// Time a TLS client has to complete its handshake, in seconds.
+    pub tls_handshake_timeout_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -132,6 +137,8 @@ impl Default for ServerConfig {
             max_connections: 1024,
             max_connections_per_address: 512,
             body_timeout_secs: 10,
+            tls_listen: Vec::new(),
+            tls_handshake_timeout_secs: 10,
         }
     }
 }
@@ -382,6 +389,12 @@ impl Config {
             problem(
                 "/server/advertised_address",
                 format!("{a:?} is not a host or host:port"),
+            );
+        }
+        if !(1..=60).contains(&self.server.tls_handshake_timeout_secs) {
+            problem(
+                "/server/tls_handshake_timeout_secs",
+                "must be between 1 and 60".into(),
             );
         }
         if self.server.max_body_bytes < 1024 {

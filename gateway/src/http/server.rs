@@ -21,9 +21,10 @@ use std::time::Duration;
 
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service as _;
 
@@ -56,6 +57,8 @@ pub struct ServeSettings {
     pub max_connections_per_address: usize,
     /// How long open connections may take to finish after shutdown begins.
     pub grace: Duration,
+    /// Time a TLS client has to complete its handshake.
+    pub tls_handshake_timeout: Duration,
 }
 
 impl Default for ServeSettings {
@@ -66,6 +69,7 @@ impl Default for ServeSettings {
             max_connections: 1024,
             max_connections_per_address: 512,
             grace: Duration::from_secs(5),
+            tls_handshake_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -74,6 +78,7 @@ impl Default for ServeSettings {
 /// Each [`Rebind`] from `rebinds` changes the listeners accepted on (open connections stay).
 pub async fn serve<F, R>(
     listeners: Vec<TcpListener>,
+    tls: Option<(Vec<TcpListener>, TlsAcceptor)>,
     mut rebinds: mpsc::UnboundedReceiver<Rebind>,
     filter: F,
     settings: ServeSettings,
@@ -93,6 +98,7 @@ pub async fn serve<F, R>(
     // The accept loop of each served address, stopped by its own token.
     let mut serving: HashMap<SocketAddr, CancellationToken> = HashMap::new();
     let start = |listener: TcpListener,
+                 tls: Option<TlsAcceptor>,
                  accepting: &mut tokio::task::JoinSet<()>,
                  serving: &mut HashMap<SocketAddr, CancellationToken>| {
         let local = match listener.local_addr() {
@@ -107,13 +113,24 @@ pub async fn serve<F, R>(
         accepting.spawn(accept_loop(
             listener,
             local,
+            tls,
             filter.clone(),
             shared.clone(),
             token,
         ));
     };
     for listener in listeners {
-        start(listener, &mut accepting, &mut serving);
+        start(listener, None, &mut accepting, &mut serving);
+    }
+    if let Some((listeners, acceptor)) = tls {
+        for listener in listeners {
+            start(
+                listener,
+                Some(acceptor.clone()),
+                &mut accepting,
+                &mut serving,
+            );
+        }
     }
     loop {
         tokio::select! {
@@ -136,7 +153,7 @@ pub async fn serve<F, R>(
                     if let Ok(addr) = listener.local_addr() {
                         tracing::info!(%addr, "serving ONVIF at http://{addr}/onvif/device_service");
                     }
-                    start(listener, &mut accepting, &mut serving);
+                    start(listener, None, &mut accepting, &mut serving);
                 }
             }
         }
@@ -184,6 +201,7 @@ struct Shared {
 async fn accept_loop<F, R>(
     listener: TcpListener,
     local: SocketAddr,
+    tls: Option<TlsAcceptor>,
     filter: F,
     shared: Shared,
     stop: CancellationToken,
@@ -220,46 +238,77 @@ async fn accept_loop<F, R>(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let activity = Activity::new(deadlines);
-        let info = ConnInfo {
-            peer,
-            local,
-            tls: false,
-        };
-        let svc = warp::service(filter.clone());
-        let in_service = activity.clone();
-        let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
-            req.extensions_mut().insert(info);
-            let busy = in_service.busy();
-            let call = svc.clone().call(req);
-            async move {
-                let response = call.await;
-                drop(busy);
-                response
-            }
-        });
-        // hyper's header-read timeout stays off: `activity` keeps the header and the
-        // idle deadlines apart.
-        let conn = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(None)
-            .keep_alive(true)
-            .serve_connection(
-                TokioIo::new(Watched::new(stream, activity.clone())),
-                service,
-            );
-        let conn = shared.graceful.watch(conn);
+        // A watcher, not the shutdown itself: the shutdown waits for every connection that
+        // holds one (a handshake in progress included) without being owned by them.
+        let (filter, watcher) = (filter.clone(), shared.graceful.watcher());
+        let (tls, handshake) = (tls.clone(), shared.settings.tls_handshake_timeout);
         tokio::spawn(async move {
-            tokio::select! {
-                ended = conn => if let Err(e) = ended {
-                    tracing::debug!(%peer, error = %e, "connection ended with an error");
-                },
-                () = activity.expired() => {
-                    tracing::debug!(%peer, "connection closed: header or idle timeout");
+            let info = ConnInfo {
+                peer,
+                local,
+                tls: tls.is_some(),
+            };
+            match tls {
+                None => serve_connection(stream, info, deadlines, filter, watcher).await,
+                // The handshake on the connection's own task, under its own deadline: a
+                // client that says nothing holds its slot at most that long.
+                Some(acceptor) => {
+                    match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            serve_connection(stream, info, deadlines, filter, watcher).await;
+                        }
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
                 }
             }
             drop((permit, slot));
         });
+    }
+}
+
+/// Serves HTTP/1.1 on one accepted connection (plain or TLS) until it ends, its header or
+/// idle deadline passes, or the graceful shutdown closes it.
+async fn serve_connection<I, F, R>(
+    io: I,
+    info: ConnInfo,
+    deadlines: Deadlines,
+    filter: F,
+    watcher: Watcher,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    F: Routes<R>,
+    R: warp::Reply + 'static,
+{
+    let activity = Activity::new(deadlines);
+    let svc = warp::service(filter);
+    let in_service = activity.clone();
+    let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
+        req.extensions_mut().insert(info);
+        let busy = in_service.busy();
+        let call = svc.clone().call(req);
+        async move {
+            let response = call.await;
+            drop(busy);
+            response
+        }
+    });
+    // hyper's header-read timeout stays off: `activity` keeps the header and the idle
+    // deadlines apart.
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(None)
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(Watched::new(io, activity.clone())), service);
+    let conn = watcher.watch(conn);
+    let peer = info.peer;
+    tokio::select! {
+        ended = conn => if let Err(e) = ended {
+            tracing::debug!(%peer, error = %e, "connection ended with an error");
+        },
+        () = activity.expired() => {
+            tracing::debug!(%peer, "connection closed: header or idle timeout");
+        }
     }
 }
 

@@ -1,0 +1,81 @@
+"""HTTPS beside HTTP: rustls serving the same routes with the device's self-signed
+certificate (made on first start, key 0600), pinned by the clients; TLS 1.2 and 1.3 only
+(OpenSSL's s_client as the peer), ALPN http/1.1, https XAddrs for clients that came over TLS,
+and a silent client dropped after the handshake timeout."""
+
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+import requests
+
+from conftest import Gateway, add_users, envelope, free_port, zeep_client
+
+pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is missing")
+
+
+@pytest.fixture(scope="module")
+def tls_gateway(tmp_path_factory):
+    work = tmp_path_factory.mktemp("tls")
+    port = free_port()
+    g = Gateway(work, config=f"server:\n  tls_listen: [127.0.0.1:{port}]\n  tls_handshake_timeout_secs: 2\n").start()
+    g.tls_port = port
+    g.cert = g.data / "tls" / "device.crt"
+    add_users(g)
+    yield g
+    assert g.stop() == 0, g.log()
+
+
+def https(g) -> str:
+    return f"https://127.0.0.1:{g.tls_port}/onvif/device_service"
+
+
+def s_client(g, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{g.tls_port}", *args],
+                          input="", capture_output=True, text=True, timeout=30)
+
+
+def test_the_device_certificate_is_made_once_and_its_key_kept_private(tls_gateway):
+    key = tls_gateway.data / "tls" / "device.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert tls_gateway.cert.read_text().startswith("-----BEGIN CERTIFICATE-----")
+    assert "serving ONVIF at https://127.0.0.1:" in tls_gateway.log()
+
+
+def test_a_real_client_over_https_with_the_certificate_pinned(tls_gateway):
+    dev = zeep_client(https(tls_gateway), verify=str(tls_gateway.cert))
+    assert dev.GetDeviceInformation().Manufacturer == "railgate"
+    services = dev.GetServices(IncludeCapability=False)
+    assert all(s.XAddr.startswith(f"https://127.0.0.1:{tls_gateway.tls_port}/") for s in services)
+    # HTTP still serves beside it, with http XAddrs.
+    plain = zeep_client(tls_gateway.url).GetServices(IncludeCapability=False)
+    assert all(s.XAddr.startswith("http://") for s in plain)
+    # An unpinned client refuses the self-signed certificate.
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.post(https(tls_gateway), data=envelope("<tds:GetSystemDateAndTime/>"), timeout=10,
+                      headers={"Content-Type": "application/soap+xml"})
+
+
+def test_only_tls_1_2_and_1_3_are_spoken_and_alpn_is_http_1_1(tls_gateway):
+    for version, name in [("-tls1_2", "TLSv1.2"), ("-tls1_3", "TLSv1.3")]:
+        r = s_client(tls_gateway, version, "-alpn", "http/1.1")
+        assert r.returncode == 0, r.stderr
+        assert f"Protocol  : {name}" in r.stdout or f"New, {name}" in r.stdout, r.stdout
+        assert "ALPN protocol: http/1.1" in r.stdout
+    for version in ["-tls1", "-tls1_1"]:
+        r = s_client(tls_gateway, version, "-cipher", "DEFAULT:@SECLEVEL=0")
+        assert r.returncode != 0, f"{version} was accepted:\n{r.stdout}"
+
+
+def test_a_client_that_never_shakes_hands_is_dropped_on_time(tls_gateway):
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", tls_gateway.tls_port), timeout=30) as s:
+        assert s.recv(1) == b""
+    waited = time.monotonic() - started
+    assert 1.0 <= waited <= 10.0, waited
+    # ...and the port still serves.
+    r = requests.post(https(tls_gateway), data=envelope("<tds:GetSystemDateAndTime/>"), timeout=10,
+                      verify=str(tls_gateway.cert), headers={"Content-Type": "application/soap+xml"})
+    assert r.status_code == 200
