@@ -29,6 +29,7 @@ use crate::logring::LogRing;
 use crate::security::Secret;
 use crate::security::digest::DigestAuth;
 use crate::security::gate::Gate;
+use crate::security::ip_filter::IpFilter;
 use crate::security::throttle::{Throttle, ThrottleConfig};
 use crate::security::user_rate::{UserRate, UserRateConfig};
 use crate::security::users::{BootstrapError, UserDirectory, UserLimits};
@@ -97,6 +98,8 @@ pub struct App {
     pub lifecycle: Lifecycle,
     /// What clients did (GetSystemLog Access): changes, actions, secret reads, refusals.
     pub access_log: LogRing,
+    /// Which client addresses may talk to the device (SetIPAddressFilter).
+    pub ip_filter: Arc<IpFilter>,
 }
 
 impl App {
@@ -217,6 +220,7 @@ impl App {
         let topics = Arc::new(TopicRegistry::default());
         crate::southbound::publish::register_topics(&plan, &topics);
         let io = Arc::new(Southbound::new(plan, db.clone()));
+        let ip_filter = Arc::new(IpFilter::load(db.clone())?);
         let protocols = NetworkProtocols::new(db.clone(), config.server.listen.clone(), served);
         let host = HostBackend::open(config.host.backend, config.host.root.as_deref())
             .map_err(StartError::Host)?;
@@ -241,6 +245,7 @@ impl App {
             host,
             lifecycle: Lifecycle::default(),
             access_log: LogRing::new(crate::logring::RING_BYTES),
+            ip_filter,
         })
     }
 }

@@ -96,6 +96,13 @@ enum Command {
         #[arg(long, value_name = "LIST", value_delimiter = ',')]
         interfaces: Vec<String>,
     },
+    /// The IP address filter of the data folder: `clear` removes every rule (the recovery when
+    /// a filter shut out every client; restart railgate afterwards).
+    IpFilter {
+        /// `clear`.
+        #[arg(value_parser = ["clear"])]
+        action: String,
+    },
     /// Run the simulated panel alone (a Modbus TCP server: unit 1 a 16-in/8-out I/O module,
     /// unit 2 an alarm panel), for bench work with other Modbus tools.
     Sim {
@@ -196,6 +203,7 @@ fn main() -> ExitCode {
             interfaces,
         }) => out::finish(cli::discover::run(timeout, to.as_deref(), &interfaces)),
         Some(Command::Sim { listen, still }) => cli::sim::run(listen, !still),
+        Some(Command::IpFilter { action: _ }) => cli::ip_filter::clear(&data_dir()),
         Some(Command::Events {
             topic,
             since,

@@ -286,6 +286,7 @@ impl Gateway {
             http::serve(
                 self.listeners,
                 tls,
+                Some(app.ip_filter.clone()),
                 rebinds,
                 http::routes(app.clone()),
                 settings,

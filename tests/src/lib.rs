@@ -95,6 +95,7 @@ impl TestGateway {
             serve(
                 listeners,
                 None,
+                None,
                 rebinds,
                 stack,
                 ServeSettings::default(),

@@ -13,6 +13,7 @@ pub(crate) mod discover;
 pub(crate) mod events;
 pub(crate) mod explain;
 pub(crate) mod files;
+pub(crate) mod ip_filter;
 pub(crate) mod logging;
 pub(crate) mod out;
 pub(crate) mod probe;

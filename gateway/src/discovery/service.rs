@@ -147,6 +147,9 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) {
         tokio::select! {
             _ = stop.cancelled() => break,
             received = sockets.recv() => match received {
+                Ok(r) if !app.ip_filter.admits(r.from.ip()) => {
+                    tracing::debug!(from = %r.from, "WS-Discovery datagram from a filtered address: not answered");
+                }
                 Ok(r) => {
                     let outcome = machine.received(&r.bytes, r.from, r.local, r.ifindex, r.multicast, Instant::now());
                     tracing::debug!(from = %r.from, %outcome, "WS-Discovery datagram");

@@ -32,6 +32,7 @@ use super::activity::{Activity, Deadlines, Watched};
 use super::per_address::PerAddress;
 pub use crate::listen::Rebind;
 use crate::ratelog::RateLog;
+use crate::security::ip_filter::IpFilter;
 
 /// Facts about the connection a request arrived on, put in each request's extensions.
 #[derive(Clone, Copy, Debug)]
@@ -79,6 +80,7 @@ impl Default for ServeSettings {
 pub async fn serve<F, R>(
     listeners: Vec<TcpListener>,
     tls: Option<(Vec<TcpListener>, TlsAcceptor)>,
+    ip_filter: Option<Arc<IpFilter>>,
     mut rebinds: mpsc::UnboundedReceiver<Rebind>,
     filter: F,
     settings: ServeSettings,
@@ -92,6 +94,8 @@ pub async fn serve<F, R>(
         permits: Arc::new(Semaphore::new(settings.max_connections)),
         per_address: PerAddress::new(settings.max_connections_per_address),
         refused: Arc::new(Refused::default()),
+        filtered: Arc::new(Refused::default()),
+        ip_filter,
         settings,
     };
     let mut accepting = tokio::task::JoinSet::new();
@@ -194,6 +198,9 @@ struct Shared {
     permits: Arc<Semaphore>,
     per_address: Arc<PerAddress>,
     refused: Arc<Refused>,
+    /// Connections the IP address filter closed (logged at most once per 10 s).
+    filtered: Arc<Refused>,
+    ip_filter: Option<Arc<IpFilter>>,
     settings: ServeSettings,
 }
 
@@ -231,6 +238,14 @@ async fn accept_loop<F, R>(
                 }
             },
         };
+        // The IP address filter, before anything is read from the connection.
+        if let Some(f) = &shared.ip_filter
+            && !f.admits(peer.ip())
+        {
+            drop((stream, permit));
+            shared.filtered.note_filtered(peer);
+            continue;
+        }
         let Some(slot) = shared.per_address.admit(peer.ip()) else {
             drop(permit);
             shared.refused.note(peer, cap);
@@ -324,6 +339,16 @@ impl Default for Refused {
 }
 
 impl Refused {
+    fn note_filtered(&self, peer: SocketAddr) {
+        if let Some(suppressed) = self.0.check("filter", std::time::Instant::now()) {
+            tracing::warn!(
+                client = %peer.ip(),
+                refused = suppressed.saturating_add(1),
+                "connections closed by the IP address filter"
+            );
+        }
+    }
+
     fn note(&self, peer: SocketAddr, cap: usize) {
         if let Some(suppressed) = self.0.check("cap", std::time::Instant::now()) {
             tracing::warn!(

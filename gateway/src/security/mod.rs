@@ -18,6 +18,7 @@ pub mod access;
 pub mod access_table;
 pub mod digest;
 pub mod gate;
+pub mod ip_filter;
 pub mod lookup;
 pub mod secret;
 pub mod throttle;

@@ -45,7 +45,7 @@ pub fn write_device_capabilities(ctx: &Ctx, w: &mut XmlWriter, tag: &str) {
         w.empty(
             "tds:Network",
             &[
-                ("IPFilter", "false"),
+                ("IPFilter", "true"),
                 ("ZeroConfiguration", bool_str(host.zero_configuration)),
                 ("IPVersion6", &ipv6),
                 ("DynDNS", bool_str(host.dynamic_dns)),
@@ -227,7 +227,7 @@ pub(super) async fn get_capabilities(ctx: &Ctx, req: &Element) -> OpResult {
                     w.leaf("tt:XAddr", &ctx.xaddr(Service::Device));
                     let host = ctx.app.host.capabilities();
                     w.with("tt:Network", &[], |w| {
-                        w.leaf("tt:IPFilter", "false");
+                        w.leaf("tt:IPFilter", "true");
                         w.leaf("tt:ZeroConfiguration", bool_str(host.zero_configuration));
                         w.leaf("tt:IPVersion6", bool_str(serves_ipv6(ctx)));
                         w.leaf("tt:DynDNS", bool_str(host.dynamic_dns));

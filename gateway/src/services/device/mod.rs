@@ -3,6 +3,7 @@
 mod capabilities;
 mod datetime;
 mod info;
+mod ip_filter;
 pub mod network;
 mod network_set;
 pub mod scopes;
@@ -51,6 +52,10 @@ crate::services::operations! {
     TDS "SetNetworkDefaultGateway" => network_set::set_network_default_gateway,
     TDS "SetZeroConfiguration" => network_set::set_zero_configuration,
     TDS "GetDynamicDNS" => network_set::get_dynamic_dns,
+    TDS "GetIPAddressFilter" => ip_filter::get_ip_address_filter,
+    TDS "SetIPAddressFilter" => ip_filter::set_ip_address_filter,
+    TDS "AddIPAddressFilter" => ip_filter::add_ip_address_filter,
+    TDS "RemoveIPAddressFilter" => ip_filter::remove_ip_address_filter,
     TDS "SetDynamicDNS" => network_set::set_dynamic_dns,
     TDS "GetNetworkInterfaces" => network::get_network_interfaces,
     TDS "GetDNS" => network::get_dns,

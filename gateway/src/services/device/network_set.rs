@@ -62,11 +62,11 @@ fn bad_v6(text: &str) -> SoapFault {
     )
 }
 
-fn parse_v4(text: &str) -> Result<Ipv4Addr, SoapFault> {
+pub(super) fn parse_v4(text: &str) -> Result<Ipv4Addr, SoapFault> {
     text.parse().map_err(|_| bad_v4(text))
 }
 
-fn parse_v6(text: &str) -> Result<Ipv6Addr, SoapFault> {
+pub(super) fn parse_v6(text: &str) -> Result<Ipv6Addr, SoapFault> {
     text.parse().map_err(|_| bad_v6(text))
 }
 
@@ -87,7 +87,7 @@ fn ip_address(e: &Element) -> Result<IpAddr, SoapFault> {
 }
 
 /// A `tt:PrefixedIPv4Address` or `tt:PrefixedIPv6Address` (Address, PrefixLength).
-fn prefixed(e: &Element) -> Result<(&str, u8), SoapFault> {
+pub(super) fn prefixed(e: &Element) -> Result<(&str, u8), SoapFault> {
     let address = e.child(TT, "Address").map_or("", Element::text_trim);
     let prefix = e.child(TT, "PrefixLength").map_or("", Element::text_trim);
     let prefix = prefix
