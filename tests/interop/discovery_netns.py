@@ -109,9 +109,12 @@ def main() -> None:
             finally:
                 wsd.stop()
 
-        def directed(types_xml: str = "", body: str | None = None, action: str = "Probe") -> list[bytes]:
-            """A Probe (or another body) sent straight to 127.0.0.1:3702; the unicast answers."""
+        def directed(types_xml: str = "", body: str | None = None, action: str = "Probe",
+                     source: str = "127.0.0.1") -> list[bytes]:
+            """A Probe (or another body) sent straight to 127.0.0.1:3702 from `source`; the
+            unicast answers."""
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind((source, 0))
             s.settimeout(0.3)
             body = ('<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
                     'xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" '
@@ -172,6 +175,15 @@ def main() -> None:
         seen = listener.collect(5, until=lambda g: "Hello" in kinds(g))
         result["hello_when_discoverable_again"] = "Hello" in kinds(seen)
         result["visible_again"] = search(types=[QName(TDS, "Device")])
+
+        # The IP address filter: a denied address gets no answer, another one does.
+        soap(gw.url, "<tds:SetIPAddressFilter><tds:IPAddressFilter><tt:Type>Deny</tt:Type><tt:IPv4Address>"
+                     "<tt:Address>127.0.0.2</tt:Address><tt:PrefixLength>32</tt:PrefixLength></tt:IPv4Address>"
+                     "</tds:IPAddressFilter></tds:SetIPAddressFilter>", auth=ADMIN)
+        result["filtered_directed"] = [m.decode() for m in directed("<d:Types>dn:Device</d:Types>", source="127.0.0.2")]
+        result["unfiltered_directed"] = [m.decode() for m in directed("<d:Types>dn:Device</d:Types>")]
+        soap(gw.url, "<tds:SetIPAddressFilter><tds:IPAddressFilter><tt:Type>Deny</tt:Type>"
+                     "</tds:IPAddressFilter></tds:SetIPAddressFilter>", auth=ADMIN)
 
         # railgate's own probe client.
         out = subprocess.run([binary, "discover", "--timeout", "2"], capture_output=True, text=True, timeout=30)

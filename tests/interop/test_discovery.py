@@ -68,6 +68,11 @@ def test_directed_probe_is_answered_by_namespace(seen):
     assert seen["directed_wrong_type"] == []
 
 
+def test_a_filtered_address_gets_no_answer(seen):
+    assert seen["filtered_directed"] == []
+    assert len(seen["unfiltered_directed"]) >= 1 and "ProbeMatches" in seen["unfiltered_directed"][0]
+
+
 def test_resolve_by_endpoint_reference(seen):
     assert seen["resolve"] and "ResolveMatches" in seen["resolve"][0], seen["resolve"]
     assert seen["endpoint_reference"] in seen["resolve"][0] and "/onvif/device_service" in seen["resolve"][0]
