@@ -283,6 +283,11 @@ impl Systemd {
         };
         write()
             .map_err(|e| HostError::Failed(format!("{} cannot be written: {e}", path.display())))?;
+        self.restart_timesyncd().await
+    }
+
+    /// Restarts systemd-timesyncd, if it runs, so it reads its configuration again.
+    async fn restart_timesyncd(&self) -> Result<(), HostError> {
         let bus = self.bus().await?.clone();
         Systemd1Proxy::new(&bus)
             .await
@@ -297,15 +302,7 @@ impl Systemd {
     /// the host name handed back to DHCP.
     pub async fn reset(&self) -> Result<(), HostError> {
         match std::fs::remove_file(self.dropin()) {
-            Ok(()) => {
-                let bus = self.bus().await?.clone();
-                Systemd1Proxy::new(&bus)
-                    .await
-                    .map_err(|e| failed("systemd", &e))?
-                    .try_restart_unit("systemd-timesyncd.service", "replace")
-                    .await
-                    .map_err(|e| failed("TryRestartUnit systemd-timesyncd.service", &e))?;
-            }
+            Ok(()) => self.restart_timesyncd().await?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
                 return Err(HostError::Failed(format!(

@@ -19,24 +19,31 @@ use super::soap::{self, HttpRequest};
 use super::system;
 use crate::system_files::SystemFile;
 
+/// The media type of the Content-Type header, lower-cased, without parameters: `None` when
+/// there is no header, `Some("")` when it is not text.
+pub(super) fn media_type(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(http::header::CONTENT_TYPE)?;
+    let Ok(value) = value.to_str() else {
+        return Some(String::new());
+    };
+    Some(
+        value
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase(),
+    )
+}
+
 /// Whether a Content-Type is one a SOAP request may come with (a missing one is tolerated).
 fn acceptable_content_type(headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(http::header::CONTENT_TYPE) else {
-        return true;
-    };
-    let Ok(value) = value.to_str() else {
-        return false;
-    };
-    let media = value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    matches!(
-        media.as_str(),
-        "application/soap+xml" | "text/xml" | "application/xml"
-    )
+    media_type(headers).is_none_or(|media| {
+        matches!(
+            media.as_str(),
+            "application/soap+xml" | "text/xml" | "application/xml"
+        )
+    })
 }
 
 /// The connection facts of a request that came without them (only in tests of the routes).

@@ -42,11 +42,7 @@ pub struct Request<'a> {
 
 /// Whether the upload's Content-Type is `application/octet-stream`.
 fn is_octet_stream(headers: &HeaderMap) -> bool {
-    headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/octet-stream"))
+    super::routes::media_type(headers).as_deref() == Some("application/octet-stream")
 }
 
 /// Serves one system file request.

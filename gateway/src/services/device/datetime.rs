@@ -85,14 +85,7 @@ pub(super) async fn set_system_date_and_time(ctx: &Ctx, req: &Element) -> OpResu
         by = ctx.principal.log_name(),
         "system date and time set"
     );
-    Ok(empty("tds:SetSystemDateAndTimeResponse"))
-}
-
-/// An empty response element.
-fn empty(tag: &str) -> String {
-    let mut w = XmlWriter::new();
-    w.empty(tag, &[]);
-    w.finish()
+    Ok("<tds:SetSystemDateAndTimeResponse/>".into())
 }
 
 fn invalid_date_time(detail: String) -> SoapFault {

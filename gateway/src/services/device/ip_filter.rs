@@ -3,7 +3,8 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::network_set::{parse_v4, parse_v6, prefixed};
+use super::network_set::{parse_v4, parse_v6, prefixed_addresses};
+use crate::host::settings::{HostError, Invalid};
 use crate::security::ip_filter::{FilterError, Rules};
 use crate::services::{Ctx, OpResult, required_text};
 use crate::soap::SoapFault;
@@ -26,31 +27,29 @@ fn read(req: &Element) -> Result<(bool, Lists), SoapFault> {
             )));
         }
     };
-    let mut v4 = Vec::new();
-    for e in f.children_named(TT, "IPv4Address") {
-        let (a, p) = prefixed(e)?;
-        let a = parse_v4(a)?;
-        if p > 32 {
-            return Err(SoapFault::invalid_arg_val(
-                Some("ter:InvalidIPv4Address"),
-                format!("{a}/{p}: the prefix is longer than 32"),
-            ));
-        }
-        v4.push((a, p));
-    }
-    let mut v6 = Vec::new();
-    for e in f.children_named(TT, "IPv6Address") {
-        let (a, p) = prefixed(e)?;
-        let a = parse_v6(a)?;
-        if p > 128 {
-            return Err(SoapFault::invalid_arg_val(
-                Some("ter:InvalidIPv6Address"),
-                format!("{a}/{p}: the prefix is longer than 128"),
-            ));
-        }
-        v6.push((a, p));
-    }
+    let v4 = prefixed_addresses(f, "IPv4Address", parse_v4, |a, p| {
+        prefix_at_most(p, 32, Invalid::Ipv4Address, &a)
+    })?;
+    let v6 = prefixed_addresses(f, "IPv6Address", parse_v6, |a, p| {
+        prefix_at_most(p, 128, Invalid::Ipv6Address, &a)
+    })?;
     Ok((allow, (v4, v6)))
+}
+
+/// A filter prefix of `address`: any network, its length at most `max`.
+fn prefix_at_most(
+    prefix: u8,
+    max: u8,
+    what: Invalid,
+    address: &dyn std::fmt::Display,
+) -> Result<(), HostError> {
+    if prefix > max {
+        return Err(HostError::Invalid(
+            what,
+            format!("{address}/{prefix}: the prefix is longer than {max}"),
+        ));
+    }
+    Ok(())
 }
 
 fn fault(e: FilterError) -> SoapFault {
@@ -66,12 +65,6 @@ fn fault(e: FilterError) -> SoapFault {
         }
         FilterError::State(e) => SoapFault::action_failed(None, e.to_string()),
     }
-}
-
-fn empty(tag: &str) -> String {
-    let mut w = XmlWriter::new();
-    w.empty(tag, &[]);
-    w.finish()
 }
 
 pub(super) async fn get_ip_address_filter(ctx: &Ctx, _req: &Element) -> OpResult {
@@ -104,7 +97,7 @@ pub(super) async fn set_ip_address_filter(ctx: &Ctx, req: &Element) -> OpResult 
         .set(Rules { allow, v4, v6 })
         .map_err(fault)?;
     tracing::warn!(rules = ?ctx.app.ip_filter.rules(), by = ctx.principal.log_name(), "IP address filter set");
-    Ok(empty("tds:SetIPAddressFilterResponse"))
+    Ok("<tds:SetIPAddressFilterResponse/>".into())
 }
 
 pub(super) async fn add_ip_address_filter(ctx: &Ctx, req: &Element) -> OpResult {
@@ -112,12 +105,12 @@ pub(super) async fn add_ip_address_filter(ctx: &Ctx, req: &Element) -> OpResult 
     let (_, (v4, v6)) = read(req)?;
     ctx.app.ip_filter.add(&v4, &v6).map_err(fault)?;
     tracing::warn!(rules = ?ctx.app.ip_filter.rules(), by = ctx.principal.log_name(), "IP address filter extended");
-    Ok(empty("tds:AddIPAddressFilterResponse"))
+    Ok("<tds:AddIPAddressFilterResponse/>".into())
 }
 
 pub(super) async fn remove_ip_address_filter(ctx: &Ctx, req: &Element) -> OpResult {
     let (_, (v4, v6)) = read(req)?;
     ctx.app.ip_filter.remove(&v4, &v6).map_err(fault)?;
     tracing::warn!(rules = ?ctx.app.ip_filter.rules(), by = ctx.principal.log_name(), "IP address filter reduced");
-    Ok(empty("tds:RemoveIPAddressFilterResponse"))
+    Ok("<tds:RemoveIPAddressFilterResponse/>".into())
 }

@@ -20,12 +20,6 @@ use crate::xml::ns::{TDS, TT};
 use crate::xml::write::bool_str;
 use crate::xml::{Element, XmlWriter};
 
-fn empty(tag: &str) -> String {
-    let mut w = XmlWriter::new();
-    w.empty(tag, &[]);
-    w.finish()
-}
-
 fn reboot_needed(tag: &str, needed: bool) -> String {
     let mut w = XmlWriter::new();
     w.with(tag, &[], |w| {
@@ -87,7 +81,7 @@ fn ip_address(e: &Element) -> Result<IpAddr, SoapFault> {
 }
 
 /// A `tt:PrefixedIPv4Address` or `tt:PrefixedIPv6Address` (Address, PrefixLength).
-pub(super) fn prefixed(e: &Element) -> Result<(&str, u8), SoapFault> {
+fn prefixed(e: &Element) -> Result<(&str, u8), SoapFault> {
     let address = e.child(TT, "Address").map_or("", Element::text_trim);
     let prefix = e.child(TT, "PrefixLength").map_or("", Element::text_trim);
     let prefix = prefix
@@ -112,7 +106,7 @@ pub(super) async fn set_hostname(ctx: &Ctx, req: &Element) -> OpResult {
     }
     ctx.app.host.set_hostname(name).await.map_err(host_fault)?;
     tracing::info!(name, by = ctx.principal.log_name(), "host name set");
-    Ok(empty("tds:SetHostnameResponse"))
+    Ok("<tds:SetHostnameResponse/>".into())
 }
 
 pub(super) async fn set_hostname_from_dhcp(ctx: &Ctx, req: &Element) -> OpResult {
@@ -155,7 +149,7 @@ pub(super) async fn set_dns(ctx: &Ctx, req: &Element) -> OpResult {
     };
     ctx.app.host.set_dns(&dns).await.map_err(host_fault)?;
     tracing::info!(from_dhcp, servers = ?dns.servers, by = ctx.principal.log_name(), "DNS set");
-    Ok(empty("tds:SetDNSResponse"))
+    Ok("<tds:SetDNSResponse/>".into())
 }
 
 /// A `tt:NetworkHost` (Type IPv4, IPv6 or DNS).
@@ -204,7 +198,7 @@ pub(super) async fn set_ntp(ctx: &Ctx, req: &Element) -> OpResult {
     let ntp = Ntp { servers, from_dhcp };
     ctx.app.host.set_ntp(&ntp).await.map_err(host_fault)?;
     tracing::info!(from_dhcp, servers = ?ntp.servers, by = ctx.principal.log_name(), "NTP set");
-    Ok(empty("tds:SetNTPResponse"))
+    Ok("<tds:SetNTPResponse/>".into())
 }
 
 pub(super) async fn set_network_default_gateway(ctx: &Ctx, req: &Element) -> OpResult {
@@ -225,7 +219,7 @@ pub(super) async fn set_network_default_gateway(ctx: &Ctx, req: &Element) -> OpR
         .await
         .map_err(host_fault)?;
     tracing::info!(v4 = ?gateways.v4, v6 = ?gateways.v6, by = ctx.principal.log_name(), "default gateway set");
-    Ok(empty("tds:SetNetworkDefaultGatewayResponse"))
+    Ok("<tds:SetNetworkDefaultGatewayResponse/>".into())
 }
 
 pub(super) async fn set_zero_configuration(ctx: &Ctx, req: &Element) -> OpResult {
@@ -242,7 +236,7 @@ pub(super) async fn set_zero_configuration(ctx: &Ctx, req: &Element) -> OpResult
         by = ctx.principal.log_name(),
         "zero configuration set"
     );
-    Ok(empty("tds:SetZeroConfigurationResponse"))
+    Ok("<tds:SetZeroConfigurationResponse/>".into())
 }
 
 pub(super) async fn set_dynamic_dns(ctx: &Ctx, req: &Element) -> OpResult {
@@ -280,7 +274,7 @@ pub(super) async fn set_dynamic_dns(ctx: &Ctx, req: &Element) -> OpResult {
         .await
         .map_err(host_fault)?;
     tracing::info!(kind = ?dyn_dns.kind, by = ctx.principal.log_name(), "dynamic DNS set");
-    Ok(empty("tds:SetDynamicDNSResponse"))
+    Ok("<tds:SetDynamicDNSResponse/>".into())
 }
 
 pub(super) async fn get_dynamic_dns(ctx: &Ctx, _req: &Element) -> OpResult {
@@ -311,6 +305,25 @@ pub(super) async fn get_dynamic_dns(ctx: &Ctx, _req: &Element) -> OpResult {
     Ok(w.finish())
 }
 
+/// The prefixed addresses (`tt:PrefixedIPv4Address`, `tt:PrefixedIPv6Address`) that are the
+/// `tag` children of `parent`, parsed and checked.
+pub(super) fn prefixed_addresses<A: Copy>(
+    parent: &Element,
+    tag: &str,
+    parse: fn(&str) -> Result<A, SoapFault>,
+    check: fn(A, u8) -> Result<(), settings::HostError>,
+) -> Result<Vec<(A, u8)>, SoapFault> {
+    parent
+        .children_named(TT, tag)
+        .map(|m| {
+            let (a, p) = prefixed(m)?;
+            let a = parse(a)?;
+            check(a, p).map_err(host_fault)?;
+            Ok((a, p))
+        })
+        .collect()
+}
+
 /// The `tt:Manual` addresses of an IPv4 or IPv6 part, parsed and checked; `None` when there
 /// are none (the current ones stay).
 fn manual_addresses<A: Copy>(
@@ -318,15 +331,7 @@ fn manual_addresses<A: Copy>(
     parse: fn(&str) -> Result<A, SoapFault>,
     check: fn(A, u8) -> Result<(), settings::HostError>,
 ) -> Result<Option<Vec<(A, u8)>>, SoapFault> {
-    let manual = part
-        .children_named(TT, "Manual")
-        .map(|m| {
-            let (a, p) = prefixed(m)?;
-            let a = parse(a)?;
-            check(a, p).map_err(host_fault)?;
-            Ok((a, p))
-        })
-        .collect::<Result<Vec<_>, SoapFault>>()?;
+    let manual = prefixed_addresses(part, "Manual", parse, check)?;
     Ok((!manual.is_empty()).then_some(manual))
 }
 
@@ -491,5 +496,5 @@ pub(super) async fn set_network_protocols(ctx: &Ctx, req: &Element) -> OpResult 
             })?;
         tracing::info!(?ports, by = ctx.principal.log_name(), "HTTP ports changed");
     }
-    Ok(empty("tds:SetNetworkProtocolsResponse"))
+    Ok("<tds:SetNetworkProtocolsResponse/>".into())
 }

@@ -65,7 +65,5 @@ pub(super) async fn set_system_factory_default(ctx: &Ctx, req: &Element) -> OpRe
     ctx.app
         .lifecycle
         .request_after_answer(Exit::FactoryDefault(kind));
-    let mut w = XmlWriter::new();
-    w.empty("tds:SetSystemFactoryDefaultResponse", &[]);
-    Ok(w.finish())
+    Ok("<tds:SetSystemFactoryDefaultResponse/>".into())
 }
