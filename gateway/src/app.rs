@@ -25,6 +25,7 @@ use crate::events::store::{EventStore, StoreConfig, StoreError};
 use crate::events::subscription::{SubscriptionLimits, Subscriptions};
 use crate::events::topics::TopicRegistry;
 use crate::host::HostBackend;
+use crate::keystore::Keystore;
 use crate::logring::LogRing;
 use crate::security::Secret;
 use crate::security::digest::DigestAuth;
@@ -53,6 +54,9 @@ pub enum StartError {
     /// The host backend could not be opened (the sandbox folder).
     #[error("host backend: {0}")]
     Host(std::io::Error),
+    /// The keystore file could not be read.
+    #[error("keystore: {0}")]
+    Keystore(String),
 }
 
 /// The gateway.
@@ -100,6 +104,8 @@ pub struct App {
     pub access_log: LogRing,
     /// Which client addresses may talk to the device (SetIPAddressFilter).
     pub ip_filter: Arc<IpFilter>,
+    /// Keys, certificates and the HTTPS server's certificate (Advanced Security).
+    pub keystore: Arc<Keystore>,
 }
 
 impl App {
@@ -221,6 +227,7 @@ impl App {
         crate::southbound::publish::register_topics(&plan, &topics);
         let io = Arc::new(Southbound::new(plan, db.clone()));
         let ip_filter = Arc::new(IpFilter::load(db.clone())?);
+        let keystore = Arc::new(Keystore::open(data_dir).map_err(StartError::Keystore)?);
         let protocols = NetworkProtocols::new(db.clone(), config.server.listen.clone(), served);
         let host = HostBackend::open(config.host.backend, config.host.root.as_deref())
             .map_err(StartError::Host)?;
@@ -246,6 +253,7 @@ impl App {
             lifecycle: Lifecycle::default(),
             access_log: LogRing::new(crate::logring::RING_BYTES),
             ip_filter,
+            keystore,
         })
     }
 }

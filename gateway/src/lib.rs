@@ -39,6 +39,7 @@ pub mod events;
 pub mod firmware;
 pub mod host;
 pub mod http;
+pub mod keystore;
 pub mod listen;
 pub mod logring;
 pub mod ratelog;

@@ -148,10 +148,18 @@ impl Gateway {
             .iter()
             .filter_map(|l| l.local_addr().ok())
             .collect();
+        let app = Arc::new(App::build(
+            config,
+            plan,
+            data_dir,
+            addrs.clone(),
+            admin_password,
+        )?);
         let tls = if tls_listeners.is_empty() {
             None
         } else {
-            let mut ips: Vec<std::net::IpAddr> = config
+            let mut ips: Vec<std::net::IpAddr> = app
+                .config
                 .server
                 .tls_listen
                 .iter()
@@ -162,17 +170,12 @@ impl Gateway {
                 ips.extend(i.ipv6.iter().map(|(a, _)| std::net::IpAddr::V6(*a)));
             }
             let names = crate::tls::certificate_names(&crate::host::net::hostname(), &ips);
-            let tls = crate::tls::Tls::load_or_create(data_dir, &names)
-                .map_err(|e| RunError::Tls(e.to_string()))?;
+            let tls = app
+                .keystore
+                .serve_tls(data_dir, &names)
+                .map_err(RunError::Tls)?;
             Some((tls_listeners, tls))
         };
-        let app = Arc::new(App::build(
-            config,
-            plan,
-            data_dir,
-            addrs.clone(),
-            admin_password,
-        )?);
         Ok(Gateway {
             app,
             addrs,
@@ -272,10 +275,10 @@ impl Gateway {
         let tls = self.tls.map(|(listeners, tls)| {
             for l in &listeners {
                 if let Ok(addr) = l.local_addr() {
-                    tracing::info!(%addr, cert = %tls.cert_file.display(), "serving ONVIF at https://{addr}/onvif/device_service");
+                    tracing::info!(%addr, paths = ?app.keystore.server_paths(), "serving ONVIF at https://{addr}/onvif/device_service");
                 }
             }
-            (listeners, tls.acceptor())
+            (listeners, tls)
         });
         for addr in &self.addrs {
             tracing::info!(%addr, "serving ONVIF at http://{addr}/onvif/device_service");

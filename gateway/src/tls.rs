@@ -1,14 +1,14 @@
-//! HTTPS: the device certificate and the rustls server configuration (a leaf).
+//! HTTPS: the rustls server configuration (a leaf).
 //!
 //! rustls with the ring provider (no OpenSSL); TLS 1.2 and 1.3 only, rustls' default cipher
-//! suites, ALPN `http/1.1`. The certificate is kept in `<data_dir>/tls/` (`device.crt`,
-//! `device.key`, the key 0600); on the first start with TLS and no certificate, a
-//! self-signed one is made (rcgen) for the host name, `localhost` and the device's addresses.
-//! Every handshake asks [`Tls`] for the certificate in force, so [`Tls::replace`] changes it
-//! for new connections without a restart.
+//! suites, ALPN `http/1.1`. The certificate comes from the keystore (`crate::keystore`),
+//! which calls [`Tls::replace`] when its assignment changes: every handshake asks [`Tls`]
+//! for the certificate in force, so a new one is presented to new connections without a
+//! restart. [`Tls::require_client_certificates`] swaps the server configuration the same
+//! way (the acceptor is read per connection).
 
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use rustls::ServerConfig;
@@ -20,14 +20,6 @@ use tokio_rustls::TlsAcceptor;
 /// Why TLS could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
-    /// A file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// Which.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
     /// The certificate or key is not usable.
     #[error("{0}")]
     Invalid(String),
@@ -52,16 +44,12 @@ impl ResolvesServerCert for Current {
 #[derive(Clone)]
 pub struct Tls {
     current: Arc<Current>,
-    acceptor: TlsAcceptor,
-    /// Where the certificate in force is kept.
-    pub cert_file: PathBuf,
+    acceptor: Arc<RwLock<TlsAcceptor>>,
 }
 
 impl std::fmt::Debug for Tls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tls")
-            .field("cert_file", &self.cert_file)
-            .finish_non_exhaustive()
+        f.debug_struct("Tls").finish_non_exhaustive()
     }
 }
 
@@ -81,62 +69,79 @@ fn certified(
     Ok(Arc::new(certified))
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TlsError + '_ {
-    move |source| TlsError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    #[allow(
+        deprecated,
+        reason = "ring has no post-quantum key exchange; the aws-lc-rs provider that has needs cmake and a C toolchain on the box's build"
+    )]
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn server_config(
+    current: Arc<Current>,
+    client_roots: Option<Vec<CertificateDer<'static>>>,
+) -> Result<ServerConfig, TlsError> {
+    let builder = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])
+        .map_err(|e| TlsError::Invalid(e.to_string()))?;
+    let builder = match client_roots {
+        None => builder.with_no_client_auth(),
+        Some(roots) => {
+            let mut store = rustls::RootCertStore::empty();
+            for r in roots {
+                store
+                    .add(r)
+                    .map_err(|e| TlsError::Invalid(format!("a CA certificate: {e}")))?;
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(store),
+                provider(),
+            )
+            .build()
+            .map_err(|e| TlsError::Invalid(format!("client certificates: {e}")))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder.with_cert_resolver(current);
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// The certificate and PKCS#8 key an earlier version kept in `<data_dir>/tls/`, if any
+/// (the keystore takes them over).
+pub fn legacy_device_certificate(data_dir: &Path) -> Option<(Vec<u8>, Vec<u8>)> {
+    let dir = data_dir.join("tls");
+    let read = |name: &str| -> Option<Vec<u8>> { std::fs::read(dir.join(name)).ok() };
+    let cert = rustls_pemfile::certs(&mut read("device.crt")?.as_slice())
+        .next()?
+        .ok()?;
+    let key = match rustls_pemfile::private_key(&mut read("device.key")?.as_slice()).ok()?? {
+        PrivateKeyDer::Pkcs8(k) => k.secret_pkcs8_der().to_vec(),
+        _ => return None,
+    };
+    Some((cert.to_vec(), key))
 }
 
 impl Tls {
-    /// Loads the device certificate from `<data_dir>/tls/`, making a self-signed one for
-    /// `names` (host names and addresses) if there is none.
-    pub fn load_or_create(data_dir: &Path, names: &[String]) -> Result<Tls, TlsError> {
-        let dir = data_dir.join("tls");
-        let cert_file = dir.join("device.crt");
-        let key_file = dir.join("device.key");
-        if !cert_file.exists() || !key_file.exists() {
-            crate::state::datadir::ensure_private_dir(&dir).map_err(io(&dir))?;
-            let made = rcgen::generate_simple_self_signed(names.to_vec())
-                .map_err(|e| TlsError::Invalid(format!("cannot make a certificate: {e}")))?;
-            let _ = std::fs::remove_file(&key_file);
-            crate::state::datadir::write_private_file(&key_file, &made.signing_key.serialize_pem())
-                .map_err(io(&key_file))?;
-            std::fs::write(&cert_file, made.cert.pem()).map_err(io(&cert_file))?;
-            tracing::warn!(file = %cert_file.display(), ?names, "made a self-signed device certificate");
-        }
-        let chain = rustls_pemfile::certs(&mut std::io::BufReader::new(
-            std::fs::File::open(&cert_file).map_err(io(&cert_file))?,
-        ))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(io(&cert_file))?;
-        let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(
-            std::fs::File::open(&key_file).map_err(io(&key_file))?,
-        ))
-        .map_err(io(&key_file))?
-        .ok_or_else(|| TlsError::Invalid(format!("{}: no private key", key_file.display())))?;
-        let current = Arc::new(Current(RwLock::new(certified(chain, &key)?)));
-        #[allow(
-            deprecated,
-            reason = "ring has no post-quantum key exchange; the aws-lc-rs provider that has needs cmake and a C toolchain on the box's build"
-        )]
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = ServerConfig::builder_with_provider(provider)
-            .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])
-            .map_err(|e| TlsError::Invalid(e.to_string()))?
-            .with_no_client_auth()
-            .with_cert_resolver(current.clone());
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    /// A TLS server presenting `chain` (the end entity first) with `key`.
+    pub fn new(
+        chain: Vec<CertificateDer<'static>>,
+        key: &PrivateKeyDer<'static>,
+    ) -> Result<Tls, TlsError> {
+        let current = Arc::new(Current(RwLock::new(certified(chain, key)?)));
+        let config = server_config(current.clone(), None)?;
         Ok(Tls {
             current,
-            acceptor: TlsAcceptor::from(Arc::new(config)),
-            cert_file,
+            acceptor: Arc::new(RwLock::new(TlsAcceptor::from(Arc::new(config)))),
         })
     }
 
-    /// The acceptor every TLS connection goes through.
+    /// The acceptor of a new TLS connection.
     pub fn acceptor(&self) -> TlsAcceptor {
-        self.acceptor.clone()
+        self.acceptor
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Presents `chain` with `key` on every new connection from now on (open ones keep
@@ -152,6 +157,21 @@ impl Tls {
             .0
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = next;
+        Ok(())
+    }
+
+    /// `Some(roots)`: new connections must present a client certificate issued by one of
+    /// `roots` (none: no client can connect); `None`: no client certificate is asked for.
+    pub fn require_client_certificates(
+        &self,
+        roots: Option<Vec<CertificateDer<'static>>>,
+    ) -> Result<(), TlsError> {
+        let config = server_config(self.current.clone(), roots)?;
+        *self
+            .acceptor
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            TlsAcceptor::from(Arc::new(config));
         Ok(())
     }
 }
@@ -180,24 +200,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_certificate_is_made_once_kept_private_and_replaceable() {
-        use std::os::unix::fs::PermissionsExt as _;
-        let dir = tempfile::tempdir().unwrap();
+    fn the_certificate_is_replaceable_only_by_one_that_fits_its_key() {
         let names = certificate_names("gw", &["192.0.2.7".parse().unwrap()]);
         assert!(names.contains(&"192.0.2.7".to_string()) && names.contains(&"gw".to_string()));
-        let tls = Tls::load_or_create(dir.path(), &names).unwrap();
-        let key = dir.path().join("tls/device.key");
-        assert_eq!(
-            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        let first = std::fs::read(&tls.cert_file).unwrap();
-        let again = Tls::load_or_create(dir.path(), &names).unwrap();
-        assert_eq!(
-            std::fs::read(&again.cert_file).unwrap(),
-            first,
-            "kept, not remade"
-        );
+        let first = rcgen::generate_simple_self_signed(names).unwrap();
+        let key = PrivateKeyDer::try_from(first.signing_key.serialize_der()).unwrap();
+        let tls = Tls::new(vec![first.cert.der().clone()], &key).unwrap();
 
         let other = rcgen::generate_simple_self_signed(vec!["other".into()]).unwrap();
         let chain = vec![other.cert.der().clone()];
@@ -207,5 +215,28 @@ mod tests {
         let stranger = rcgen::generate_simple_self_signed(vec!["x".into()]).unwrap();
         let wrong = PrivateKeyDer::try_from(stranger.signing_key.serialize_der()).unwrap();
         assert!(tls.replace(chain, &wrong).is_err());
+        assert!(Tls::new(Vec::new(), &key_der).is_err());
+        tls.require_client_certificates(Some(vec![other.cert.der().clone()]))
+            .unwrap();
+        // A root store of nothing is refused by rustls: no client could ever connect.
+        assert!(tls.require_client_certificates(Some(Vec::new())).is_err());
+        tls.require_client_certificates(None).unwrap();
+    }
+
+    #[test]
+    fn an_earlier_versions_certificate_is_read_for_the_keystore() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(legacy_device_certificate(dir.path()).is_none());
+        let made = rcgen::generate_simple_self_signed(vec!["gw".into()]).unwrap();
+        std::fs::create_dir(dir.path().join("tls")).unwrap();
+        std::fs::write(dir.path().join("tls/device.crt"), made.cert.pem()).unwrap();
+        std::fs::write(
+            dir.path().join("tls/device.key"),
+            made.signing_key.serialize_pem(),
+        )
+        .unwrap();
+        let (cert, key) = legacy_device_certificate(dir.path()).unwrap();
+        assert_eq!(cert, made.cert.der().to_vec());
+        assert_eq!(key, made.signing_key.serialize_der());
     }
 }

@@ -38,8 +38,12 @@ def s_client(g, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_the_device_certificate_is_made_once_and_its_key_kept_private(tls_gateway):
-    key = tls_gateway.data / "tls" / "device.key"
-    assert key.stat().st_mode & 0o777 == 0o600
+    # The key is in the keystore (0600 in a 0700 folder), never beside the published certificate.
+    store = tls_gateway.data / "keystore" / "keystore.json"
+    assert store.stat().st_mode & 0o777 == 0o600
+    assert store.parent.stat().st_mode & 0o777 == 0o700
+    assert not (tls_gateway.data / "tls" / "device.key").exists()
+    assert "PRIVATE KEY" not in tls_gateway.cert.read_text()
     assert tls_gateway.cert.read_text().startswith("-----BEGIN CERTIFICATE-----")
     assert "serving ONVIF at https://127.0.0.1:" in tls_gateway.log()
 

@@ -19,12 +19,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::tls::Tls;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
-use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service as _;
 
@@ -79,7 +79,7 @@ impl Default for ServeSettings {
 /// Each [`Rebind`] from `rebinds` changes the listeners accepted on (open connections stay).
 pub async fn serve<F, R>(
     listeners: Vec<TcpListener>,
-    tls: Option<(Vec<TcpListener>, TlsAcceptor)>,
+    tls: Option<(Vec<TcpListener>, Tls)>,
     ip_filter: Option<Arc<IpFilter>>,
     mut rebinds: mpsc::UnboundedReceiver<Rebind>,
     filter: F,
@@ -102,7 +102,7 @@ pub async fn serve<F, R>(
     // The accept loop of each served address, stopped by its own token.
     let mut serving: HashMap<SocketAddr, CancellationToken> = HashMap::new();
     let start = |listener: TcpListener,
-                 tls: Option<TlsAcceptor>,
+                 tls: Option<Tls>,
                  accepting: &mut tokio::task::JoinSet<()>,
                  serving: &mut HashMap<SocketAddr, CancellationToken>| {
         let local = match listener.local_addr() {
@@ -126,14 +126,9 @@ pub async fn serve<F, R>(
     for listener in listeners {
         start(listener, None, &mut accepting, &mut serving);
     }
-    if let Some((listeners, acceptor)) = tls {
+    if let Some((listeners, tls)) = tls {
         for listener in listeners {
-            start(
-                listener,
-                Some(acceptor.clone()),
-                &mut accepting,
-                &mut serving,
-            );
+            start(listener, Some(tls.clone()), &mut accepting, &mut serving);
         }
     }
     loop {
@@ -208,7 +203,7 @@ struct Shared {
 async fn accept_loop<F, R>(
     listener: TcpListener,
     local: SocketAddr,
-    tls: Option<TlsAcceptor>,
+    tls: Option<Tls>,
     filter: F,
     shared: Shared,
     stop: CancellationToken,
@@ -267,8 +262,9 @@ async fn accept_loop<F, R>(
                 None => serve_connection(stream, info, deadlines, filter, watcher).await,
                 // The handshake on the connection's own task, under its own deadline: a
                 // client that says nothing holds its slot at most that long.
-                Some(acceptor) => {
-                    match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
+                // The acceptor in force now (client certificates may have been asked for).
+                Some(tls) => {
+                    match tokio::time::timeout(handshake, tls.acceptor().accept(stream)).await {
                         Ok(Ok(stream)) => {
                             serve_connection(stream, info, deadlines, filter, watcher).await;
                         }
