@@ -32,6 +32,7 @@ NS = {
     "env": "http://www.w3.org/2003/05/soap-envelope",
     "tds": "http://www.onvif.org/ver10/device/wsdl",
     "tt": "http://www.onvif.org/ver10/schema",
+    "tas": "http://www.onvif.org/ver10/advancedsecurity/wsdl",
     "ter": "http://www.onvif.org/ver10/error",
     "wsse": "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd",
     "wsu": "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd",
@@ -55,6 +56,9 @@ class Validator:
         spec = importlib.util.spec_from_file_location("onvif_validate", ONVIF / "validate.py")
         self.mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(self.mod)
+        # validate.py (vendored unmodified) loads the services it was written for; railgate
+        # also serves the Advanced Security service, whose WSDL is in the same vendored set.
+        self.mod.WSDLS.append("ver10/advancedsecurity/wsdl/advancedsecurity.wsdl")
         self.schema, _problems, _how = self.mod.get_schema(False, True, False)
         self.count = 0
 

@@ -264,7 +264,10 @@ async fn the_first_start_with_https_makes_and_assigns_a_device_certificate_once(
     let info = crypto::read_certificate(&leaf.der).unwrap();
     assert_eq!(info.subject, "CN=gw");
     let pem = std::fs::read(ks.presented_file()).unwrap();
-    let published = rustls_pemfile::certs(&mut pem.as_slice()).next().unwrap().unwrap();
+    let published = rustls_pemfile::certs(&mut pem.as_slice())
+        .next()
+        .unwrap()
+        .unwrap();
     assert_eq!(published.as_ref(), leaf.der.as_slice());
     // Serving HTTPS, the assignment stays until replaced.
     assert!(matches!(
@@ -283,7 +286,11 @@ async fn an_earlier_versions_certificate_is_taken_over_and_its_key_file_removed(
     let made = rcgen::generate_simple_self_signed(vec!["old".into()]).unwrap();
     std::fs::create_dir(dir.path().join("tls")).unwrap();
     std::fs::write(dir.path().join("tls/device.crt"), made.cert.pem()).unwrap();
-    std::fs::write(dir.path().join("tls/device.key"), made.signing_key.serialize_pem()).unwrap();
+    std::fs::write(
+        dir.path().join("tls/device.key"),
+        made.signing_key.serialize_pem(),
+    )
+    .unwrap();
     let ks = store(dir.path());
     ks.serve_tls(dir.path(), &["new".into()]).unwrap();
     let path = ks.path(&ks.server_paths()[0]).unwrap();

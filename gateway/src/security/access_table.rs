@@ -3,9 +3,9 @@
 
 use super::access::{AccessClass::*, Operation};
 use crate::soap::Service::*;
-use crate::xml::ns::{TDS, TEV, TMD, WSNT};
+use crate::xml::ns::{TAS, TDS, TEV, TMD, WSNT};
 
-/// Every operation of the device, DeviceIO and event services, with its access class.
+/// Every operation of the device, DeviceIO, event and advanced security services, with its access class.
 #[rustfmt::skip]
 pub const OPERATIONS: &[Operation] = &[
     Operation { service: Device, ns: TDS, name: "GetServices", class: PreAuth },
@@ -158,6 +158,52 @@ pub const OPERATIONS: &[Operation] = &[
     Operation { service: Events, ns: WSNT, name: "CreatePullPoint", class: ReadMedia }, // READ_MEDIA (by analogy; not stated)
     Operation { service: Events, ns: WSNT, name: "GetMessages", class: ReadMedia }, // READ_MEDIA (by analogy; not stated)
     Operation { service: Events, ns: WSNT, name: "DestroyPullPoint", class: ReadMedia }, // READ_MEDIA (by analogy; not stated)
+    Operation { service: AdvancedSecurity, ns: TAS, name: "GetServiceCapabilities", class: PreAuth },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "CreateRSAKeyPair", class: WriteSystem },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "CreateECCKeyPair", class: WriteSystem },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "UploadKeyPairInPKCS8", class: WriteSystem },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "UploadCertificateWithPrivateKeyInPKCS12", class: WriteSystem },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "GetKeyStatus", class: ReadSystemSecret },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "GetPrivateKeyStatus", class: ReadSystemSecret },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "GetAllKeys", class: ReadSystemSecret },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "DeleteKey", class: Unrecoverable },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "CreatePKCS10CSR", class: ReadSystem },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "CreateSelfSignedCertificate", class: WriteSystem },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "UploadCertificate", class: WriteSystem },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "GetCertificate", class: ReadSystemSecret },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "GetAllCertificates", class: ReadSystemSecret },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "DeleteCertificate", class: Unrecoverable },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "CreateCertificationPath", class: WriteSystem },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "GetCertificationPath", class: ReadSystemSecret },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "GetAllCertificationPaths", class: ReadSystemSecret },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "SetCertificationPath", class: WriteSystem },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "DeleteCertificationPath", class: Unrecoverable },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "UploadPassphrase", class: WriteSystem },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "GetAllPassphrases", class: ReadSystemSecret },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "DeletePassphrase", class: Unrecoverable },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "UploadCRL", class: WriteSystem }, // not stated; security configuration
+    Operation { service: AdvancedSecurity, ns: TAS, name: "GetCRL", class: ReadSystemSecret }, // not stated; security configuration
+    Operation { service: AdvancedSecurity, ns: TAS, name: "GetAllCRLs", class: ReadSystemSecret }, // not stated; security configuration
+    Operation { service: AdvancedSecurity, ns: TAS, name: "DeleteCRL", class: Unrecoverable }, // not stated; security configuration
+    Operation { service: AdvancedSecurity, ns: TAS, name: "CreateCertPathValidationPolicy", class: WriteSystem }, // not stated; security configuration
+    Operation { service: AdvancedSecurity, ns: TAS, name: "GetCertPathValidationPolicy", class: ReadSystemSecret }, // not stated; security configuration
+    Operation { service: AdvancedSecurity, ns: TAS, name: "GetAllCertPathValidationPolicies", class: ReadSystemSecret }, // not stated; security configuration
+    Operation { service: AdvancedSecurity, ns: TAS, name: "SetCertPathValidationPolicy", class: WriteSystem }, // not stated; security configuration
+    Operation { service: AdvancedSecurity, ns: TAS, name: "DeleteCertPathValidationPolicy", class: Unrecoverable }, // not stated; security configuration
+    Operation { service: AdvancedSecurity, ns: TAS, name: "AddServerCertificateAssignment", class: WriteSystem },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "RemoveServerCertificateAssignment", class: WriteSystem },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "ReplaceServerCertificateAssignment", class: WriteSystem },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "GetAssignedServerCertificates", class: ReadSystemSecret },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "SetEnabledTLSVersions", class: WriteSystem },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "GetEnabledTLSVersions", class: ReadSystem },
+    Operation { service: AdvancedSecurity, ns: TAS, name: "SetClientAuthenticationRequired", class: WriteSystem }, // not stated; security configuration
+    Operation { service: AdvancedSecurity, ns: TAS, name: "GetClientAuthenticationRequired", class: ReadSystemSecret }, // not stated; security configuration
+    Operation { service: AdvancedSecurity, ns: TAS, name: "SetCnMapsToUser", class: WriteSystem }, // not stated; security configuration
+    Operation { service: AdvancedSecurity, ns: TAS, name: "GetCnMapsToUser", class: ReadSystemSecret }, // not stated; security configuration
+    Operation { service: AdvancedSecurity, ns: TAS, name: "AddCertPathValidationPolicyAssignment", class: WriteSystem }, // not stated; security configuration
+    Operation { service: AdvancedSecurity, ns: TAS, name: "RemoveCertPathValidationPolicyAssignment", class: WriteSystem }, // not stated; security configuration
+    Operation { service: AdvancedSecurity, ns: TAS, name: "ReplaceCertPathValidationPolicyAssignment", class: WriteSystem }, // not stated; security configuration
+    Operation { service: AdvancedSecurity, ns: TAS, name: "GetAssignedCertPathValidationPolicies", class: ReadSystemSecret }, // not stated; security configuration
     Operation { service: DeviceIo, ns: TMD, name: "GetRelayOutputs", class: ReadMedia }, // alias of the tds form (not in the WSDL; sent by clients)
     Operation { service: DeviceIo, ns: TMD, name: "SetRelayOutputState", class: Actuate }, // alias of the tds form (not in the WSDL; sent by clients)
     Operation { service: DeviceIo, ns: TDS, name: "SetRelayOutputSettings", class: Actuate }, // alias of the tmd form (not in the WSDL; sent by clients)

@@ -13,6 +13,7 @@ use crate::security::Principal;
 use crate::soap::{Service, SoapFault};
 use crate::xml::Element;
 
+pub mod advanced_security;
 pub mod device;
 pub mod deviceio;
 pub mod events;
@@ -76,6 +77,7 @@ pub fn handler(service: Service, ns: &str, name: &str) -> Option<Handler> {
         Service::Device => device::handler(ns, name),
         Service::DeviceIo => deviceio::handler(ns, name),
         Service::Events => events::handler(ns, name),
+        Service::AdvancedSecurity => advanced_security::handler(ns, name),
     }
 }
 
@@ -85,6 +87,7 @@ pub fn implemented(service: Service) -> &'static [(&'static str, &'static str)] 
         Service::Device => device::IMPLEMENTED,
         Service::DeviceIo => deviceio::IMPLEMENTED,
         Service::Events => events::IMPLEMENTED,
+        Service::AdvancedSecurity => advanced_security::IMPLEMENTED,
     }
 }
 
@@ -147,6 +150,11 @@ mod tests {
                 Service::Events,
                 "events/wsdl/event.wsdl",
                 &["EventPortType", "PullPointSubscription"][..],
+            ),
+            (
+                Service::AdvancedSecurity,
+                "advancedsecurity/wsdl/advancedsecurity.wsdl",
+                &["AdvancedSecurityService", "Keystore", "TLSServer"][..],
             ),
         ] {
             let text = std::fs::read(format!("{base}{file}")).unwrap();

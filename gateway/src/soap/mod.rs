@@ -17,11 +17,18 @@ pub enum Service {
     DeviceIo,
     /// Events, at `/onvif/event_service` (and the subscription addresses below it).
     Events,
+    /// Advanced security (keystore, TLS server), at `/onvif/advanced_security_service`.
+    AdvancedSecurity,
 }
 
 impl Service {
     /// Every service, in the order GetServices lists them.
-    pub const ALL: [Service; 3] = [Service::Device, Service::DeviceIo, Service::Events];
+    pub const ALL: [Service; 4] = [
+        Service::Device,
+        Service::DeviceIo,
+        Service::Events,
+        Service::AdvancedSecurity,
+    ];
 
     /// The endpoint path.
     pub fn path(self) -> &'static str {
@@ -29,6 +36,7 @@ impl Service {
             Service::Device => "/onvif/device_service",
             Service::DeviceIo => "/onvif/deviceio_service",
             Service::Events => "/onvif/event_service",
+            Service::AdvancedSecurity => "/onvif/advanced_security_service",
         }
     }
 
@@ -38,6 +46,7 @@ impl Service {
             Service::Device => crate::xml::ns::TDS,
             Service::DeviceIo => crate::xml::ns::TMD,
             Service::Events => crate::xml::ns::TEV,
+            Service::AdvancedSecurity => crate::xml::ns::TAS,
         }
     }
 

@@ -8,6 +8,8 @@ pub const TDS: &str = "http://www.onvif.org/ver10/device/wsdl";
 pub const TMD: &str = "http://www.onvif.org/ver10/deviceIO/wsdl";
 /// ONVIF event service.
 pub const TEV: &str = "http://www.onvif.org/ver10/events/wsdl";
+/// ONVIF advanced security service (keystore, TLS server).
+pub const TAS: &str = "http://www.onvif.org/ver10/advancedsecurity/wsdl";
 /// ONVIF common schema.
 pub const TT: &str = "http://www.onvif.org/ver10/schema";
 /// ONVIF fault subcodes.
@@ -40,6 +42,7 @@ pub const ENVELOPE_DECLS: &[(&str, &str)] = &[
     ("tds", TDS),
     ("tmd", TMD),
     ("tev", TEV),
+    ("tas", TAS),
     ("wsnt", WSNT),
     ("wstop", WSTOP),
     ("wsa", WSA),

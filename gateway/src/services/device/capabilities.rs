@@ -17,6 +17,7 @@ pub fn version(service: Service) -> (u32, u32) {
         Service::Device => (26, 6),
         Service::DeviceIo => (21, 6),
         Service::Events => (24, 12),
+        Service::AdvancedSecurity => (26, 6),
     }
 }
 
@@ -170,6 +171,15 @@ pub(super) async fn get_services(ctx: &Ctx, req: &Element) -> OpResult {
                                     ctx,
                                     w,
                                     "tmd:Capabilities",
+                                )
+                            });
+                        }
+                        Service::AdvancedSecurity => {
+                            w.with("tds:Capabilities", &[], |w| {
+                                crate::services::advanced_security::write_capabilities(
+                                    ctx,
+                                    w,
+                                    "tas:Capabilities",
                                 )
                             });
                         }
