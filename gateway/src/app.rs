@@ -31,6 +31,7 @@ use crate::security::Secret;
 use crate::security::digest::DigestAuth;
 use crate::security::gate::Gate;
 use crate::security::ip_filter::IpFilter;
+use crate::security::policy::AccessPolicy;
 use crate::security::throttle::{Throttle, ThrottleConfig};
 use crate::security::user_rate::{UserRate, UserRateConfig};
 use crate::security::users::{BootstrapError, UserDirectory, UserLimits};
@@ -106,6 +107,8 @@ pub struct App {
     pub ip_filter: Arc<IpFilter>,
     /// Keys, certificates and the HTTPS server's certificate (Advanced Security).
     pub keystore: Arc<Keystore>,
+    /// Which user levels may call each access class (the gate reads the same one).
+    pub access_policy: Arc<AccessPolicy>,
 }
 
 impl App {
@@ -185,7 +188,9 @@ impl App {
             per_second: sec.auth_rate_per_user,
             burst: sec.auth_burst_per_user,
         });
-        let gate = Gate::new(users.clone(), wsse, digest, throttle, rate);
+        let access_policy = Arc::new(AccessPolicy::load(db.clone())?);
+        let gate = Gate::new(users.clone(), wsse, digest, throttle, rate)
+            .with_policy(access_policy.clone());
         let ev = &config.events;
         let store = EventStore::open(
             data_dir,
@@ -254,6 +259,7 @@ impl App {
             access_log: LogRing::new(crate::logring::RING_BYTES),
             ip_filter,
             keystore,
+            access_policy,
         })
     }
 }

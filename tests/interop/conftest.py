@@ -257,6 +257,23 @@ def texts(resp, path: str) -> list[str]:
     return [e.text for e in xml(resp).findall(path, NS)]
 
 
+def presented_certificate(port: int, client: tuple[str, str] | None = None) -> bytes:
+    """The certificate a new TLS connection to 127.0.0.1:`port` is shown (not verified
+    here), offering the client certificate `client` (cert, key PEM files) if given."""
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if client:
+        ctx.load_cert_chain(*client)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw) as tls:
+            # TLS 1.3 reports a refused client certificate after the handshake: read once.
+            tls.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            tls.recv(1)
+            return tls.getpeercert(binary_form=True)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

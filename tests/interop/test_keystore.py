@@ -7,7 +7,6 @@ and nothing changed; the access classes enforced."""
 
 import base64
 import shutil
-import socket
 import ssl
 import subprocess
 import time
@@ -15,7 +14,7 @@ import time
 import pytest
 
 from conftest import (ADMIN, OPERATOR, ROOT, USER, Gateway, add_users, fault_codes, free_port,
-                      soap, texts, zeep_client)
+                      presented_certificate, soap, texts, zeep_client)
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is missing")
 
@@ -53,13 +52,7 @@ def one(r, path):
 
 
 def presented(g) -> bytes:
-    """The certificate a new TLS connection is shown (not verified here)."""
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    with socket.create_connection(("127.0.0.1", g.tls_port), timeout=10) as raw:
-        with ctx.wrap_socket(raw) as tls:
-            return tls.getpeercert(binary_form=True)
+    return presented_certificate(g.tls_port)
 
 
 def certificate(g, cert_id) -> bytes:

@@ -148,7 +148,8 @@ enum After {
 }
 
 /// Resets the data folder to factory defaults (`railgate::state::factory`); Hard also deletes
-/// the event store.
+/// the event store and the keystore (keys, certificates; Soft keeps the device's HTTPS
+/// identity, as it keeps the network settings).
 fn factory_default(data_dir: &Path, kind: FactoryDefault) -> Result<(), ExitCode> {
     let fail = |what: String| {
         tracing::error!("factory default failed: {what}");
@@ -159,6 +160,8 @@ fn factory_default(data_dir: &Path, kind: FactoryDefault) -> Result<(), ExitCode
     if kind == FactoryDefault::Hard {
         railgate::events::store::EventStore::remove_files(data_dir)
             .map_err(|e| fail(format!("event store: {e}")))?;
+        railgate::keystore::Keystore::remove_files(data_dir)
+            .map_err(|e| fail(format!("keystore: {e}")))?;
     }
     tracing::warn!(?kind, data_dir = %data_dir.display(), "factory default applied");
     Ok(())

@@ -191,10 +191,11 @@ pub struct CertInfo {
     pub not_after: i64,
     /// The public key's length in bits.
     pub key_length: usize,
-    /// Key usage names, as x509-parser spells them ("Digital Signature", ...).
-    pub key_usage: Vec<String>,
-    /// Extended key usage OIDs.
-    pub extended_key_usage: Vec<String>,
+    /// Key usage names, as x509-parser spells them ("Digital Signature", ...), and whether
+    /// the extension is critical.
+    pub key_usage: Option<(bool, Vec<String>)>,
+    /// Extended key usage OIDs, and whether the extension is critical.
+    pub extended_key_usage: Option<(bool, Vec<String>)>,
 }
 
 fn parse(der: &[u8]) -> Result<X509Certificate<'_>, CryptoError> {
@@ -214,17 +215,20 @@ pub fn read_certificate(der: &[u8]) -> Result<CertInfo, CryptoError> {
     let cert = parse(der)?;
     let (_, key_length) = public_kind(cert.public_key())?;
     let key_usage = match cert.key_usage() {
-        Ok(Some(ku)) => ku
-            .value
-            .to_string()
-            .split(", ")
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        _ => Vec::new(),
+        Ok(Some(ku)) => Some((
+            ku.critical,
+            ku.value
+                .to_string()
+                .split(", ")
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        )),
+        _ => None,
     };
     let extended_key_usage = match cert.extended_key_usage() {
         Ok(Some(eku)) => {
+            let critical = eku.critical;
             let e = eku.value;
             let mut v = Vec::new();
             for (set, oid) in [
@@ -240,9 +244,9 @@ pub fn read_certificate(der: &[u8]) -> Result<CertInfo, CryptoError> {
                 }
             }
             v.extend(e.other.iter().map(ToString::to_string));
-            v
+            Some((critical, v))
         }
-        _ => Vec::new(),
+        _ => None,
     };
     Ok(CertInfo {
         spki: cert.public_key().raw.to_vec(),
@@ -310,6 +314,47 @@ pub const DN_ATTRIBUTES: &[(&str, &str)] = &[
     ("GenerationQualifier", "2.5.4.44"),
     ("DomainComponent", "0.9.2342.19200300.100.1.25"),
 ];
+
+/// Reads a distinguished name written as RFC 4514 text (`CN=gw, O=Site`), the form the
+/// device service's older operations take; text without `=` is a common name. Attribute
+/// names: CN, O, OU, C, ST, L, SERIALNUMBER, DC, or a dotted OID.
+pub fn parse_dn(text: &str) -> Result<Name, CryptoError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(CryptoError::Malformed("the subject is empty".into()));
+    }
+    if !text.contains('=') {
+        return Ok(vec![("2.5.4.3".into(), text.to_owned())]);
+    }
+    let mut name = Vec::new();
+    for part in text.split(',') {
+        let Some((key, value)) = part.split_once('=') else {
+            return Err(CryptoError::Malformed(format!(
+                "{part:?} is not TYPE=value"
+            )));
+        };
+        let oid = match key.trim().to_ascii_uppercase().as_str() {
+            "CN" => "2.5.4.3".to_owned(),
+            "O" => "2.5.4.10".to_owned(),
+            "OU" => "2.5.4.11".to_owned(),
+            "C" => "2.5.4.6".to_owned(),
+            "ST" => "2.5.4.8".to_owned(),
+            "L" => "2.5.4.7".to_owned(),
+            "SERIALNUMBER" => "2.5.4.5".to_owned(),
+            "DC" => "0.9.2342.19200300.100.1.25".to_owned(),
+            other => {
+                oid_arcs(other)?;
+                other.to_owned()
+            }
+        };
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(CryptoError::Malformed(format!("{key} is empty")));
+        }
+        name.push((oid, value.to_owned()));
+    }
+    Ok(name)
+}
 
 /// Parses a dotted OID.
 pub fn oid_arcs(oid: &str) -> Result<Vec<u64>, CryptoError> {

@@ -242,6 +242,18 @@ impl Keystore {
         })
     }
 
+    /// Deletes the keystore of `data_dir` and the published certificate (a Hard factory
+    /// default; the next start with HTTPS makes a new device certificate).
+    pub fn remove_files(data_dir: &Path) -> std::io::Result<()> {
+        for dir in [data_dir.join("keystore"), data_dir.join("tls")] {
+            match std::fs::remove_dir_all(&dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// The limits in force.
     pub fn limits(&self) -> Limits {
         self.limits
@@ -751,6 +763,46 @@ impl Keystore {
                 return Err(KeystoreError::AlreadyAssigned(new.to_owned()));
             }
             s.server_paths[i] = new.to_owned();
+            Ok(())
+        })
+    }
+
+    /// Whether the HTTPS server is running (its certificate comes from here).
+    pub fn serving_tls(&self) -> bool {
+        self.tls.get().is_some()
+    }
+
+    /// Whether the keystore has a ready private key for the public key `spki`.
+    pub fn has_private_key_for(&self, spki: &[u8]) -> bool {
+        self.state
+            .lock()
+            .keys
+            .iter()
+            .any(|k| k.spki == spki && k.pkcs8.is_some())
+    }
+
+    /// Stops presenting the paths that end in `certificate` (the device service's
+    /// SetCertificatesStatus false); refused while HTTPS is served, like
+    /// RemoveServerCertificateAssignment.
+    pub fn stop_presenting(&self, certificate: &str) -> Result<()> {
+        let serving = self.serving_tls();
+        self.change(|s| {
+            let ending: Vec<String> = s
+                .server_paths
+                .iter()
+                .filter(|p| {
+                    find_path(s, p)
+                        .is_ok_and(|p| p.certificates.first().is_some_and(|c| c == certificate))
+                })
+                .cloned()
+                .collect();
+            if serving && !ending.is_empty() {
+                return Err(KeystoreError::InUse(
+                    format!("certificate {certificate:?}"),
+                    "the HTTPS server is enabled and presents it; enable another instead".into(),
+                ));
+            }
+            s.server_paths.retain(|p| !ending.contains(p));
             Ok(())
         })
     }

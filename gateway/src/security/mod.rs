@@ -11,6 +11,8 @@
 //! - [`throttle`]: lockout after repeated failed logins, per (address, user name), with a
 //!   per-address ceiling.
 //! - [`user_rate`]: authentications per second per user (token bucket).
+//! - [`policy`]: the access policy in force (Core's default, or a bounded site document:
+//!   GetAccessPolicy/SetAccessPolicy).
 //! - [`users`]: the credential store both schemes share (GetUsers/CreateUsers/...).
 //! - [`secret`]: a password type that never prints.
 
@@ -20,6 +22,7 @@ pub mod digest;
 pub mod gate;
 pub mod ip_filter;
 pub mod lookup;
+pub mod policy;
 pub mod secret;
 pub mod throttle;
 pub mod user_rate;

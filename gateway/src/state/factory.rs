@@ -2,7 +2,8 @@
 //! the clean stop, before railgate starts again), in one transaction.
 //!
 //! Both kinds reset what clients changed: the configurable scopes (back to the configured
-//! name and location), the discovery mode (Discoverable), the relay, input and serial-port
+//! name and location), the discovery mode (Discoverable), the access policy (Core's
+//! default), the relay, input and serial-port
 //! settings (back to the mapping's). Both keep what makes the device itself: its serial
 //! number, its WS-Discovery endpoint reference and message counters (clients and discovery
 //! proxies know the device by them), and the OSDP readers' installed keys (in the data folder:
@@ -33,7 +34,7 @@ pub enum FactoryDefault {
 }
 
 /// The settings keys clients' changes live under (the rest belongs to the device).
-const CLIENT_SETTINGS: &[&str] = &["scopes_initialized", "discovery_mode"];
+const CLIENT_SETTINGS: &[&str] = &["scopes_initialized", "discovery_mode", "access_policy"];
 const CLIENT_SETTING_PREFIXES: &[&str] = &["deviceio."];
 /// The network settings railgate itself keeps (Hard only).
 const NETWORK_PREFIX: &str = "network.";

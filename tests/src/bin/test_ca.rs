@@ -4,7 +4,8 @@
 //! writes, in `<dir>`: `ca.der` (the CA's certificate), `leaf.der` (the request's
 //! certificate, signed by the CA, for the subject and extensions the request carries),
 //! `other-ca.der` (a second CA with the same name and another key: not the leaf's issuer)
-//! and `ca-key.der` (the CA's PKCS#8 key, for a test that must sign more).
+//! and `client.pem` + `client-key.pem` (a TLS client certificate the CA issued, for the
+//! client certificate mode).
 
 use std::path::PathBuf;
 
@@ -35,9 +36,19 @@ fn main() -> anyhow::Result<()> {
             .context("the request does not verify")?;
     let (params, key, der) = ca()?;
     std::fs::write(dir.join("ca.der"), &der)?;
-    std::fs::write(dir.join("ca-key.der"), key.serialize_der())?;
     let issuer = Issuer::new(params, &key);
     std::fs::write(dir.join("leaf.der"), csr.signed_by(&issuer)?.der())?;
+    let client_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+    let mut client = CertificateParams::new(Vec::<String>::new())?;
+    client.distinguished_name.push(DnType::CommonName, "vms");
+    client
+        .extended_key_usages
+        .push(rcgen::ExtendedKeyUsagePurpose::ClientAuth);
+    std::fs::write(
+        dir.join("client.pem"),
+        client.signed_by(&client_key, &issuer)?.pem(),
+    )?;
+    std::fs::write(dir.join("client-key.pem"), client_key.serialize_pem())?;
     let (_, _, other) = ca()?;
     std::fs::write(dir.join("other-ca.der"), other)?;
     Ok(())

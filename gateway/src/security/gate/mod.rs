@@ -37,8 +37,9 @@ use chrono::{DateTime, Utc};
 use crate::ratelog::RateLog;
 use crate::soap::{Envelope, SoapFault};
 
-use super::access::{AccessClass, Operation, allows};
+use super::access::{AccessClass, Operation};
 use super::digest::{self, DigestAuth};
+use super::policy::AccessPolicy;
 use super::throttle::{Locked, Throttle};
 use super::user_rate::UserRate;
 use super::users::UserDirectory;
@@ -134,6 +135,7 @@ pub struct Gate {
     digest: DigestAuth,
     throttle: Throttle,
     rate: UserRate,
+    policy: Arc<AccessPolicy>,
     warnings: RateLog<&'static str>,
 }
 
@@ -163,8 +165,15 @@ impl Gate {
             digest,
             throttle,
             rate,
+            policy: Arc::new(AccessPolicy::default()),
             warnings: RateLog::per_10s(),
         }
+    }
+
+    /// The gate under `policy` rather than Core's default access policy.
+    pub fn with_policy(mut self, policy: Arc<AccessPolicy>) -> Self {
+        self.policy = policy;
+        self
     }
 
     /// UsernameToken nonces and Digest nonces remembered now, over all users.
@@ -338,7 +347,7 @@ impl Gate {
         let Some((username, level)) = principal else {
             return Decision::Challenge { stale: false };
         };
-        if !allows(level, op.class) {
+        if !self.policy.allows(level, op.class) {
             self.warn("level", now, |suppressed| {
                 tracing::warn!(user = %username, %level, operation = op.name, class = ?op.class, suppressed, "refused: user level too low")
             });

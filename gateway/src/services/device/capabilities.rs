@@ -61,9 +61,9 @@ pub fn write_device_capabilities(ctx: &Ctx, w: &mut XmlWriter, tag: &str) {
             &[
                 ("TLS1.0", "false"),
                 ("TLS1.1", "false"),
-                ("TLS1.2", "false"),
-                ("OnboardKeyGeneration", "false"),
-                ("AccessPolicyConfig", "false"),
+                ("TLS1.2", bool_str(ctx.app.keystore.serving_tls())),
+                ("OnboardKeyGeneration", "true"),
+                ("AccessPolicyConfig", "true"),
                 ("DefaultAccessPolicy", "true"),
                 ("Dot1X", "false"),
                 ("RemoteUserHandling", "false"),
@@ -261,16 +261,11 @@ pub(super) async fn get_capabilities(ctx: &Ctx, req: &Element) -> OpResult {
                     });
                     write_io_capabilities(ctx, w);
                     w.with("tt:Security", &[], |w| {
-                        for flag in [
-                            "TLS1.1",
-                            "TLS1.2",
-                            "OnboardKeyGeneration",
-                            "AccessPolicyConfig",
-                            "X.509Token",
-                            "SAMLToken",
-                            "KerberosToken",
-                            "RELToken",
-                        ] {
+                        w.leaf("tt:TLS1.1", "false");
+                        w.leaf("tt:TLS1.2", bool_str(ctx.app.keystore.serving_tls()));
+                        w.leaf("tt:OnboardKeyGeneration", "true");
+                        w.leaf("tt:AccessPolicyConfig", "true");
+                        for flag in ["X.509Token", "SAMLToken", "KerberosToken", "RELToken"] {
                             w.leaf(&format!("tt:{flag}"), "false");
                         }
                     });

@@ -1,6 +1,8 @@
 //! The device management service (`tds`), at `/onvif/device_service`.
 
+mod access_policy;
 mod capabilities;
+mod certificates;
 mod datetime;
 mod info;
 mod ip_filter;
@@ -52,6 +54,21 @@ crate::services::operations! {
     TDS "SetNetworkDefaultGateway" => network_set::set_network_default_gateway,
     TDS "SetZeroConfiguration" => network_set::set_zero_configuration,
     TDS "GetDynamicDNS" => network_set::get_dynamic_dns,
+    TDS "GetAccessPolicy" => access_policy::get_access_policy,
+    TDS "SetAccessPolicy" => access_policy::set_access_policy,
+    TDS "GetCertificates" => certificates::get_certificates,
+    TDS "GetCACertificates" => certificates::get_ca_certificates,
+    TDS "GetCertificatesStatus" => certificates::get_certificates_status,
+    TDS "SetCertificatesStatus" => certificates::set_certificates_status,
+    TDS "CreateCertificate" => certificates::create_certificate,
+    TDS "GetPkcs10Request" => certificates::get_pkcs10_request,
+    TDS "LoadCertificates" => certificates::load_certificates,
+    TDS "LoadCertificateWithPrivateKey" => certificates::load_certificate_with_private_key,
+    TDS "LoadCACertificates" => certificates::load_ca_certificates,
+    TDS "DeleteCertificates" => certificates::delete_certificates,
+    TDS "GetCertificateInformation" => certificates::get_certificate_information,
+    TDS "GetClientCertificateMode" => certificates::get_client_certificate_mode,
+    TDS "SetClientCertificateMode" => certificates::set_client_certificate_mode,
     TDS "GetIPAddressFilter" => ip_filter::get_ip_address_filter,
     TDS "SetIPAddressFilter" => ip_filter::set_ip_address_filter,
     TDS "AddIPAddressFilter" => ip_filter::add_ip_address_filter,
