@@ -5,12 +5,15 @@
 //!   the one setup of the integration tests and of the benchmarks in `src/bin`.
 //! - [`BenchRuntimes`]: the benchmarks' two runtimes, the gateway's and the load generator's.
 //! - [`Client`]: one keep-alive HTTP/1.1 connection (hyper) for SOAP requests.
+//! - [`RawClient`]: the benchmarks' keep-alive HTTP/1.1 connection, plain or TLS
+//!   ([`pinned_tls_client`]), and [`run_slice`] / [`Totals`]: the slices they alternate in.
 //! - [`soap_envelope`] and [`username_token`]: request builders, with the UsernameToken
 //!   digest computed by railgate's own function so the tests cannot drift from it.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use bytes::Bytes;
@@ -21,8 +24,10 @@ use railgate::config::Config;
 use railgate::http::{ServeSettings, bind, routes, serve};
 use railgate::runtime::Gateway;
 use railgate::security::{Secret, random_bytes, wsse::password_digest};
+use railgate::tls::certificate_names;
 use railgate_mappings::plan::Plan;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;
 use warp::Filter;
@@ -35,6 +40,9 @@ pub const ADMIN_PASSWORD: &str = "adminpass1";
 pub struct TestGateway {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where it listens for HTTPS: set by [`TestGateway::start_http_stack`] when
+    /// `server.tls_listen` names any address, `None` otherwise.
+    pub tls_addr: Option<SocketAddr>,
     /// Its shared state (to raise events, read the store).
     pub app: Arc<App>,
     /// Cancel to stop it.
@@ -58,7 +66,7 @@ impl TestGateway {
         let gateway =
             Gateway::start_with_plan(config, plan, data.path(), Some(Secret::new(ADMIN_PASSWORD)))?;
         let (addr, app) = (gateway.addrs[0], gateway.app.clone());
-        Ok(Self::running(addr, app, data, |stop| async move {
+        Ok(Self::running(addr, None, app, data, |stop| async move {
             gateway
                 .serve(stop)
                 .await
@@ -70,6 +78,10 @@ impl TestGateway {
     /// hyper-util server the gateway serves with (default settings), `extra` tried before the
     /// gateway's routes, and none of its background tasks (southbound, monitoring, discovery).
     /// For the load benchmark, whose baseline is a plain reply served by the same stack.
+    ///
+    /// When `server.tls_listen` names any address, HTTPS is served too, on one listener at
+    /// `127.0.0.1:0` ([`TestGateway::tls_addr`]), with the device certificate the gateway makes
+    /// on its first start (`<data>/tls/device.crt`, [`TestGateway::device_certificate`]).
     pub async fn start_http_stack<F>(mut config: Config, extra: F) -> anyhow::Result<TestGateway>
     where
         F: Filter<Extract = (http::Response<String>,), Error = warp::Rejection>
@@ -82,6 +94,11 @@ impl TestGateway {
         let data = tempfile::tempdir()?;
         let listeners = bind(&config.server.listen)?;
         let addr = listeners[0].local_addr()?;
+        let serve_tls = !config.server.tls_listen.is_empty();
+        if serve_tls {
+            config.server.tls_listen = vec![SocketAddr::from(([127, 0, 0, 1], 0))];
+        }
+        let tls_listeners = bind(&config.server.tls_listen)?;
         let app = Arc::new(App::build(
             config,
             Plan::default(),
@@ -89,12 +106,26 @@ impl TestGateway {
             vec![addr],
             Some(Secret::new(ADMIN_PASSWORD)),
         )?);
+        let tls = if serve_tls {
+            let names = certificate_names("localhost", &[]);
+            let tls = app
+                .keystore
+                .serve_tls(data.path(), &names)
+                .map_err(anyhow::Error::msg)?;
+            Some((tls_listeners, tls))
+        } else {
+            None
+        };
+        let tls_addr = match &tls {
+            Some((listeners, _)) => Some(listeners[0].local_addr()?),
+            None => None,
+        };
         let stack = extra.or(routes(app.clone())).unify();
         let rebinds = app.protocols.take_rebinds().expect("a fresh App");
-        Ok(Self::running(addr, app, data, |stop| {
+        Ok(Self::running(addr, tls_addr, app, data, |stop| {
             serve(
                 listeners,
-                None,
+                tls,
                 None,
                 rebinds,
                 stack,
@@ -105,7 +136,13 @@ impl TestGateway {
     }
 
     /// Spawns `serve`, which runs until the token it is given is cancelled.
-    fn running<S, F>(addr: SocketAddr, app: Arc<App>, data: tempfile::TempDir, serve: S) -> Self
+    fn running<S, F>(
+        addr: SocketAddr,
+        tls_addr: Option<SocketAddr>,
+        app: Arc<App>,
+        data: tempfile::TempDir,
+        serve: S,
+    ) -> Self
     where
         S: FnOnce(CancellationToken) -> F,
         F: Future<Output = ()> + Send + 'static,
@@ -114,11 +151,17 @@ impl TestGateway {
         let handle = tokio::spawn(serve(stop.clone()));
         TestGateway {
             addr,
+            tls_addr,
             app,
             stop,
             handle,
             data,
         }
+    }
+
+    /// The device certificate HTTPS presents (its data folder's `tls/device.crt`).
+    pub fn device_certificate(&self) -> std::path::PathBuf {
+        self.data.path().join("tls/device.crt")
     }
 
     /// Stops it and waits until it has stopped.
@@ -173,6 +216,20 @@ impl BenchRuntimes {
     pub fn stop(&self, gateway: TestGateway) -> anyhow::Result<()> {
         self.server.block_on(gateway.shutdown())
     }
+}
+
+/// The configuration of the SOAP load benchmarks (`railgate-load`, `railgate-tls-bench`): one
+/// account sending tens of thousands of UsernameTokens per second, each of which must stay in
+/// the replay cache until it goes stale.
+pub fn load_config() -> Config {
+    let mut config = Config::default();
+    // A tight window (client and server share one clock here) and a large cache.
+    config.security.created_window_secs = 10;
+    // One account at benchmark rate: the per-user share (replay_cache_size is per user) holds
+    // them all, and the per-user authentication rate is off (0).
+    config.security.replay_cache_size = 2_000_000;
+    config.security.auth_rate_per_user = 0;
+    config
 }
 
 /// A SOAP 1.2 envelope around `body` (with `header` blocks), declaring tds/tt/wsse/wsu.
@@ -285,11 +342,24 @@ pub fn post(path: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// An authenticated `GetDeviceInformation` (a fresh UsernameToken digest as admin) in wire
+/// form.
+pub fn device_information_digest() -> Vec<u8> {
+    post(
+        "/onvif/device_service",
+        &soap_envelope(
+            &username_token("admin", ADMIN_PASSWORD),
+            "<tds:GetDeviceInformation/>",
+        ),
+    )
+}
+
 /// A minimal keep-alive HTTP/1.1 client that sends each request in one write, as SOAP
-/// clients (requests, aiohttp, gSOAP) do, so the benchmark measures the server.
+/// clients (requests, aiohttp, gSOAP) do, so the benchmark measures the server. Over plain
+/// TCP ([`RawClient::connect`]) or TLS ([`RawClient::connect_tls`]).
 #[derive(Debug)]
-pub struct RawClient {
-    stream: tokio::net::TcpStream,
+pub struct RawClient<S = TcpStream> {
+    stream: S,
     buf: Vec<u8>,
     /// The body of the last response.
     pub body: Vec<u8>,
@@ -298,18 +368,83 @@ pub struct RawClient {
 impl RawClient {
     /// Connects to `addr`.
     pub async fn connect(addr: SocketAddr) -> anyhow::Result<RawClient> {
-        let stream = tokio::net::TcpStream::connect(addr).await?;
+        let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
-        Ok(RawClient {
+        Ok(RawClient::over(stream))
+    }
+}
+
+impl RawClient<tokio_rustls::client::TlsStream<TcpStream>> {
+    /// Connects to `addr` and completes a TLS handshake through `connector`, checking the
+    /// server's certificate for the IP address of `addr`.
+    pub async fn connect_tls(
+        addr: SocketAddr,
+        connector: &tokio_rustls::TlsConnector,
+    ) -> anyhow::Result<Self> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+        Ok(RawClient::over(connector.connect(name, stream).await?))
+    }
+
+    /// The TLS session (protocol version, cipher suite, ALPN).
+    pub fn session(&self) -> &rustls::ClientConnection {
+        self.stream.get_ref().1
+    }
+}
+
+/// A TLS client configuration that trusts only the certificate in the PEM file `cert_file`
+/// (the device's self-signed one: pinned, verified as usual against it, host name included),
+/// with rustls' ring provider, TLS 1.2 and 1.3, and ALPN `http/1.1`. `kx_groups`: the key
+/// exchange groups offered, in order of preference (the first gets the TLS 1.3 key share, and
+/// the gateway follows the client's order); ring's defaults when empty.
+pub fn pinned_tls_client(
+    cert_file: &Path,
+    kx_groups: &[&'static dyn rustls::crypto::SupportedKxGroup],
+) -> anyhow::Result<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pemfile::certs(&mut std::io::BufReader::new(std::fs::File::open(
+        cert_file,
+    )?)) {
+        roots.add(cert?)?;
+    }
+    anyhow::ensure!(!roots.is_empty(), "{}: no certificate", cert_file.display());
+    // The gateway's provider (gateway/src/tls.rs).
+    #[allow(
+        deprecated,
+        reason = "ring has no post-quantum key exchange; the gateway's server side uses ring too"
+    )]
+    let mut provider = rustls::crypto::ring::default_provider();
+    if !kx_groups.is_empty() {
+        provider.kx_groups = kx_groups.to_vec();
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> RawClient<S> {
+    fn over(stream: S) -> Self {
+        RawClient {
             stream,
             buf: Vec::with_capacity(16 * 1024),
             body: Vec::new(),
-        })
+        }
+    }
+
+    /// Closes the connection: TLS close_notify (if TLS), then FIN.
+    pub async fn close(mut self) -> anyhow::Result<()> {
+        self.stream.shutdown().await?;
+        Ok(())
     }
 
     /// Sends `request`, reads the whole response, returns its status.
     pub async fn request(&mut self, request: &[u8]) -> anyhow::Result<u16> {
         self.stream.write_all(request).await?;
+        self.stream.flush().await?;
         let head_end = loop {
             if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
                 break i + 4;
@@ -366,6 +501,146 @@ impl RawClient {
         anyhow::ensure!(n > 0, "connection closed");
         self.buf.extend_from_slice(&chunk[..n]);
         Ok(())
+    }
+}
+
+/// What the connections of one benchmark slice did ([`run_slice`]).
+#[derive(Debug, Default)]
+pub struct Slice {
+    /// Requests answered.
+    pub requests: usize,
+    /// Of which not `200`.
+    pub errors: usize,
+    /// From the start of the slice until its last connection ended.
+    pub elapsed: Duration,
+    /// Each request's latency, sorted.
+    pub latencies: Vec<Duration>,
+    /// CPU time of the `server` threads during the slice ([`thread_cpu`]).
+    pub server_cpu: Duration,
+    /// CPU time of the `client` threads during the slice.
+    pub client_cpu: Duration,
+}
+
+impl Slice {
+    /// Requests per second.
+    pub fn rate(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// Runs one slice: sets up `connections` connections at once (`setup`, e.g. connect and
+/// handshake; not timed), then starts the clock and runs a worker on each (`work(connection,
+/// deadline)`), which works until `seconds` from then and returns its requests' latencies and
+/// how many were not `200`; the first failure fails the slice.
+pub async fn run_slice<C, S, SF, W, WF>(
+    connections: usize,
+    seconds: u64,
+    setup: S,
+    work: W,
+) -> anyhow::Result<Slice>
+where
+    C: Send + 'static,
+    S: Fn() -> SF,
+    SF: Future<Output = anyhow::Result<C>> + Send + 'static,
+    W: Fn(C, Instant) -> WF,
+    WF: Future<Output = anyhow::Result<(Vec<Duration>, usize)>> + Send + 'static,
+{
+    let mut ready = tokio::task::JoinSet::new();
+    for _ in 0..connections {
+        ready.spawn(setup());
+    }
+    let mut set_up = Vec::with_capacity(connections);
+    while let Some(r) = ready.join_next().await {
+        set_up.push(r??);
+    }
+    let (server_before, client_before) = (thread_cpu("server"), thread_cpu("client"));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let mut tasks = tokio::task::JoinSet::new();
+    for connection in set_up {
+        tasks.spawn(work(connection, deadline));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    while let Some(r) = tasks.join_next().await {
+        let (l, e) = r??;
+        all.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed();
+    all.sort_unstable();
+    Ok(Slice {
+        requests: all.len(),
+        errors,
+        elapsed,
+        latencies: all,
+        server_cpu: thread_cpu("server").saturating_sub(server_before),
+        client_cpu: thread_cpu("client").saturating_sub(client_before),
+    })
+}
+
+/// One case's slices over all rounds, and its throughput ratios to a baseline per round.
+#[derive(Debug, Default)]
+pub struct Totals {
+    /// Requests answered.
+    pub requests: usize,
+    /// Of which not `200`.
+    pub errors: usize,
+    /// Time spent in its slices.
+    pub elapsed: Duration,
+    /// Every request's latency (sorted by [`Totals::finish`]).
+    pub latencies: Vec<Duration>,
+    /// Its rate over the baseline's, one per round.
+    pub ratios: Vec<f64>,
+    /// CPU time of the `server` threads in its slices.
+    pub server_cpu: Duration,
+    /// CPU time of the `client` threads in its slices.
+    pub client_cpu: Duration,
+}
+
+impl Totals {
+    /// Adds a slice.
+    pub fn add(&mut self, slice: Slice) {
+        self.requests += slice.requests;
+        self.errors += slice.errors;
+        self.elapsed += slice.elapsed;
+        self.latencies.extend(slice.latencies);
+        self.server_cpu += slice.server_cpu;
+        self.client_cpu += slice.client_cpu;
+    }
+
+    /// Sorts the latencies and the ratios, once every slice is in.
+    pub fn finish(&mut self) {
+        self.latencies.sort_unstable();
+        self.ratios.sort_by(f64::total_cmp);
+    }
+
+    /// Requests per second over all its slices.
+    pub fn rate(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// The median of the per-round ratios (after [`Totals::finish`]; NaN when none).
+    pub fn median_ratio(&self) -> f64 {
+        self.ratios
+            .get(self.ratios.len() / 2)
+            .copied()
+            .unwrap_or(f64::NAN)
+    }
+
+    /// The `p` quantile of the latencies (after [`Totals::finish`]).
+    pub fn latency(&self, p: f64) -> Duration {
+        percentile(&self.latencies, p)
+    }
+
+    /// Server CPU µs per request.
+    pub fn server_cpu_per_request(&self) -> f64 {
+        self.server_cpu.as_secs_f64() * 1e6 / self.requests.max(1) as f64
+    }
+
+    /// Client CPU µs per request.
+    pub fn client_cpu_per_request(&self) -> f64 {
+        self.client_cpu.as_secs_f64() * 1e6 / self.requests.max(1) as f64
     }
 }
 

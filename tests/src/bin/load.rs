@@ -18,13 +18,12 @@
 //! `cargo run --release -p railgate-tests --bin railgate-load` (options: `--help`)
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::Parser;
-use railgate::config::Config;
 use railgate_tests::{
-    ADMIN_PASSWORD, BenchRuntimes, RawClient, TestGateway, get, percentile, post, soap_envelope,
-    thread_cpu, username_token,
+    BenchRuntimes, RawClient, Slice, TestGateway, Totals, device_information_digest, get,
+    load_config, post, run_slice, soap_envelope,
 };
 use warp::Filter;
 
@@ -68,36 +67,20 @@ impl Case {
     }
 }
 
-/// One case's measurements over all rounds.
-#[derive(Default)]
-struct Totals {
-    requests: usize,
-    errors: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
-    ratios: Vec<f64>,
-    server_cpu: Duration,
-}
-
-struct Outcome {
-    requests: usize,
-    errors: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
-}
-
+/// One slice of `case` at `connections` keep-alive connections (connected before the clock
+/// starts).
 async fn drive(
     addr: SocketAddr,
     case: Case,
     connections: usize,
     seconds: u64,
-) -> anyhow::Result<Outcome> {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..connections {
-        tasks.spawn(async move {
-            let mut client = RawClient::connect(addr).await?;
+) -> anyhow::Result<Slice> {
+    let connect = move || RawClient::connect(addr);
+    run_slice(
+        connections,
+        seconds,
+        connect,
+        move |mut client, deadline| async move {
             let mut latencies = Vec::with_capacity(100_000);
             let mut errors = 0usize;
             while Instant::now() < deadline {
@@ -111,13 +94,7 @@ async fn drive(
                         "/onvif/device_service",
                         &soap_envelope("", "<tds:GetSystemDateAndTime/>"),
                     ),
-                    Case::DeviceInfoDigest => post(
-                        "/onvif/device_service",
-                        &soap_envelope(
-                            &username_token("admin", ADMIN_PASSWORD),
-                            "<tds:GetDeviceInformation/>",
-                        ),
-                    ),
+                    Case::DeviceInfoDigest => device_information_digest(),
                 };
                 let status = client.request(&request).await?;
                 latencies.push(t0.elapsed());
@@ -126,35 +103,15 @@ async fn drive(
                 }
             }
             anyhow::Ok((latencies, errors))
-        });
-    }
-    let mut all = Vec::new();
-    let mut errors = 0;
-    while let Some(r) = tasks.join_next().await {
-        let (l, e) = r??;
-        all.extend(l);
-        errors += e;
-    }
-    all.sort_unstable();
-    Ok(Outcome {
-        requests: all.len(),
-        errors,
-        elapsed: started.elapsed(),
-        latencies: all,
-    })
+        },
+    )
+    .await
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let rt = BenchRuntimes::new()?;
-    let mut config = Config::default();
-    // Tens of thousands of UsernameTokens per second must each stay in the replay cache until
-    // they go stale: a tight window (client and server share one clock here) and a large cache.
-    config.security.created_window_secs = 10;
-    // One account at benchmark rate: the per-user share (replay_cache_size is per user) holds
-    // them all, and the per-user authentication rate is off (0).
-    config.security.replay_cache_size = 2_000_000;
-    config.security.auth_rate_per_user = 0;
+    let config = load_config();
     let hello = warp::path("hello").map(|| http::Response::new("hello\n".to_string()));
     let gateway = rt
         .server
@@ -179,33 +136,26 @@ fn main() -> anyhow::Result<()> {
             for _ in 0..args.rounds {
                 let mut round_rps = Vec::with_capacity(args.cases.len());
                 for (i, &case) in args.cases.iter().enumerate() {
-                    let cpu_before = thread_cpu("server");
-                    let o = drive(addr, case, connections, args.seconds).await?;
-                    let t = &mut totals[i];
-                    t.server_cpu += thread_cpu("server").saturating_sub(cpu_before);
-                    t.requests += o.requests;
-                    t.errors += o.errors;
-                    t.elapsed += o.elapsed;
-                    t.latencies.extend(o.latencies);
-                    round_rps.push(o.requests as f64 / o.elapsed.as_secs_f64());
+                    let slice = drive(addr, case, connections, args.seconds).await?;
+                    round_rps.push(slice.rate());
+                    totals[i].add(slice);
                 }
                 for (i, rps) in round_rps.iter().enumerate() {
                     totals[i].ratios.push(rps / round_rps[0]);
                 }
             }
             for (case, t) in args.cases.iter().zip(&mut totals) {
-                t.latencies.sort_unstable();
-                t.ratios.sort_by(f64::total_cmp);
+                t.finish();
                 println!(
                     "{:<40} {:>5} {:>10.0} {:>9} {:>9} {:>7} {:>8.2} {:>14.1}",
                     case.name(),
                     connections,
-                    t.requests as f64 / t.elapsed.as_secs_f64(),
-                    percentile(&t.latencies, 0.50).as_micros(),
-                    percentile(&t.latencies, 0.99).as_micros(),
+                    t.rate(),
+                    t.latency(0.50).as_micros(),
+                    t.latency(0.99).as_micros(),
                     t.errors,
-                    t.ratios[t.ratios.len() / 2],
-                    t.server_cpu.as_secs_f64() * 1e6 / t.requests.max(1) as f64
+                    t.median_ratio(),
+                    t.server_cpu_per_request()
                 );
             }
         }
