@@ -233,7 +233,12 @@ impl App {
         let io = Arc::new(Southbound::new(plan, db.clone()));
         let ip_filter = Arc::new(IpFilter::load(db.clone())?);
         let keystore = Arc::new(Keystore::open(data_dir).map_err(StartError::Keystore)?);
-        let protocols = NetworkProtocols::new(db.clone(), config.server.listen.clone(), served);
+        let protocols = NetworkProtocols::new(
+            db.clone(),
+            config.server.listen.clone(),
+            config.server.tls_listen.clone(),
+            served,
+        );
         let host = HostBackend::open(config.host.backend, config.host.root.as_deref())
             .map_err(StartError::Host)?;
         Ok(App {

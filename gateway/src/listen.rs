@@ -48,8 +48,10 @@ pub fn bind(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, BindError> {
 /// cut: they finish as they would anyway.
 #[derive(Debug)]
 pub struct Rebind {
-    /// Local addresses of listeners that stay.
+    /// Local addresses of listeners that stay (HTTP or HTTPS).
     pub keep: Vec<SocketAddr>,
-    /// New listeners.
+    /// New HTTP listeners.
     pub add: Vec<TcpListener>,
+    /// New HTTPS listeners, served with this TLS side.
+    pub add_tls: Option<(Vec<TcpListener>, crate::tls::Tls)>,
 }

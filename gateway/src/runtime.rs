@@ -131,19 +131,27 @@ impl Gateway {
         admin_password: Option<Secret>,
     ) -> Result<Gateway, RunError> {
         raise_open_files_limit(config.server.max_connections);
-        // Ports a client set with SetNetworkProtocols stand in for the configured ones.
-        let listen = match protocols::stored_http_ports(data_dir) {
-            Some(ports) => {
-                tracing::info!(
-                    ?ports,
-                    "HTTP ports set by a client (SetNetworkProtocols) replace server.listen's; a Hard factory default forgets them"
-                );
-                protocols::listen_addresses(&config.server.listen, &ports)
-            }
-            None => config.server.listen.clone(),
+        // What a client set with SetNetworkProtocols stands in for the configuration.
+        let (http_stored, https_stored) = protocols::stored_protocols(data_dir);
+        if http_stored.is_some() || https_stored.is_some() {
+            tracing::info!(
+                http = ?http_stored,
+                https = ?https_stored,
+                "protocols set by a client (SetNetworkProtocols) replace the configured ones; a Hard factory default forgets them"
+            );
+        }
+        let listen = protocols::start_addresses(&config.server.listen, http_stored.as_ref());
+        let tls_base = if config.server.tls_listen.is_empty() {
+            &config.server.listen
+        } else {
+            &config.server.tls_listen
+        };
+        let tls_listen = match &https_stored {
+            Some(p) => protocols::start_addresses(tls_base, Some(p)),
+            None => config.server.tls_listen.clone(),
         };
         let listeners = http::bind(&listen)?;
-        let tls_listeners = http::bind(&config.server.tls_listen)?;
+        let tls_listeners = http::bind(&tls_listen)?;
         let addrs: Vec<SocketAddr> = listeners
             .iter()
             .filter_map(|l| l.local_addr().ok())
@@ -158,22 +166,14 @@ impl Gateway {
         let tls = if tls_listeners.is_empty() {
             None
         } else {
-            let mut ips: Vec<std::net::IpAddr> = app
-                .config
-                .server
-                .tls_listen
-                .iter()
-                .map(SocketAddr::ip)
-                .collect();
-            for i in crate::host::net::visible_interfaces().unwrap_or_default() {
-                ips.extend(i.ipv4.iter().map(|(a, _)| std::net::IpAddr::V4(*a)));
-                ips.extend(i.ipv6.iter().map(|(a, _)| std::net::IpAddr::V6(*a)));
-            }
-            let names = crate::tls::certificate_names(&crate::host::net::hostname(), &ips);
-            let tls = app
-                .keystore
-                .serve_tls(data_dir, &names)
-                .map_err(RunError::Tls)?;
+            let names = crate::tls::device_names(&tls_listen);
+            let tls = app.keystore.serve_tls(&names).map_err(RunError::Tls)?;
+            app.protocols.serving_https(
+                tls_listeners
+                    .iter()
+                    .filter_map(|l| l.local_addr().ok())
+                    .collect(),
+            );
             Some((tls_listeners, tls))
         };
         Ok(Gateway {
@@ -282,6 +282,9 @@ impl Gateway {
         });
         for addr in &self.addrs {
             tracing::info!(%addr, "serving ONVIF at http://{addr}/onvif/device_service");
+        }
+        if self.addrs.is_empty() {
+            tracing::info!("HTTP is off (SetNetworkProtocols): ONVIF is served over HTTPS only");
         }
         tasks.spawn(
             "the HTTP server",

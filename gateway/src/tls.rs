@@ -176,6 +176,18 @@ impl Tls {
     }
 }
 
+/// The names the device certificate is made for when HTTPS listens on `listen`: the host
+/// name, `localhost`, loopback, the listen addresses and the addresses of the visible
+/// interfaces.
+pub fn device_names(listen: &[std::net::SocketAddr]) -> Vec<String> {
+    let mut ips: Vec<IpAddr> = listen.iter().map(std::net::SocketAddr::ip).collect();
+    for i in crate::host::net::visible_interfaces().unwrap_or_default() {
+        ips.extend(i.ipv4.iter().map(|(a, _)| IpAddr::V4(*a)));
+        ips.extend(i.ipv6.iter().map(|(a, _)| IpAddr::V6(*a)));
+    }
+    certificate_names(&crate::host::net::hostname(), &ips)
+}
+
 /// The names a self-signed device certificate is made for: the host name, `localhost`, the
 /// loopback addresses and the given addresses (unspecified ones left out).
 pub fn certificate_names(hostname: &str, addresses: &[IpAddr]) -> Vec<String> {

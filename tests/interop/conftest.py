@@ -153,6 +153,12 @@ class Gateway:
             if m:
                 self.port = int(m[-1])
                 return self
+            # HTTP turned off (SetNetworkProtocols): HTTPS only.
+            m = re.findall(r"serving ONVIF at https://[^ ]*:(\d+)/onvif", fresh)
+            if m and "ONVIF is served over HTTPS only" in fresh:
+                self.port = None
+                self.tls_port = int(m[-1])
+                return self
             if self.proc.poll() is not None:
                 raise RuntimeError(f"railgate exited with {self.proc.returncode}:\n{self.log()}")
             time.sleep(0.05)

@@ -364,16 +364,19 @@ def test_set_network_protocols_moves_http_to_a_new_port_without_a_restart(tmp_pa
     try:
         old_port = g.port
         dev = zeep_client(g.url)
-        [http] = dev.GetNetworkProtocols()
+        http, https = dev.GetNetworkProtocols()
         assert (http.Name, http.Enabled, http.Port) == ("HTTP", True, [old_port])
+        assert (https.Name, https.Enabled, https.Port) == ("HTTPS", False, [443])
         with socket.socket() as taken:
             taken.bind(("127.0.0.1", 0))
             taken.listen()
             busy = taken.getsockname()[1]
             assert faults_of(dev.SetNetworkProtocols, NetworkProtocols=[
                 {"Name": "HTTP", "Enabled": True, "Port": [busy]}]) == ["Sender", "InvalidArgVal", "PortAlreadyInUse"]
+            assert faults_of(dev.SetNetworkProtocols, NetworkProtocols=[
+                {"Name": "HTTPS", "Enabled": True, "Port": [busy]}]) == ["Sender", "InvalidArgVal", "PortAlreadyInUse"]
         assert faults_of(dev.SetNetworkProtocols, NetworkProtocols=[
-            {"Name": "HTTPS", "Enabled": True, "Port": [443]}]) == ["Receiver", "ActionNotSupported", "EnablingTlsFailed"]
+            {"Name": "HTTPS", "Enabled": True, "Port": [old_port]}]) == ["Sender", "InvalidArgVal", "PortAlreadyInUse"]
         assert faults_of(dev.SetNetworkProtocols, NetworkProtocols=[
             {"Name": "RTSP", "Enabled": True, "Port": [554]}]) == ["Sender", "InvalidArgVal", "ServiceNotSupported"]
         assert faults_of(dev.SetNetworkProtocols, NetworkProtocols=[

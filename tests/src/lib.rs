@@ -108,10 +108,7 @@ impl TestGateway {
         )?);
         let tls = if serve_tls {
             let names = certificate_names("localhost", &[]);
-            let tls = app
-                .keystore
-                .serve_tls(data.path(), &names)
-                .map_err(anyhow::Error::msg)?;
+            let tls = app.keystore.serve_tls(&names).map_err(anyhow::Error::msg)?;
             Some((tls_listeners, tls))
         } else {
             None

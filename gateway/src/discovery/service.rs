@@ -87,6 +87,15 @@ fn served(addr: IpAddr, listeners: &[SocketAddr], port: u16) -> bool {
     })
 }
 
+/// The listeners WS-Discovery advertises: HTTP's, or HTTPS's (`true`) when HTTP is off.
+fn advertised(served: &crate::device::protocols::Served) -> (Vec<SocketAddr>, bool) {
+    if served.http.is_empty() {
+        (served.https.clone(), true)
+    } else {
+        (served.http.clone(), false)
+    }
+}
+
 /// Runs WS-Discovery until `stop`, then says Bye. Does nothing when it is off.
 pub async fn run(app: Arc<App>, stop: CancellationToken) {
     let selection = Selection::parse(&app.config.discovery.interfaces);
@@ -105,7 +114,7 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) {
     // The served addresses with their actual ports (port 0 resolved at bind); they change
     // with SetNetworkProtocols.
     let mut served = app.protocols.watch();
-    let mut listeners: Vec<SocketAddr> = served.borrow_and_update().clone();
+    let (mut listeners, mut tls) = advertised(&served.borrow_and_update());
     let Some(mut port) = listeners.first().map(SocketAddr::port) else {
         return;
     };
@@ -117,6 +126,7 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) {
             metadata_version,
             http: HttpEndpoint {
                 port,
+                tls,
                 advertised: app.config.server.advertised_address.clone(),
             },
             limits: RateLimits::default(),
@@ -160,13 +170,14 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) {
                 }
             },
             Ok(()) = served.changed() => {
-                listeners = served.borrow_and_update().clone();
+                (listeners, tls) = advertised(&served.borrow_and_update());
                 if let Some(p) = listeners.first().map(SocketAddr::port) {
-                    tracing::info!(port = p, "HTTP ports changed: WS-Discovery announces the new XAddrs");
+                    tracing::info!(port = p, tls, "served ports changed: WS-Discovery announces the new XAddrs");
                     port = p;
                     machine.http_changed(
                         HttpEndpoint {
                             port,
+                            tls,
                             advertised: app.config.server.advertised_address.clone(),
                         },
                         Instant::now(),
@@ -244,6 +255,23 @@ async fn flush(machine: &mut Machine, sockets: &Sockets, interfaces: &[Interface
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn https_is_advertised_only_when_http_is_off() {
+        use crate::device::protocols::Served;
+        let a: SocketAddr = "127.0.0.1:80".parse().unwrap();
+        let b: SocketAddr = "127.0.0.1:443".parse().unwrap();
+        let both = Served {
+            http: vec![a],
+            https: vec![b],
+        };
+        assert_eq!(advertised(&both), (vec![a], false));
+        let tls_only = Served {
+            http: vec![],
+            https: vec![b],
+        };
+        assert_eq!(advertised(&tls_only), (vec![b], true));
+    }
 
     #[test]
     fn only_served_addresses_are_advertised() {

@@ -135,7 +135,7 @@ pub async fn serve<F, R>(
         tokio::select! {
             () = stop.cancelled() => break,
             rebind = rebinds.recv() => {
-                let Some(Rebind { keep, add }) = rebind else {
+                let Some(Rebind { keep, add, add_tls }) = rebind else {
                     // No owner can change the ports any more: serve what there is.
                     std::future::pending::<()>().await;
                     continue;
@@ -153,6 +153,12 @@ pub async fn serve<F, R>(
                         tracing::info!(%addr, "serving ONVIF at http://{addr}/onvif/device_service");
                     }
                     start(listener, None, &mut accepting, &mut serving);
+                }
+                for (listener, tls) in add_tls.into_iter().flat_map(|(l, t)| l.into_iter().map(move |l| (l, t.clone()))) {
+                    if let Ok(addr) = listener.local_addr() {
+                        tracing::info!(%addr, "serving ONVIF at https://{addr}/onvif/device_service");
+                    }
+                    start(listener, Some(tls), &mut accepting, &mut serving);
                 }
             }
         }

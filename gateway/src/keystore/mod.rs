@@ -912,17 +912,16 @@ impl Keystore {
             .map_err(|e| e.to_string())
     }
 
-    /// The TLS server of the device: the assigned certificate, or on the first start a
-    /// self-signed one made for `names` (a P-256 key; the certificate of an earlier version,
+    /// The TLS server of the device (made once; later calls return it): the assigned
+    /// certificate, or on the first start a self-signed one made for `names` (a P-256 key; the certificate of an earlier version,
     /// `<data_dir>/tls/device.{crt,key}`, is taken over if there is one). Changes of the
     /// assignment go to it from now on.
-    pub fn serve_tls(
-        &self,
-        data_dir: &Path,
-        names: &[String],
-    ) -> std::result::Result<crate::tls::Tls, String> {
+    pub fn serve_tls(&self, names: &[String]) -> std::result::Result<crate::tls::Tls, String> {
+        if let Some(tls) = self.tls.get() {
+            return Ok(tls.clone());
+        }
         if self.state.lock().server_paths.is_empty() {
-            self.make_device_certificate(data_dir, names)
+            self.make_device_certificate(&self.data_dir, names)
                 .map_err(|e| e.to_string())?;
         }
         let (chain, key) = server_identity(&self.state.lock())

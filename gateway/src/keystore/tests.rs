@@ -255,7 +255,7 @@ async fn the_first_start_with_https_makes_and_assigns_a_device_certificate_once(
     let dir = tempfile::tempdir().unwrap();
     let ks = store(dir.path());
     let names = crate::tls::certificate_names("gw", &[]);
-    let _tls = ks.serve_tls(dir.path(), &names).unwrap();
+    let _tls = ks.serve_tls(&names).unwrap();
     let paths = ks.server_paths();
     assert_eq!(paths.len(), 1);
     let leaf = ks
@@ -275,7 +275,7 @@ async fn the_first_start_with_https_makes_and_assigns_a_device_certificate_once(
         Err(KeystoreError::InUse(..))
     ));
     let again = store(dir.path());
-    again.serve_tls(dir.path(), &names).unwrap();
+    again.serve_tls(&names).unwrap();
     assert_eq!(again.server_paths(), paths, "kept, not remade");
     assert_eq!(again.certificates().len(), 1);
 }
@@ -292,7 +292,7 @@ async fn an_earlier_versions_certificate_is_taken_over_and_its_key_file_removed(
     )
     .unwrap();
     let ks = store(dir.path());
-    ks.serve_tls(dir.path(), &["new".into()]).unwrap();
+    ks.serve_tls(&["new".into()]).unwrap();
     let path = ks.path(&ks.server_paths()[0]).unwrap();
     let leaf = ks.certificate(&path.certificates[0]).unwrap();
     assert_eq!(leaf.der, made.cert.der().to_vec());

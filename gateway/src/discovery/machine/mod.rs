@@ -159,6 +159,8 @@ impl From<&crate::host::net::Interface> for Interface {
 pub struct HttpEndpoint {
     /// The HTTP port of the device service.
     pub port: u16,
+    /// Whether that port speaks HTTPS (XAddrs `https://`: HTTP is off).
+    pub tls: bool,
     /// `host:port` that replaces every XAddr's address when set (NAT, reverse proxy).
     pub advertised: Option<String>,
 }
@@ -869,19 +871,24 @@ impl Machine {
             && (local.is_loopback() || self.interfaces.iter().any(|i| i.addrs.contains(&local)))
     }
 
+    fn scheme(&self) -> &'static str {
+        if self.http.tls { "https" } else { "http" }
+    }
+
     fn xaddr(&self, ip: IpAddr) -> String {
-        let port = self.http.port;
+        let (scheme, port) = (self.scheme(), self.http.port);
         match ip {
-            IpAddr::V4(a) => format!("http://{a}:{port}{DEVICE_SERVICE_PATH}"),
-            IpAddr::V6(a) => format!("http://[{a}]:{port}{DEVICE_SERVICE_PATH}"),
+            IpAddr::V4(a) => format!("{scheme}://{a}:{port}{DEVICE_SERVICE_PATH}"),
+            IpAddr::V6(a) => format!("{scheme}://[{a}]:{port}{DEVICE_SERVICE_PATH}"),
         }
     }
 
     fn advertised_xaddrs(&self) -> Option<Vec<String>> {
+        let scheme = self.scheme();
         self.http
             .advertised
             .as_ref()
-            .map(|a| vec![format!("http://{a}{DEVICE_SERVICE_PATH}")])
+            .map(|a| vec![format!("{scheme}://{a}{DEVICE_SERVICE_PATH}")])
     }
 
     /// The advertisable addresses of an interface as XAddrs, one family first.

@@ -61,6 +61,7 @@ fn config() -> Config {
         metadata_version: 1,
         http: HttpEndpoint {
             port: 8080,
+            tls: false,
             advertised: None,
         },
         limits: RateLimits::default(),
@@ -949,6 +950,7 @@ fn advertised_address_replaces_every_xaddr() {
     let behind_nat = Config {
         http: HttpEndpoint {
             port: 8080,
+            tls: false,
             advertised: Some("gate.example.net:443".into()),
         },
         ..config()
@@ -1011,6 +1013,7 @@ fn address_changes_are_announced_with_a_new_metadata_version() {
     m.http_changed(
         HttpEndpoint {
             port: 80,
+            tls: false,
             advertised: None,
         },
         t + Duration::from_secs(3),
@@ -1158,4 +1161,28 @@ fn a_restart_abandons_the_old_byes() {
         Outcome::Dropped(Dropped::Duplicate).to_string(),
         "dropped: repeated MessageID"
     );
+}
+
+#[test]
+fn https_only_devices_advertise_https_xaddrs() {
+    let t0 = Instant::now();
+    let tls_only = Config {
+        http: HttpEndpoint {
+            port: 8443,
+            tls: true,
+            advertised: None,
+        },
+        ..config()
+    };
+    let mut m = machine_with(12, tls_only, facts());
+    let t = started(&mut m, t0);
+    let reply = answered(&mut m, &any_probe("urn:uuid:tls"), t).expect("answered");
+    let xaddrs = &reply.matches[0].xaddrs;
+    assert!(!xaddrs.is_empty());
+    for x in xaddrs {
+        assert!(
+            x.starts_with("https://") && x.contains(":8443/onvif/device_service"),
+            "{x}"
+        );
+    }
 }

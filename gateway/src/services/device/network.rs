@@ -197,15 +197,17 @@ pub(super) async fn get_ntp(ctx: &Ctx, _req: &Element) -> OpResult {
 
 pub(super) async fn get_network_protocols(ctx: &Ctx, _req: &Element) -> OpResult {
     let mut w = XmlWriter::new();
+    let (http, https) = ctx.app.protocols.protocols();
     w.with("tds:GetNetworkProtocolsResponse", &[], |w| {
-        let ports = ctx.app.protocols.http_ports();
-        w.with("tds:NetworkProtocols", &[], |w| {
-            w.leaf("tt:Name", "HTTP");
-            w.leaf("tt:Enabled", "true");
-            for p in &ports {
-                w.leaf("tt:Port", &p.to_string());
-            }
-        });
+        for (name, p) in [("HTTP", &http), ("HTTPS", &https)] {
+            w.with("tds:NetworkProtocols", &[], |w| {
+                w.leaf("tt:Name", name);
+                w.leaf("tt:Enabled", bool_str(p.enabled));
+                for port in &p.ports {
+                    w.leaf("tt:Port", &port.to_string());
+                }
+            });
+        }
     });
     Ok(w.finish())
 }

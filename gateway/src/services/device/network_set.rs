@@ -436,65 +436,85 @@ fn protocol(e: &Element) -> Result<(String, bool, Vec<u16>), SoapFault> {
 }
 
 pub(super) async fn set_network_protocols(ctx: &Ctx, req: &Element) -> OpResult {
-    let mut http_ports = None;
+    let (mut http, mut https) = ctx.app.protocols.protocols();
+    let before = (http.clone(), https.clone());
     for e in req.children_named(TDS, "NetworkProtocols") {
         let (name, enabled, mut ports) = protocol(e)?;
-        match (name.as_str(), enabled) {
-            ("HTTP", false) => {
-                return Err(SoapFault::invalid_arg_val(
-                    None,
-                    "HTTP cannot be disabled: it is the only protocol railgate serves",
-                ));
-            }
-            ("HTTP", true) => {
-                ports.sort_unstable();
-                ports.dedup();
-                if ports.is_empty() || ports.len() > MAX_PORTS {
-                    return Err(SoapFault::invalid_arg_val(
-                        None,
-                        format!("HTTP needs 1 to {MAX_PORTS} ports"),
-                    ));
-                }
-                http_ports = Some(ports);
-            }
-            ("HTTPS", true) => {
-                return Err(SoapFault::action_not_supported_because(
-                    "ter:EnablingTlsFailed",
-                    "railgate does not serve HTTPS yet",
-                ));
-            }
-            ("RTSP", true) => {
+        ports.sort_unstable();
+        ports.dedup();
+        let target = match name.as_str() {
+            "HTTP" => &mut http,
+            "HTTPS" => &mut https,
+            "RTSP" if !enabled => continue,
+            "RTSP" => {
                 return Err(SoapFault::invalid_arg_val(
                     Some("ter:ServiceNotSupported"),
                     "railgate has no RTSP service",
                 ));
             }
-            ("HTTPS" | "RTSP", false) => {}
-            (other, _) => {
+            other => {
                 return Err(SoapFault::invalid_arg_val(
                     Some("ter:ServiceNotSupported"),
                     format!("{other:?} is not a protocol railgate serves"),
                 ));
             }
+        };
+        if ports.len() > MAX_PORTS || (enabled && ports.is_empty()) {
+            return Err(SoapFault::invalid_arg_val(
+                None,
+                format!("{name} needs 1 to {MAX_PORTS} ports"),
+            ));
+        }
+        target.enabled = enabled;
+        if !ports.is_empty() {
+            target.ports = ports;
         }
     }
-    if let Some(ports) = http_ports
-        && ports != ctx.app.protocols.http_ports()
-    {
-        ctx.app
-            .protocols
-            .set_http_ports(&ports)
-            .await
-            .map_err(|e| match e {
-                ProtocolError::PortInUse(_) => {
-                    SoapFault::invalid_arg_val(Some("ter:PortAlreadyInUse"), e.to_string())
-                }
-                other => {
-                    tracing::warn!(error = %other, "HTTP ports not changed");
-                    SoapFault::action_failed(None, other.to_string())
-                }
-            })?;
-        tracing::info!(?ports, by = ctx.principal.log_name(), "HTTP ports changed");
+    if !http.enabled && !https.enabled {
+        return Err(SoapFault::invalid_arg_val(
+            None,
+            "HTTP and HTTPS cannot both be off: no client could reach the device",
+        ));
     }
+    if http.enabled
+        && https.enabled
+        && let Some(p) = http.ports.iter().find(|p| https.ports.contains(p))
+    {
+        return Err(SoapFault::invalid_arg_val(
+            Some("ter:PortAlreadyInUse"),
+            format!("port {p} cannot serve both HTTP and HTTPS"),
+        ));
+    }
+    if (http.clone(), https.clone()) == before {
+        return Ok("<tds:SetNetworkProtocolsResponse/>".into());
+    }
+    let tls = if https.enabled {
+        let names = crate::tls::device_names(&ctx.app.config.server.listen);
+        Some(ctx.app.keystore.serve_tls(&names).map_err(|e| {
+            tracing::error!(error = %e, "HTTPS cannot be served");
+            SoapFault::action_not_supported_because("ter:EnablingTlsFailed", e)
+        })?)
+    } else {
+        None
+    };
+    ctx.app
+        .protocols
+        .set(&http, &https, tls)
+        .await
+        .map_err(|e| match e {
+            ProtocolError::PortInUse(_) => {
+                SoapFault::invalid_arg_val(Some("ter:PortAlreadyInUse"), e.to_string())
+            }
+            other => {
+                tracing::warn!(error = %other, "network protocols not changed");
+                SoapFault::action_failed(None, other.to_string())
+            }
+        })?;
+    tracing::warn!(
+        ?http,
+        ?https,
+        by = ctx.principal.log_name(),
+        "network protocols changed"
+    );
     Ok("<tds:SetNetworkProtocolsResponse/>".into())
 }

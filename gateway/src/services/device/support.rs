@@ -71,7 +71,7 @@ pub fn support_text(app: &App) -> String {
     let _ = writeln!(out, "firmware version: {}", app.identity.firmware_version);
     let _ = writeln!(out, "serial number: {}", app.identity.serial_number);
     let _ = writeln!(out, "host backend: {}", app.host.kind().name());
-    let _ = writeln!(out, "serving: {:?}", app.protocols.addresses());
+    let _ = writeln!(out, "serving: {:?}", app.protocols.served());
     let _ = writeln!(out, "\n== controllers");
     for c in &app.io.plan().controllers {
         let state = if app.io.link_up(&c.name) {
