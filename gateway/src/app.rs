@@ -233,6 +233,7 @@ impl App {
         let io = Arc::new(Southbound::new(plan, db.clone()));
         let ip_filter = Arc::new(IpFilter::load(db.clone())?);
         let keystore = Arc::new(Keystore::open(data_dir).map_err(StartError::Keystore)?);
+        keystore.on_key_status(crate::events::keystore::status_listener(events.clone()));
         let protocols = NetworkProtocols::new(
             db.clone(),
             config.server.listen.clone(),

@@ -13,8 +13,9 @@ import time
 
 import pytest
 
-from conftest import (ADMIN, OPERATOR, ROOT, USER, Gateway, add_users, fault_codes, free_port,
-                      presented_certificate, soap, texts, zeep_client)
+from conftest import (ADMIN, OPERATOR, ROOT, USER, Gateway, add_users, create_pull_point, fault_codes,
+                      free_port, messages, presented_certificate, pull, soap, texts, topic_filter,
+                      zeep_client)
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is missing")
 
@@ -190,12 +191,20 @@ def test_the_certificate_life_cycle(gw, tmp_path):
 
 
 def test_an_ecc_key_signs_its_own_certificate_and_the_store_survives_a_restart(gw):
+    pull_point = create_pull_point(gw, topic_filter("tns1:Advancedsecurity/Keystore/KeyStatus"))
     r = tas(gw, "<tas:CreateECCKeyPair><tas:EllipticCurve>secp384r1</tas:EllipticCurve></tas:CreateECCKeyPair>")
     key = one(r, ".//tas:KeyID")
     for _ in range(100):
         if one(tas(gw, f"<tas:GetKeyStatus><tas:KeyID>{key}</tas:KeyID></tas:GetKeyStatus>"), ".//tas:KeyStatus") == "ok":
             break
         time.sleep(0.05)
+    # The KeyStatus events: generating (no OldStatus), then generating -> ok.
+    seen = []
+    deadline = time.monotonic() + 10
+    while len(seen) < 2 and time.monotonic() < deadline:
+        seen += [m for m in messages(pull(pull_point)) if m["source"].get("KeyID") == key]
+    assert [m["data"] for m in seen] == [{"NewStatus": "generating"},
+                                         {"OldStatus": "generating", "NewStatus": "ok"}], seen
     assert fault_codes(tas(gw, "<tas:CreateECCKeyPair><tas:EllipticCurve>sect163k1</tas:EllipticCurve></tas:CreateECCKeyPair>"))[-1] == "ter:UnsupportedEllipticCurve"
     assert fault_codes(tas(gw, "<tas:CreateRSAKeyPair><tas:KeyLength>1024</tas:KeyLength></tas:CreateRSAKeyPair>"))[-1] == "ter:KeyLength"
     r = tas(gw, "<tas:CreateSelfSignedCertificate><tas:Subject><tas:CommonName>gw</tas:CommonName></tas:Subject>"

@@ -8,6 +8,7 @@ pub mod consumer;
 pub mod controllers;
 pub mod core;
 pub mod filter;
+pub mod keystore;
 pub mod model;
 pub mod monitoring;
 pub mod properties;

@@ -121,6 +121,18 @@ impl Default for TopicRegistry {
                 ItemDescription::simple("Refused", "xs:int"),
             ],
         });
+        // Advanced Security: a key pair being made, made, or failed (not a property: a
+        // change, with the status before it unless the key is new).
+        registry.register(TopicDescription {
+            topic: Topic::onvif("Advancedsecurity/Keystore/KeyStatus"),
+            is_property: false,
+            source: vec![ItemDescription::simple("KeyID", "tas:KeyID")],
+            key: vec![],
+            data: vec![
+                ItemDescription::simple("OldStatus", "tas:KeyStatus"),
+                ItemDescription::simple("NewStatus", "tas:KeyStatus"),
+            ],
+        });
         registry.register(TopicDescription {
             topic: beginning_of_buffer(),
             is_property: false,

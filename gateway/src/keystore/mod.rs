@@ -198,7 +198,12 @@ pub struct Keystore {
     failed: Mutex<Vec<String>>,
     tls: OnceLock<crate::tls::Tls>,
     limits: Limits,
+    /// Told of every key status change (the KeyStatus event): (key, old, new).
+    on_status: OnceLock<StatusListener>,
 }
+
+/// What [`Keystore::on_key_status`] takes.
+pub type StatusListener = Box<dyn Fn(&str, Option<KeyStatus>, KeyStatus) + Send + Sync>;
 
 impl std::fmt::Debug for Keystore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -239,6 +244,7 @@ impl Keystore {
             failed: Mutex::new(Vec::new()),
             tls: OnceLock::new(),
             limits,
+            on_status: OnceLock::new(),
         })
     }
 
@@ -252,6 +258,18 @@ impl Keystore {
             }
         }
         Ok(())
+    }
+
+    /// Calls `listener` on every change of a key's status from now on (the
+    /// `tns1:Advancedsecurity/Keystore/KeyStatus` event). Set once.
+    pub fn on_key_status(&self, listener: StatusListener) {
+        let _ = self.on_status.set(listener);
+    }
+
+    fn status_changed(&self, key: &str, old: Option<KeyStatus>, new: KeyStatus) {
+        if let Some(f) = self.on_status.get() {
+            f(key, old, new);
+        }
     }
 
     /// The limits in force.
@@ -324,6 +342,7 @@ impl Keystore {
             self.generating.lock().push((id.clone(), alias));
             id
         };
+        self.status_changed(&id, None, KeyStatus::Generating);
         let this = self.clone();
         let key_id = id.clone();
         tokio::task::spawn_blocking(move || {
@@ -360,9 +379,13 @@ impl Keystore {
                 Ok(())
             })
         });
-        if let Err(e) = stored {
-            tracing::error!(key = id, error = %e, "making a key pair failed");
-            self.failed.lock().push(id.to_owned());
+        match stored {
+            Ok(()) => self.status_changed(id, Some(KeyStatus::Generating), KeyStatus::Ok),
+            Err(e) => {
+                tracing::error!(key = id, error = %e, "making a key pair failed");
+                self.failed.lock().push(id.to_owned());
+                self.status_changed(id, Some(KeyStatus::Generating), KeyStatus::Corrupt);
+            }
         }
     }
 

@@ -66,6 +66,11 @@ fn spki_of(ks: &Keystore, key: &str) -> Vec<u8> {
 async fn keys_are_made_in_the_background_and_counted_against_the_limit() {
     let dir = tempfile::tempdir().unwrap();
     let ks = store(dir.path());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    ks.on_key_status(Box::new(move |k, old, new| {
+        log.lock().push((k.to_owned(), old, new))
+    }));
     let (slow, estimate) = ks
         .create_key(
             Some("slow".into()),
@@ -83,6 +88,13 @@ async fn keys_are_made_in_the_background_and_counted_against_the_limit() {
         Err(KeystoreError::KeyNotReady(..))
     ));
     let a = made_key(&ks).await;
+    assert_eq!(
+        seen.lock()[1..],
+        [
+            (a.clone(), None, KeyStatus::Generating),
+            (a.clone(), Some(KeyStatus::Generating), KeyStatus::Ok)
+        ]
+    );
     let b = made_key(&ks).await;
     let _c = made_key(&ks).await;
     // Four with the one being made: the fifth is refused.
