@@ -79,13 +79,7 @@ impl Table {
              # READ_MEDIA and ACTUATE; the other classes are fixed.\n",
         );
         for (i, (_, name)) in CLASSES.iter().enumerate() {
-            let levels: Vec<&str> = LEVELS
-                .iter()
-                .enumerate()
-                .filter(|(b, _)| self.0[i] & (1 << b) != 0)
-                .map(|(_, l)| l.as_str())
-                .collect();
-            out.push_str(&format!("{name}: [{}]\n", levels.join(", ")));
+            out.push_str(&format!("{name}: {}\n", self.levels(i)));
         }
         out
     }

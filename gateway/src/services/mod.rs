@@ -107,6 +107,14 @@ pub fn required_text<'a>(
         .ok_or_else(|| SoapFault::missing_tag(format!("{name} is required")))
 }
 
+/// Decodes an xs:base64Binary text (line breaks and other whitespace allowed, as XML
+/// writers wrap long values).
+pub fn base64_text(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    use base64::Engine as _;
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD.decode(compact)
+}
+
 /// Parses an xs:boolean.
 pub fn parse_bool(s: &str) -> Option<bool> {
     match s.trim() {

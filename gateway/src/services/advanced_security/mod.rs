@@ -220,12 +220,7 @@ fn optional(req: &Element, name: &str) -> Option<String> {
 
 /// A required base64 DER element; `code` is the fault's sub-subcode for bad base64.
 fn der(req: &Element, name: &'static str, code: &'static str) -> Result<Vec<u8>, SoapFault> {
-    let text: String = required_text(req, TAS, name)?
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(text)
+    crate::services::base64_text(required_text(req, TAS, name)?)
         .map_err(|e| SoapFault::invalid_arg_val(Some(code), format!("{name} is not base64: {e}")))
 }
 

@@ -41,12 +41,7 @@ pub(super) async fn set_access_policy(ctx: &Ctx, req: &Element) -> OpResult {
     let Some(file) = req.child(TDS, "PolicyFile") else {
         return Err(SoapFault::missing_tag("PolicyFile is required"));
     };
-    let data: String = required_text(file, TT, "Data")?
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(data)
+    let bytes = crate::services::base64_text(required_text(file, TT, "Data")?)
         .map_err(|e| policy_format(format!("Data is not base64: {e}")))?;
     let text = String::from_utf8(bytes)
         .map_err(|_| policy_format("the policy is not UTF-8 text".into()))?;

@@ -66,12 +66,7 @@ fn binary(parent: &Element, name: &'static str, code: &'static str) -> Result<Ve
     let Some(data) = parent.child(TDS, name).or_else(|| parent.child(TT, name)) else {
         return Err(SoapFault::missing_tag(format!("{name} is required")));
     };
-    let text: String = required_text(data, TT, "Data")?
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(text)
+    crate::services::base64_text(required_text(data, TT, "Data")?)
         .map_err(|e| SoapFault::invalid_arg_val(Some(code), format!("{name}: not base64: {e}")))
 }
 
