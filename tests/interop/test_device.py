@@ -46,8 +46,10 @@ def test_get_services_with_and_without_capabilities(dev, gateway):
     plain = dev.GetServices(IncludeCapability=False)
     assert [s.Namespace for s in plain] == ["http://www.onvif.org/ver10/device/wsdl",
                                             "http://www.onvif.org/ver10/deviceIO/wsdl",
-                                            "http://www.onvif.org/ver10/events/wsdl"]
+                                            "http://www.onvif.org/ver10/events/wsdl",
+                                            "http://www.onvif.org/ver10/advancedsecurity/wsdl"]
     assert plain[0].XAddr == gateway.url
+    assert plain[3].XAddr == gateway.endpoint("advanced_security_service")
     assert plain[1].XAddr == gateway.endpoint("deviceio_service")
     assert plain[2].XAddr == gateway.endpoint("event_service")
     assert plain[0].Capabilities is None
@@ -74,7 +76,8 @@ def test_xaddrs_follow_the_host_header(gateway):
              headers={"Host": "203.0.113.9:8888"})
     assert texts(r, ".//tds:XAddr") == ["http://203.0.113.9:8888/onvif/device_service",
                                         "http://203.0.113.9:8888/onvif/deviceio_service",
-                                        "http://203.0.113.9:8888/onvif/event_service"]
+                                        "http://203.0.113.9:8888/onvif/event_service",
+                                        "http://203.0.113.9:8888/onvif/advanced_security_service"]
     r = soap(gateway.url, "<tds:GetCapabilities/>", headers={"Host": "gw.example:80"})
     assert texts(r, ".//tt:Device/tt:XAddr") == ["http://gw.example:80/onvif/device_service"]
 
