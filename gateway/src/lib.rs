@@ -45,6 +45,7 @@ pub mod logring;
 pub mod ratelog;
 pub mod runtime;
 pub mod security;
+pub mod service_manager;
 pub mod services;
 pub mod soap;
 pub mod southbound;

@@ -299,6 +299,12 @@ impl Gateway {
                 stopping.clone(),
             ),
         );
+        // After every listener is handed to the server: READY=1 means "connect now".
+        tasks.spawn(
+            "the systemd notifier",
+            Ends::OnStop,
+            crate::service_manager::run(app.clone(), shutdown()),
+        );
         let mut fatal = None;
         while let Some(failure) = tasks.next(&stopping).await {
             if let Some(reason) = failure {
