@@ -30,8 +30,9 @@ struct Cli {
     /// used, else info.
     #[arg(long, value_name = "FILTER", global = true)]
     log_level: Option<String>,
-    /// Log format.
-    #[arg(long, value_enum, default_value = "text", global = true)]
+    /// Log format: auto is journal when standard error is systemd's journal stream
+    /// (JOURNAL_STREAM), else text.
+    #[arg(long, value_enum, default_value = "auto", global = true)]
     log_format: LogFormat,
     #[command(flatten)]
     run: RunArgs,
