@@ -109,9 +109,32 @@ pub struct App {
     pub keystore: Arc<Keystore>,
     /// Which user levels may call each access class (the gate reads the same one).
     pub access_policy: Arc<AccessPolicy>,
+    /// The Prometheus metrics (served with `metrics.listen`).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl App {
+    /// The metrics' scrape-time values, read from the owners.
+    pub fn metrics_snapshot(&self) -> crate::metrics::Snapshot {
+        let (pull_points, push) = self.subscriptions.counts();
+        let stats = self.events.store().stats();
+        crate::metrics::Snapshot {
+            pull_points: pull_points as i64,
+            push: push as i64,
+            events_stored: self.events.store().latest_seq(),
+            events_deleted_for_size: stats.deleted_for_size,
+            store_bytes: stats.used_bytes as i64,
+            wal_bytes: stats.largest_wal_bytes as i64,
+            links: self
+                .io
+                .plan()
+                .controllers
+                .iter()
+                .map(|c| (c.name.clone(), self.io.link_up(&c.name)))
+                .collect(),
+        }
+    }
+
     /// Opens the state in `data_dir` and builds the gateway around the mapping `plan`.
     /// `admin_password` seeds the first Administrator when there is no user yet.
     pub fn build(
@@ -266,6 +289,7 @@ impl App {
             ip_filter,
             keystore,
             access_policy,
+            metrics: Arc::new(crate::metrics::Metrics::default()),
         })
     }
 }

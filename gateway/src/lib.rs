@@ -42,6 +42,7 @@ pub mod http;
 pub mod keystore;
 pub mod listen;
 pub mod logring;
+pub mod metrics;
 pub mod ratelog;
 pub mod runtime;
 pub mod security;

@@ -51,6 +51,10 @@ struct RunArgs {
     /// server.tls_listen of the configuration (default: none).
     #[arg(long, value_name = "ADDR")]
     tls_listen: Vec<std::net::SocketAddr>,
+    /// Address to serve the Prometheus metrics on (GET /metrics), e.g. 127.0.0.1:9898;
+    /// repeat for several. Overrides metrics.listen (default: not served).
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Vec<std::net::SocketAddr>,
     /// WS-Discovery interfaces: `all`, names such as `eth0,eth1`, or `off`. Overrides
     /// discovery.interfaces (default: loopback only; the demo too).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
@@ -173,6 +177,9 @@ fn main() -> ExitCode {
                 if !after.tls_listen.is_empty() {
                     run.tls_listen = after.tls_listen.clone();
                 }
+                if !after.metrics_listen.is_empty() {
+                    run.metrics_listen = after.metrics_listen.clone();
+                }
                 if !after.discovery_interfaces.is_empty() {
                     run.discovery_interfaces = after.discovery_interfaces.clone();
                 }
@@ -181,6 +188,7 @@ fn main() -> ExitCode {
                 config: cli.config.clone(),
                 listen: run.listen,
                 tls_listen: run.tls_listen,
+                metrics_listen: run.metrics_listen,
                 discovery_interfaces: run.discovery_interfaces,
                 data_dir: cli.data_dir.clone(),
             })

@@ -100,6 +100,8 @@ pub struct Gateway {
     listeners: Vec<TcpListener>,
     /// The HTTPS listeners and the device's TLS side, when `server.tls_listen` names any.
     tls: Option<(Vec<TcpListener>, crate::tls::Tls)>,
+    /// The metrics listeners (`metrics.listen`).
+    metrics: Vec<TcpListener>,
 }
 
 impl Gateway {
@@ -152,6 +154,7 @@ impl Gateway {
         };
         let listeners = http::bind(&listen)?;
         let tls_listeners = http::bind(&tls_listen)?;
+        let metrics = http::bind(&config.metrics.listen)?;
         let addrs: Vec<SocketAddr> = listeners
             .iter()
             .filter_map(|l| l.local_addr().ok())
@@ -181,6 +184,7 @@ impl Gateway {
             addrs,
             listeners,
             tls,
+            metrics,
         })
     }
 
@@ -299,6 +303,27 @@ impl Gateway {
                 stopping.clone(),
             ),
         );
+        if !self.metrics.is_empty() {
+            for l in &self.metrics {
+                if let Ok(addr) = l.local_addr() {
+                    tracing::info!(%addr, "serving metrics at http://{addr}/metrics");
+                }
+            }
+            let (_keep, none) = tokio::sync::mpsc::unbounded_channel();
+            tasks.spawn(
+                "the metrics server",
+                Ends::OnStop,
+                http::serve(
+                    self.metrics,
+                    None,
+                    None,
+                    none,
+                    http::metrics::routes(app.clone()),
+                    settings,
+                    stopping.clone(),
+                ),
+            );
+        }
         // After every listener is handed to the server: READY=1 means "connect now".
         tasks.spawn(
             "the systemd notifier",

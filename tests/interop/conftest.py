@@ -124,7 +124,7 @@ class Gateway:
     """The railgate binary, started on 127.0.0.1 with an ephemeral port."""
 
     def __init__(self, workdir: Path, config: str = "", env: dict | None = None, listen: str = "127.0.0.1:0",
-                 discovery: str = "off"):
+                 discovery: str = "off", args: tuple[str, ...] = ()):
         self.workdir = workdir
         self.data = workdir / "data"
         self.config_path = workdir / "railgate.yaml"
@@ -135,6 +135,7 @@ class Gateway:
         # WS-Discovery stays off unless a test asks (its tests run in their own network
         # namespace): nothing a test does may reach another machine.
         self.discovery = discovery
+        self.args = list(args)
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
 
@@ -143,7 +144,7 @@ class Gateway:
         offset = log.tell()
         self.proc = subprocess.Popen(
             [str(binary()), "--config", str(self.config_path), "--data-dir", str(self.data),
-             "--listen", self.listen, "--discovery-interfaces", self.discovery, "--log-level", "info,railgate=debug"],
+             "--listen", self.listen, "--discovery-interfaces", self.discovery, "--log-level", "info,railgate=debug", *self.args],
             stdout=log, stderr=log, env=self.env, cwd=self.workdir,
         )
         deadline = time.monotonic() + timeout

@@ -22,6 +22,8 @@ pub(crate) struct Options {
     pub listen: Vec<SocketAddr>,
     /// Overrides `server.tls_listen`.
     pub tls_listen: Vec<SocketAddr>,
+    /// Overrides `metrics.listen`.
+    pub metrics_listen: Vec<SocketAddr>,
     /// Overrides `discovery.interfaces`.
     pub discovery_interfaces: Vec<String>,
     /// Overrides `data_dir`.
@@ -133,6 +135,9 @@ fn apply_overrides(config: &mut Config, options: &Options) {
     }
     if !options.tls_listen.is_empty() {
         config.server.tls_listen = options.tls_listen.clone();
+    }
+    if !options.metrics_listen.is_empty() {
+        config.metrics.listen = options.metrics_listen.clone();
     }
     if !options.discovery_interfaces.is_empty() {
         config.discovery.interfaces = options.discovery_interfaces.clone();

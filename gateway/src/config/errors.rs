@@ -13,7 +13,8 @@ use railgate_mappings::{Diagnostic, Doc};
 use serde::de::DeserializeOwned;
 
 use super::{
-    DeviceConfig, DiscoveryConfig, EventsConfig, HostConfig, SecurityConfig, ServerConfig,
+    DeviceConfig, DiscoveryConfig, EventsConfig, HostConfig, MetricsConfig, SecurityConfig,
+    ServerConfig,
 };
 
 /// The sections of the file and the keys each takes, from their types.
@@ -25,6 +26,7 @@ fn sections() -> Vec<(&'static str, Vec<String>)> {
         ("events", fields_of::<EventsConfig>()),
         ("discovery", fields_of::<DiscoveryConfig>()),
         ("host", fields_of::<HostConfig>()),
+        ("metrics", fields_of::<MetricsConfig>()),
     ]
 }
 

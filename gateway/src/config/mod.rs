@@ -42,6 +42,8 @@ pub struct Config {
     pub discovery: DiscoveryConfig,
     /// How the host itself (clock, names, network) is read and changed.
     pub host: HostConfig,
+    /// The Prometheus metrics listener.
+    pub metrics: MetricsConfig,
     /// The data folder (state database, event store); relative paths are taken from the
     /// working directory.
     pub data_dir: Option<PathBuf>,
@@ -193,6 +195,14 @@ impl Default for EventsConfig {
             consumer_networks: Vec::new(),
         }
     }
+}
+
+/// The Prometheus metrics (`GET /metrics`): off unless `listen` names an address.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Where to serve them, e.g. `[127.0.0.1:9898]`; empty (the default): not served.
+    pub listen: Vec<SocketAddr>,
 }
 
 /// WS-Discovery: which interfaces announce the device and answer probes.

@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod body;
+pub mod metrics;
 pub mod per_address;
 pub mod response;
 pub mod routes;

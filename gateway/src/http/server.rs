@@ -136,9 +136,10 @@ pub async fn serve<F, R>(
             () = stop.cancelled() => break,
             rebind = rebinds.recv() => {
                 let Some(Rebind { keep, add, add_tls }) = rebind else {
-                    // No owner can change the ports any more: serve what there is.
-                    std::future::pending::<()>().await;
-                    continue;
+                    // No owner can change the ports any more: serve what there is, until
+                    // the stop (waiting here, the stop must still end the loop).
+                    stop.cancelled().await;
+                    break;
                 };
                 serving.retain(|addr, token| {
                     let stays = keep.contains(addr);

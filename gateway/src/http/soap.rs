@@ -118,6 +118,8 @@ pub async fn handle(
             return response::challenge(&app.gate.challenges(now, stale));
         }
         Decision::Refuse(fault) => {
+            app.metrics.auth_failure("refused");
+            count(&app, service, name, Some(&fault));
             access(
                 &app,
                 &req.conn,
@@ -128,10 +130,12 @@ pub async fn handle(
             return related_fault(&fault, service, &envelope);
         }
         Decision::Locked(retry) => {
+            app.metrics.auth_failure("locked");
             access(&app, &req.conn, None, name, "refused: locked out");
             return response::locked(retry);
         }
         Decision::RateLimited(retry) => {
+            app.metrics.auth_failure("rate_limited");
             access(&app, &req.conn, None, name, "refused: rate limited");
             return response::rate_limited(retry);
         }
@@ -162,6 +166,7 @@ pub async fn handle(
     let elapsed_us = started.elapsed().as_micros() as u64;
     match result {
         Ok(body) => {
+            count(&ctx.app, service, name, None);
             tracing::debug!(operation = name, user = ctx.principal.log_name(), peer = %ctx.peer, elapsed_us, "ok");
             if audited {
                 access(
@@ -179,6 +184,7 @@ pub async fn handle(
             response::soap(StatusCode::OK, header.as_deref(), &body)
         }
         Err(fault) => {
+            count(&ctx.app, service, name, Some(&fault));
             tracing::info!(operation = name, user = ctx.principal.log_name(), peer = %ctx.peer, reason = %fault.reason, "fault");
             if audited {
                 let outcome = format!("fault: {}", fault.reason);
@@ -193,6 +199,19 @@ pub async fn handle(
             related_fault(&fault, service, &envelope)
         }
     }
+}
+
+/// Counts a request in the metrics: `ok`, or the fault's most specific subcode.
+fn count(app: &App, service: crate::soap::Service, operation: &str, fault: Option<&SoapFault>) {
+    let endpoint = service
+        .path()
+        .trim_start_matches("/onvif/")
+        .trim_end_matches("_service");
+    let result = match fault {
+        None => "ok",
+        Some(f) => f.subcodes.last().copied().unwrap_or("env:Fault"),
+    };
+    app.metrics.request(endpoint, operation, result);
 }
 
 /// One line of the access log (GetSystemLog Access): when, from where, who, what, and how it

@@ -1,0 +1,243 @@
+//! Prometheus metrics (`--metrics-listen`, `metrics.listen`; off by default), in the
+//! OpenMetrics text format written by the `prometheus-client` crate.
+//!
+//! Counted as they happen: SOAP requests by service, operation and result (`ok` or the
+//! fault's most specific subcode), and refused authentications by kind. Read from their
+//! owners at each scrape: live subscriptions by kind, events stored (the store's last
+//! sequence number), events deleted for size, the store's size, the WAL's largest size, and
+//! each controller link's state. A leaf: the HTTP layer counts, the serving side (`runtime`)
+//! fills the scrape-time values.
+
+use std::sync::atomic::AtomicU64;
+
+use parking_lot::Mutex;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+/// The labels of a request.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// The service's endpoint name (`device`, `deviceio`, `events`, `advanced_security`).
+    pub service: String,
+    /// The operation.
+    pub operation: String,
+    /// `ok`, or the fault's most specific subcode (`ter:NotAuthorized`, ...).
+    pub result: String,
+}
+
+/// The labels of a refused authentication.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AuthLabels {
+    /// `refused` (bad credentials or too low a level), `locked`, `rate_limited`.
+    pub kind: String,
+}
+
+/// The label of the per-kind gauges.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabel {
+    /// The kind.
+    pub kind: String,
+}
+
+/// The label of a controller's gauge.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ControllerLabel {
+    /// The controller's name in the mapping.
+    pub controller: String,
+}
+
+/// The scrape-time values the serving side reads from the owners.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    /// Live pull-point subscriptions.
+    pub pull_points: i64,
+    /// Live push (Subscribe) subscriptions.
+    pub push: i64,
+    /// The last event sequence number committed (events stored since the store began).
+    pub events_stored: u64,
+    /// Events deleted because the store passed its size bound.
+    pub events_deleted_for_size: u64,
+    /// The store's size in use, bytes.
+    pub store_bytes: i64,
+    /// The largest WAL size seen, bytes.
+    pub wal_bytes: i64,
+    /// Each controller, up or not.
+    pub links: Vec<(String, bool)>,
+}
+
+/// The metrics of one gateway.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    auth_failures: Family<AuthLabels, Counter>,
+    subscriptions: Family<KindLabel, Gauge>,
+    events_stored: Counter<u64, AtomicU64>,
+    events_deleted: Counter<u64, AtomicU64>,
+    store_bytes: Gauge,
+    wal_bytes: Gauge,
+    link_up: Family<ControllerLabel, Gauge>,
+    /// One scrape at a time (the counters set from the snapshot move forward only).
+    scraping: Mutex<()>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("railgate");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "soap_requests",
+            "SOAP requests by service, operation and result (ok or the fault's subcode)",
+            requests.clone(),
+        );
+        let auth_failures = Family::<AuthLabels, Counter>::default();
+        registry.register(
+            "auth_failures",
+            "Refused authentications by kind",
+            auth_failures.clone(),
+        );
+        let subscriptions = Family::<KindLabel, Gauge>::default();
+        registry.register(
+            "subscriptions",
+            "Live event subscriptions by kind (pull_point, push)",
+            subscriptions.clone(),
+        );
+        let events_stored = Counter::<u64, AtomicU64>::default();
+        registry.register(
+            "events_stored",
+            "Events committed to the event store",
+            events_stored.clone(),
+        );
+        let events_deleted = Counter::<u64, AtomicU64>::default();
+        registry.register(
+            "events_deleted_for_size",
+            "Events deleted because the store passed its size bound",
+            events_deleted.clone(),
+        );
+        let store_bytes = Gauge::default();
+        registry.register(
+            "event_store_bytes",
+            "The event store's size in use",
+            store_bytes.clone(),
+        );
+        let wal_bytes = Gauge::default();
+        registry.register(
+            "event_store_wal_bytes",
+            "The largest write-ahead log size seen",
+            wal_bytes.clone(),
+        );
+        let link_up = Family::<ControllerLabel, Gauge>::default();
+        registry.register(
+            "controller_link_up",
+            "Each controller's link: 1 up, 0 down",
+            link_up.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            auth_failures,
+            subscriptions,
+            events_stored,
+            events_deleted,
+            store_bytes,
+            wal_bytes,
+            link_up,
+            scraping: Mutex::new(()),
+        }
+    }
+}
+
+impl Metrics {
+    /// Counts one SOAP request.
+    pub fn request(&self, service: &str, operation: &str, result: &str) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                service: service.to_owned(),
+                operation: operation.to_owned(),
+                result: result.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts one refused authentication.
+    pub fn auth_failure(&self, kind: &str) {
+        self.auth_failures
+            .get_or_create(&AuthLabels {
+                kind: kind.to_owned(),
+            })
+            .inc();
+    }
+
+    /// The exposition, with the scrape-time values of `snapshot`.
+    pub fn render(&self, snapshot: &Snapshot) -> String {
+        let _one = self.scraping.lock();
+        let kind = |k: &str| KindLabel { kind: k.to_owned() };
+        self.subscriptions
+            .get_or_create(&kind("pull_point"))
+            .set(snapshot.pull_points);
+        self.subscriptions
+            .get_or_create(&kind("push"))
+            .set(snapshot.push);
+        let forward = |c: &Counter<u64, AtomicU64>, to: u64| {
+            let now = c.get();
+            if to > now {
+                c.inc_by(to - now);
+            }
+        };
+        forward(&self.events_stored, snapshot.events_stored);
+        forward(&self.events_deleted, snapshot.events_deleted_for_size);
+        self.store_bytes.set(snapshot.store_bytes);
+        self.wal_bytes.set(snapshot.wal_bytes);
+        for (name, up) in &snapshot.links {
+            self.link_up
+                .get_or_create(&ControllerLabel {
+                    controller: name.clone(),
+                })
+                .set(i64::from(*up));
+        }
+        let mut out = String::new();
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::warn!(error = %e, "metrics could not be written");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_and_snapshots_are_exposed() {
+        let m = Metrics::default();
+        m.request("device", "GetDeviceInformation", "ok");
+        m.request("device", "GetDeviceInformation", "ok");
+        m.request("device", "GetUsers", "ter:NotAuthorized");
+        m.auth_failure("refused");
+        let text = m.render(&Snapshot {
+            pull_points: 2,
+            events_stored: 7,
+            links: vec![("panel".into(), true), ("io".into(), false)],
+            ..Snapshot::default()
+        });
+        assert!(text.contains(
+            r#"railgate_soap_requests_total{service="device",operation="GetDeviceInformation",result="ok"} 2"#
+        ), "{text}");
+        assert!(text.contains(r#"railgate_auth_failures_total{kind="refused"} 1"#));
+        assert!(text.contains(r#"railgate_subscriptions{kind="pull_point"} 2"#));
+        assert!(text.contains("railgate_events_stored_total 7"));
+        assert!(text.contains(r#"railgate_controller_link_up{controller="io"} 0"#));
+        assert!(text.ends_with("# EOF\n"));
+        // A counter taken from a snapshot never goes back.
+        let again = m.render(&Snapshot::default());
+        assert!(again.contains("railgate_events_stored_total 7"));
+    }
+}
