@@ -214,6 +214,8 @@ impl App {
         let access_policy = Arc::new(AccessPolicy::load(db.clone())?);
         let gate = Gate::new(users.clone(), wsse, digest, throttle, rate)
             .with_policy(access_policy.clone());
+        let metrics = Arc::new(crate::metrics::Metrics::default());
+        let observed = metrics.clone();
         let ev = &config.events;
         let store = EventStore::open(
             data_dir,
@@ -224,6 +226,11 @@ impl App {
                 max_wal_bytes: Some(ev.max_wal_mib.saturating_mul(1024 * 1024)),
                 max_store_bytes: (ev.max_store_mib > 0)
                     .then(|| ev.max_store_mib.saturating_mul(1024 * 1024)),
+                on_commit: Some(crate::events::store::CommitObserver(Arc::new(
+                    move |took| {
+                        observed.commit(took);
+                    },
+                ))),
                 ..StoreConfig::default()
             },
         )?;
@@ -289,7 +296,7 @@ impl App {
             ip_filter,
             keystore,
             access_policy,
-            metrics: Arc::new(crate::metrics::Metrics::default()),
+            metrics,
         })
     }
 }

@@ -15,6 +15,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 /// The labels of a request.
@@ -79,6 +80,8 @@ pub struct Metrics {
     store_bytes: Gauge,
     wal_bytes: Gauge,
     link_up: Family<ControllerLabel, Gauge>,
+    commit_seconds: Histogram,
+    notifications: Family<KindLabel, Counter>,
     /// One scrape at a time (the counters set from the snapshot move forward only).
     scraping: Mutex<()>,
 }
@@ -140,7 +143,23 @@ impl Default for Metrics {
             "Each controller's link: 1 up, 0 down",
             link_up.clone(),
         );
+        // 0.25 ms to 4 s: an fsync on an SD card takes milliseconds to a second.
+        let commit_seconds =
+            Histogram::new([0.000_25, 0.001, 0.004, 0.016, 0.064, 0.25, 1.0, 4.0].into_iter());
+        registry.register(
+            "event_store_commit_seconds",
+            "Time of each event store transaction (batch insert, commit, fsync)",
+            commit_seconds.clone(),
+        );
+        let notifications = Family::<KindLabel, Counter>::default();
+        registry.register(
+            "push_notifications",
+            "Push (Subscribe) notification messages: delivered, failed (retried), dropped (queue full)",
+            notifications.clone(),
+        );
         Metrics {
+            notifications,
+            commit_seconds,
             registry,
             requests,
             auth_failures,
@@ -165,6 +184,22 @@ impl Metrics {
                 result: result.to_owned(),
             })
             .inc();
+    }
+
+    /// Counts `n` push notification messages of `kind` (delivered, failed, dropped).
+    pub fn notifications(&self, kind: &str, n: u64) {
+        if n > 0 {
+            self.notifications
+                .get_or_create(&KindLabel {
+                    kind: kind.to_owned(),
+                })
+                .inc_by(n);
+        }
+    }
+
+    /// Observes one event store commit.
+    pub fn commit(&self, took: std::time::Duration) {
+        self.commit_seconds.observe(took.as_secs_f64());
     }
 
     /// Counts one refused authentication.
@@ -236,6 +271,15 @@ mod tests {
         assert!(text.contains("railgate_events_stored_total 7"));
         assert!(text.contains(r#"railgate_controller_link_up{controller="io"} 0"#));
         assert!(text.ends_with("# EOF\n"));
+        m.commit(std::time::Duration::from_millis(2));
+        let with_commit = m.render(&Snapshot::default());
+        assert!(
+            with_commit.contains("railgate_event_store_commit_seconds_count 1"),
+            "{with_commit}"
+        );
+        assert!(
+            with_commit.contains(r#"railgate_event_store_commit_seconds_bucket{le="0.004"} 1"#)
+        );
         // A counter taken from a snapshot never goes back.
         let again = m.render(&Snapshot::default());
         assert!(again.contains("railgate_events_stored_total 7"));

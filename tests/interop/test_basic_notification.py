@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import ADMIN, NS, event_gateway, fault_codes, soap, texts, validator, xml
+from conftest import ADMIN, NS, event_gateway, fault_codes, free_port, soap, texts, validator, xml
 from lxml import etree
 
 
@@ -65,7 +65,10 @@ def notified(doc) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory):
-    g, source = event_gateway(tmp_path_factory.mktemp("bn"))
+    metrics_port = free_port()
+    g, source = event_gateway(tmp_path_factory.mktemp("bn"),
+                              config=f"metrics:\n  listen: [127.0.0.1:{metrics_port}]\n")
+    g.metrics_port = metrics_port
     g.start()
     source.connect()
     g.source = source
@@ -123,6 +126,11 @@ def test_consumer_down_then_back_gets_everything(gw):
     finally:
         back.close()
     assert "Notify not delivered" in gw.log()
+    # The metrics saw the failed attempt and the delivery.
+    from test_metrics import scrape
+    m = scrape(gw.metrics_port)
+    assert m[("railgate_push_notifications_total", (("kind", "delivered"),))] >= 3
+    assert m[("railgate_push_notifications_total", (("kind", "failed"),))] >= 1
 
 
 def test_consumer_allow_list(tmp_path):

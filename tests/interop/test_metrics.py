@@ -39,6 +39,9 @@ def test_known_traffic_is_counted(tmp_path):
         assert m[("railgate_soap_requests_total", (("operation", "CreatePullPointSubscription"), ("result", "ok"), ("service", "event")))] == 1
         assert m[("railgate_subscriptions", (("kind", "pull_point"),))] == 1
         assert ("railgate_events_stored_total", ()) in m
+        # The monitoring events of the start were committed, and each commit timed.
+        assert m[("railgate_events_stored_total", ())] >= 1
+        assert m[("railgate_event_store_commit_seconds_count", ())] >= 1
         # A scrape does not count itself.
         again = scrape(port)
         assert again[ok] == 3

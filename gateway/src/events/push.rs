@@ -35,7 +35,13 @@ const MAX_PER_NOTIFY: usize = 100;
 
 /// Delivers a subscription's events until it ends. `manager` is its subscription manager
 /// address (put in each message's SubscriptionReference).
-pub async fn deliver(subscriptions: Arc<Subscriptions>, sub: Arc<Subscription>, manager: String) {
+/// Counts go to `metrics` (delivered, not delivered, dropped for a full queue).
+pub async fn deliver(
+    subscriptions: Arc<Subscriptions>,
+    sub: Arc<Subscription>,
+    manager: String,
+    metrics: Arc<crate::metrics::Metrics>,
+) {
     let Some(consumer) = sub.consumer.clone() else {
         return;
     };
@@ -50,6 +56,7 @@ pub async fn deliver(subscriptions: Arc<Subscriptions>, sub: Arc<Subscription>, 
         let dropped = subscriptions.skip_backlog(&sub, MAX_BACKLOG).await;
         if dropped > 0 {
             dropped_total += dropped;
+            metrics.notifications("dropped", dropped);
             tracing::debug!(subscription = %sub.id, consumer = %consumer.url, dropped, "consumer too far behind");
             tracing::warn!(
                 owner,
@@ -95,6 +102,7 @@ pub async fn deliver(subscriptions: Arc<Subscriptions>, sub: Arc<Subscription>, 
         };
         match outcome {
             Ok(Ok(status)) if status.is_success() => {
+                metrics.notifications("delivered", batch.events.len() as u64);
                 subscriptions.commit(&sub, batch.cursor).await;
                 backoff = Duration::from_secs(1);
             }
@@ -107,6 +115,7 @@ pub async fn deliver(subscriptions: Arc<Subscriptions>, sub: Arc<Subscription>, 
                         "timed out".into()
                     }
                 };
+                metrics.notifications("failed", batch.events.len() as u64);
                 tracing::debug!(subscription = %sub.id, consumer = %consumer.url, reason, "Notify not delivered");
                 tracing::info!(
                     owner,

@@ -299,6 +299,7 @@ async fn subscribe(ctx: &Ctx, req: &Element) -> OpResult {
         ctx.app.subscriptions.clone(),
         sub.clone(),
         manager.clone(),
+        ctx.app.metrics.clone(),
     ));
     tracing::debug!(subscription = %sub.id, consumer = %consumer.url, pinned = %consumer.pinned, user = ctx.principal.log_name(), "basic notification subscription created");
     let mut w = XmlWriter::new();

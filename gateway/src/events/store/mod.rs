@@ -71,6 +71,19 @@ pub struct StoreConfig {
     pub max_store_bytes: Option<u64>,
     /// Size of the disk-full reserve file beside the database (0: none).
     pub reserve_bytes: u64,
+    /// Told how long each committed transaction took (the metrics' histogram).
+    pub on_commit: Option<CommitObserver>,
+}
+
+/// What [`StoreConfig::on_commit`] calls after each commit, on the writer thread (keep it
+/// short: it delays the next batch).
+#[derive(Clone)]
+pub struct CommitObserver(pub std::sync::Arc<dyn Fn(Duration) + Send + Sync>);
+
+impl std::fmt::Debug for CommitObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CommitObserver")
+    }
 }
 
 impl Default for StoreConfig {
@@ -86,6 +99,7 @@ impl Default for StoreConfig {
             max_wal_bytes: Some(64 * 1024 * 1024),
             max_store_bytes: Some(256 * 1024 * 1024),
             reserve_bytes: RESERVE_BYTES,
+            on_commit: None,
         }
     }
 }

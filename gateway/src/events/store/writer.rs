@@ -409,6 +409,7 @@ impl Writer {
     /// WAL and notes the database's size. On failure nothing is written (the transaction is
     /// rolled back).
     fn commit(&mut self, events: &[Pending]) -> Result<Vec<u64>, StoreError> {
+        let started = Instant::now();
         let written = (|| -> Result<Vec<u64>, rusqlite::Error> {
             let tx = self.conn.transaction()?;
             let mut seqs = Vec::with_capacity(events.len());
@@ -437,6 +438,9 @@ impl Writer {
             Ok(seqs)
         })()
         .map_err(|e| StoreError::sqlite(&self.path, e))?;
+        if let Some(observe) = &self.config.on_commit {
+            (observe.0)(started.elapsed());
+        }
         self.checkpointer.committed();
         self.since_prune = self.since_prune.saturating_add(written.len() as u64);
         if self.wal.after_commit(&self.conn) {
