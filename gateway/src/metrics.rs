@@ -144,8 +144,7 @@ impl Default for Metrics {
             link_up.clone(),
         );
         // 0.25 ms to 4 s: an fsync on an SD card takes milliseconds to a second.
-        let commit_seconds =
-            Histogram::new([0.000_25, 0.001, 0.004, 0.016, 0.064, 0.25, 1.0, 4.0].into_iter());
+        let commit_seconds = Histogram::new([0.000_25, 0.001, 0.004, 0.016, 0.064, 0.25, 1.0, 4.0]);
         registry.register(
             "event_store_commit_seconds",
             "Time of each event store transaction (batch insert, commit, fsync)",

@@ -310,7 +310,12 @@ mod tests {
             )
             .await
             .unwrap();
-        let delivery = tokio::spawn(deliver(subs.clone(), sub.clone(), "http://gw/s/1".into()));
+        let delivery = tokio::spawn(deliver(
+            subs.clone(),
+            sub.clone(),
+            "http://gw/s/1".into(),
+            Arc::new(crate::metrics::Metrics::default()),
+        ));
         for round in 1..=3 {
             store
                 .append(crate::events::store::testing::event(round))
