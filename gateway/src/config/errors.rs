@@ -128,14 +128,21 @@ fn unknown_field(path: &str, key: &str, message: &str) -> String {
         .map(|(section, _)| section)
         .collect();
     if did_you_mean(key, &allowed).is_none()
-        && let [home] = homes.as_slice()
+        && let [home, others @ ..] = homes.as_slice()
     {
         let here = if parent.is_empty() {
             "at the top level".to_string()
         } else {
             format!("in `{parent}:`")
         };
-        return format!("unknown key `{key}` {here}: `{key}` goes under `{home}:`");
+        // The first section in the file's order is the likely one (`listen`: `server:`).
+        let also = if others.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = others.iter().map(|o| format!("`{o}:`")).collect();
+            format!(" (or {})", list.join(", "))
+        };
+        return format!("unknown key `{key}` {here}: `{key}` goes under `{home}:`{also}");
     }
     unknown_key(key, &allowed)
 }
@@ -240,6 +247,7 @@ mod tests {
                 .contains("unknown key `listen` at the top level: `listen` goes under `server:`"),
             "{d}"
         );
+        assert!(d.message.contains("(or `metrics:`)"), "{d}");
         let d = error("server:\n  realm: x\n");
         assert!(d.message.contains("`realm` goes under `security:`"), "{d}");
         assert_eq!(d.path, "server.realm");
