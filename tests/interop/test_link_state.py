@@ -94,7 +94,7 @@ def is_link(connected: str, op: str | None = None):
     return lambda m: m["topic"] == LINK and m["data"]["Connected"] == connected and op in (None, m["op"])
 
 
-def start(tmp_path: Path, port: int) -> Gateway:
+def start(tmp_path: Path, port: int, metrics_port: int | None = None) -> Gateway:
     (tmp_path / "site.yaml").write_text(f"""\
 controllers:
   - name: panel
@@ -111,7 +111,13 @@ values:
   - {{name: Battery, holding_register: 60, type: u16, unit: '%', topic: '{BATTERY}'}}
   - {{name: Spare, holding_register: 62, type: u16, topic: 'rg:Panel/Spare'}}
 """)
-    return Gateway(tmp_path, config="mapping: site.yaml\n").start()
+    metrics = f"metrics:\n  listen: [127.0.0.1:{metrics_port}]\n" if metrics_port else ""
+    return Gateway(tmp_path, config="mapping: site.yaml\n" + metrics).start()
+
+
+def link_up_metric(metrics_port: int) -> float:
+    from test_metrics import scrape
+    return scrape(metrics_port)[("railgate_controller_link_up", (("controller", "panel"),))]
 
 
 @pytest.fixture
@@ -120,7 +126,8 @@ def port():
 
 
 def test_link_state_comes_first_for_late_subscribers_and_on_reconnect(tmp_path, port):
-    g = start(tmp_path, port)
+    metrics_port = free_port()
+    g = start(tmp_path, port, metrics_port)
     peer = None
     try:
         # Never up: the link state and the failing points exist, no input does.
@@ -133,6 +140,7 @@ def test_link_state_comes_first_for_late_subscribers_and_on_reconnect(tmp_path, 
         assert (link["source"], link["data"]["Connected"]) == ({"Controller": "panel"}, "false")
         assert [m["data"] for m in initial if m["topic"] == FAILING] == [{"Failing": "", "Count": "0"}]
         assert not [m for m in got if m["topic"] in (DOOR, BATTERY)], "no input of a link never up"
+        assert link_up_metric(metrics_port) == 0
 
         # The device answers: link up first, then the first readings, and the refused point.
         peer = Peer(port)
@@ -146,12 +154,14 @@ def test_link_state_comes_first_for_late_subscribers_and_on_reconnect(tmp_path, 
         failing = got[first(got, lambda m: m["topic"] == FAILING)]
         assert (failing["op"], failing["data"]) == ("Changed", {"Failing": "panel/holding/62", "Count": "1"})
         assert up < got.index(failing)
+        assert link_up_metric(metrics_port) == 1
 
         # The device is gone: Connected=false, Changed, with a reason.
         peer.kill()
         got = pull_until(a, lambda ms: any(is_link("false", "Changed")(m) for m in ms))
         down = got[first(got, is_link("false"))]
         assert down["data"]["Reason"] not in ("", "connected"), down
+        assert link_up_metric(metrics_port) == 0
 
         # A subscriber joining during the outage: the link state before every input.
         b = create_pull_point(g, termination="PT300S")
