@@ -87,6 +87,9 @@ enum Command {
     },
     /// Print the JSON Schema of the mapping language (for editor completion).
     Schema,
+    /// Print the manual page (roff; the package installs it as railgate(1)).
+    #[command(hide = true)]
+    Man,
     /// List the ONVIF devices on the local network (a WS-Discovery probe), to check what a
     /// site's VMS will find.
     Discover {
@@ -206,6 +209,21 @@ fn main() -> ExitCode {
             }
         }
         Some(Command::Schema) => out::finish(cli::schema::run()),
+        Some(Command::Man) => {
+            use clap::CommandFactory as _;
+            let mut page = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+                Ok(()) => {
+                    use std::io::Write as _;
+                    let _ = std::io::stdout().write_all(&page);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    out::note(format_args!("railgate: cannot write the manual page: {e}"));
+                    ExitCode::from(70)
+                }
+            }
+        }
         Some(Command::Discover {
             timeout,
             to,

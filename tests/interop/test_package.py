@@ -42,6 +42,7 @@ def test_the_package_holds_what_an_integrator_needs(deb):
                        ("/usr/share/doc/railgate/examples/99-railgate-rs485.rules", "-rw-r--r--"),
                        ("/usr/share/doc/railgate/profiles/dsc-it100.yaml", "-rw-r--r--"),
                        ("/usr/share/doc/railgate/copyright", "-rw-r--r--"),
+                       ("/usr/share/man/man1/railgate.1.gz", "-rw-r--r--"),
                        ("/usr/share/doc/railgate/changelog.Debian.gz", "-rw-r--r--")]:
         assert files.get(path) == mode, (path, files.get(path))
     info = subprocess.run(["dpkg-deb", "-I", str(deb)], capture_output=True, text=True, check=True).stdout
@@ -51,6 +52,15 @@ def test_the_package_holds_what_an_integrator_needs(deb):
     ctrl = subprocess.run(["dpkg-deb", "--ctrl-tarfile", str(deb)], capture_output=True, check=True).stdout
     listed = subprocess.run(["tar", "-xO", "./conffiles"], input=ctrl, capture_output=True, check=True).stdout
     assert listed.decode().split() == ["/etc/railgate/railgate.yaml"]
+
+
+def test_the_manual_page_is_the_programs_own():
+    """deploy/railgate.1 is `railgate man` (clap_mangen, from the same definition as --help):
+    regenerate it with `target/debug/railgate man > deploy/railgate.1` when the options change."""
+    from conftest import binary
+    page = subprocess.run([str(binary()), "man"], capture_output=True, check=True).stdout
+    assert page == (ROOT / "deploy" / "railgate.1").read_bytes()
+    assert b"metrics\\-listen" in page and b".SH NAME" in page
 
 
 @pytest.mark.skipif(shutil.which("lintian") is None, reason="lintian is missing (tests/run installs it)")
