@@ -44,6 +44,7 @@ pub mod point;
 pub mod serial;
 #[cfg(feature = "sim")]
 pub mod sim;
+pub mod stats;
 #[cfg(feature = "runtime")]
 mod tracker;
 pub mod wiegand;

@@ -132,6 +132,7 @@ impl App {
                 .iter()
                 .map(|c| (c.name.clone(), self.io.link_up(&c.name)))
                 .collect(),
+            link_stats: self.io.link_stats(),
         }
     }
 

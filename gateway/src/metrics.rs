@@ -17,6 +17,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use railgate_adapters::stats::{CYCLE_BUCKETS, LinkStatsSnapshot};
 
 /// The labels of a request.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -67,6 +68,52 @@ pub struct Snapshot {
     pub wal_bytes: i64,
     /// Each controller, up or not.
     pub links: Vec<(String, bool)>,
+    /// The link counters of the controllers that keep them (Modbus).
+    pub link_stats: Vec<(String, LinkStatsSnapshot)>,
+}
+
+/// The poll-cycle histograms, encoded at each scrape from the last snapshot.
+#[derive(Debug, Default, Clone)]
+struct PollCycles(std::sync::Arc<Mutex<Vec<(String, LinkStatsSnapshot)>>>);
+
+impl prometheus_client::collector::Collector for PollCycles {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::DescriptorEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        let stats = self.0.lock();
+        if stats.is_empty() {
+            return Ok(());
+        }
+        let mut family = encoder.encode_descriptor(
+            "poll_cycle_seconds",
+            "Duration of each controller's poll cycles",
+            None,
+            prometheus_client::metrics::MetricType::Histogram,
+        )?;
+        for (name, s) in stats.iter() {
+            let labels = ControllerLabel {
+                controller: name.clone(),
+            };
+            let buckets: Vec<(f64, u64)> = CYCLE_BUCKETS
+                .iter()
+                .copied()
+                // f64::MAX is how the encoder spells the +Inf bucket.
+                .chain(std::iter::once(f64::MAX))
+                .zip(s.cycles.iter().copied())
+                .collect();
+            let count = s.cycles.iter().sum();
+            family
+                .encode_family(&labels)?
+                .encode_histogram::<prometheus_client::encoding::NoLabelSet>(
+                    s.cycle_seconds,
+                    count,
+                    &buckets,
+                    None,
+                )?;
+        }
+        Ok(())
+    }
 }
 
 /// The metrics of one gateway.
@@ -82,6 +129,11 @@ pub struct Metrics {
     link_up: Family<ControllerLabel, Gauge>,
     commit_seconds: Histogram,
     notifications: Family<KindLabel, Counter>,
+    link_requests: Family<ControllerLabel, Counter>,
+    link_retries: Family<ControllerLabel, Counter>,
+    link_timeouts: Family<ControllerLabel, Counter>,
+    link_failures: Family<ControllerLabel, Counter>,
+    poll_cycles: PollCycles,
     /// One scrape at a time (the counters set from the snapshot move forward only).
     scraping: Mutex<()>,
 }
@@ -156,7 +208,39 @@ impl Default for Metrics {
             "Push (Subscribe) notification messages: delivered, failed (retried), dropped (queue full)",
             notifications.clone(),
         );
+        let controller_counter = |registry: &mut Registry, name: &str, help: &str| {
+            let family = Family::<ControllerLabel, Counter>::default();
+            registry.register(name, help, family.clone());
+            family
+        };
+        let link_requests = controller_counter(
+            &mut registry,
+            "controller_requests",
+            "Requests sent to each controller (every attempt)",
+        );
+        let link_retries = controller_counter(
+            &mut registry,
+            "controller_retries",
+            "Attempts repeating a failed request, per controller",
+        );
+        let link_timeouts = controller_counter(
+            &mut registry,
+            "controller_timeouts",
+            "Attempts a controller did not answer in time",
+        );
+        let link_failures = controller_counter(
+            &mut registry,
+            "controller_failures",
+            "Requests that failed after every retry, per controller",
+        );
+        let poll_cycles = PollCycles::default();
+        registry.register_collector(Box::new(poll_cycles.clone()));
         Metrics {
+            link_requests,
+            link_retries,
+            link_timeouts,
+            link_failures,
+            poll_cycles,
             notifications,
             commit_seconds,
             registry,
@@ -230,6 +314,20 @@ impl Metrics {
         forward(&self.events_deleted, snapshot.events_deleted_for_size);
         self.store_bytes.set(snapshot.store_bytes);
         self.wal_bytes.set(snapshot.wal_bytes);
+        for (name, stats) in &snapshot.link_stats {
+            let label = ControllerLabel {
+                controller: name.clone(),
+            };
+            for (family, value) in [
+                (&self.link_requests, stats.requests),
+                (&self.link_retries, stats.retries),
+                (&self.link_timeouts, stats.timeouts),
+                (&self.link_failures, stats.failures),
+            ] {
+                forward(&family.get_or_create(&label), value);
+            }
+        }
+        self.poll_cycles.0.lock().clone_from(&snapshot.link_stats);
         for (name, up) in &snapshot.links {
             self.link_up
                 .get_or_create(&ControllerLabel {
@@ -256,12 +354,32 @@ mod tests {
         m.request("device", "GetDeviceInformation", "ok");
         m.request("device", "GetUsers", "ter:NotAuthorized");
         m.auth_failure("refused");
+        let stats = railgate_adapters::stats::LinkStats::default();
+        stats.request(false);
+        stats.request(true);
+        stats.timeout();
+        stats.cycle(std::time::Duration::from_millis(30));
         let text = m.render(&Snapshot {
             pull_points: 2,
             events_stored: 7,
             links: vec![("panel".into(), true), ("io".into(), false)],
+            link_stats: vec![("panel".into(), stats.snapshot())],
             ..Snapshot::default()
         });
+        assert!(
+            text.contains(r#"railgate_controller_requests_total{controller="panel"} 2"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"railgate_controller_retries_total{controller="panel"} 1"#));
+        assert!(text.contains(r#"railgate_controller_timeouts_total{controller="panel"} 1"#));
+        assert!(
+            text.contains(r#"railgate_poll_cycle_seconds_bucket{le="0.025",controller="panel"} 0"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"railgate_poll_cycle_seconds_bucket{le="0.05",controller="panel"} 1"#)
+        );
+        assert!(text.contains(r#"railgate_poll_cycle_seconds_count{controller="panel"} 1"#));
         assert!(text.contains(
             r#"railgate_soap_requests_total{service="device",operation="GetDeviceInformation",result="ok"} 2"#
         ), "{text}");

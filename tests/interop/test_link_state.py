@@ -116,8 +116,12 @@ values:
 
 
 def link_up_metric(metrics_port: int) -> float:
+    return panel_metric(metrics_port, "railgate_controller_link_up")
+
+
+def panel_metric(metrics_port: int, name: str) -> float:
     from test_metrics import scrape
-    return scrape(metrics_port)[("railgate_controller_link_up", (("controller", "panel"),))]
+    return scrape(metrics_port).get((name, (("controller", "panel"),)), 0)
 
 
 @pytest.fixture
@@ -155,6 +159,12 @@ def test_link_state_comes_first_for_late_subscribers_and_on_reconnect(tmp_path, 
         assert (failing["op"], failing["data"]) == ("Changed", {"Failing": "panel/holding/62", "Count": "1"})
         assert up < got.index(failing)
         assert link_up_metric(metrics_port) == 1
+        # Polled: requests and complete poll cycles (50 ms apart, each well under 1 s).
+        assert panel_metric(metrics_port, "railgate_controller_requests_total") >= 2
+        assert panel_metric(metrics_port, "railgate_poll_cycle_seconds_count") >= 1
+        from test_metrics import scrape
+        under_a_second = scrape(metrics_port)[("railgate_poll_cycle_seconds_bucket", (("controller", "panel"), ("le", "1.0")))]
+        assert under_a_second >= 1
 
         # The device is gone: Connected=false, Changed, with a reason.
         peer.kill()
@@ -162,6 +172,7 @@ def test_link_state_comes_first_for_late_subscribers_and_on_reconnect(tmp_path, 
         down = got[first(got, is_link("false"))]
         assert down["data"]["Reason"] not in ("", "connected"), down
         assert link_up_metric(metrics_port) == 0
+        assert panel_metric(metrics_port, "railgate_controller_failures_total") >= 1
 
         # A subscriber joining during the outage: the link state before every input.
         b = create_pull_point(g, termination="PT300S")

@@ -32,12 +32,17 @@ use super::runner::Runner;
 pub struct ModbusAdapter {
     config: ModbusConfig,
     pub(super) bus: Option<BusHandle>,
+    stats: std::sync::Arc<crate::stats::LinkStats>,
 }
 
 impl ModbusAdapter {
     /// An adapter for `config`; nothing is checked or opened until [`Adapter::run`].
     pub fn new(config: ModbusConfig) -> ModbusAdapter {
-        ModbusAdapter { config, bus: None }
+        ModbusAdapter {
+            config,
+            bus: None,
+            stats: std::sync::Arc::default(),
+        }
     }
 
     /// An adapter for `config`'s unit on a serial bus shared with other controllers.
@@ -45,7 +50,13 @@ impl ModbusAdapter {
         ModbusAdapter {
             config,
             bus: Some(bus),
+            stats: std::sync::Arc::default(),
         }
+    }
+
+    /// Its link's counters (requests, retries, timeouts, poll cycles), live while it runs.
+    pub fn stats(&self) -> std::sync::Arc<crate::stats::LinkStats> {
+        self.stats.clone()
     }
 
     /// The configuration it runs.
@@ -84,12 +95,14 @@ impl Adapter for ModbusAdapter {
                 // Alone on its port: the port's bus task runs beside the runner, in this task;
                 // it ends when the runner (and with it the link's handle) is gone.
                 let (bus, handle) = BusTask::open(&self.config).map_err(config_error)?;
-                let link = Link::new(&self.config, Some(handle)).map_err(config_error)?;
+                let mut link = Link::new(&self.config, Some(handle)).map_err(config_error)?;
+                link.stats = self.stats.clone();
                 let runner = Runner::new(self.config, plan, link, io, stop);
                 tokio::join!(bus.run(), runner.run());
             }
             (bus, _) => {
-                let link = Link::new(&self.config, bus).map_err(config_error)?;
+                let mut link = Link::new(&self.config, bus).map_err(config_error)?;
+                link.stats = self.stats.clone();
                 Runner::new(self.config, plan, link, io, stop).run().await;
             }
         }

@@ -74,14 +74,19 @@ pub(crate) fn classify(request: &Request<'_>, outcome: Outcome, limit: Duration)
             Ok(response) => Attempt::Done(Call::Answer(response)),
             Err(e) => Attempt::Garbled(e),
         },
-        Err(_elapsed) => Attempt::Silent(format!("no response within {} ms", limit.as_millis())),
+        Err(_elapsed) => Attempt::Silent(format!("{SILENT} {} ms", limit.as_millis())),
         Ok(Err(tokio_modbus::Error::Transport(e))) => Attempt::Failed(format!("I/O error: {e}")),
         Ok(Err(tokio_modbus::Error::Protocol(e))) => Attempt::Garbled(describe_protocol(&e)),
     }
 }
 
+/// How an attempt without an answer in time starts (counted as a timeout).
+const SILENT: &str = "no response within";
+
 /// The transport of one controller and its request discipline.
 pub(crate) struct Link {
+    /// Requests, retries, timeouts, failures (read by the gateway's metrics).
+    pub(crate) stats: std::sync::Arc<crate::stats::LinkStats>,
     name: String,
     unit: u8,
     timeout: Duration,
@@ -134,6 +139,7 @@ impl Link {
             }
         };
         Ok(Link {
+            stats: std::sync::Arc::default(),
             name: config.name.clone(),
             unit: config.unit,
             timeout: config.timeout,
@@ -193,6 +199,7 @@ impl Link {
             if attempt > 0 {
                 debug!(controller = %self.name, attempt, reason = %failure, "retrying");
             }
+            self.stats.request(attempt > 0);
             let result = match &mut self.wire {
                 Wire::Tcp(tcp) => {
                     if tcp.ctx.is_none() {
@@ -222,9 +229,15 @@ impl Link {
             };
             match result {
                 Ok(call) => return call,
-                Err(e) => failure = e,
+                Err(e) => {
+                    if e.starts_with(SILENT) {
+                        self.stats.timeout();
+                    }
+                    failure = e;
+                }
             }
         }
+        self.stats.failure();
         Call::Broken(failure)
     }
 }

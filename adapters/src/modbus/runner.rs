@@ -200,9 +200,11 @@ impl Runner {
             } else {
                 now + self.config.poll_interval
             };
+            let cycle = Instant::now();
             if let Err(end) = self.poll_cycle().await {
                 return end;
             }
+            self.link.stats.cycle(cycle.elapsed());
             if next_cycle <= Instant::now() {
                 // Overran (or no interval at all): let other tasks run before the next cycle.
                 tokio::task::yield_now().await;

@@ -39,6 +39,8 @@ pub struct Southbound {
     /// The core, until [`Southbound::run`] moves it into its task (built here so requests can
     /// queue before it runs).
     unstarted: Mutex<Option<SouthboundCore>>,
+    /// Each controller's link counters, once its adapter started (the metrics read them).
+    link_stats: Mutex<Vec<(String, Arc<railgate_adapters::stats::LinkStats>)>>,
 }
 
 impl std::fmt::Debug for Southbound {
@@ -92,6 +94,7 @@ impl Southbound {
             views,
             serial,
             unstarted: Mutex::new(Some(core)),
+            link_stats: Mutex::new(Vec::new()),
         }
     }
 
@@ -100,10 +103,21 @@ impl Southbound {
     pub async fn run(self: Arc<Self>, events: EventCore, stop: CancellationToken) {
         // The state database lives in the data folder; OSDP keys are kept beside it.
         let data_dir = self.db.path().parent().map(std::path::Path::to_path_buf);
+        let this = self.clone();
         self.run_with(events, stop, move |links, plan| {
             links.start_plan(plan, data_dir.as_deref());
+            *this.link_stats.lock() = links.stats();
         })
         .await;
+    }
+
+    /// Each started controller's link counters now (Modbus links keep them).
+    pub fn link_stats(&self) -> Vec<(String, railgate_adapters::stats::LinkStatsSnapshot)> {
+        self.link_stats
+            .lock()
+            .iter()
+            .map(|(name, s)| (name.clone(), s.snapshot()))
+            .collect()
     }
 
     /// [`Southbound::run`] with the adapters `start` picks (tests bring their own).

@@ -35,6 +35,8 @@ pub(super) struct Links {
     /// Not a child of the gateway's stop token: adapters outlive it long enough to carry out
     /// the monostable fall-backs stopping requires, then are stopped by [`Links::stop`].
     stop: CancellationToken,
+    /// The link counters of the adapters that keep them (Modbus).
+    stats: Vec<(String, std::sync::Arc<railgate_adapters::stats::LinkStats>)>,
 }
 
 impl Links {
@@ -46,6 +48,7 @@ impl Links {
             commands: HashMap::new(),
             tasks: TaskTracker::new(),
             stop: CancellationToken::new(),
+            stats: Vec::new(),
         };
         (links, receiver)
     }
@@ -57,7 +60,11 @@ impl Links {
         let mut buses = Buses::new();
         for controller in &plan.controllers {
             match &controller.link {
-                Link::Modbus(config) => self.start(buses.adapter(config.clone())),
+                Link::Modbus(config) => {
+                    let adapter = buses.adapter(config.clone());
+                    self.stats.push((controller.name.clone(), adapter.stats()));
+                    self.start(adapter);
+                }
                 Link::Line(link) => self.start(LineAdapter::from_link((**link).clone())),
                 Link::Readers(link) => match &link.transport {
                     ReaderTransport::Osdp { .. } => {
@@ -96,6 +103,13 @@ impl Links {
         for bus in buses.into_tasks() {
             self.tasks.spawn(bus.run());
         }
+    }
+
+    /// The link counters of the started adapters that keep them.
+    pub(super) fn stats(
+        &self,
+    ) -> Vec<(String, std::sync::Arc<railgate_adapters::stats::LinkStats>)> {
+        self.stats.clone()
     }
 
     /// Starts one adapter in its own tracked task.
