@@ -18,7 +18,6 @@ mod file;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use parking_lot::Mutex;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -327,14 +326,13 @@ impl Keystore {
         Ok(())
     }
 
-    /// Starts making a key pair: returns its ID at once (status `generating`) and the
-    /// estimated time; `make` runs on a blocking thread.
+    /// Starts making a key pair: returns its ID at once (status `generating`); `make` runs
+    /// on a blocking thread.
     pub fn create_key(
         self: &Arc<Self>,
         alias: Option<String>,
         make: impl FnOnce() -> std::result::Result<crypto::MadeKey, CryptoError> + Send + 'static,
-        estimate: Duration,
-    ) -> Result<(String, Duration)> {
+    ) -> Result<String> {
         let id = {
             let state = self.state.lock();
             self.key_room(&state)?;
@@ -349,7 +347,7 @@ impl Keystore {
             let made = make();
             this.finish_key(&key_id, made);
         });
-        Ok((id, estimate))
+        Ok(id)
     }
 
     /// Makes a key pair and waits for it (the device service's CreateCertificate).
@@ -524,13 +522,12 @@ impl Keystore {
         &self,
         key_id: &str,
         request: &Request,
-        names: &[String],
         alias: Option<String>,
         id: Option<String>,
     ) -> Result<String> {
         self.ready(key_id)?;
         let pkcs8 = Self::private_key(&self.state.lock(), key_id)?;
-        let der = crypto::make_self_signed(&pkcs8, request, names)?;
+        let der = crypto::make_self_signed(&pkcs8, request, &[])?;
         self.change(|s| {
             let id = self.certificate_id(s, id)?;
             s.certificates.push(Cert {

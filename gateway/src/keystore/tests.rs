@@ -1,6 +1,7 @@
 //! The keystore's rules, without SOAP.
 
 use std::os::unix::fs::PermissionsExt as _;
+use std::time::Duration;
 
 use x509_parser::prelude::FromDer as _;
 
@@ -29,8 +30,8 @@ fn store(dir: &Path) -> Arc<Keystore> {
 }
 
 async fn made_key(ks: &Arc<Keystore>) -> String {
-    let (id, _) = ks
-        .create_key(None, || crypto::make_ecc("secp256r1"), Duration::ZERO)
+    let id = ks
+        .create_key(None, || crypto::make_ecc("secp256r1"))
         .unwrap();
     for _ in 0..200 {
         if ks.key_status(&id).unwrap() == KeyStatus::Ok {
@@ -71,17 +72,12 @@ async fn keys_are_made_in_the_background_and_counted_against_the_limit() {
     ks.on_key_status(Box::new(move |k, old, new| {
         log.lock().push((k.to_owned(), old, new))
     }));
-    let (slow, estimate) = ks
-        .create_key(
-            Some("slow".into()),
-            || {
-                std::thread::sleep(Duration::from_millis(200));
-                crypto::make_ecc("secp256r1")
-            },
-            Duration::from_secs(1),
-        )
+    let slow = ks
+        .create_key(Some("slow".into()), || {
+            std::thread::sleep(Duration::from_millis(200));
+            crypto::make_ecc("secp256r1")
+        })
         .unwrap();
-    assert_eq!(estimate, Duration::from_secs(1));
     assert_eq!(ks.key_status(&slow).unwrap(), KeyStatus::Generating);
     assert!(matches!(
         ks.csr(&slow, &cn("x")),
@@ -99,7 +95,7 @@ async fn keys_are_made_in_the_background_and_counted_against_the_limit() {
     let _c = made_key(&ks).await;
     // Four with the one being made: the fifth is refused.
     assert!(matches!(
-        ks.create_key(None, || crypto::make_ecc("secp256r1"), Duration::ZERO),
+        ks.create_key(None, || crypto::make_ecc("secp256r1")),
         Err(KeystoreError::Full(Limit::Keys, 4))
     ));
     assert!(matches!(
@@ -147,7 +143,7 @@ async fn a_csr_signed_by_a_ca_becomes_the_servers_certificate_and_is_replaced() 
     let dir = tempfile::tempdir().unwrap();
     let ks = store(dir.path());
     let first = made_key(&ks).await;
-    let self_signed = ks.self_signed(&first, &cn("gw"), &[], None, None).unwrap();
+    let self_signed = ks.self_signed(&first, &cn("gw"), None, None).unwrap();
     let p1 = ks
         .create_path(std::slice::from_ref(&self_signed), None)
         .unwrap();

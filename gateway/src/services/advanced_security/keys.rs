@@ -35,11 +35,10 @@ pub(super) async fn create_rsa_key_pair(ctx: &Ctx, req: &Element) -> OpResult {
                 format!("RSA key length {text:?} is not offered (2048, 3072, 4096)"),
             )
         })?;
-    let est = estimate(Some(bits));
-    let (key, est) = ctx
+    let key = ctx
         .app
         .keystore
-        .create_key(optional(req, "Alias"), move || crypto::make_rsa(bits), est)
+        .create_key(optional(req, "Alias"), move || crypto::make_rsa(bits))
         .map_err(|e| fault(e, &PLAIN))?;
     tracing::info!(
         key,
@@ -47,7 +46,11 @@ pub(super) async fn create_rsa_key_pair(ctx: &Ctx, req: &Element) -> OpResult {
         by = ctx.principal.log_name(),
         "making an RSA key pair"
     );
-    Ok(created("tas:CreateRSAKeyPairResponse", &key, est))
+    Ok(created(
+        "tas:CreateRSAKeyPairResponse",
+        &key,
+        estimate(Some(bits)),
+    ))
 }
 
 pub(super) async fn create_ecc_key_pair(ctx: &Ctx, req: &Element) -> OpResult {
@@ -61,17 +64,17 @@ pub(super) async fn create_ecc_key_pair(ctx: &Ctx, req: &Element) -> OpResult {
             format!("elliptic curve {curve:?} is not offered (secp256r1, secp384r1)"),
         ));
     }
-    let (key, est) = ctx
+    let key = ctx
         .app
         .keystore
-        .create_key(
-            optional(req, "Alias"),
-            move || crypto::make_ecc(&curve),
-            estimate(None),
-        )
+        .create_key(optional(req, "Alias"), move || crypto::make_ecc(&curve))
         .map_err(|e| fault(e, &PLAIN))?;
     tracing::info!(key, by = ctx.principal.log_name(), "making an ECC key pair");
-    Ok(created("tas:CreateECCKeyPairResponse", &key, est))
+    Ok(created(
+        "tas:CreateECCKeyPairResponse",
+        &key,
+        estimate(None),
+    ))
 }
 
 pub(super) async fn upload_key_pair_in_pkcs8(ctx: &Ctx, req: &Element) -> OpResult {
@@ -238,7 +241,7 @@ pub(super) async fn create_self_signed_certificate(ctx: &Ctx, req: &Element) -> 
     let cert = ctx
         .app
         .keystore
-        .self_signed(key, &request, &[], optional(req, "Alias"), None)
+        .self_signed(key, &request, optional(req, "Alias"), None)
         .map_err(|e| fault(e, &codes))?;
     tracing::warn!(
         certificate = cert,

@@ -218,7 +218,7 @@ pub(super) async fn create_certificate(ctx: &Ctx, req: &Element) -> OpResult {
         .create_key_now(id.clone(), || crypto::make_rsa(2048))
         .await
         .map_err(fault)?;
-    let made = keystore.self_signed(&key, &request, &[], None, id);
+    let made = keystore.self_signed(&key, &request, None, id);
     let cert = match made {
         Ok(c) => c,
         Err(e) => {
