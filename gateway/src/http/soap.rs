@@ -119,7 +119,7 @@ pub async fn handle(
         }
         Decision::Refuse(fault) => {
             app.metrics.auth_failure("refused");
-            count(&app, service, name, Some(&fault));
+            count(&app, op, Some(&fault));
             access(
                 &app,
                 &req.conn,
@@ -166,7 +166,7 @@ pub async fn handle(
     let elapsed_us = started.elapsed().as_micros() as u64;
     match result {
         Ok(body) => {
-            count(&ctx.app, service, name, None);
+            count(&ctx.app, op, None);
             tracing::debug!(operation = name, user = ctx.principal.log_name(), peer = %ctx.peer, elapsed_us, "ok");
             if audited {
                 access(
@@ -184,7 +184,7 @@ pub async fn handle(
             response::soap(StatusCode::OK, header.as_deref(), &body)
         }
         Err(fault) => {
-            count(&ctx.app, service, name, Some(&fault));
+            count(&ctx.app, op, Some(&fault));
             tracing::info!(operation = name, user = ctx.principal.log_name(), peer = %ctx.peer, reason = %fault.reason, "fault");
             if audited {
                 let outcome = format!("fault: {}", fault.reason);
@@ -202,16 +202,13 @@ pub async fn handle(
 }
 
 /// Counts a request in the metrics: `ok`, or the fault's most specific subcode.
-fn count(app: &App, service: crate::soap::Service, operation: &str, fault: Option<&SoapFault>) {
-    let endpoint = service
-        .path()
-        .trim_start_matches("/onvif/")
-        .trim_end_matches("_service");
+fn count(app: &App, op: &crate::security::access::Operation, fault: Option<&SoapFault>) {
     let result = match fault {
         None => "ok",
         Some(f) => f.subcodes.last().copied().unwrap_or("env:Fault"),
     };
-    app.metrics.request(endpoint, operation, result);
+    app.metrics
+        .request(op.service.metric_name(), op.name, result);
 }
 
 /// One line of the access log (GetSystemLog Access): when, from where, who, what, and how it

@@ -40,6 +40,17 @@ impl Service {
         }
     }
 
+    /// Its name in the metrics' `service` label (the endpoint without `/onvif/` and
+    /// `_service`).
+    pub fn metric_name(self) -> &'static str {
+        match self {
+            Service::Device => "device",
+            Service::DeviceIo => "deviceio",
+            Service::Events => "event",
+            Service::AdvancedSecurity => "advanced_security",
+        }
+    }
+
     /// The service's WSDL namespace.
     pub fn namespace(self) -> &'static str {
         match self {
@@ -66,5 +77,21 @@ impl Service {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         valid.then(|| (Service::Events, Some(id.to_string())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_services_metric_name_is_its_endpoint() {
+        for s in Service::ALL {
+            let endpoint = s
+                .path()
+                .trim_start_matches("/onvif/")
+                .trim_end_matches("_service");
+            assert_eq!(s.metric_name(), endpoint);
+        }
     }
 }
