@@ -299,7 +299,9 @@ impl Keystore {
             ));
         }
         file::save(&self.file, &next).map_err(KeystoreError::Io)?;
-        if let (Some(tls), true) = (self.tls.get(), roots.is_some() || state.client_auth)
+        // The TLS side is rebuilt only when what admits a client changed.
+        let before = state.client_auth.then(|| ca_certificates(&state));
+        if let (Some(tls), true) = (self.tls.get(), roots != before)
             && let Err(e) = tls.require_client_certificates(roots)
         {
             tracing::error!(error = %e, "the client certificate roots cannot be changed");
