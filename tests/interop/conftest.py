@@ -203,6 +203,19 @@ def add_users(g: "Gateway") -> None:
     assert r.status_code == 200, r.text
 
 
+def serving_https_gateway(workdir: Path, server: str = ""):
+    """A started gateway serving HTTPS beside HTTP on a free loopback port (`g.tls_port`;
+    `g.cert`: the certificate it publishes), with the test users; `server`: more
+    `server:` keys. A generator for module fixtures: stops it cleanly afterwards."""
+    port = free_port()
+    g = Gateway(workdir, config=f"server:\n  tls_listen: [127.0.0.1:{port}]\n{server}").start()
+    g.tls_port = port
+    g.cert = g.data / "tls" / "device.crt"
+    add_users(g)
+    yield g
+    assert g.stop() == 0, g.log()
+
+
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory):
     """One gateway per test module, with an Operator and a User besides the admin."""

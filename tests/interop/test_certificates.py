@@ -13,8 +13,8 @@ import subprocess
 import pytest
 import zeep
 
-from conftest import (ADMIN, OPERATOR, ROOT, USER, Gateway, add_users, fault_codes, free_port,
-                      presented_certificate, soap, zeep_client, zeep_fault_codes)
+from conftest import (ADMIN, OPERATOR, ROOT, USER, fault_codes, presented_certificate,
+                      serving_https_gateway, soap, zeep_client, zeep_fault_codes)
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is missing")
 
@@ -23,13 +23,7 @@ CA_BIN = ROOT / "target" / "debug" / "railgate-test-ca"
 
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory):
-    work = tmp_path_factory.mktemp("certificates")
-    port = free_port()
-    g = Gateway(work, config=f"server:\n  tls_listen: [127.0.0.1:{port}]\n").start()
-    g.tls_port = port
-    add_users(g)
-    yield g
-    assert g.stop() == 0, g.log()
+    yield from serving_https_gateway(tmp_path_factory.mktemp("certificates"))
 
 
 def faults(call, *args, **kwargs) -> list[str]:

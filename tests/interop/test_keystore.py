@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from conftest import (ADMIN, OPERATOR, ROOT, USER, Gateway, add_users, create_pull_point, fault_codes,
-                      free_port, messages, presented_certificate, pull, soap, texts, topic_filter,
+from conftest import (ADMIN, OPERATOR, ROOT, USER, create_pull_point, fault_codes, messages,
+                      presented_certificate, pull, serving_https_gateway, soap, texts, topic_filter,
                       zeep_client)
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is missing")
@@ -28,13 +28,7 @@ SAN_LOOPBACK = base64.b64encode(bytes.fromhex("300687047f000001")).decode()
 def gw(tmp_path_factory):
     if not CA_BIN.exists():
         pytest.fail(f"{CA_BIN} is missing: cargo build -p railgate-tests --bin railgate-test-ca")
-    work = tmp_path_factory.mktemp("keystore")
-    port = free_port()
-    g = Gateway(work, config=f"server:\n  tls_listen: [127.0.0.1:{port}]\n").start()
-    g.tls_port = port
-    add_users(g)
-    yield g
-    assert g.stop() == 0, g.log()
+    yield from serving_https_gateway(tmp_path_factory.mktemp("keystore"))
 
 
 def tas(g, body, auth=ADMIN):

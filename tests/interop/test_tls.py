@@ -12,21 +12,14 @@ import time
 import pytest
 import requests
 
-from conftest import ADMIN, Gateway, add_users, envelope, free_port, zeep_client
+from conftest import ADMIN, Gateway, envelope, free_port, serving_https_gateway, zeep_client
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is missing")
 
 
 @pytest.fixture(scope="module")
 def tls_gateway(tmp_path_factory):
-    work = tmp_path_factory.mktemp("tls")
-    port = free_port()
-    g = Gateway(work, config=f"server:\n  tls_listen: [127.0.0.1:{port}]\n  tls_handshake_timeout_secs: 2\n").start()
-    g.tls_port = port
-    g.cert = g.data / "tls" / "device.crt"
-    add_users(g)
-    yield g
-    assert g.stop() == 0, g.log()
+    yield from serving_https_gateway(tmp_path_factory.mktemp("tls"), "  tls_handshake_timeout_secs: 2\n")
 
 
 def https(g) -> str:
