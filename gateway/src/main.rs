@@ -140,6 +140,17 @@ enum Command {
         #[arg(long)]
         follow: bool,
     },
+    /// Print the running gateway's controller links and every point with its value, raw
+    /// reading and quality (the status page's table, read from its metrics listener).
+    Points {
+        /// The metrics listener, e.g. http://127.0.0.1:9898 (default: the first metrics.listen
+        /// address of --config).
+        #[arg(long)]
+        url: Option<String>,
+        /// Print the table again every second.
+        #[arg(long)]
+        watch: bool,
+    },
 }
 
 /// The file a subcommand works on: its argument, else `--config`.
@@ -231,6 +242,11 @@ fn main() -> ExitCode {
         }) => out::finish(cli::discover::run(timeout, to.as_deref(), &interfaces)),
         Some(Command::Sim { listen, still }) => cli::sim::run(listen, !still),
         Some(Command::IpFilter { action: _ }) => cli::ip_filter::clear(&data_dir()),
+        Some(Command::Points { url, watch }) => out::finish(cli::points::run(
+            url.as_deref(),
+            cli.config.as_deref(),
+            watch,
+        )),
         Some(Command::Events {
             topic,
             since,

@@ -16,6 +16,7 @@ pub(crate) mod files;
 pub(crate) mod ip_filter;
 pub(crate) mod logging;
 pub(crate) mod out;
+pub(crate) mod points;
 pub(crate) mod probe;
 pub(crate) mod run;
 pub(crate) mod schema;

@@ -9,6 +9,7 @@ pub mod response;
 pub mod routes;
 pub mod server;
 pub mod soap;
+pub mod status;
 pub mod system;
 
 pub use crate::listen::{BindError, bind};

@@ -185,6 +185,13 @@ impl Southbound {
             .unwrap_or(false)
     }
 
+    /// The links and points as they are now, for people (None: the core has stopped).
+    pub async fn status(&self) -> Option<super::status::Status> {
+        let (reply, answer) = oneshot::channel();
+        self.requests.send(Request::Status { reply }).await.ok()?;
+        answer.await.ok()
+    }
+
     /// Sends a request to the core and waits for its answer.
     async fn ask(&self, request: impl FnOnce(Reply) -> Request) -> Result<(), IoError> {
         let (reply, answer) = oneshot::channel();

@@ -129,6 +129,10 @@ pub(super) enum Request {
         value: Value,
         reply: Reply,
     },
+    /// The links and points for people (the status page, `railgate points`).
+    Status {
+        reply: oneshot::Sender<super::status::Status>,
+    },
 }
 
 impl Request {
@@ -139,6 +143,8 @@ impl Request {
             | Request::SetRelaySettings { reply, .. }
             | Request::SetInputIdle { reply, .. }
             | Request::Write { reply, .. } => reply,
+            // Nothing to refuse: the asker sees the channel closed.
+            Request::Status { .. } => return,
         };
         let _ = reply.send(Err(error));
     }

@@ -45,6 +45,7 @@ pub mod publish;
 mod readers;
 pub mod serial;
 pub mod settings;
+pub mod status;
 #[cfg(test)]
 mod tests;
 

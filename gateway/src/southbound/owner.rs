@@ -50,6 +50,7 @@ use super::late_fallback;
 use super::links::Links;
 use super::messages::{IoError, Reply, Request, Views};
 use super::publish::{self, Outgoing, run_publisher};
+use super::status;
 use crate::events::core::EventCore;
 
 /// How long a write may take from the request to the controller's acknowledgement
@@ -92,6 +93,8 @@ pub(super) struct SouthboundCore {
     plan: Arc<Plan>,
     engine: Engine,
     links_up: HashMap<String, bool>,
+    /// Why each link last went down (for people: the status page).
+    link_errors: HashMap<String, String>,
     fallbacks: Fallbacks,
     requests: mpsc::Receiver<Request>,
     views: watch::Sender<Views>,
@@ -139,6 +142,7 @@ impl SouthboundCore {
             plan,
             engine,
             links_up,
+            link_errors: HashMap::new(),
             fallbacks: Fallbacks::default(),
             requests,
             views,
@@ -290,6 +294,8 @@ impl SouthboundCore {
         } else {
             let reason = link.reason.as_deref().unwrap_or("link down");
             tracing::warn!(controller = %link.link, reason, "link down");
+            self.link_errors
+                .insert(link.link.clone(), reason.to_string());
             let _ = self.outputs.send(Outgoing::down(&link.link, reason));
         }
         self.emit(outputs);
@@ -366,6 +372,12 @@ impl SouthboundCore {
                 Purpose::Client { reply, relay: None },
                 links,
             ),
+            Request::Status { reply } => {
+                let _ = reply.send(status::Status {
+                    links: status::links(&self.plan, &self.links_up, &self.link_errors),
+                    points: status::points(&self.plan, &self.engine),
+                });
+            }
         }
     }
 

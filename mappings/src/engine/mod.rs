@@ -28,9 +28,9 @@
 //! kind of point (`input`, `relay`, `value`, `record`).
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use railgate_adapters::{PointId, PointUpdate, Quality};
+use railgate_adapters::{PointId, PointUpdate, Quality, Value};
 
 use crate::plan::{IdleState, Plan, RelayMode};
 
@@ -180,6 +180,20 @@ enum Target {
     Record(usize),
 }
 
+/// The last reading of one point, as the adapter reported it (for people: the status page and
+/// `railgate points`; nothing is decided on it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reading {
+    /// The controller the point is read from.
+    pub controller: String,
+    /// The raw value (None before the first reading).
+    pub value: Option<Value>,
+    /// Its quality (`Stale` once the link went down; None before the first reading).
+    pub quality: Option<Quality>,
+    /// When it was read.
+    pub at: Option<SystemTime>,
+}
+
 /// Runs a [`Plan`]: see the module documentation.
 #[derive(Clone, Debug)]
 pub struct Engine {
@@ -193,6 +207,8 @@ pub struct Engine {
     relay_tokens: HashMap<String, usize>,
     health: Health,
     rejected: u64,
+    /// Every point the plan reads, with its last reading.
+    readings: HashMap<PointId, Reading>,
 }
 
 impl Engine {
@@ -228,6 +244,19 @@ impl Engine {
                 .or_default()
                 .push(Target::Record(i));
         }
+        let mut readings = HashMap::new();
+        let read = (plan.inputs.iter().map(|p| (&p.point, &p.controller)))
+            .chain(plan.relays.iter().map(|p| (&p.read, &p.controller)))
+            .chain(plan.values.iter().map(|p| (&p.point, &p.controller)))
+            .chain(plan.records.iter().map(|p| (&p.point, &p.controller)));
+        for (point, controller) in read {
+            readings.entry(point.clone()).or_insert_with(|| Reading {
+                controller: controller.clone(),
+                value: None,
+                quality: None,
+                at: None,
+            });
+        }
         Engine {
             inputs: plan.inputs.iter().map(Input::new).collect(),
             relays: plan.relays.iter().map(Relay::new).collect(),
@@ -238,6 +267,7 @@ impl Engine {
             relay_tokens,
             health: Health::new(plan),
             rejected: 0,
+            readings,
         }
     }
 
@@ -253,6 +283,15 @@ impl Engine {
         let Some(targets) = self.points.get(&update.id) else {
             return out;
         };
+        if let Some(reading) = self.readings.get_mut(&update.id) {
+            // In place: a register block's vector is reused, not reallocated.
+            match &mut reading.value {
+                Some(value) => value.clone_from(&update.value),
+                None => reading.value = Some(update.value.clone()),
+            }
+            reading.quality = Some(update.quality);
+            reading.at = Some(update.at);
+        }
         let mut undecodable = false;
         for target in targets {
             let result = match *target {
@@ -296,6 +335,11 @@ impl Engine {
     pub fn link(&mut self, controller: &str, up: bool, now: Instant) -> Vec<Output> {
         let _ = now;
         if !up {
+            for reading in self.readings.values_mut() {
+                if reading.controller == controller && reading.quality.is_some() {
+                    reading.quality = Some(Quality::Stale);
+                }
+            }
             for input in self
                 .inputs
                 .iter_mut()
@@ -401,6 +445,11 @@ impl Engine {
     /// before any reading or for no such index).
     pub fn value_quality(&self, index: usize) -> Option<Quality> {
         self.values.get(index)?.quality()
+    }
+
+    /// The last reading of `point` (None: the plan does not read it).
+    pub fn reading(&self, point: &PointId) -> Option<&Reading> {
+        self.readings.get(point)
     }
 
     /// The points of `controller` whose reads keep failing, sorted.

@@ -174,3 +174,36 @@ fn nothing_before_the_first_reading() {
         "the first good reading is still the initial state"
     );
 }
+
+#[test]
+fn readings_keep_the_raw_value_and_go_stale_with_their_link() {
+    let t = start();
+    let mut engine = site();
+    let unknown = engine.reading(&PointId("v".into())).expect("planned");
+    assert_eq!((unknown.value.clone(), unknown.quality), (None, None));
+    assert!(engine.reading(&PointId("nowhere".into())).is_none());
+    all_good(&mut engine, t);
+    engine.update(&reading("v", Value::U16(7)), t);
+    let v = engine.reading(&PointId("v".into())).expect("planned");
+    assert_eq!(
+        (v.controller.as_str(), v.value.clone(), v.quality),
+        ("panel", Some(Value::U16(7)), Some(Quality::Good))
+    );
+    engine.link("panel", false, t);
+    assert_eq!(
+        engine.reading(&PointId("v".into())).and_then(|r| r.quality),
+        Some(Quality::Stale)
+    );
+    assert_eq!(
+        engine.reading(&PointId("q".into())).and_then(|r| r.quality),
+        Some(Quality::Good),
+        "another controller's readings are untouched"
+    );
+    assert_eq!(
+        engine
+            .reading(&PointId("v".into()))
+            .and_then(|r| r.value.clone()),
+        Some(Value::U16(7)),
+        "the last value stays"
+    );
+}
