@@ -41,17 +41,24 @@ const OTHER_FILES: u64 = 256;
 /// Raises the soft open-files limit towards the hard one so `max_connections` can be served
 /// (systemd and most shells start services at a soft limit of 1024); a warning when the hard
 /// limit is too low, since accepting would then fail with EMFILE before the cap is reached.
+// `rlim_t` is 32 bits on armv7 (glibc), 64 elsewhere: widened for the arithmetic.
+#[allow(clippy::useless_conversion)]
 fn raise_open_files_limit(max_connections: usize) {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
     let needed = max_connections as u64 + OTHER_FILES;
-    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+    let Ok((soft_raw, hard_raw)) = getrlimit(Resource::RLIMIT_NOFILE) else {
         return;
     };
+    let (soft, hard) = (u64::from(soft_raw), u64::from(hard_raw));
     if soft >= needed {
         return;
     }
     let target = needed.min(hard);
-    if target > soft && setrlimit(Resource::RLIMIT_NOFILE, target, hard).is_ok() {
+    let raise = |t: u64| {
+        t.try_into()
+            .is_ok_and(|t| setrlimit(Resource::RLIMIT_NOFILE, t, hard_raw).is_ok())
+    };
+    if target > soft && raise(target) {
         tracing::debug!(from = soft, to = target, "raised the open-files limit");
     }
     if hard < needed {
