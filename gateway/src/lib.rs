@@ -44,6 +44,7 @@ pub mod listen;
 pub mod logring;
 pub mod metrics;
 pub mod ratelog;
+pub mod reload;
 pub mod runtime;
 pub mod security;
 pub mod service_manager;

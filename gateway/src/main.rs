@@ -13,7 +13,7 @@ use cli::{EX_USAGE, out};
 ///
 /// With no subcommand it runs the gateway. Without --config it runs the built-in demo
 /// configuration. The global options (--config, --data-dir, --log-level, --log-format) may
-/// be given before or after the subcommand. Exit codes: 0 success (also a stop by SIGTERM, SIGINT or SIGHUP), 64 bad usage, 65 bad data
+/// be given before or after the subcommand. Exit codes: 0 success (also a stop by SIGTERM or SIGINT; SIGHUP checks the configuration again), 64 bad usage, 65 bad data
 /// (a damaged event store, a point the device refuses), 69 a listen address is taken or a
 /// controller unreachable, 70 internal error (also a fatal error at run time, once the relays were released), 73 the data folder or database cannot be
 /// created, 74 I/O error, 78 invalid configuration or mapping.

@@ -4,7 +4,7 @@
 //! written), open the state, build the app, then serve.
 //!
 //! Every way the process ends that can run code goes through one shutdown path: SIGTERM,
-//! SIGINT, SIGHUP (there is no reload: it stops like SIGTERM), the caller's token, and a
+//! SIGINT (SIGHUP is the reload, [`crate::reload`]), the caller's token, and a
 //! fatal error — a task of the gateway panicking or ending on its own (the HTTP server, the
 //! southbound core, monitoring, the subscription janitor), or a panic anywhere (the hook
 //! [`Gateway::run`] installs). The path: stop accepting, let open requests finish within the
@@ -195,7 +195,7 @@ impl Gateway {
         })
     }
 
-    /// Runs the gateway as the `railgate` command does: until SIGTERM, SIGINT or SIGHUP (a
+    /// Runs the gateway as the `railgate` command does: until SIGTERM or SIGINT (a
     /// clean stop: `Ok`) or a fatal error, including a panic anywhere in the process (`Err`,
     /// once the relays are released). Installs the process's panic hook.
     ///
@@ -205,6 +205,9 @@ impl Gateway {
     pub async fn run(self) -> Result<Ended, Fatal> {
         let stop = CancellationToken::new();
         let mut signals = StopSignals::watch();
+        let mut hangups = signal(SignalKind::hangup())
+            .map_err(|e| tracing::error!(error = %e, "cannot watch SIGHUP: no reload"))
+            .ok();
         let panicked = install_panic_hook(stop.clone());
         let app = self.app.clone();
         let served = self.serve(stop.clone());
@@ -213,6 +216,11 @@ impl Gateway {
             tokio::select! {
                 result = &mut served => break result,
                 () = signals.recv(), if !stop.is_cancelled() => stop.cancel(),
+                Some(()) = async { hangups.as_mut()?.recv().await }, if !stop.is_cancelled() => {
+                    crate::service_manager::reloading();
+                    crate::reload::on_hangup(&app.config, app.io.plan());
+                    crate::service_manager::reloaded();
+                }
                 exit = app.lifecycle.wait(), if !stop.is_cancelled() => {
                     tracing::info!(?exit, "stopping for a restart a client asked for");
                     stop.cancel();
@@ -428,9 +436,8 @@ fn install_panic_hook(stop: CancellationToken) -> Arc<OnceLock<String>> {
     panicked
 }
 
-/// The signals that stop the process: SIGTERM, SIGINT, SIGHUP (no reload exists, so it
-/// stops too rather than killing the process with its relays held). Watched from
-/// [`StopSignals::watch`] on.
+/// The signals that stop the process: SIGTERM, SIGINT (SIGHUP is the reload,
+/// [`crate::reload`]). Watched from [`StopSignals::watch`] on.
 #[derive(Debug)]
 pub struct StopSignals {
     watched: Vec<(&'static str, Signal)>,
@@ -442,7 +449,6 @@ impl StopSignals {
         let kinds = [
             ("SIGTERM", SignalKind::terminate()),
             ("SIGINT", SignalKind::interrupt()),
-            ("SIGHUP", SignalKind::hangup()),
         ];
         let watched = kinds
             .into_iter()
@@ -465,14 +471,13 @@ impl StopSignals {
                 .map(|(name, s)| Box::pin(async move { s.recv().await.map(|_| *name) })),
         );
         match arrived.await.0 {
-            Some("SIGHUP") => tracing::info!("SIGHUP: no reload; shutting down"),
             Some(name) => tracing::info!("{name}: shutting down"),
             None => std::future::pending().await,
         }
     }
 }
 
-/// Resolves when SIGTERM, SIGINT or SIGHUP arrives.
+/// Resolves when SIGTERM or SIGINT arrives.
 pub async fn shutdown_signal() {
     StopSignals::watch().recv().await;
 }

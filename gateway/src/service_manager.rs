@@ -3,7 +3,7 @@
 //! this task starts), `STATUS=` with what is served and the controller links (sent again when
 //! it changes), `WATCHDOG=1` at half of `WATCHDOG_USEC` from a task on the gateway's own
 //! runtime (a stuck runtime sends none, and systemd restarts the service), `STOPPING=1` when
-//! the stop begins. Without `NOTIFY_SOCKET` every send is a no-op.
+//! the stop begins; `RELOADING=1` … `READY=1` around a reload (SIGHUP, `crate::reload`). Without `NOTIFY_SOCKET` every send is a no-op.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +24,20 @@ fn send(states: &[NotifyState<'_>]) {
     if let Err(e) = sd_notify::notify(false, states) {
         tracing::debug!(error = %e, "sd_notify failed");
     }
+}
+
+/// A reload (SIGHUP) begins: `RELOADING=1` with the monotonic time systemd's
+/// `Type=notify-reload` asks for.
+pub fn reloading() {
+    match NotifyState::monotonic_usec_now() {
+        Ok(now) => send(&[NotifyState::Reloading, now]),
+        Err(_) => send(&[NotifyState::Reloading]),
+    }
+}
+
+/// The reload is over (applied or refused): `READY=1` again.
+pub fn reloaded() {
+    send(&[NotifyState::Ready]);
 }
 
 /// The status line: the served addresses and every controller link.

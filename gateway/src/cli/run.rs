@@ -130,18 +130,12 @@ pub(crate) fn run(options: Options) -> ExitCode {
 
 /// The command line's settings over the file's.
 fn apply_overrides(config: &mut Config, options: &Options) {
-    if !options.listen.is_empty() {
-        config.server.listen = options.listen.clone();
-    }
-    if !options.tls_listen.is_empty() {
-        config.server.tls_listen = options.tls_listen.clone();
-    }
-    if !options.metrics_listen.is_empty() {
-        config.metrics.listen = options.metrics_listen.clone();
-    }
-    if !options.discovery_interfaces.is_empty() {
-        config.discovery.interfaces = options.discovery_interfaces.clone();
-    }
+    config.override_with(railgate::config::Overrides {
+        listen: options.listen.clone(),
+        tls_listen: options.tls_listen.clone(),
+        metrics_listen: options.metrics_listen.clone(),
+        discovery_interfaces: options.discovery_interfaces.clone(),
+    });
 }
 
 /// What the command does once the gateway has stopped.

@@ -27,7 +27,7 @@ use crate::host::BackendKind;
 pub const DEMO_YAML: &str = include_str!("../demo.yaml");
 
 /// The whole configuration file.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// What the device says about itself.
@@ -54,10 +54,45 @@ pub struct Config {
     /// The file this configuration was read from (`None` for the built-in demo); not a key.
     #[serde(skip)]
     pub source: Option<PathBuf>,
+    /// The command line's settings put over the file's (kept so a reload puts them again).
+    #[serde(skip)]
+    pub overrides: Overrides,
+}
+
+/// Command-line flags that replace keys of the file (empty: the file's value stays).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Overrides {
+    /// `--listen`: `server.listen`.
+    pub listen: Vec<SocketAddr>,
+    /// `--tls-listen`: `server.tls_listen`.
+    pub tls_listen: Vec<SocketAddr>,
+    /// `--metrics-listen`: `metrics.listen`.
+    pub metrics_listen: Vec<SocketAddr>,
+    /// `--discovery-interfaces`: `discovery.interfaces`.
+    pub discovery_interfaces: Vec<String>,
+}
+
+impl Config {
+    /// Puts `overrides` over the file's settings, and keeps them.
+    pub fn override_with(&mut self, overrides: Overrides) {
+        if !overrides.listen.is_empty() {
+            self.server.listen = overrides.listen.clone();
+        }
+        if !overrides.tls_listen.is_empty() {
+            self.server.tls_listen = overrides.tls_listen.clone();
+        }
+        if !overrides.metrics_listen.is_empty() {
+            self.metrics.listen = overrides.metrics_listen.clone();
+        }
+        if !overrides.discovery_interfaces.is_empty() {
+            self.discovery.interfaces = overrides.discovery_interfaces.clone();
+        }
+        self.overrides = overrides;
+    }
 }
 
 /// Identity of the device, as GetDeviceInformation and the scopes report it.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DeviceConfig {
     /// Manufacturer.
@@ -95,7 +130,7 @@ impl Default for DeviceConfig {
 }
 
 /// The HTTP server.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     /// Addresses to listen on (plain HTTP).
@@ -146,7 +181,7 @@ impl Default for ServerConfig {
 }
 
 /// The event store and subscriptions.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EventsConfig {
     /// Delete stored events older than this many days (0: never by age; at most 36525).
@@ -198,7 +233,7 @@ impl Default for EventsConfig {
 }
 
 /// The Prometheus metrics (`GET /metrics`): off unless `listen` names an address.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsConfig {
     /// Where to serve them, e.g. `[127.0.0.1:9898]`; empty (the default): not served.
@@ -206,7 +241,7 @@ pub struct MetricsConfig {
 }
 
 /// WS-Discovery: which interfaces announce the device and answer probes.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DiscoveryConfig {
     /// `[all]` (every interface that is up and has multicast), interface names such as
@@ -228,7 +263,7 @@ impl Default for DiscoveryConfig {
 
 /// The host seam (`gateway/src/host/backend.rs`): which backend applies SetSystemDateAndTime,
 /// SetHostname, SetDNS, SetNTP, SetNetworkInterfaces and the other host changes.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HostConfig {
     /// `none` (the default: read the host, refuse every change with the standard fault),
@@ -257,7 +292,7 @@ impl Default for HostConfig {
 }
 
 /// Authentication.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SecurityConfig {
     /// Accept WS-Security PasswordText (the password in clear). Off by default.

@@ -99,12 +99,9 @@ fn files(app: &App) -> Vec<ShownFile> {
         }];
     };
     let mut files = vec![shown("configuration", source)];
+    // Already taken from the configuration file's folder when it was read.
     if let Some(mapping) = &app.config.mapping {
-        let mapping = source
-            .parent()
-            .map(|dir| dir.join(mapping))
-            .unwrap_or_else(|| mapping.clone());
-        files.push(shown("mapping", &mapping));
+        files.push(shown("mapping", mapping));
     }
     files
 }
