@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Gateway, create_pull_point, messages, pull, socat_pty_pair, topic_filter, zeep_client
+from conftest import Gateway, create_pull_point, free_port, messages, pull, socat_pty_pair, topic_filter, zeep_client
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "deploy/examples/osdp-reader/osdp-reader.yaml"
@@ -106,7 +106,8 @@ def test_osdp_reader_secure_channel_card_read_led_and_link(tmp_path, line):
     site += "        tamper_input: Reader1-Tamper\n"
     (tmp_path / "site.yaml").write_text(site)
     pd = Pd(pd_end, "1")
-    g = Gateway(tmp_path, config="mapping: site.yaml\n").start()
+    metrics = free_port()
+    g = Gateway(tmp_path, config="mapping: site.yaml\n", args=("--metrics-listen", f"127.0.0.1:{metrics}")).start()
     try:
         events = create_pull_point(g, "", "PT120S")
         # Install mode: the reader is sent a fresh key, the secure channel comes up with it.
@@ -148,6 +149,13 @@ def test_osdp_reader_secure_channel_card_read_led_and_link(tmp_path, line):
         led = pd.wait(lambda m: "command" in m and "led" in json.dumps(m).lower() and pd.lines.index(m) >= before, 5)
         assert led is not None, pd.lines
         dev.SetRelayOutputState(RelayOutputToken="Reader1-LED", LogicalState="inactive")
+        # Both LED commands are counted as the bus's requests, none failed.
+        from test_metrics import scrape
+        m = scrape(metrics)
+        requests = {dict(k[1])["controller"]: v for k, v in m.items() if k[0] == "railgate_controller_requests_total"}
+        failures = {dict(k[1])["controller"]: v for k, v in m.items() if k[0] == "railgate_controller_failures_total"}
+        assert len(requests) == 1 and list(requests.values())[0] >= 2, m
+        assert list(failures.values()) == [0], failures
 
         # The reader killed: the link goes down within a few seconds; back with the key: up.
         pd.kill()

@@ -48,6 +48,7 @@ use crate::event::{LinkEvent, LinkState, WriteError};
 use crate::modbus::Backoff;
 use crate::point::{PointId, PointUpdate, Quality, Value};
 use crate::serial::LineSettings;
+use crate::stats::LinkStats;
 
 /// A byte stream the adapter can speak over.
 pub trait LineStream: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -134,6 +135,7 @@ pub struct LineConfig {
 #[derive(Debug)]
 pub struct LineAdapter {
     config: LineConfig,
+    stats: Arc<LinkStats>,
 }
 
 impl LineAdapter {
@@ -156,7 +158,16 @@ impl LineAdapter {
 
     /// An adapter for `config`; the protocol is checked when it runs.
     pub fn new(config: LineConfig) -> LineAdapter {
-        LineAdapter { config }
+        LineAdapter {
+            config,
+            stats: Arc::default(),
+        }
+    }
+
+    /// The link's counters (frames sent as requests; acknowledgement timeouts; refused,
+    /// unacknowledged or unwritable commands as failures; no retries: a command is sent once).
+    pub fn stats(&self) -> Arc<LinkStats> {
+        self.stats.clone()
     }
 }
 
@@ -417,6 +428,8 @@ impl LineAdapter {
                 () = sleep_opt(ack_by) => {
                     if let Some(p) = pending.take() {
                         tracing::debug!(link = %st.name, command = %p.command, "no acknowledgement in time");
+                        self.stats.timeout();
+                        self.stats.failure();
                         let timeout = p.by.saturating_duration_since(p.sent);
                         late = Some(Late { key: p.key, until: Instant::now() + timeout, command: p.command.clone() });
                         p.req.answer(Err(WriteError::LinkDown(format!(
@@ -438,7 +451,7 @@ impl LineAdapter {
                     poll_at = Some(Instant::now() + s.every);
                     match protocol.render(&name, &Params::new()) {
                         Ok(bytes) => {
-                            if let Err(e) = send(&mut stream, &bytes).await {
+                            if let Err(e) = send(&mut stream, &bytes, &self.stats).await {
                                 return broken(pending, format!("write: {e}"));
                             }
                             next_send = Instant::now() + self.config.inter_frame;
@@ -450,7 +463,7 @@ impl LineAdapter {
                     let Some(name) = greetings.pop_front() else { continue };
                     match protocol.render(&name, &Params::new()) {
                         Ok(bytes) => {
-                            if let Err(e) = send(&mut stream, &bytes).await {
+                            if let Err(e) = send(&mut stream, &bytes, &self.stats).await {
                                 return broken(pending, format!("write: {e}"));
                             }
                             tracing::debug!(link = %st.name, command = %name, "on-connect command sent");
@@ -475,7 +488,7 @@ impl LineAdapter {
                         match self.frame_for(&req) {
                             Err(e) => req.answer(Err(e)),
                             Ok((bytes, command, key, timeout)) => {
-                                if let Err(e) = send(&mut stream, &bytes).await {
+                                if let Err(e) = send(&mut stream, &bytes, &self.stats).await {
                                     let reason = format!("write: {e}");
                                     req.answer(Err(WriteError::LinkDown(reason.clone())));
                                     return broken(pending, reason);
@@ -580,7 +593,10 @@ impl LineAdapter {
                             let Some(p) = pending.take() else { continue };
                             match answers(p.key.as_deref(), &answer) {
                                 Some(Ok(())) => p.req.answer(Ok(())),
-                                Some(Err(reason)) => p.req.answer(Err(WriteError::Refused(reason))),
+                                Some(Err(reason)) => {
+                                    self.stats.failure();
+                                    p.req.answer(Err(WriteError::Refused(reason)));
+                                }
                                 None => *pending = Some(p),
                             }
                         }
@@ -597,8 +613,13 @@ impl LineWrite {
     }
 }
 
-async fn send(stream: &mut BoxedStream, bytes: &[u8]) -> io::Result<()> {
-    stream.write_all(bytes).await?;
+/// Sends one frame; counted as a request (and a failure if it cannot be written).
+async fn send(stream: &mut BoxedStream, bytes: &[u8], stats: &LinkStats) -> io::Result<()> {
+    stats.request(false);
+    if let Err(e) = stream.write_all(bytes).await {
+        stats.failure();
+        return Err(e);
+    }
     stream.flush().await
 }
 

@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use crate::adapter::{Adapter, AdapterError, AdapterIo, Command};
 use crate::event::{AdapterEvent, LinkEvent, WriteError};
 use crate::point::{PointId, PointUpdate, Quality, Value};
+use crate::stats::LinkStats;
 use crate::wiegand::{self, Bits, Format};
 
 use super::{
@@ -74,6 +75,7 @@ pub struct OsdpAdapterConfig {
 pub struct OsdpAdapter {
     config: OsdpAdapterConfig,
     bad_reads: Arc<AtomicU64>,
+    stats: Arc<LinkStats>,
 }
 
 impl OsdpAdapter {
@@ -82,7 +84,15 @@ impl OsdpAdapter {
         OsdpAdapter {
             config,
             bad_reads: Arc::new(AtomicU64::new(0)),
+            stats: Arc::default(),
         }
+    }
+
+    /// The link's counters: every command the gateway sends a reader (LED, buzzer) is a
+    /// request, a refused or undelivered one a failure. libosdp's own polls and retries are
+    /// not seen from here.
+    pub fn stats(&self) -> Arc<LinkStats> {
+        self.stats.clone()
     }
 
     /// How many card reads did not decode with their reader's format (shared counter).
@@ -139,6 +149,7 @@ impl Adapter for OsdpAdapter {
             handle,
             readers.clone(),
             events.clone(),
+            self.stats.clone(),
             stop.clone(),
         ));
         let io = AdapterIo {
@@ -274,6 +285,7 @@ async fn serve_writes(
     handle: OsdpHandle,
     readers: Vec<ReaderPoints>,
     events: mpsc::Sender<AdapterEvent>,
+    stats: Arc<LinkStats>,
     stop: CancellationToken,
 ) {
     loop {
@@ -301,6 +313,7 @@ async fn serve_writes(
             continue;
         };
         let color = if active { led.color } else { LedColor::Off };
+        stats.request(false);
         let mut result = handle
             .command(
                 pd,
@@ -322,7 +335,11 @@ async fn serve_writes(
             } else {
                 Buzzer::Off
             };
+            stats.request(false);
             result = handle.command(pd, OsdpCommand::Buzzer(buzzer)).await;
+        }
+        if result.is_err() {
+            stats.failure();
         }
         match result {
             Ok(()) => {

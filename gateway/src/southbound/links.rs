@@ -65,11 +65,18 @@ impl Links {
                     self.stats.push((controller.name.clone(), adapter.stats()));
                     self.start(adapter);
                 }
-                Link::Line(link) => self.start(LineAdapter::from_link((**link).clone())),
+                Link::Line(link) => {
+                    let adapter = LineAdapter::from_link((**link).clone());
+                    self.stats.push((controller.name.clone(), adapter.stats()));
+                    self.start(adapter);
+                }
                 Link::Readers(link) => match &link.transport {
                     ReaderTransport::Osdp { .. } => {
                         match super::readers::osdp_adapter(&controller.name, link, data_dir) {
-                            Ok(adapter) => self.start(adapter),
+                            Ok(adapter) => {
+                                self.stats.push((controller.name.clone(), adapter.stats()));
+                                self.start(adapter);
+                            }
                             Err(e) => tracing::error!(
                                 controller = %controller.name,
                                 error = %e,

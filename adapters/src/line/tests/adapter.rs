@@ -31,6 +31,7 @@ struct Rig {
     panel_rx: BufReader<tokio::io::ReadHalf<SerialStream>>,
     panel_tx: tokio::io::WriteHalf<SerialStream>,
     stop: CancellationToken,
+    stats: Arc<crate::stats::LinkStats>,
 }
 
 fn writes() -> Vec<LineWrite> {
@@ -87,7 +88,9 @@ fn start(protocol: LineProtocol) -> Rig {
         events: events_tx,
         commands: commands_rx,
     };
-    tokio::spawn(LineAdapter::new(config).run(io, stop.clone()));
+    let adapter = LineAdapter::new(config);
+    let stats = adapter.stats();
+    tokio::spawn(adapter.run(io, stop.clone()));
     let (rx, tx) = tokio::io::split(panel_end);
     Rig {
         events,
@@ -95,6 +98,7 @@ fn start(protocol: LineProtocol) -> Rig {
         panel_rx: BufReader::new(rx),
         panel_tx: tx,
         stop,
+        stats,
     }
 }
 
@@ -199,6 +203,8 @@ impl Rig {
 async fn arm_and_disarm_write_exact_frames_and_honour_errors() {
     let mut rig = start(it100());
     rig.up().await;
+    // The supervision poll sent at connect is a request too.
+    let before = rig.stats.snapshot();
     let arm = rig.write("panel/arm/1").await;
     assert_eq!(rig.received().await, "0301C4\r\n");
     rig.send(&frame("500030")).await;
@@ -220,6 +226,17 @@ async fn arm_and_disarm_write_exact_frames_and_honour_errors() {
         answer(unknown).await,
         Err(WriteError::NotWritable(_))
     ));
+    // Three commands sent (the unknown one never was), two refused.
+    let counted = rig.stats.snapshot();
+    assert_eq!(
+        (
+            counted.requests - before.requests,
+            counted.failures,
+            counted.timeouts,
+            counted.retries
+        ),
+        (3, 2, 0, 0)
+    );
     rig.stop.cancel();
 }
 
@@ -233,9 +250,19 @@ async fn an_unanswered_command_fails_in_time() {
     }
     let mut rig = start(protocol);
     rig.up().await;
+    let before = rig.stats.snapshot();
     let arm = rig.write("panel/arm/1").await;
     rig.received().await;
     assert!(matches!(answer(arm).await, Err(WriteError::LinkDown(_))));
+    let counted = rig.stats.snapshot();
+    assert_eq!(
+        (
+            counted.requests - before.requests,
+            counted.timeouts,
+            counted.failures
+        ),
+        (1, 1, 1)
+    );
     rig.stop.cancel();
 }
 
