@@ -140,6 +140,10 @@ enum Command {
         #[arg(long)]
         follow: bool,
     },
+    /// Ask the running gateway of the data folder to check its configuration and mapping again
+    /// (SIGHUP, as `systemctl reload railgate`); with --config, that file is checked here first
+    /// and nothing is sent if it is invalid.
+    Reload,
     /// Print the running gateway's controller links and every point with its value, raw
     /// reading and quality (the status page's table, read from its metrics listener).
     Points {
@@ -242,6 +246,7 @@ fn main() -> ExitCode {
         }) => out::finish(cli::discover::run(timeout, to.as_deref(), &interfaces)),
         Some(Command::Sim { listen, still }) => cli::sim::run(listen, !still),
         Some(Command::IpFilter { action: _ }) => cli::ip_filter::clear(&data_dir()),
+        Some(Command::Reload) => out::finish(cli::reload::run(cli.config.as_deref(), &data_dir())),
         Some(Command::Points { url, watch }) => out::finish(cli::points::run(
             url.as_deref(),
             cli.config.as_deref(),

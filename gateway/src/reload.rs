@@ -1,4 +1,4 @@
-//! Reload (SIGHUP, `systemctl reload railgate`): the configuration file and its mapping are
+//! Reload (SIGHUP: `systemctl reload railgate`, `railgate reload`): the configuration file and its mapping are
 //! read and checked again, whole, before anything else. An invalid one is logged problem by
 //! problem with file:line:column and the gateway keeps running on what it has. A valid one is
 //! compared with what runs: [`Changes`] names the configuration sections, controllers and

@@ -69,3 +69,32 @@ def test_sighup_checks_again_and_keeps_running_on_an_invalid_mapping(tmp_path):
     finally:
         sock.close()
         assert g.stop() == 0, g.log()
+
+
+def test_railgate_reload_checks_first_then_signals_the_gateway_of_the_data_folder(tmp_path):
+    import subprocess
+    from conftest import binary
+    (tmp_path / "site.yaml").write_text(MAPPING)
+    g = Gateway(tmp_path, config="mapping: site.yaml\n").start()
+    cmd = [str(binary()), "--config", str(g.config_path), "--data-dir", str(g.data), "reload"]
+    try:
+        pid_file = g.data / "railgate.pid"
+        assert pid_file.read_text().strip() == str(g.proc.pid)
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+        assert out.returncode == 0, out
+        assert f"process {g.proc.pid}" in out.stdout
+        wait_log(g, "SIGHUP: configuration and mapping unchanged")
+        # An invalid mapping: printed with its position here, nothing sent.
+        (tmp_path / "site.yaml").write_text(MAPPING + "  - {token: Window, discrete_inptu: 2}\n")
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+        assert out.returncode == 78, out
+        assert "site.yaml:8:" in out.stderr + out.stdout and "not sent" in out.stderr, out
+        time.sleep(0.3)
+        assert g.log().count("SIGHUP:") == 1, "the invalid file was not sent"
+        assert g.proc.poll() is None
+    finally:
+        assert g.stop() == 0, g.log()
+    assert not (g.data / "railgate.pid").exists(), "the pid file goes with the gateway"
+    (tmp_path / "site.yaml").write_text(MAPPING)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+    assert out.returncode == 69 and "no running gateway" in out.stderr, out

@@ -18,6 +18,7 @@ pub(crate) mod logging;
 pub(crate) mod out;
 pub(crate) mod points;
 pub(crate) mod probe;
+pub(crate) mod reload;
 pub(crate) mod run;
 pub(crate) mod schema;
 pub(crate) mod sim;

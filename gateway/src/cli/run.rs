@@ -223,7 +223,10 @@ async fn serve(
             gateway.addrs.clone(),
         ));
     }
+    // For `railgate reload`; removed when the gateway ends.
+    let pid_file = super::reload::PidFile::write(data_dir);
     let ran = gateway.run().await;
+    drop(pid_file);
     if let Some(p) = panel {
         p.stop().await;
     }
