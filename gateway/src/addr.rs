@@ -1,8 +1,23 @@
 //! Address values the configuration and the request path both check: an HTTP authority
-//! (`host[:port]`) fit for XAddrs, and a network in CIDR form. A leaf: it imports nothing of
+//! (`host[:port]`) fit for XAddrs, a network in CIDR form, and where to connect to reach a
+//! listener. A leaf: it imports nothing of
 //! the crate.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+/// Where to connect to reach a listener bound to `addr`: an unspecified address (`0.0.0.0`,
+/// `[::]`) becomes the loopback address of its family, anything else stays.
+pub fn connectable(addr: SocketAddr) -> SocketAddr {
+    if !addr.ip().is_unspecified() {
+        return addr;
+    }
+    let loopback: IpAddr = if addr.is_ipv6() {
+        Ipv6Addr::LOCALHOST.into()
+    } else {
+        Ipv4Addr::LOCALHOST.into()
+    };
+    SocketAddr::new(loopback, addr.port())
+}
 
 /// The address a client is counted under by per-client limits (connections, lockout): IPv4
 /// as is (an IPv4-mapped IPv6 peer as its IPv4 address), IPv6 by its /64, the block one host
@@ -82,6 +97,14 @@ impl Network {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_unspecified_listener_is_reached_on_loopback() {
+        let at = |s: &str| super::connectable(s.parse().unwrap()).to_string();
+        assert_eq!(at("0.0.0.0:9898"), "127.0.0.1:9898");
+        assert_eq!(at("[::]:9898"), "[::1]:9898");
+        assert_eq!(at("192.0.2.1:80"), "192.0.2.1:80");
+    }
+
     use super::*;
 
     #[test]

@@ -45,21 +45,14 @@ fn address(url: Option<&str>, config: Option<&Path>) -> Result<SocketAddr, ExitC
         out::note(format_args!("{d}"));
         ExitCode::from(EX_CONFIG)
     })?;
-    let Some(mut addr) = config.metrics.listen.first().copied() else {
+    let Some(addr) = config.metrics.listen.first().copied() else {
         out::note(format_args!(
             "railgate points: {} has no metrics.listen: the status is served there",
             path.display()
         ));
         return Err(ExitCode::from(EX_CONFIG));
     };
-    if addr.ip().is_unspecified() {
-        addr.set_ip(if addr.is_ipv4() {
-            std::net::Ipv4Addr::LOCALHOST.into()
-        } else {
-            std::net::Ipv6Addr::LOCALHOST.into()
-        });
-    }
-    Ok(addr)
+    Ok(railgate::addr::connectable(addr))
 }
 
 /// One GET of `/status.json`.

@@ -102,18 +102,7 @@ pub(crate) async fn confirm_when_answering(trying: Trying, addrs: Vec<SocketAddr
 /// Whether `addr` answers GetSystemDateAndTime with 200.
 async fn answers(addr: SocketAddr) -> bool {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let addr = if addr.ip().is_unspecified() {
-        SocketAddr::new(
-            if addr.is_ipv6() {
-                std::net::Ipv6Addr::LOCALHOST.into()
-            } else {
-                std::net::Ipv4Addr::LOCALHOST.into()
-            },
-            addr.port(),
-        )
-    } else {
-        addr
-    };
+    let addr = railgate::addr::connectable(addr);
     let body = r#"<?xml version="1.0" encoding="UTF-8"?><env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope" xmlns:tds="http://www.onvif.org/ver10/device/wsdl"><env:Body><tds:GetSystemDateAndTime/></env:Body></env:Envelope>"#;
     let request = format!(
         "POST /onvif/device_service HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/soap+xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",

@@ -17,6 +17,13 @@ use crate::app::App;
 /// The media type of the exposition.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+/// What the listener serves.
+enum Page {
+    Metrics,
+    Status,
+    StatusJson,
+}
+
 /// The routes.
 pub fn routes(
     app: Arc<App>,
@@ -26,20 +33,24 @@ pub fn routes(
         move |method: Method, path: warp::path::FullPath| {
             let app = app.clone();
             async move {
-                let path = path.as_str();
-                if !matches!(path, "/metrics" | "/" | "/status.json") {
-                    return plain(
-                        StatusCode::NOT_FOUND,
-                        "not found: the metrics are at /metrics, the status page at /",
-                    );
-                }
+                let page = match path.as_str() {
+                    "/metrics" => Page::Metrics,
+                    "/" => Page::Status,
+                    "/status.json" => Page::StatusJson,
+                    _ => {
+                        return plain(
+                            StatusCode::NOT_FOUND,
+                            "not found: the metrics are at /metrics, the status page at /",
+                        );
+                    }
+                };
                 if method != Method::GET && method != Method::HEAD {
                     return plain(StatusCode::METHOD_NOT_ALLOWED, "GET only");
                 }
-                let (body, media_type) = match path {
-                    "/metrics" => (app.metrics.render(&app.metrics_snapshot()), CONTENT_TYPE),
-                    "/" => (status::PAGE.to_string(), "text/html; charset=utf-8"),
-                    _ => (
+                let (body, media_type) = match page {
+                    Page::Metrics => (app.metrics.render(&app.metrics_snapshot()), CONTENT_TYPE),
+                    Page::Status => (status::PAGE.to_string(), "text/html; charset=utf-8"),
+                    Page::StatusJson => (
                         serde_json::to_string(&status::report(&app).await)
                             .unwrap_or_else(|_| "{}".into()),
                         "application/json",
