@@ -79,12 +79,9 @@ pub fn check(running: &Config, plan: &Plan) -> Outcome {
         Err(d) => return Outcome::Invalid(d),
     };
     config.override_with(running.overrides.clone());
-    let new_plan = match &config.mapping {
-        Some(path) => match railgate_mappings::check_file(path) {
-            Ok(checked) => checked.plan,
-            Err(d) => return Outcome::Invalid(d),
-        },
-        None => Plan::default(),
+    let new_plan = match config.checked_mapping() {
+        Ok(checked) => checked.map(|c| c.plan).unwrap_or_default(),
+        Err(d) => return Outcome::Invalid(d),
     };
     let changes = compare(running, plan, &config, &new_plan);
     if changes == Changes::default() && new_plan == *plan {

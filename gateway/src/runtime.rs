@@ -119,9 +119,9 @@ impl Gateway {
         data_dir: &Path,
         admin_password: Option<Secret>,
     ) -> Result<Gateway, RunError> {
-        let plan = match &config.mapping {
-            Some(path) => {
-                let checked = railgate_mappings::check_file(path).map_err(RunError::Mapping)?;
+        let plan = match config.checked_mapping().map_err(RunError::Mapping)? {
+            Some(checked) => {
+                let path = config.mapping.clone().unwrap_or_default();
                 for w in &checked.warnings.0 {
                     tracing::warn!(mapping = %path.display(), "{}", w.to_string().lines().next().unwrap_or_default());
                 }

@@ -73,6 +73,14 @@ pub struct Overrides {
 }
 
 impl Config {
+    /// The configured mapping, compiled (None: no mapping configured).
+    pub fn checked_mapping(&self) -> Result<Option<railgate_mappings::Checked>, Diagnostics> {
+        self.mapping
+            .as_deref()
+            .map(railgate_mappings::check_file)
+            .transpose()
+    }
+
     /// Puts `overrides` over the file's settings, and keeps them.
     pub fn override_with(&mut self, overrides: Overrides) {
         if !overrides.listen.is_empty() {
