@@ -84,6 +84,34 @@ impl Health {
         }
     }
 
+    /// Takes over `old`'s failing points that this plan still reads from the same controller.
+    pub(super) fn carry_over(&mut self, old: &Health) {
+        for (point, &c) in &self.owner {
+            let Some(name) = self.controllers.get(c) else {
+                continue;
+            };
+            let was_failing = old.owner.get(point).is_some_and(|&o| {
+                old.controllers.get(o) == Some(name)
+                    && old.failing.get(o).is_some_and(|set| set.contains(point))
+            });
+            if let (true, Some(set)) = (was_failing, self.failing.get_mut(c)) {
+                set.insert(point.clone());
+            }
+        }
+    }
+
+    /// Every controller's failing points now.
+    pub(super) fn now(&self) -> Vec<Output> {
+        self.controllers
+            .iter()
+            .zip(&self.failing)
+            .map(|(c, set)| Output::FailingPoints {
+                controller: c.clone(),
+                points: set.iter().cloned().collect(),
+            })
+            .collect()
+    }
+
     /// The failing points of `controller` now (empty for an unknown one).
     pub(super) fn failing(&self, controller: &str) -> Vec<PointId> {
         self.controllers

@@ -34,6 +34,7 @@ use railgate_adapters::{PointId, PointUpdate, Quality, Value};
 
 use crate::plan::{IdleState, Plan, RelayMode};
 
+mod carry;
 mod change;
 pub mod contact;
 pub mod decode;
@@ -47,6 +48,7 @@ mod value;
 #[cfg(test)]
 mod tests;
 
+pub use carry::Moved;
 pub use decode::{DecodeError, EncodeError, Raw};
 pub use render::{Published, decode_value};
 

@@ -9,6 +9,7 @@ use crate::plan::{
     TopicName, ValuePoint, WireType,
 };
 
+mod carry;
 mod health;
 mod inputs;
 mod links;
