@@ -4,16 +4,23 @@
 //! compared with what runs: [`Changes`] names the configuration sections, controllers and
 //! points that differ.
 //!
-//! What is applied: nothing yet. A valid changed configuration is logged with its
-//! differences and the note that a restart applies it; subscriptions, pull points, the store
-//! and the links are untouched either way. (Applying the difference live is the next step.)
+//! What is applied, live: the mapping ([`Southbound::reload`]): links that did not change
+//! keep running, changed ones are restarted, points keep their state where their definition
+//! did not change, removed properties are `Deleted` and new ones `Initialized` once read;
+//! GetEventProperties lists the new mapping's topics. Subscriptions, pull points and the
+//! event store are not touched. The other configuration sections (listeners, security,
+//! events, discovery, host, metrics, the data folder) and the mapping's serial ports are read
+//! at start: a reload names those that differ and says that a restart applies them; they are
+//! compared with what runs again at the next reload.
 
 use std::collections::BTreeSet;
 
 use railgate_mappings::Diagnostics;
 use railgate_mappings::plan::Plan;
 
+use crate::app::App;
 use crate::config::Config;
+use crate::southbound::Reloaded;
 
 /// What a reload found.
 #[derive(Debug)]
@@ -24,8 +31,8 @@ pub enum Outcome {
     Invalid(Diagnostics),
     /// Valid, and the same as what runs.
     Unchanged,
-    /// Valid, and different.
-    Changed(Changes),
+    /// Valid, and different: how, and the new configuration and mapping.
+    Changed(Changes, Box<(Config, Plan)>),
 }
 
 /// How a valid new configuration differs from the running one.
@@ -87,7 +94,7 @@ pub fn check(running: &Config, plan: &Plan) -> Outcome {
     if changes == Changes::default() && new_plan == *plan {
         Outcome::Unchanged
     } else {
-        Outcome::Changed(changes)
+        Outcome::Changed(changes, Box::new((config, new_plan)))
     }
 }
 
@@ -139,9 +146,12 @@ fn points(plan: &Plan) -> BTreeSet<String> {
     inputs.chain(relays).chain(values).chain(records).collect()
 }
 
-/// Runs a reload and logs what it found (the SIGHUP handler).
-pub fn on_hangup(running: &Config, plan: &Plan) -> Outcome {
-    let outcome = check(running, plan);
+/// Runs a reload, applies what can change live and logs what it found and did (the SIGHUP
+/// handler). `running` is the configuration in force; it takes the mapping when that is
+/// applied.
+pub async fn on_hangup(app: &App, running: &mut Config) -> Outcome {
+    let plan = app.io.plan();
+    let outcome = check(running, &plan);
     match &outcome {
         Outcome::Demo => tracing::info!("SIGHUP: the built-in demo runs; nothing to reload"),
         Outcome::Invalid(d) => {
@@ -154,12 +164,68 @@ pub fn on_hangup(running: &Config, plan: &Plan) -> Outcome {
             );
         }
         Outcome::Unchanged => tracing::info!("SIGHUP: configuration and mapping unchanged"),
-        Outcome::Changed(changes) => tracing::warn!(
-            changes = %changes.summary(),
-            "SIGHUP: the configuration or mapping changed and is valid; restart railgate to apply it (applying it live is not implemented yet)"
-        ),
+        Outcome::Changed(changes, next) => {
+            let (config, new_plan) = &**next;
+            let mut restart: Vec<&str> = changes
+                .sections
+                .iter()
+                .copied()
+                .filter(|s| *s != "mapping")
+                .collect();
+            let mut applied = None;
+            if *new_plan != *plan {
+                match app.io.reload(new_plan.clone()).await {
+                    Ok(reloaded) => {
+                        crate::southbound::publish::reregister_topics(
+                            &plan,
+                            &app.io.plan(),
+                            &app.topics,
+                        );
+                        if reloaded.serial_ports_kept {
+                            restart.push("the mapping's serial ports");
+                        }
+                        applied = Some(reloaded);
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "SIGHUP: the new mapping was not applied");
+                        return outcome;
+                    }
+                }
+            }
+            running.mapping = config.mapping.clone();
+            log_changed(changes, applied.as_ref(), &restart);
+        }
     }
     outcome
+}
+
+fn log_changed(changes: &Changes, applied: Option<&Reloaded>, restart: &[&str]) {
+    let links = applied.map(|r| {
+        format!(
+            "links restarted: {}; stopped: {}",
+            none_if_empty(&r.started),
+            none_if_empty(&r.stopped)
+        )
+    });
+    tracing::info!(
+        changes = %changes.summary(),
+        links = links.as_deref().unwrap_or("unchanged"),
+        "SIGHUP: the new mapping is applied"
+    );
+    if !restart.is_empty() {
+        tracing::warn!(
+            sections = %restart.join(", "),
+            "SIGHUP: these changed and are read only at start: restart railgate to apply them"
+        );
+    }
+}
+
+fn none_if_empty(list: &[String]) -> String {
+    if list.is_empty() {
+        "none".to_string()
+    } else {
+        list.join(", ")
+    }
 }
 
 #[cfg(test)]
@@ -220,7 +286,7 @@ mod tests {
                 .replace("port: 1502", "port: 1503")
                 .replace("token: Door", "token: Gate"),
         );
-        let Outcome::Changed(c) = check(&running, &plan) else {
+        let Outcome::Changed(c, _) = check(&running, &plan) else {
             panic!("not seen as changed")
         };
         assert_eq!(c.sections, vec!["security"]);

@@ -210,6 +210,7 @@ impl Gateway {
             .ok();
         let panicked = install_panic_hook(stop.clone());
         let app = self.app.clone();
+        let mut running = app.config.clone();
         let served = self.serve(stop.clone());
         tokio::pin!(served);
         let served = loop {
@@ -218,7 +219,7 @@ impl Gateway {
                 () = signals.recv(), if !stop.is_cancelled() => stop.cancel(),
                 Some(()) = async { hangups.as_mut()?.recv().await }, if !stop.is_cancelled() => {
                     crate::service_manager::reloading();
-                    crate::reload::on_hangup(&app.config, app.io.plan());
+                    crate::reload::on_hangup(&app, &mut running).await;
                     crate::service_manager::reloaded();
                 }
                 exit = app.lifecycle.wait(), if !stop.is_cancelled() => {

@@ -99,6 +99,19 @@ impl EventCore {
         source: &[Item],
         producer: &str,
     ) -> Result<Option<u64>, StoreError> {
+        match self.queue_delete_property(topic, source, producer).await? {
+            Some(ack) => wait(ack).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// [`EventCore::delete_property`] without waiting for the commit.
+    pub async fn queue_delete_property(
+        &self,
+        topic: &Topic,
+        source: &[Item],
+        producer: &str,
+    ) -> Result<Option<Ack>, StoreError> {
         let event = Event {
             utc: to_millis(Utc::now()),
             topic: topic.clone(),
@@ -108,14 +121,11 @@ impl EventCore {
             data: vec![],
             producer: producer.to_string(),
         };
-        let ack = {
-            let mut state = self.properties.lock().await;
-            let Some(event) = state.delete(topic, source, event) else {
-                return Ok(None);
-            };
-            self.store.enqueue(event).await?
+        let mut state = self.properties.lock().await;
+        let Some(event) = state.delete(topic, source, event) else {
+            return Ok(None);
         };
-        wait(ack).await.map(Some)
+        self.store.enqueue(event).await.map(Some)
     }
 
     /// The current value of every property, as `Initialized` events (for synchronization).

@@ -152,6 +152,11 @@ impl TopicRegistry {
             .insert(description.topic.clone(), description);
     }
 
+    /// Removes a topic (a reload: the mapping no longer emits it).
+    pub fn remove(&self, topic: &Topic) {
+        self.topics.write().remove(topic);
+    }
+
     /// Every topic, in order.
     pub fn all(&self) -> Vec<TopicDescription> {
         self.topics.read().values().cloned().collect()

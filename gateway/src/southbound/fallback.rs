@@ -152,11 +152,32 @@ impl Fallbacks {
 
     /// Every armed and owed relay not in flight, at once: what stopping carries out.
     pub(super) fn take_all(&mut self, now: Instant) -> Vec<String> {
-        let armed: Vec<String> = self.armed.drain().map(|(token, _)| token).collect();
+        self.take_all_of(now, |_| true)
+    }
+
+    /// [`Fallbacks::take_all`] for the relays `which` names (a reload: relays that leave the
+    /// mapping or change fall back first, under their old definition).
+    pub(super) fn take_all_of(
+        &mut self,
+        now: Instant,
+        which: impl Fn(&str) -> bool,
+    ) -> Vec<String> {
+        let armed: Vec<String> = self
+            .armed
+            .keys()
+            .filter(|token| which(token))
+            .cloned()
+            .collect();
         for token in armed {
+            self.armed.remove(&token);
             self.owe(token, now);
         }
-        self.attempt(|_, _| true)
+        self.attempt(|token, _| which(token))
+    }
+
+    /// Whether `token`'s fall-back is armed or owed.
+    pub(super) fn pending(&self, token: &str) -> bool {
+        self.armed.contains_key(token) || self.owed.contains_key(token)
     }
 
     /// `controller`'s link came back: its owed fall-backs (`on_link` says which relays are

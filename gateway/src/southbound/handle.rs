@@ -3,10 +3,10 @@
 //! by itself, and sends everything that changes state to the [`SouthboundCore`] task as a
 //! [`Request`], waiting for its reply.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use std::time::Instant;
 
 use railgate_adapters::Value;
@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::links::Links;
-use super::messages::{InputView, IoError, RelayView, Reply, Request, Views, millis};
+use super::messages::{InputView, IoError, RelayView, Reloaded, Reply, Request, Views, millis};
 use super::owner::SouthboundCore;
 use super::serial::SerialPorts;
 use super::settings::{self, RelaySettings};
@@ -27,12 +27,20 @@ use crate::state::StateDb;
 /// Client requests queued for the core.
 const REQUEST_QUEUE: usize = 256;
 
+/// What the handle answers from the mapping by itself; a reload replaces it whole.
+#[derive(Debug)]
+struct Mapped {
+    plan: Arc<Plan>,
+    /// Each relay's settings as the mapping gives them (what a stored setting differs from).
+    relays: HashMap<String, RelaySettings>,
+    /// Each input's idle state as the mapping gives it.
+    inputs: HashMap<String, IdleState>,
+}
+
 /// The southbound side of one gateway, as request handlers use it.
 pub struct Southbound {
-    plan: Arc<Plan>,
+    mapped: RwLock<Arc<Mapped>>,
     db: Arc<StateDb>,
-    mapped_relays: HashMap<String, RelaySettings>,
-    mapped_inputs: HashMap<String, IdleState>,
     requests: mpsc::Sender<Request>,
     views: watch::Receiver<Views>,
     serial: SerialPorts,
@@ -45,51 +53,64 @@ pub struct Southbound {
 
 impl std::fmt::Debug for Southbound {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let plan = self.plan();
         f.debug_struct("Southbound")
-            .field("controllers", &self.plan.controllers.len())
-            .field("inputs", &self.plan.inputs.len())
-            .field("relays", &self.plan.relays.len())
+            .field("controllers", &plan.controllers.len())
+            .field("inputs", &plan.inputs.len())
+            .field("relays", &plan.relays.len())
             .finish_non_exhaustive()
     }
+}
+
+/// The engine of `plan` with the settings clients stored (for tokens `plan` has), and what
+/// the mapping itself says of each relay and input.
+fn configured(plan: Plan, db: &StateDb) -> (Engine, Mapped) {
+    let mut engine = Engine::new(&plan);
+    let now = Instant::now();
+    let mut relays = HashMap::new();
+    for r in &plan.relays {
+        let mapped = RelaySettings {
+            mode: r.mode,
+            delay_ms: millis(r.delay),
+            idle: r.idle_state,
+        };
+        let s = settings::relay(db, &r.token, mapped);
+        if s != mapped {
+            // No state is known yet, so this produces no output.
+            let _ = engine.set_relay_settings(&r.token, s.mode, s.delay(), s.idle, now);
+        }
+        relays.insert(r.token.clone(), mapped);
+    }
+    let mut inputs = HashMap::new();
+    for i in &plan.inputs {
+        let idle = settings::input_idle(db, &i.token, i.idle_state);
+        if idle != i.idle_state {
+            let _ = engine.set_input_idle_state(&i.token, idle, now);
+        }
+        inputs.insert(i.token.clone(), i.idle_state);
+    }
+    let plan = Arc::new(plan);
+    (
+        engine,
+        Mapped {
+            plan,
+            relays,
+            inputs,
+        },
+    )
 }
 
 impl Southbound {
     /// Builds the southbound side of `plan`, with the settings clients stored earlier.
     pub fn new(plan: Plan, db: Arc<StateDb>) -> Southbound {
-        let mut engine = Engine::new(&plan);
-        let now = Instant::now();
-        let mut mapped_relays = HashMap::new();
-        for r in &plan.relays {
-            let mapped = RelaySettings {
-                mode: r.mode,
-                delay_ms: millis(r.delay),
-                idle: r.idle_state,
-            };
-            let s = settings::relay(&db, &r.token, mapped);
-            if s != mapped {
-                // No state is known yet, so this produces no output.
-                let _ = engine.set_relay_settings(&r.token, s.mode, s.delay(), s.idle, now);
-            }
-            mapped_relays.insert(r.token.clone(), mapped);
-        }
-        let mut mapped_inputs = HashMap::new();
-        for i in &plan.inputs {
-            let idle = settings::input_idle(&db, &i.token, i.idle_state);
-            if idle != i.idle_state {
-                let _ = engine.set_input_idle_state(&i.token, idle, now);
-            }
-            mapped_inputs.insert(i.token.clone(), i.idle_state);
-        }
         let serial = SerialPorts::new(&plan, db.clone());
-        let plan = Arc::new(plan);
+        let (engine, mapped) = configured(plan, &db);
         let (requests, requests_rx) = mpsc::channel(REQUEST_QUEUE);
         let (views_tx, views) = watch::channel(Views::default());
-        let core = SouthboundCore::new(plan.clone(), engine, requests_rx, views_tx);
+        let core = SouthboundCore::new(mapped.plan.clone(), engine, requests_rx, views_tx);
         Southbound {
-            plan,
+            mapped: RwLock::new(Arc::new(mapped)),
             db,
-            mapped_relays,
-            mapped_inputs,
             requests,
             views,
             serial,
@@ -98,14 +119,47 @@ impl Southbound {
         }
     }
 
+    fn mapped(&self) -> Arc<Mapped> {
+        self.mapped.read().clone()
+    }
+
+    /// Runs `plan` from now on (a reload the gateway checked): the links that changed are
+    /// restarted, the others run on; points keep their state where their definition did not
+    /// change; removed properties are `Deleted`. The mapping's serial ports are kept as they
+    /// were started (`Reloaded::serial_ports_kept` says so when the new mapping changed them:
+    /// a restart applies that).
+    pub async fn reload(&self, mut plan: Plan) -> Result<Reloaded, IoError> {
+        let running = self.plan();
+        let serial_ports_kept = plan.serial_ports != running.serial_ports;
+        if serial_ports_kept {
+            plan.serial_ports = running.serial_ports.clone();
+        }
+        let (engine, mapped) = configured(plan, &self.db);
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(Request::Reload {
+                plan: mapped.plan.clone(),
+                engine: Box::new(engine),
+                reply,
+            })
+            .await
+            .map_err(|_| IoError::Stopping)?;
+        let reloaded = answer.await.map_err(|_| IoError::Stopping)?;
+        *self.mapped.write() = Arc::new(mapped);
+        Ok(Reloaded {
+            serial_ports_kept,
+            ..reloaded
+        })
+    }
+
     /// Runs the core (adapters, engine, publisher) until `stop` is cancelled, then shuts it
     /// down in order. Call once.
     pub async fn run(self: Arc<Self>, events: EventCore, stop: CancellationToken) {
         // The state database lives in the data folder; OSDP keys are kept beside it.
         let data_dir = self.db.path().parent().map(std::path::Path::to_path_buf);
         let this = self.clone();
-        self.run_with(events, stop, move |links, plan| {
-            links.start_plan(plan, data_dir.as_deref());
+        self.run_with(events, stop, data_dir, move |links, plan, only| {
+            links.start_plan(plan, only);
             *this.link_stats.lock() = links.stats();
         })
         .await;
@@ -120,12 +174,14 @@ impl Southbound {
             .collect()
     }
 
-    /// [`Southbound::run`] with the adapters `start` picks (tests bring their own).
+    /// [`Southbound::run`] with the adapters `start` picks (tests bring their own): it is
+    /// called with the controllers to start, all at first, those a reload restarts later.
     pub(super) async fn run_with(
         &self,
         events: EventCore,
         stop: CancellationToken,
-        start: impl FnOnce(&mut Links, &Plan),
+        data_dir: Option<std::path::PathBuf>,
+        start: impl FnMut(&mut Links, &Plan, &BTreeSet<String>),
     ) {
         let core = self.unstarted.lock().take();
         let Some(core) = core else {
@@ -136,7 +192,7 @@ impl Southbound {
         let ports = TaskTracker::new();
         self.serial.start(&ports, &stop);
         ports.close();
-        core.run(events, stop, start).await;
+        core.run(events, stop, data_dir, start).await;
         ports.wait().await;
     }
 
@@ -145,9 +201,9 @@ impl Southbound {
         &self.serial
     }
 
-    /// The mapping.
-    pub fn plan(&self) -> &Plan {
-        &self.plan
+    /// The mapping in force.
+    pub fn plan(&self) -> Arc<Plan> {
+        self.mapped().plan.clone()
     }
 
     /// Every digital input, in mapping order.
@@ -162,17 +218,21 @@ impl Southbound {
 
     /// Whether a relay with this token exists.
     pub fn has_relay(&self, token: &str) -> bool {
-        self.mapped_relays.contains_key(token)
+        self.mapped().relays.contains_key(token)
     }
 
     /// Whether a digital input with this token exists.
     pub fn has_input(&self, token: &str) -> bool {
-        self.mapped_inputs.contains_key(token)
+        self.mapped().inputs.contains_key(token)
     }
 
     /// The auxiliary command strings, in mapping order.
-    pub fn commands(&self) -> impl Iterator<Item = &str> {
-        self.plan.commands.iter().map(|c| c.command.as_str())
+    pub fn commands(&self) -> Vec<String> {
+        self.plan()
+            .commands
+            .iter()
+            .map(|c| c.command.clone())
+            .collect()
     }
 
     /// Whether the link to `controller` is up.
@@ -218,7 +278,8 @@ impl Southbound {
     /// cancelled.
     pub async fn set_relay_settings(&self, token: &str, s: RelaySettings) -> Result<(), IoError> {
         let mapped = *self
-            .mapped_relays
+            .mapped()
+            .relays
             .get(token)
             .ok_or_else(|| IoError::UnknownRelay(token.to_string()))?;
         settings::store_relay(&self.db, token, mapped, s)?;
@@ -234,7 +295,8 @@ impl Southbound {
     /// Changes a digital input's idle state and stores it.
     pub async fn set_input_idle(&self, token: &str, idle: IdleState) -> Result<(), IoError> {
         let mapped = *self
-            .mapped_inputs
+            .mapped()
+            .inputs
             .get(token)
             .ok_or_else(|| IoError::UnknownInput(token.to_string()))?;
         settings::store_input_idle(&self.db, token, mapped, idle)?;
@@ -245,8 +307,8 @@ impl Southbound {
 
     /// Carries out an auxiliary command; returns once the controller acknowledged.
     pub async fn send_command(&self, command: &str) -> Result<(), IoError> {
-        let c = self
-            .plan
+        let plan = self.plan();
+        let c = plan
             .commands
             .iter()
             .find(|c| c.command == command)

@@ -12,9 +12,9 @@
 //! [`MAX_HELD_EVENTS`] per controller (the oldest go first, with a warning). No I/O, no
 //! clock.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
-use railgate_mappings::engine::Output;
+use railgate_mappings::engine::{Moved, Output};
 use railgate_mappings::plan::Plan;
 
 /// Most plain (non-property) value events held for one controller.
@@ -140,6 +140,44 @@ impl Held {
             .into_iter()
             .map(|(_, o)| o)
             .collect()
+    }
+
+    /// A reload to `plan`: the outputs held for controllers in `restarted` are dropped (their
+    /// new links read everything again), those of others kept with their value and record
+    /// indices moved to `plan`'s (an output of a point `plan` no longer has goes).
+    pub(super) fn reload(self, plan: &Plan, moved: &Moved, restarted: &BTreeSet<String>) -> Held {
+        let mut next = Held::new(plan);
+        next.dropped = self.dropped;
+        for (controller, list) in self.held {
+            if restarted.contains(&controller) {
+                continue;
+            }
+            for (_, output) in list {
+                let output = match output {
+                    Output::Value {
+                        index,
+                        value,
+                        reason,
+                    } => match moved.values.get(&index) {
+                        Some(&index) => Output::Value {
+                            index,
+                            value,
+                            reason,
+                        },
+                        None => continue,
+                    },
+                    Output::Record { index, items } => match moved.records.get(&index) {
+                        Some(&index) => Output::Record { index, items },
+                        None => continue,
+                    },
+                    other => other,
+                };
+                if let Some((controller, subject)) = next.classify(&output) {
+                    next.hold(controller, subject, output);
+                }
+            }
+        }
+        next
     }
 
     /// Plain value events dropped since start because too many were held.

@@ -71,7 +71,14 @@ async fn start() -> Site {
         async move {
             let panel = Scripted { script: rx };
             southbound
-                .run_with(events, stop, move |links, _| links.start(panel))
+                .run_with(events, stop, None, {
+                    let mut panel = Some(panel);
+                    move |links, _, _| {
+                        if let Some(panel) = panel.take() {
+                            links.start(panel);
+                        }
+                    }
+                })
                 .await;
         }
     });

@@ -8,13 +8,23 @@
 //!
 //! RTU controllers on one serial device (units on one RS-485 line) share that port's bus task
 //! ([`Buses`]): it is tracked with the adapters and ends once the last of them has returned.
+//!
 
-use std::collections::HashMap;
+//! Controllers are started and stopped in *groups*: a controller alone, or every RTU
+//! controller of one serial device with their bus task. A reload ([`Links::retire`]) stops
+//! only the groups that changed (a controller in them added, removed or changed), waits until
+//! they have returned (so a serial port is free again), and says which controllers to start;
+//! every other link keeps running untouched.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use railgate_adapters::line::LineAdapter;
-use railgate_adapters::modbus::Buses;
+use railgate_adapters::modbus::{Buses, Transport};
+use railgate_adapters::stats::LinkStats;
 use railgate_adapters::{Adapter, AdapterEvent, AdapterIo, Command};
-use railgate_mappings::plan::{Link, Plan, ReaderTransport};
+use railgate_mappings::plan::{Controller, Link, Plan, ReaderTransport};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -24,129 +34,220 @@ const EVENT_QUEUE: usize = 4096;
 /// Queued commands per controller.
 const COMMAND_QUEUE: usize = 64;
 
-/// The running adapters.
+/// Controllers started and stopped together, with their tasks.
 #[derive(Debug)]
-pub(super) struct Links {
-    /// Cloned into each adapter; dropped by [`Links::started`], so the core's receiver ends
-    /// once every adapter has.
-    events: Option<mpsc::Sender<AdapterEvent>>,
-    commands: HashMap<String, mpsc::Sender<Command>>,
-    tasks: TaskTracker,
+struct Group {
+    key: String,
+    controllers: Vec<String>,
     /// Not a child of the gateway's stop token: adapters outlive it long enough to carry out
     /// the monostable fall-backs stopping requires, then are stopped by [`Links::stop`].
     stop: CancellationToken,
-    /// The link counters of the adapters that keep them (Modbus).
-    stats: Vec<(String, std::sync::Arc<railgate_adapters::stats::LinkStats>)>,
+    tasks: TaskTracker,
+}
+
+/// The running adapters.
+#[derive(Debug)]
+pub(super) struct Links {
+    /// Cloned into each adapter.
+    events: mpsc::Sender<AdapterEvent>,
+    commands: HashMap<String, mpsc::Sender<Command>>,
+    groups: Vec<Group>,
+    /// The link counters of the adapters that keep them.
+    stats: Vec<(String, Arc<LinkStats>)>,
+    /// The folder OSDP install-mode keys are kept in.
+    data_dir: Option<PathBuf>,
+}
+
+/// The group a controller is started in: its serial device for a Modbus RTU controller
+/// (units on one RS-485 line share the bus task), else itself.
+fn group_key(controller: &Controller) -> String {
+    match &controller.link {
+        Link::Modbus(config) => match &config.transport {
+            Transport::Rtu { device, .. } => format!("bus {}", device.display()),
+            Transport::Tcp { .. } => format!("controller {}", controller.name),
+        },
+        _ => format!("controller {}", controller.name),
+    }
+}
+
+/// Every group of `plan`: its key and its controllers, in file order.
+fn groups_of(plan: &Plan) -> BTreeMap<String, Vec<&Controller>> {
+    let mut groups: BTreeMap<String, Vec<&Controller>> = BTreeMap::new();
+    for c in &plan.controllers {
+        groups.entry(group_key(c)).or_default().push(c);
+    }
+    groups
+}
+
+/// Every controller of `plan`.
+pub(super) fn all(plan: &Plan) -> BTreeSet<String> {
+    plan.controllers.iter().map(|c| c.name.clone()).collect()
 }
 
 impl Links {
-    /// No adapter yet; the receiver of every adapter's events.
-    pub(super) fn new() -> (Links, mpsc::Receiver<AdapterEvent>) {
+    /// No adapter yet; the receiver of every adapter's events. `data_dir`: the folder OSDP
+    /// install-mode keys are kept in.
+    pub(super) fn new(data_dir: Option<PathBuf>) -> (Links, mpsc::Receiver<AdapterEvent>) {
         let (events, receiver) = mpsc::channel(EVENT_QUEUE);
         let links = Links {
-            events: Some(events),
+            events,
             commands: HashMap::new(),
-            tasks: TaskTracker::new(),
-            stop: CancellationToken::new(),
+            groups: Vec::new(),
             stats: Vec::new(),
+            data_dir,
         };
         (links, receiver)
     }
 
-    /// Starts the adapter of every controller in `plan`, and the bus task of every serial
-    /// port its RTU controllers share.
-    /// `data_dir`: the folder OSDP install-mode keys are kept in.
-    pub(super) fn start_plan(&mut self, plan: &Plan, data_dir: Option<&std::path::Path>) {
-        let mut buses = Buses::new();
-        for controller in &plan.controllers {
-            match &controller.link {
-                Link::Modbus(config) => {
-                    let adapter = buses.adapter(config.clone());
-                    self.stats.push((controller.name.clone(), adapter.stats()));
-                    self.start(adapter);
-                }
-                Link::Line(link) => {
-                    let adapter = LineAdapter::from_link((**link).clone());
-                    self.stats.push((controller.name.clone(), adapter.stats()));
-                    self.start(adapter);
-                }
-                Link::Readers(link) => match &link.transport {
-                    ReaderTransport::Osdp { .. } => {
-                        match super::readers::osdp_adapter(&controller.name, link, data_dir) {
-                            Ok(adapter) => {
-                                self.stats.push((controller.name.clone(), adapter.stats()));
-                                self.start(adapter);
-                            }
-                            Err(e) => tracing::error!(
-                                controller = %controller.name,
-                                error = %e,
-                                "OSDP controller not started"
-                            ),
-                        }
-                    }
-                    ReaderTransport::WiegandSerial { .. } => {
-                        match super::readers::converter_adapter(&controller.name, link) {
-                            Ok(adapter) => self.start(adapter),
-                            Err(e) => tracing::error!(
-                                controller = %controller.name,
-                                error = %e,
-                                "Wiegand converter not started"
-                            ),
-                        }
-                    }
-                    ReaderTransport::WiegandGpio { .. } => {
-                        match super::readers::gpio_adapter(&controller.name, link) {
-                            Ok(adapter) => self.start(adapter),
-                            Err(e) => tracing::error!(
-                                controller = %controller.name,
-                                error = %e,
-                                "Wiegand GPIO reader not started"
-                            ),
-                        }
-                    }
-                },
+    /// Starts the adapter of every controller of `plan` named in `only`, and the bus task of
+    /// every serial port its RTU controllers share (`only` names whole groups: see
+    /// [`Links::retire`]).
+    pub(super) fn start_plan(&mut self, plan: &Plan, only: &BTreeSet<String>) {
+        for (key, controllers) in groups_of(plan) {
+            if !controllers.iter().any(|c| only.contains(&c.name)) {
+                continue;
             }
+            let group = self.group(&key);
+            let mut buses = Buses::new();
+            for controller in controllers {
+                self.start_controller(group, controller, &mut buses);
+            }
+            for bus in buses.into_tasks() {
+                self.groups[group].tasks.spawn(bus.run());
+            }
+            self.groups[group].tasks.close();
         }
-        for bus in buses.into_tasks() {
-            self.tasks.spawn(bus.run());
+    }
+
+    fn start_controller(&mut self, group: usize, controller: &Controller, buses: &mut Buses) {
+        let data_dir = self.data_dir.clone();
+        let name = &controller.name;
+        match &controller.link {
+            Link::Modbus(config) => {
+                let adapter = buses.adapter(config.clone());
+                self.stats.push((name.clone(), adapter.stats()));
+                self.spawn(group, adapter);
+            }
+            Link::Line(link) => {
+                let adapter = LineAdapter::from_link((**link).clone());
+                self.stats.push((name.clone(), adapter.stats()));
+                self.spawn(group, adapter);
+            }
+            Link::Readers(link) => match &link.transport {
+                ReaderTransport::Osdp { .. } => {
+                    match super::readers::osdp_adapter(name, link, data_dir.as_deref()) {
+                        Ok(adapter) => {
+                            self.stats.push((name.clone(), adapter.stats()));
+                            self.spawn(group, adapter);
+                        }
+                        Err(e) => tracing::error!(
+                            controller = %name,
+                            error = %e,
+                            "OSDP controller not started"
+                        ),
+                    }
+                }
+                ReaderTransport::WiegandSerial { .. } => {
+                    match super::readers::converter_adapter(name, link) {
+                        Ok(adapter) => self.spawn(group, adapter),
+                        Err(e) => tracing::error!(
+                            controller = %name,
+                            error = %e,
+                            "Wiegand converter not started"
+                        ),
+                    }
+                }
+                ReaderTransport::WiegandGpio { .. } => {
+                    match super::readers::gpio_adapter(name, link) {
+                        Ok(adapter) => self.spawn(group, adapter),
+                        Err(e) => tracing::error!(
+                            controller = %name,
+                            error = %e,
+                            "Wiegand GPIO reader not started"
+                        ),
+                    }
+                }
+            },
         }
     }
 
     /// The link counters of the started adapters that keep them.
-    pub(super) fn stats(
-        &self,
-    ) -> Vec<(String, std::sync::Arc<railgate_adapters::stats::LinkStats>)> {
+    pub(super) fn stats(&self) -> Vec<(String, Arc<LinkStats>)> {
         self.stats.clone()
     }
 
-    /// Starts one adapter in its own tracked task.
+    /// Starts one adapter in a group of its own (tests bring their own adapters).
+    #[cfg(test)]
     pub(super) fn start<A: Adapter>(&mut self, adapter: A) {
-        let Some(events) = self.events.clone() else {
-            tracing::error!(
-                controller = adapter.name(),
-                "adapter started after the others"
-            );
-            return;
-        };
+        let group = self.group(&format!("controller {}", adapter.name()));
+        self.spawn(group, adapter);
+        self.groups[group].tasks.close();
+    }
+
+    /// The index of the group `key`, made if new.
+    fn group(&mut self, key: &str) -> usize {
+        if let Some(i) = self.groups.iter().position(|g| g.key == key) {
+            return i;
+        }
+        self.groups.push(Group {
+            key: key.to_string(),
+            controllers: Vec::new(),
+            stop: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        });
+        self.groups.len() - 1
+    }
+
+    /// Runs `adapter` in its own task of `group`.
+    fn spawn<A: Adapter>(&mut self, group: usize, adapter: A) {
         let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
         let name = adapter.name().to_string();
         self.commands.insert(name.clone(), commands);
         let io = AdapterIo {
-            events,
+            events: self.events.clone(),
             commands: receiver,
         };
-        let stop = self.stop.clone();
-        self.tasks.spawn(async move {
+        let group = &mut self.groups[group];
+        group.controllers.push(name.clone());
+        let stop = group.stop.clone();
+        group.tasks.spawn(async move {
             if let Err(e) = adapter.run(io, stop).await {
                 tracing::error!(controller = %name, error = %e, "adapter stopped");
             }
         });
     }
 
-    /// Every adapter is started.
-    pub(super) fn started(&mut self) {
-        self.events = None;
-        self.tasks.close();
+    /// A reload from `old` to `new`: stops every group that is not the same in both (the same
+    /// controllers, each with the same settings) and waits until its tasks have returned.
+    /// Returns the controllers of `new` to start (whole groups; [`Links::start_plan`]).
+    pub(super) async fn retire(&mut self, old: &Plan, new: &Plan) -> BTreeSet<String> {
+        let (before, after) = (groups_of(old), groups_of(new));
+        let kept: BTreeSet<String> = after
+            .iter()
+            .filter(|(key, controllers)| before.get(*key) == Some(*controllers))
+            .map(|(key, _)| key.clone())
+            .collect();
+        let (retiring, staying): (Vec<Group>, Vec<Group>) = std::mem::take(&mut self.groups)
+            .into_iter()
+            .partition(|g| !kept.contains(&g.key));
+        self.groups = staying;
+        for group in &retiring {
+            tracing::info!(controllers = %group.controllers.join(", "), "reload: stopping the changed link");
+            group.stop.cancel();
+            group.tasks.close();
+        }
+        for group in &retiring {
+            group.tasks.wait().await;
+            for name in &group.controllers {
+                self.commands.remove(name);
+                self.stats.retain(|(n, _)| n != name);
+            }
+        }
+        after
+            .into_iter()
+            .filter(|(key, _)| !kept.contains(key))
+            .flat_map(|(_, controllers)| controllers.into_iter().map(|c| c.name.clone()))
+            .collect()
     }
 
     /// The command channel of `controller`'s adapter.
@@ -156,8 +257,12 @@ impl Links {
 
     /// Stops every adapter and waits until each has returned.
     pub(super) async fn stop(&self) {
-        self.stop.cancel();
-        self.tasks.close();
-        self.tasks.wait().await;
+        for group in &self.groups {
+            group.stop.cancel();
+            group.tasks.close();
+        }
+        for group in &self.groups {
+            group.tasks.wait().await;
+        }
     }
 }

@@ -133,6 +133,27 @@ pub(super) enum Request {
     Status {
         reply: oneshot::Sender<super::status::Status>,
     },
+    /// A reload: run `plan` from now on, with `engine` (its engine, with the settings
+    /// clients stored) taking over what the running one knows.
+    Reload {
+        plan: std::sync::Arc<Plan>,
+        engine: Box<Engine>,
+        reply: oneshot::Sender<Reloaded>,
+    },
+}
+
+/// What a reload of the southbound side did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reloaded {
+    /// Controllers whose links were started (new, changed, or on a serial bus that changed).
+    pub started: Vec<String>,
+    /// Controllers whose links were stopped.
+    pub stopped: Vec<String>,
+    /// Relays that left the mapping or changed before their monostable fall-back was
+    /// confirmed (they may still be active).
+    pub unreleased: Vec<String>,
+    /// The new mapping changed its serial ports: those started stay until a restart.
+    pub serial_ports_kept: bool,
 }
 
 impl Request {
@@ -144,7 +165,7 @@ impl Request {
             | Request::SetInputIdle { reply, .. }
             | Request::Write { reply, .. } => reply,
             // Nothing to refuse: the asker sees the channel closed.
-            Request::Status { .. } => return,
+            Request::Status { .. } | Request::Reload { .. } => return,
         };
         let _ = reply.send(Err(error));
     }

@@ -43,6 +43,8 @@ mod messages;
 mod owner;
 pub mod publish;
 mod readers;
+#[cfg(test)]
+mod reload_tests;
 pub mod serial;
 pub mod settings;
 pub mod status;
@@ -50,4 +52,4 @@ pub mod status;
 mod tests;
 
 pub use handle::Southbound;
-pub use messages::{InputView, IoError, RelayView};
+pub use messages::{InputView, IoError, RelayView, Reloaded};

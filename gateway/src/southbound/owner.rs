@@ -27,7 +27,7 @@
 //! stop the adapters → drop the output sender, so the publisher drains what is queued and
 //! ends.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -47,11 +47,14 @@ use tokio_util::sync::CancellationToken;
 use super::fallback::{Fallbacks, Late};
 use super::hold::Held;
 use super::late_fallback;
-use super::links::Links;
-use super::messages::{IoError, Reply, Request, Views};
+use super::links::{self, Links};
+use super::messages::{IoError, Reloaded, Reply, Request, Views};
 use super::publish::{self, Outgoing, run_publisher};
 use super::status;
 use crate::events::core::EventCore;
+
+/// The link state of a controller whose link a reload restarted, until it reports.
+const RESTARTED: &str = "restarted by a reload";
 
 /// How long a write may take from the request to the controller's acknowledgement
 /// (including the adapter's own retries) before the client is told it failed.
@@ -157,18 +160,19 @@ impl SouthboundCore {
         core
     }
 
-    /// Starts the adapters (`start` picks them; the gateway uses [`Links::start_plan`]) and
-    /// the publisher, and runs until `stop` is cancelled; then shuts down in order (see the
-    /// module doc).
+    /// Starts the adapters (`start` starts those of the named controllers; the gateway uses
+    /// [`Links::start_plan`]; a reload calls it again) and the publisher, and runs until
+    /// `stop` is cancelled; then shuts down in order (see the module doc). `data_dir`: the
+    /// folder OSDP install-mode keys are kept in.
     pub(super) async fn run(
         mut self,
         events: EventCore,
         stop: CancellationToken,
-        start: impl FnOnce(&mut Links, &Plan),
+        data_dir: Option<std::path::PathBuf>,
+        mut start: impl FnMut(&mut Links, &Plan, &BTreeSet<String>),
     ) {
-        let (mut links, mut adapter_events) = Links::new();
-        start(&mut links, &self.plan);
-        links.started();
+        let (mut links, mut adapter_events) = Links::new(data_dir);
+        start(&mut links, &self.plan, &links::all(&self.plan));
         let Some(outputs_rx) = self.outputs_rx.take() else {
             return;
         };
@@ -190,7 +194,14 @@ impl SouthboundCore {
                 () = stop.cancelled() => break,
                 Some(event) = adapter_events.recv() => self.adapter_event(event, &links),
                 Some(done) = self.writes.next(), if !self.writes.is_empty() => self.write_done(done, &links),
-                Some(request) = self.requests.recv() => self.request(request, &links),
+                Some(request) = self.requests.recv() => match request {
+                    Request::Reload { plan, engine, reply } => {
+                        let reloaded = self.reload(plan, *engine, &mut links, &mut adapter_events, &events).await;
+                        start(&mut links, &self.plan, &reloaded.started.iter().cloned().collect());
+                        let _ = reply.send(reloaded);
+                    }
+                    request => self.request(request, &links),
+                },
                 () = sleep_until(engine_at) => {
                     let outputs = self.engine.tick(std::time::Instant::now());
                     self.emit(outputs);
@@ -231,6 +242,131 @@ impl SouthboundCore {
         // 4. The publisher ends once the last output sender (ours) is gone.
         drop(self);
         let _ = publisher.await;
+    }
+
+    /// A reload to `plan` (see `reload.rs` for what the gateway checked first):
+    ///
+    /// 1. Relays that leave the mapping or change, with a monostable fall-back armed or owed,
+    ///    fall back now under their old definition (waiting up to
+    ///    [`SHUTDOWN_RELEASE_WINDOW`] for the controller to confirm).
+    /// 2. The links that changed are stopped ([`Links::retire`]); the others run on.
+    /// 3. `engine` takes over what the running engine knows ([`Engine::carry_over`]).
+    /// 4. The publisher deletes the properties that went, then reads outputs against `plan`;
+    ///    new controllers and restarted ones are "not yet connected" until their new links
+    ///    say otherwise; every controller's failing points are published again (a change
+    ///    only where points went).
+    ///
+    /// The caller starts the returned `started` controllers.
+    async fn reload(
+        &mut self,
+        plan: Arc<Plan>,
+        mut engine: Engine,
+        links: &mut Links,
+        adapter_events: &mut mpsc::Receiver<AdapterEvent>,
+        events: &EventCore,
+    ) -> Reloaded {
+        let old = self.plan.clone();
+        // 1.
+        let leaving: BTreeSet<String> = old
+            .relays
+            .iter()
+            .filter(|r| !plan.relays.contains(r))
+            .map(|r| r.token.clone())
+            .collect();
+        for token in self
+            .fallbacks
+            .take_all_of(Instant::now(), |t| leaving.contains(t))
+        {
+            tracing::info!(relay = %token, "reload: the relay changes or leaves the mapping; it returns to inactive first");
+            self.fall_back(token, links);
+        }
+        let give_up = Instant::now() + SHUTDOWN_RELEASE_WINDOW;
+        while leaving.iter().any(|t| self.fallbacks.pending(t)) && Instant::now() < give_up {
+            let retry_at = self.fallbacks.next_deadline().map(|at| at.min(give_up));
+            tokio::select! {
+                biased;
+                Some(event) = adapter_events.recv() => self.adapter_event(event, links),
+                Some(done) = self.writes.next(), if !self.writes.is_empty() => self.write_done(done, links),
+                () = sleep_until(retry_at) => self.fall_back_due(links),
+            }
+            self.raise_late(events).await;
+        }
+        let unreleased: Vec<String> = leaving
+            .iter()
+            .filter(|t| self.fallbacks.pending(t))
+            .cloned()
+            .collect();
+        for token in &leaving {
+            self.fallbacks.forget(token);
+        }
+        if !unreleased.is_empty() {
+            tracing::error!(relays = %unreleased.join(", "), "reload: monostable relays not confirmed inactive before they left the mapping; they may still be active");
+        }
+        // 2. What the stopped adapters reported before they returned is still the old
+        // mapping's: taken in under it.
+        let started = links.retire(&old, &plan).await;
+        while let Ok(event) = adapter_events.try_recv() {
+            self.adapter_event(event, links);
+        }
+        let stopped: Vec<String> = old
+            .controllers
+            .iter()
+            .filter(|c| {
+                started.contains(&c.name) || !plan.controllers.iter().any(|n| n.name == c.name)
+            })
+            .map(|c| c.name.clone())
+            .collect();
+        // 3.
+        let now = std::time::Instant::now();
+        let (moved, replayed) = engine.carry_over(&plan, &self.engine, &old, now);
+        self.engine = engine;
+        for name in &stopped {
+            let _ = self.engine.link(name, false, now);
+        }
+        let links_up = std::mem::take(&mut self.links_up);
+        self.links_up = plan
+            .controllers
+            .iter()
+            .map(|c| {
+                let up =
+                    !started.contains(&c.name) && links_up.get(&c.name).copied().unwrap_or(false);
+                (c.name.clone(), up)
+            })
+            .collect();
+        self.link_errors
+            .retain(|name, _| !started.contains(name) && self.links_up.contains_key(name));
+        self.held = std::mem::take(&mut self.held).reload(&plan, &moved, &started);
+        // 4.
+        let _ = self.outputs.send(Outgoing::Reload {
+            deleted: publish::deleted(&old, &plan),
+            plan: plan.clone(),
+        });
+        for name in &started {
+            let reason = if old.controllers.iter().any(|c| &c.name == name) {
+                RESTARTED
+            } else {
+                crate::events::controllers::NOT_YET_CONNECTED
+            };
+            let _ = self.outputs.send(Outgoing::down(name, reason));
+        }
+        let _ = self
+            .outputs
+            .send(Outgoing::Outputs(self.engine.failing_now()));
+        self.plan = plan;
+        self.emit(replayed);
+        self.dirty = true;
+        self.publish_views();
+        tracing::info!(
+            started = %started.iter().cloned().collect::<Vec<_>>().join(", "),
+            stopped = %stopped.join(", "),
+            "reload: the southbound side runs the new mapping"
+        );
+        Reloaded {
+            started: started.into_iter().collect(),
+            stopped,
+            unreleased,
+            serial_ports_kept: false,
+        }
     }
 
     fn publish_views(&mut self) {
@@ -377,6 +513,10 @@ impl SouthboundCore {
                     links: status::links(&self.plan, &self.links_up, &self.link_errors),
                     points: status::points(&self.plan, &self.engine),
                 });
+            }
+            // Carried out by the run loop, which owns the links.
+            Request::Reload { .. } => {
+                tracing::error!("a reload reached the request handler");
             }
         }
     }

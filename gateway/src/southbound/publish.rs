@@ -47,6 +47,86 @@ pub enum Outgoing {
     },
     /// Engine outputs, in engine order.
     Outputs(Vec<Output>),
+    /// A reload: properties the new mapping no longer has are `Deleted`, then the outputs
+    /// that follow are read against the new mapping (their value and record indices are its).
+    Reload {
+        /// The properties to delete.
+        deleted: Vec<PropertyKey>,
+        /// The mapping from now on.
+        plan: Arc<Plan>,
+    },
+}
+
+/// One property a mapping publishes: its topic and source items, and the controller that
+/// produces it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PropertyKey {
+    /// The topic.
+    pub topic: Topic,
+    /// Its source items (what tells one instance from another).
+    pub source: Vec<Item>,
+    /// The controller.
+    pub producer: String,
+}
+
+impl PropertyKey {
+    fn of(event: Event) -> PropertyKey {
+        PropertyKey {
+            topic: event.topic,
+            source: event.source,
+            producer: event.producer,
+        }
+    }
+}
+
+/// Every property `plan` publishes: each controller's link state and failing points, every
+/// input, relay and property value.
+pub fn properties(plan: &Plan) -> Vec<PropertyKey> {
+    let mut keys = Vec::new();
+    for c in &plan.controllers {
+        keys.push(PropertyKey::of(controllers::controller_link(
+            &c.name, false, "",
+        )));
+        keys.push(PropertyKey::of(controllers::failing_points::<&str>(
+            &c.name,
+            &[],
+        )));
+    }
+    for i in &plan.inputs {
+        keys.push(PropertyKey {
+            topic: digital_input_topic(),
+            source: vec![Item::simple("InputToken", i.token.clone())],
+            producer: i.controller.clone(),
+        });
+    }
+    for r in &plan.relays {
+        keys.push(PropertyKey {
+            topic: relay_topic(),
+            source: vec![Item::simple("RelayToken", r.token.clone())],
+            producer: r.controller.clone(),
+        });
+    }
+    for v in plan.values.iter().filter(|v| v.event.property) {
+        keys.push(PropertyKey {
+            topic: topic_of(&v.event.topic),
+            source: fixed(&v.event.source),
+            producer: v.controller.clone(),
+        });
+    }
+    keys
+}
+
+/// The properties of `old` that `new` does not publish (same topic and source items).
+pub fn deleted(old: &Plan, new: &Plan) -> Vec<PropertyKey> {
+    let kept = properties(new);
+    properties(old)
+        .into_iter()
+        .filter(|k| {
+            !kept
+                .iter()
+                .any(|n| n.topic == k.topic && n.source == k.source)
+        })
+        .collect()
 }
 
 impl Outgoing {
@@ -173,9 +253,10 @@ pub fn publication(plan: &Plan, output: Output) -> Option<Publication> {
     }
 }
 
-/// The publications of one [`Outgoing`], in order.
+/// The publications of one [`Outgoing`] other than a reload, in order.
 fn publications(plan: &Plan, outgoing: Outgoing) -> Vec<Publication> {
     match outgoing {
+        Outgoing::Reload { .. } => Vec::new(),
         Outgoing::Link {
             controller,
             connected,
@@ -284,17 +365,58 @@ pub fn register_topics(plan: &Plan, topics: &TopicRegistry) {
     }
 }
 
+/// A reload from `old` to `new`: declares `new`'s topics and withdraws those only `old`
+/// declared (never one railgate declares by itself).
+pub fn reregister_topics(old: &Plan, new: &Plan, topics: &TopicRegistry) {
+    let declared = |plan: &Plan| {
+        let registry = TopicRegistry::default();
+        register_topics(plan, &registry);
+        registry.all()
+    };
+    let own = TopicRegistry::default().all();
+    let now = declared(new);
+    for gone in declared(old) {
+        let still = |list: &[TopicDescription]| list.iter().any(|d| d.topic == gone.topic);
+        if !still(&now) && !still(&own) {
+            topics.remove(&gone.topic);
+        }
+    }
+    register_topics(new, topics);
+}
+
 /// Publishes link states and engine outputs in order until every sender is gone (the core
 /// dropped its own), then waits for the commits still outstanding. Events are queued to the
 /// store one after another without waiting for each commit (the store batches them); commits
 /// are awaited only to report failures.
 pub(super) async fn run_publisher(
-    plan: Arc<Plan>,
+    mut plan: Arc<Plan>,
     mut outgoing: mpsc::UnboundedReceiver<Outgoing>,
     events: EventCore,
 ) {
     let mut commits = tokio::task::JoinSet::new();
     while let Some(next) = outgoing.recv().await {
+        if let Outgoing::Reload { deleted, plan: new } = next {
+            for key in deleted {
+                match events
+                    .queue_delete_property(&key.topic, &key.source, &key.producer)
+                    .await
+                {
+                    Ok(Some(ack)) => {
+                        commits.spawn(async move {
+                            if let Err(e) = wait(ack).await {
+                                tracing::error!(error = %e, "a Deleted event of a reload was not stored");
+                            }
+                        });
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, "a Deleted event of a reload was not stored")
+                    }
+                }
+            }
+            plan = new;
+            continue;
+        }
         for publication in publications(&plan, next) {
             let queued = match publication {
                 Publication::Property(e) => events.queue_property(e).await,

@@ -145,7 +145,14 @@ async fn start(delay: &str) -> Running {
         let (southbound, stop, events) = (southbound.clone(), stop.clone(), events.clone());
         async move {
             southbound
-                .run_with(events, stop, move |links, _| links.start(panel))
+                .run_with(events, stop, None, {
+                    let mut panel = Some(panel);
+                    move |links, _, _| {
+                        if let Some(panel) = panel.take() {
+                            links.start(panel);
+                        }
+                    }
+                })
                 .await;
         }
     });

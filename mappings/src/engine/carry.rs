@@ -29,7 +29,7 @@ pub struct Moved {
 }
 
 /// The position in `old` of an entry equal to `entry`, not yet taken.
-fn same<T: PartialEq>(old: &[T], entry: &T, taken: &mut Vec<bool>) -> Option<usize> {
+fn same<T: PartialEq>(old: &[T], entry: &T, taken: &mut [bool]) -> Option<usize> {
     let j = old
         .iter()
         .enumerate()

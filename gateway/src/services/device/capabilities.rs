@@ -101,7 +101,7 @@ pub fn write_device_capabilities(ctx: &Ctx, w: &mut XmlWriter, tag: &str) {
                 ("UserConfigNotSupported", "false"),
             ],
         );
-        let commands: Vec<&str> = ctx.app.io.commands().collect();
+        let commands = ctx.app.io.commands();
         if !commands.is_empty() {
             w.empty("tds:Misc", &[("AuxiliaryCommands", &commands.join(" "))]);
         }
