@@ -1,15 +1,24 @@
 """SIGHUP (what `systemctl reload railgate` sends) against the binary: the configuration and
 mapping are checked again; an invalid mapping is logged with file:line:column and the gateway
-keeps running on the previous one (its pull point and event store untouched); a valid change
-is named (sections, controllers, points); systemd hears RELOADING=1 then READY=1. Applying a
-change live is not done yet: the log says a restart applies it."""
+keeps running on the previous one (its pull point and event store untouched); systemd hears
+RELOADING=1 then READY=1. A valid mapping is applied live against two real Modbus servers
+(pymodbus): the unchanged controller's link is not touched (one connection, one "link up"),
+the changed one restarts, a removed input is Deleted and a new one Initialized on the same pull
+point, an inverted input shows its new state at once, GetDigitalInputs lists the new inputs.
+A changed section other than the mapping is named for a restart."""
 
+import re
 import signal
 import socket
+import subprocess
+import sys
+import threading
 import time
 
-from conftest import ADMIN, Gateway, create_pull_point, messages, pull, soap
+from conftest import ADMIN, ROOT, Gateway, create_pull_point, free_port, messages, pull, soap, texts
 from test_service_manager import datagrams
+
+PEER = ROOT / "adapters" / "tests" / "peers" / "modbus_server.py"
 
 MAPPING = """\
 controllers:
@@ -60,10 +69,10 @@ def test_sighup_checks_again_and_keeps_running_on_an_invalid_mapping(tmp_path):
         # The pull point survived.
         assert pull(pull_point).status_code == 200
 
-        # A valid change is named.
+        # A valid change is named and applied.
         (tmp_path / "site.yaml").write_text(MAPPING.replace("token: Door", "token: Gate"))
         g.proc.send_signal(signal.SIGHUP)
-        log = wait_log(g, "restart railgate to apply it")
+        log = wait_log(g, "SIGHUP: the new mapping is applied")
         assert "points added: input Gate" in log and "points removed: input Door" in log, log
         assert g.proc.poll() is None
     finally:
@@ -98,3 +107,109 @@ def test_railgate_reload_checks_first_then_signals_the_gateway_of_the_data_folde
     (tmp_path / "site.yaml").write_text(MAPPING)
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
     assert out.returncode == 69 and "no running gateway" in out.stderr, out
+
+
+class Peer:
+    """A pymodbus server on `port` in its default layout (DI 0 and DI 3 on)."""
+
+    def __init__(self, port: int):
+        self.proc = subprocess.Popen([sys.executable, str(PEER), "tcp", "127.0.0.1", str(port)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        line = self.proc.stdout.readline().split()
+        assert line == ["READY", str(port)], line
+        threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def two_panels(a: int, b: int, door_invert: bool = False, window: bool = True, hall: bool = False) -> str:
+    text = f"""\
+controllers:
+  - name: a
+    modbus_tcp: {{host: 127.0.0.1, port: {a}}}
+    unit: 1
+    address_base: 0
+    poll_interval: 100ms
+  - name: b
+    modbus_tcp: {{host: 127.0.0.1, port: {b}}}
+    unit: 1
+    address_base: 0
+    poll_interval: 100ms
+inputs:
+  - {{token: Door, controller: a, discrete_input: 0, invert: {str(door_invert).lower()}}}
+"""
+    if window:
+        text += "  - {token: Window, controller: b, discrete_input: 0}\n"
+    if hall:
+        text += "  - {token: Hall, controller: b, discrete_input: 3}\n"
+    return text
+
+
+def pull_until(address: str, want, timeout: float = 20.0) -> list[dict]:
+    got: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = pull(address, "PT1S")
+        assert r.status_code == 200, r.text
+        got += messages(r)
+        if want(got):
+            return got
+    raise AssertionError(f"not seen within {timeout} s: {got}")
+
+
+def has(got, topic_end: str, op: str | None, **items) -> bool:
+    """Whether a message of `topic_end` with operation `op` (None: any) has these items."""
+    return any(m["topic"].endswith(topic_end) and op in (None, m["op"])
+               and all({**m["source"], **m["data"]}.get(k) == v for k, v in items.items())
+               for m in got)
+
+
+def test_a_valid_mapping_is_applied_live_without_touching_unchanged_links(tmp_path):
+    pa, pb = free_port(), free_port()
+    peers = [Peer(pa), Peer(pb)]
+    (tmp_path / "site.yaml").write_text(two_panels(pa, pb))
+    g = Gateway(tmp_path, config="mapping: site.yaml\n").start()
+    try:
+        pp = create_pull_point(g)
+        pull_until(pp, lambda got: has(got, "DigitalInput", "Initialized", InputToken="Door", LogicalState="true")
+                   and has(got, "DigitalInput", "Initialized", InputToken="Window", LogicalState="true")
+                   and has(got, "ControllerLink", None, Controller="b", Connected="true"))
+
+        # a: Door inverted (an engine setting: a's link is the same); b: Window goes, Hall comes.
+        (tmp_path / "site.yaml").write_text(two_panels(pa, pb, door_invert=True, window=False, hall=True))
+        g.proc.send_signal(signal.SIGHUP)
+        log = wait_log(g, "SIGHUP: the new mapping is applied")
+        assert "links restarted: b; stopped: b" in log, log
+        got = pull_until(pp, lambda got: has(got, "DigitalInput", "Initialized", InputToken="Hall", LogicalState="true"))
+        assert has(got, "DigitalInput", "Deleted", InputToken="Window"), got
+        assert has(got, "DigitalInput", "Changed", InputToken="Door", LogicalState="false"), got
+        assert has(got, "ControllerLink", "Changed", Controller="b", Connected="false",
+                   Reason="restarted by a reload"), got
+        assert has(got, "ControllerLink", "Changed", Controller="b", Connected="true"), got
+        assert not any(m["source"].get("Controller") == "a" for m in got), "a's link was not touched"
+        order = [i for i, m in enumerate(got) if m["source"].get("InputToken") in ("Window", "Hall")]
+        assert got[order[0]]["op"] == "Deleted", "the removed input goes before the new one comes"
+        assert len(re.findall(r"owner: link up controller=a\b", g.log())) == 1, g.log()
+        assert len(re.findall(r"owner: link up controller=b\b", g.log())) == 2, g.log()
+
+        r = soap(g.endpoint("deviceio_service"), "<tmd:GetDigitalInputs/>", auth=ADMIN)
+        assert r.status_code == 200
+        tokens = [i.get("token") for i in __import__("conftest").xml(r).iter("{http://www.onvif.org/ver10/deviceIO/wsdl}DigitalInputs")]
+        assert tokens == ["Door", "Hall"], tokens
+        # A new subscriber's Initialized messages: the new mapping's, no Window.
+        fresh = pull_until(create_pull_point(g), lambda got: has(got, "DigitalInput", "Initialized", InputToken="Hall"))
+        assert not any(m["source"].get("InputToken") == "Window" for m in fresh), fresh
+
+        # A section read only at start: named for a restart, the mapping still runs.
+        g.config_path.write_text("mapping: site.yaml\nsecurity: {allow_password_text: true}\n")
+        g.proc.send_signal(signal.SIGHUP)
+        log = wait_log(g, "restart railgate to apply them")
+        assert re.search(r"sections=security\b", log), log
+        assert pull(pp).status_code == 200
+    finally:
+        assert g.stop() == 0, g.log()
+        for p in peers:
+            p.kill()
