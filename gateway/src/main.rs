@@ -124,7 +124,8 @@ enum Command {
     /// List stored events (from the data folder's event store), oldest first; with
     /// --follow, keep printing new ones as they are stored.
     Events {
-        /// Only this topic, e.g. Device/Trigger/Relay; a trailing / takes everything below.
+        /// Only this topic, e.g. Device/Trigger/Relay or rg:Monitoring/ControllerLink (with a
+        /// prefix, tns1 or rg, only that namespace); a trailing / takes everything below.
         #[arg(long)]
         topic: Option<String>,
         /// Only events at or after this time (RFC 3339, e.g. 2026-11-25T08:00:00Z).

@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -566,3 +567,40 @@ def create_pull_point(gw: "Gateway", filter_xml: str = "", termination: str = "P
 
 def topic_filter(expr: str, dialect: str = "http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet") -> str:
     return f'<wsnt:TopicExpression Dialect="{dialect}">{expr}</wsnt:TopicExpression>'
+
+
+def pull_until(address: str, want, timeout: float = 20.0, pulled=None) -> list[dict]:
+    """Pulls (with `pulled(address)`, by default one PT1S PullMessages) until `want(messages
+    so far)` holds; returns everything pulled, or fails after `timeout` seconds."""
+    got: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pulled is None:
+            r = pull(address, "PT1S")
+            assert r.status_code == 200, r.text
+            got += messages(r)
+        else:
+            got += pulled(address)
+        if want(got):
+            return got
+    raise AssertionError(f"not seen within {timeout} s: {got}")
+
+
+MODBUS_PEER = ROOT / "adapters" / "tests" / "peers" / "modbus_server.py"
+
+
+class ModbusPeer:
+    """adapters/tests/peers/modbus_server.py (pymodbus) serving TCP on 127.0.0.1:`port` with
+    `options` (e.g. "--layout", "sparse"); its report lines are drained and dropped."""
+
+    def __init__(self, port: int, *options: str):
+        self.proc = subprocess.Popen([sys.executable, str(MODBUS_PEER), *options, "tcp", "127.0.0.1", str(port)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        line = self.proc.stdout.readline().split()
+        assert line == ["READY", str(port)], line
+        threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Gateway, create_pull_point, free_port, messages, pull, socat_pty_pair, topic_filter, zeep_client
+from conftest import (Gateway, create_pull_point, free_port, messages, pull, pull_until, socat_pty_pair, topic_filter,
+                      zeep_client)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "deploy/examples/osdp-reader/osdp-reader.yaml"
@@ -75,18 +76,6 @@ class Pd:
     def kill(self):
         self.proc.kill()
         self.proc.wait()
-
-
-def pull_until(address: str, want, timeout: float = 20.0) -> list[dict]:
-    got: list[dict] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        r = pull(address, "PT1S")
-        assert r.status_code == 200, r.text
-        got += messages(r)
-        if want(got):
-            return got
-    raise AssertionError(f"not seen within {timeout} s: {got}")
 
 
 def link_is(connected: str):

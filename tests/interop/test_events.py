@@ -282,6 +282,16 @@ def test_events_command_lists_and_follows(gw):
     out = subprocess.run([binary(), "--data-dir", gw.data, "events", "--topic", "Test/Cli"],
                          capture_output=True, text=True, check=True).stdout
     assert "tns1:Test/Cli" in out and "data:N=1" in out
+    # The topic as a VMS shows it, with its prefix: the same event; another namespace: none.
+    prefixed = subprocess.run([binary(), "--data-dir", gw.data, "events", "--topic", "tns1:Test/Cli"],
+                              capture_output=True, text=True, check=True).stdout
+    assert prefixed == out
+    other = subprocess.run([binary(), "--data-dir", gw.data, "events", "--topic", "rg:Test/Cli"],
+                           capture_output=True, text=True, check=True).stdout
+    assert "Test/Cli" not in other
+    unknown = subprocess.run([binary(), "--data-dir", gw.data, "events", "--topic", "tnsx:Test/Cli"],
+                             capture_output=True, text=True)
+    assert unknown.returncode == 64 and "give the path alone" in unknown.stderr, unknown
     follower = subprocess.Popen([binary(), "--data-dir", gw.data, "events", "--topic", "Test/Cli", "--follow"],
                                 stdout=subprocess.PIPE, text=True)
     try:

@@ -16,18 +16,15 @@ discrete input block at 1000), started, killed and started again on one port.
 
 import asyncio
 import datetime as dt
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
-from conftest import ADMIN, NS, ROOT, Gateway, create_pull_point, free_port, messages, pull, soap
+from conftest import ADMIN, NS, Gateway, ModbusPeer, create_pull_point, free_port, messages, pull, soap
+from conftest import pull_until as conftest_pull_until
 
-PEER = ROOT / "adapters" / "tests" / "peers" / "modbus_server.py"
 RG = "urn:railgate:topics"
 LINK = "tnsx:Monitoring/ControllerLink"
 FAILING = "tnsx:Monitoring/FailingPoints"
@@ -35,21 +32,9 @@ DOOR = "tns1:Device/Trigger/DigitalInput"
 BATTERY = "tns1:Monitoring/BatteryCapacity"
 
 
-class Peer:
-    """The sparse pymodbus device on `port` (its report lines are drained and dropped)."""
-
-    def __init__(self, port: int, *options: str):
-        self.proc = subprocess.Popen([sys.executable, str(PEER), "--layout", "sparse", *options,
-                                      "tcp", "127.0.0.1", str(port)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     text=True)
-        line = self.proc.stdout.readline().split()
-        assert line == ["READY", str(port)], line
-        threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
-
-    def kill(self):
-        self.proc.kill()
-        self.proc.wait()
+def Peer(port: int, *options: str) -> ModbusPeer:
+    """The sparse pymodbus device on `port`."""
+    return ModbusPeer(port, "--layout", "sparse", *options)
 
 
 _OLD_SCHEMA = None
@@ -77,13 +62,7 @@ def pulled(address: str, timeout: str = "PT1S") -> list[dict]:
 
 
 def pull_until(address: str, want, timeout: float = 30.0) -> list[dict]:
-    got: list[dict] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got += pulled(address)
-        if want(got):
-            return got
-    raise AssertionError(f"not seen within {timeout} s: {got}")
+    return conftest_pull_until(address, want, timeout, pulled)
 
 
 def first(got: list[dict], pred) -> int:

@@ -6,7 +6,7 @@ subscriptions and the link state; nothing is served without --metrics-listen."""
 import requests
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
-from conftest import ADMIN, Gateway, create_pull_point, free_port, soap
+from conftest import ADMIN, Gateway, create_pull_point, envelope, free_port, soap
 
 
 def scrape(port: int) -> dict:
@@ -29,6 +29,11 @@ def test_known_traffic_is_counted(tmp_path):
         for _ in range(2):
             assert soap(g.url, "<tds:GetDeviceInformation/>", auth=("admin", "wrong-password")).status_code == 400
         assert soap(g.url, "<tds:GetSystemDateAndTime/>").status_code == 200
+        # A wrong HTTP Digest password: requests answers the challenge, gets 401 again.
+        r = requests.post(g.url, data=envelope("<tds:GetDeviceInformation/>").encode(),
+                          headers={"Content-Type": "application/soap+xml; charset=utf-8"},
+                          auth=requests.auth.HTTPDigestAuth("admin", "wrong-password"), timeout=10)
+        assert r.status_code == 401
         create_pull_point(g)
         m = scrape(port)
         ok = ("railgate_soap_requests_total", (("operation", "GetDeviceInformation"), ("result", "ok"), ("service", "device")))
@@ -36,6 +41,8 @@ def test_known_traffic_is_counted(tmp_path):
         assert m[ok] == 3, m
         assert m[refused] == 2
         assert m[("railgate_auth_failures_total", (("kind", "refused"),))] == 2
+        # The challenge without credentials is not a failure; the wrong answer to it is.
+        assert m[("railgate_auth_failures_total", (("kind", "digest"),))] == 1
         assert m[("railgate_soap_requests_total", (("operation", "CreatePullPointSubscription"), ("result", "ok"), ("service", "event")))] == 1
         assert m[("railgate_subscriptions", (("kind", "pull_point"),))] == 1
         assert ("railgate_events_stored_total", ()) in m

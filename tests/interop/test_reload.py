@@ -10,15 +10,11 @@ A changed section other than the mapping is named for a restart."""
 import re
 import signal
 import socket
-import subprocess
-import sys
-import threading
 import time
 
-from conftest import ADMIN, ROOT, Gateway, create_pull_point, free_port, messages, pull, soap, texts
+from conftest import (ADMIN, Gateway, ModbusPeer, create_pull_point, free_port, pull, pull_until, soap,
+                      xml)
 from test_service_manager import datagrams
-
-PEER = ROOT / "adapters" / "tests" / "peers" / "modbus_server.py"
 
 MAPPING = """\
 controllers:
@@ -109,22 +105,6 @@ def test_railgate_reload_checks_first_then_signals_the_gateway_of_the_data_folde
     assert out.returncode == 69 and "no running gateway" in out.stderr, out
 
 
-class Peer:
-    """A pymodbus server on `port` in its default layout (DI 0 and DI 3 on)."""
-
-    def __init__(self, port: int):
-        self.proc = subprocess.Popen([sys.executable, str(PEER), "tcp", "127.0.0.1", str(port)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True)
-        line = self.proc.stdout.readline().split()
-        assert line == ["READY", str(port)], line
-        threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
-
-    def kill(self):
-        self.proc.kill()
-        self.proc.wait()
-
-
 def two_panels(a: int, b: int, door_invert: bool = False, window: bool = True, hall: bool = False) -> str:
     text = f"""\
 controllers:
@@ -148,18 +128,6 @@ inputs:
     return text
 
 
-def pull_until(address: str, want, timeout: float = 20.0) -> list[dict]:
-    got: list[dict] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        r = pull(address, "PT1S")
-        assert r.status_code == 200, r.text
-        got += messages(r)
-        if want(got):
-            return got
-    raise AssertionError(f"not seen within {timeout} s: {got}")
-
-
 def has(got, topic_end: str, op: str | None, **items) -> bool:
     """Whether a message of `topic_end` with operation `op` (None: any) has these items."""
     return any(m["topic"].endswith(topic_end) and op in (None, m["op"])
@@ -169,7 +137,7 @@ def has(got, topic_end: str, op: str | None, **items) -> bool:
 
 def test_a_valid_mapping_is_applied_live_without_touching_unchanged_links(tmp_path):
     pa, pb = free_port(), free_port()
-    peers = [Peer(pa), Peer(pb)]
+    peers = [ModbusPeer(pa), ModbusPeer(pb)]
     (tmp_path / "site.yaml").write_text(two_panels(pa, pb))
     g = Gateway(tmp_path, config="mapping: site.yaml\n").start()
     try:
@@ -197,7 +165,7 @@ def test_a_valid_mapping_is_applied_live_without_touching_unchanged_links(tmp_pa
 
         r = soap(g.endpoint("deviceio_service"), "<tmd:GetDigitalInputs/>", auth=ADMIN)
         assert r.status_code == 200
-        tokens = [i.get("token") for i in __import__("conftest").xml(r).iter("{http://www.onvif.org/ver10/deviceIO/wsdl}DigitalInputs")]
+        tokens = [i.get("token") for i in xml(r).iter("{http://www.onvif.org/ver10/deviceIO/wsdl}DigitalInputs")]
         assert tokens == ["Door", "Hall"], tokens
         # A new subscriber's Initialized messages: the new mapping's, no Window.
         fresh = pull_until(create_pull_point(g), lambda got: has(got, "DigitalInput", "Initialized", InputToken="Hall"))

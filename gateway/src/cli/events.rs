@@ -39,6 +39,26 @@ fn parse_time(text: Option<&str>, what: &str) -> Result<Option<DateTime<Utc>>, E
     }
 }
 
+/// `--topic`: a path (`Monitoring/ControllerLink`), or one with a built-in prefix
+/// (`rg:Monitoring/ControllerLink`, `tns1:Device/Trigger/`): the namespace and the path.
+fn split_topic(text: String) -> Result<(Option<&'static str>, String), ExitCode> {
+    let Some((prefix, path)) = text.split_once(':') else {
+        return Ok((None, text));
+    };
+    match railgate_mappings::topics::BUILTIN_PREFIXES
+        .iter()
+        .find(|(p, _)| *p == prefix)
+    {
+        Some((_, ns)) => Ok((Some(ns), path.to_string())),
+        None => {
+            out::note(format_args!(
+                "railgate events: --topic {text:?}: the prefix {prefix:?} is not one railgate knows (tns1, rg); give the path alone, e.g. {path:?}"
+            ));
+            Err(ExitCode::from(EX_USAGE))
+        }
+    }
+}
+
 /// A damaged or newer file is bad data, a failed read an I/O error (sysexits).
 fn failed(e: StoreError) -> ExitCode {
     out::note(format_args!("railgate events: {e}"));
@@ -58,6 +78,11 @@ pub(crate) fn run(data_dir: &Path, filter: Filter<'_>) -> Result<ExitCode, OutEr
         (Ok(a), Ok(b)) => (a, b),
         (Err(code), _) | (_, Err(code)) => return Ok(code),
     };
+    let (topic_ns, topic) = match filter.topic.map(split_topic).transpose() {
+        Ok(Some((ns, path))) => (ns, Some(path)),
+        Ok(None) => (None, None),
+        Err(code) => return Ok(code),
+    };
     let path = data_dir.join(FILE_NAME);
     if !path.exists() {
         out::note(format_args!(
@@ -71,7 +96,8 @@ pub(crate) fn run(data_dir: &Path, filter: Filter<'_>) -> Result<ExitCode, OutEr
         Err(e) => return Ok(failed(e)),
     };
     let mut query = Query {
-        topic: filter.topic,
+        topic,
+        topic_ns: topic_ns.map(str::to_string),
         since,
         until,
         limit: filter.limit,

@@ -3,7 +3,7 @@
 //! Layout: the line `RAILGATE-PACKAGE 1`, a JSON header line (`version`, `binary_len`,
 //! `binary_sha256`), the program (`binary_len` bytes), then a 64-byte ed25519 signature over
 //! everything before it. The signature is checked with the project's release key that this
-//! railgate was installed with (`firmware.release_key`, the public key shipped in the
+//! railgate was installed with (`host.release_key`, the public key shipped in the
 //! package), never with a key the upload brings; the program's length and SHA-256 must match
 //! the header. Only then is anything written.
 

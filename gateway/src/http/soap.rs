@@ -114,7 +114,10 @@ pub async fn handle(
     let now = device_now(&app);
     let principal = match app.gate.decide(op, &envelope, &http_auth, now) {
         Decision::Allow(p) => p,
-        Decision::Challenge { stale } => {
+        Decision::Challenge { stale, failed } => {
+            if failed {
+                app.metrics.auth_failure("digest");
+            }
             return response::challenge(&app.gate.challenges(now, stale));
         }
         Decision::Refuse(fault) => {

@@ -3,8 +3,8 @@
 //! `GET /status.json` every 250 ms: identity and version, every controller link with its state
 //! and last error, every point with its value, raw reading and quality (the southbound core's
 //! [`Status`]), the most recent events, and the configuration and mapping files in use.
-//! Read-only and unauthenticated like `/metrics`: off unless `metrics.listen` is set, and the
-//! packaged configuration binds it to loopback. The files hold no secrets (user passwords are
+//! Read-only and unauthenticated like `/metrics`: off unless `metrics.listen` is set (the
+//! packaged configuration leaves it off; the guides bind it to loopback). The files hold no secrets (user passwords are
 //! in the state database, OSDP keys in their key files).
 
 use std::path::Path;

@@ -85,7 +85,10 @@ pub async fn handle(app: &Arc<App>, file: SystemFile, req: &Request<'_>) -> http
     let now = device_now(app);
     let principal = match app.gate.decide_http(&op, &http_auth, now) {
         Decision::Allow(p) => p,
-        Decision::Challenge { stale } => {
+        Decision::Challenge { stale, failed } => {
+            if failed {
+                app.metrics.auth_failure("digest");
+            }
             return response::challenge(&app.gate.challenges(now, stale));
         }
         Decision::Refuse(_) => {

@@ -122,6 +122,18 @@ fn line(e: &Event) -> String {
     format!("{path} {op} {}", data.join(" "))
 }
 
+/// Every stored event after `after`, once there are at least `n` (waits up to 20 s).
+pub(super) async fn stored_after(events: &EventCore, after: u64, n: usize) -> Vec<Event> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = events.store().after(after, 100).expect("the store reads");
+        if got.len() >= n || tokio::time::Instant::now() > deadline {
+            return got.iter().map(|s| s.event.clone()).collect();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 impl Site {
     fn send(&self, events: impl IntoIterator<Item = AdapterEvent>) {
         for e in events {
@@ -131,18 +143,8 @@ impl Site {
 
     /// Waits (generously) until the store holds `n` events after `after`; returns them.
     async fn stored(&self, after: u64, n: usize) -> Vec<String> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let got = self
-                .events
-                .store()
-                .after(after, 100)
-                .expect("the store reads");
-            if got.len() >= n || tokio::time::Instant::now() > deadline {
-                return got.iter().map(|s| line(&s.event)).collect();
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let got = stored_after(&self.events, after, n).await;
+        got.iter().map(line).collect()
     }
 
     async fn stop(self) {

@@ -6,7 +6,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use parking_lot::Mutex;
 use railgate_adapters::{
@@ -181,20 +181,10 @@ impl Site {
         }
     }
 
-    /// Every stored event after `after`, once there are at least `n` (waits generously).
+    /// Every stored event after `after`, once there are at least `n`.
     async fn stored(&self, after: u64, n: usize) -> Vec<String> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let got = self
-                .events
-                .store()
-                .after(after, 100)
-                .expect("the store reads");
-            if got.len() >= n || tokio::time::Instant::now() > deadline {
-                return got.iter().map(|s| line(&s.event)).collect();
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let got = super::link_tests::stored_after(&self.events, after, n).await;
+        got.iter().map(line).collect()
     }
 
     fn latest(&self) -> u64 {

@@ -44,6 +44,8 @@ fn row_to_event(r: &Row<'_>) -> rusqlite::Result<StoredEvent> {
 pub struct Query {
     /// Only this topic path (e.g. `Device/Trigger/Relay`) and, with a trailing `/`, below it.
     pub topic: Option<String>,
+    /// Only topics of this namespace.
+    pub topic_ns: Option<String>,
     /// At or after.
     pub since: Option<DateTime<Utc>>,
     /// Before.
@@ -146,6 +148,10 @@ impl StoreReader {
                     sql.push_str(&format!(" AND topic = ?{}", args.len()));
                 }
             }
+        }
+        if let Some(ns) = &q.topic_ns {
+            args.push(ns.clone().into());
+            sql.push_str(&format!(" AND topic_ns = ?{}", args.len()));
         }
         if let Some(t) = q.since {
             args.push(t.timestamp_millis().into());

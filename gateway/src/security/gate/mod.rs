@@ -94,6 +94,9 @@ pub enum Decision {
     Challenge {
         /// The nonce expired; the credentials were right.
         stale: bool,
+        /// Digest credentials were given and were wrong (not only a stale nonce): an
+        /// authentication failure to count.
+        failed: bool,
     },
     /// Answer with this fault (`ter:NotAuthorized`).
     Refuse(SoapFault),
@@ -231,7 +234,10 @@ impl Gate {
         });
         let has_token = !matches!(token, Ok(None));
         if digest.is_none() && !has_token {
-            return Decision::Challenge { stale: false };
+            return Decision::Challenge {
+                stale: false,
+                failed: false,
+            };
         }
         // The lockout is judged on the names the request claims, before any is verified.
         let digest_user = digest.and_then(digest::username_of);
@@ -286,6 +292,7 @@ impl Gate {
                     );
                     return Decision::Challenge {
                         stale: e.is_stale(),
+                        failed: !e.is_stale(),
                     };
                 }
             }
@@ -345,7 +352,10 @@ impl Gate {
             }
         }
         let Some((username, level)) = principal else {
-            return Decision::Challenge { stale: false };
+            return Decision::Challenge {
+                stale: false,
+                failed: false,
+            };
         };
         if !self.policy.allows(level, op.class) {
             self.warn("level", now, |suppressed| {

@@ -229,7 +229,7 @@ impl Fixture {
                 }),
                 p.level,
             ),
-            Decision::Challenge { stale } => Challenge { stale },
+            Decision::Challenge { stale, .. } => Challenge { stale },
             Decision::Refuse(fault) => {
                 assert_eq!(fault, SoapFault::not_authorized());
                 NotAuthorized
