@@ -55,3 +55,109 @@ pub struct Rebind {
     /// New HTTPS listeners, served with this TLS side.
     pub add_tls: Option<(Vec<TcpListener>, crate::tls::Tls)>,
 }
+
+/// A listener set a reload may change (the metrics listener, `metrics.listen`): the addresses
+/// configured and the local address each was bound to, and the way to the server that accepts
+/// on them. Built with the listeners bound at start; the server takes [`Relisten::rebinds`].
+#[derive(Debug)]
+pub struct Relisten {
+    /// `(configured, local)` of every served listener (they differ for port 0).
+    served: parking_lot::Mutex<Vec<(SocketAddr, SocketAddr)>>,
+    sender: tokio::sync::mpsc::UnboundedSender<Rebind>,
+    receiver: parking_lot::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Rebind>>>,
+}
+
+impl Relisten {
+    /// `listeners`, bound from `configured` (in that order).
+    pub fn new(configured: &[SocketAddr], listeners: &[TcpListener]) -> Relisten {
+        let served = configured
+            .iter()
+            .zip(listeners)
+            .filter_map(|(&c, l)| l.local_addr().ok().map(|local| (c, local)))
+            .collect();
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        Relisten {
+            served: parking_lot::Mutex::new(served),
+            sender,
+            receiver: parking_lot::Mutex::new(Some(receiver)),
+        }
+    }
+
+    /// The receiver the server applies changes from (once).
+    pub fn rebinds(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Rebind>> {
+        self.receiver.lock().take()
+    }
+
+    /// The local addresses served now.
+    pub fn local(&self) -> Vec<SocketAddr> {
+        self.served.lock().iter().map(|&(_, l)| l).collect()
+    }
+
+    /// Serves `wanted` from now on: addresses still wanted keep their listener, new ones are
+    /// bound (all or nothing: on an error nothing changes), the others are closed. Returns
+    /// the local addresses served now.
+    pub fn change(&self, wanted: &[SocketAddr]) -> Result<Vec<SocketAddr>, BindError> {
+        let mut served = self.served.lock();
+        let fresh: Vec<SocketAddr> = wanted
+            .iter()
+            .filter(|w| !served.iter().any(|(c, _)| c == *w))
+            .copied()
+            .collect();
+        let add = bind(&fresh)?;
+        let mut next: Vec<(SocketAddr, SocketAddr)> = served
+            .iter()
+            .filter(|(c, _)| wanted.contains(c))
+            .copied()
+            .collect();
+        let keep = next.iter().map(|&(_, l)| l).collect();
+        next.extend(
+            fresh
+                .iter()
+                .zip(&add)
+                .filter_map(|(&c, l)| l.local_addr().ok().map(|local| (c, local))),
+        );
+        // A server that has ended takes no changes; nothing is served then anyway.
+        let _ = self.sender.send(Rebind {
+            keep,
+            add,
+            add_tls: None,
+        });
+        *served = next;
+        Ok(served.iter().map(|&(_, l)| l).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_change_keeps_what_stays_binds_what_is_new_and_refuses_a_taken_port_whole() {
+        let a: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let listeners = bind(&[a]).unwrap();
+        let relisten = Relisten::new(&[a], &listeners);
+        let mut rebinds = relisten.rebinds().unwrap();
+        assert!(relisten.rebinds().is_none(), "taken once");
+        let first = relisten.local();
+        assert_eq!(first.len(), 1);
+
+        let b: SocketAddr = "127.0.0.2:0".parse().unwrap();
+        let now = relisten.change(&[a, b]).unwrap();
+        assert_eq!(now.len(), 2);
+        assert_eq!(now[0], first[0], "the kept listener keeps its port");
+        let r = rebinds.recv().await.unwrap();
+        assert_eq!((r.keep, r.add.len()), (first.clone(), 1));
+
+        // A port someone else holds: nothing changes.
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let busy = taken.local_addr().unwrap();
+        assert!(relisten.change(&[busy]).is_err());
+        assert_eq!(relisten.local(), now);
+        assert!(rebinds.try_recv().is_err(), "no change sent");
+
+        // Off: nothing kept, nothing added.
+        assert!(relisten.change(&[]).unwrap().is_empty());
+        let r = rebinds.recv().await.unwrap();
+        assert!(r.keep.is_empty() && r.add.is_empty());
+    }
+}

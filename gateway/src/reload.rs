@@ -4,22 +4,27 @@
 //! compared with what runs: [`Changes`] names the configuration sections, controllers and
 //! points that differ.
 //!
-//! What is applied, live: the mapping ([`Southbound::reload`]): links that did not change
-//! keep running, changed ones are restarted, points keep their state where their definition
-//! did not change, removed properties are `Deleted` and new ones `Initialized` once read;
-//! GetEventProperties lists the new mapping's topics. Subscriptions, pull points and the
-//! event store are not touched. The other configuration sections (listeners, security,
-//! events, discovery, host, metrics, the data folder) and the mapping's serial ports are read
-//! at start: a reload names those that differ and says that a restart applies them; they are
-//! compared with what runs again at the next reload.
+//! What is applied, live:
+//! - the mapping ([`crate::southbound::Southbound::reload`]): links that did not change keep
+//!   running, changed ones are restarted, points keep their state where their definition did
+//!   not change, removed properties are `Deleted` and new ones `Initialized` once read;
+//!   GetEventProperties lists the new mapping's topics;
+//! - `metrics.listen` ([`Live::metrics`]): the status page and metrics turned on, moved or off.
+//!
+//! Subscriptions, pull points and the event store are not touched. The other configuration
+//! sections (listeners, security, events, discovery, host, the data folder) and the mapping's
+//! serial ports are read at start: a reload names those that differ and says that a restart
+//! applies them; they are compared with what runs again at the next reload.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use railgate_mappings::Diagnostics;
 use railgate_mappings::plan::Plan;
 
 use crate::app::App;
 use crate::config::Config;
+use crate::listen::Relisten;
 use crate::southbound::Reloaded;
 
 /// What a reload found.
@@ -146,10 +151,17 @@ fn points(plan: &Plan) -> BTreeSet<String> {
     inputs.chain(relays).chain(values).chain(records).collect()
 }
 
+/// What a reload can change besides the mapping.
+#[derive(Debug)]
+pub struct Live {
+    /// The metrics listener (`metrics.listen`, with the status page).
+    pub metrics: Arc<Relisten>,
+}
+
 /// Runs a reload, applies what can change live and logs what it found and did (the SIGHUP
 /// handler). `running` is the configuration in force; it takes the mapping when that is
 /// applied.
-pub async fn on_hangup(app: &App, running: &mut Config) -> Outcome {
+pub async fn on_hangup(app: &App, running: &mut Config, live: &Live) -> Outcome {
     let plan = app.io.plan();
     let outcome = check(running, &plan);
     match &outcome {
@@ -170,8 +182,25 @@ pub async fn on_hangup(app: &App, running: &mut Config) -> Outcome {
                 .sections
                 .iter()
                 .copied()
-                .filter(|s| *s != "mapping")
+                .filter(|s| !matches!(*s, "mapping" | "metrics"))
                 .collect();
+            if config.metrics != running.metrics {
+                match live.metrics.change(&config.metrics.listen) {
+                    Ok(served) if served.is_empty() => {
+                        tracing::info!("SIGHUP: the metrics listener is off");
+                        running.metrics = config.metrics.clone();
+                    }
+                    Ok(served) => {
+                        for addr in served {
+                            tracing::info!(%addr, "SIGHUP: serving metrics at http://{addr}/metrics");
+                        }
+                        running.metrics = config.metrics.clone();
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "SIGHUP: the metrics listener is unchanged")
+                    }
+                }
+            }
             let mut applied = None;
             if *new_plan != *plan {
                 match app.io.reload(new_plan.clone()).await {
@@ -210,7 +239,7 @@ fn log_changed(changes: &Changes, applied: Option<&Reloaded>, restart: &[&str]) 
     tracing::info!(
         changes = %changes.summary(),
         links = links.as_deref().unwrap_or("unchanged"),
-        "SIGHUP: the new mapping is applied"
+        "SIGHUP: reloaded"
     );
     if !restart.is_empty() {
         tracing::warn!(

@@ -109,6 +109,8 @@ pub struct Gateway {
     tls: Option<(Vec<TcpListener>, crate::tls::Tls)>,
     /// The metrics listeners (`metrics.listen`).
     metrics: Vec<TcpListener>,
+    /// The same listeners as a reload changes them.
+    metrics_listen: Arc<crate::listen::Relisten>,
 }
 
 impl Gateway {
@@ -162,6 +164,10 @@ impl Gateway {
         let listeners = http::bind(&listen)?;
         let tls_listeners = http::bind(&tls_listen)?;
         let metrics = http::bind(&config.metrics.listen)?;
+        let metrics_listen = Arc::new(crate::listen::Relisten::new(
+            &config.metrics.listen,
+            &metrics,
+        ));
         let addrs: Vec<SocketAddr> = listeners
             .iter()
             .filter_map(|l| l.local_addr().ok())
@@ -192,6 +198,7 @@ impl Gateway {
             listeners,
             tls,
             metrics,
+            metrics_listen,
         })
     }
 
@@ -211,6 +218,9 @@ impl Gateway {
         let panicked = install_panic_hook(stop.clone());
         let app = self.app.clone();
         let mut running = app.config.clone();
+        let live = crate::reload::Live {
+            metrics: self.metrics_listen.clone(),
+        };
         let served = self.serve(stop.clone());
         tokio::pin!(served);
         let served = loop {
@@ -219,7 +229,7 @@ impl Gateway {
                 () = signals.recv(), if !stop.is_cancelled() => stop.cancel(),
                 Some(()) = async { hangups.as_mut()?.recv().await }, if !stop.is_cancelled() => {
                     crate::service_manager::reloading();
-                    crate::reload::on_hangup(&app, &mut running).await;
+                    crate::reload::on_hangup(&app, &mut running, &live).await;
                     crate::service_manager::reloaded();
                 }
                 exit = app.lifecycle.wait(), if !stop.is_cancelled() => {
@@ -319,27 +329,27 @@ impl Gateway {
                 stopping.clone(),
             ),
         );
-        if !self.metrics.is_empty() {
-            for l in &self.metrics {
-                if let Ok(addr) = l.local_addr() {
-                    tracing::info!(%addr, "serving metrics at http://{addr}/metrics");
-                }
+        for l in &self.metrics {
+            if let Ok(addr) = l.local_addr() {
+                tracing::info!(%addr, "serving metrics at http://{addr}/metrics");
             }
-            let (_keep, none) = tokio::sync::mpsc::unbounded_channel();
-            tasks.spawn(
-                "the metrics server",
-                Ends::OnStop,
-                http::serve(
-                    self.metrics,
-                    None,
-                    None,
-                    none,
-                    http::metrics::routes(app.clone()),
-                    settings,
-                    stopping.clone(),
-                ),
-            );
         }
+        // Served even without a listener: a reload may give it some.
+        let (_keep, none) = tokio::sync::mpsc::unbounded_channel();
+        let metrics_rebinds = self.metrics_listen.rebinds().unwrap_or(none);
+        tasks.spawn(
+            "the metrics server",
+            Ends::OnStop,
+            http::serve(
+                self.metrics,
+                None,
+                None,
+                metrics_rebinds,
+                http::metrics::routes(app.clone()),
+                settings,
+                stopping.clone(),
+            ),
+        );
         // After every listener is handed to the server: READY=1 means "connect now".
         tasks.spawn(
             "the systemd notifier",

@@ -68,7 +68,7 @@ def test_sighup_checks_again_and_keeps_running_on_an_invalid_mapping(tmp_path):
         # A valid change is named and applied.
         (tmp_path / "site.yaml").write_text(MAPPING.replace("token: Door", "token: Gate"))
         g.proc.send_signal(signal.SIGHUP)
-        log = wait_log(g, "SIGHUP: the new mapping is applied")
+        log = wait_log(g, "SIGHUP: reloaded")
         assert "points added: input Gate" in log and "points removed: input Door" in log, log
         assert g.proc.poll() is None
     finally:
@@ -149,7 +149,7 @@ def test_a_valid_mapping_is_applied_live_without_touching_unchanged_links(tmp_pa
         # a: Door inverted (an engine setting: a's link is the same); b: Window goes, Hall comes.
         (tmp_path / "site.yaml").write_text(two_panels(pa, pb, door_invert=True, window=False, hall=True))
         g.proc.send_signal(signal.SIGHUP)
-        log = wait_log(g, "SIGHUP: the new mapping is applied")
+        log = wait_log(g, "SIGHUP: reloaded")
         assert "links restarted: b; stopped: b" in log, log
         got = pull_until(pp, lambda got: has(got, "DigitalInput", "Initialized", InputToken="Hall", LogicalState="true"))
         assert has(got, "DigitalInput", "Deleted", InputToken="Window"), got
@@ -181,3 +181,50 @@ def test_a_valid_mapping_is_applied_live_without_touching_unchanged_links(tmp_pa
         assert g.stop() == 0, g.log()
         for p in peers:
             p.kill()
+
+
+def test_a_reload_turns_the_metrics_listener_on_moves_it_and_turns_it_off(tmp_path):
+    import requests
+    (tmp_path / "site.yaml").write_text(MAPPING)
+    g = Gateway(tmp_path, config="mapping: site.yaml\n").start()
+    first, second = free_port(), free_port()
+
+    def status(port: int):
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).status_code
+        except requests.ConnectionError:
+            return None
+
+    def reload_with(config: str, logged: str, count: int):
+        g.config_path.write_text(config)
+        g.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while g.log().count(logged) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert g.log().count(logged) >= count, g.log()
+
+    try:
+        assert status(first) is None
+        pp = create_pull_point(g)
+        reload_with(f"mapping: site.yaml\nmetrics: {{listen: ['127.0.0.1:{first}']}}\n",
+                    f"serving metrics at http://127.0.0.1:{first}/metrics", 1)
+        assert status(first) == 200
+        assert requests.get(f"http://127.0.0.1:{first}/status.json", timeout=2).json()["points"]
+        reload_with(f"mapping: site.yaml\nmetrics: {{listen: ['127.0.0.1:{second}']}}\n",
+                    f"serving metrics at http://127.0.0.1:{second}/metrics", 1)
+        assert status(second) == 200
+        assert status(first) is None, "the old address is closed"
+        # A port another program holds: refused whole, the listener stays where it was.
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            busy = taken.getsockname()[1]
+            reload_with(f"mapping: site.yaml\nmetrics: {{listen: ['127.0.0.1:{busy}']}}\n",
+                        "SIGHUP: the metrics listener is unchanged", 1)
+            assert status(second) == 200
+        reload_with("mapping: site.yaml\n", "SIGHUP: the metrics listener is off", 1)
+        assert status(second) is None
+        assert "restart railgate to apply them" not in g.log(), "metrics changes need no restart"
+        assert pull(pp).status_code == 200
+    finally:
+        assert g.stop() == 0, g.log()
