@@ -12,7 +12,6 @@ use std::time::Duration;
 use railgate_mappings::plan::Plan;
 use sha2::{Digest, Sha256};
 
-use crate::addr::Network;
 use crate::config::Config;
 use crate::device::identity::Identity;
 use crate::device::lifecycle::Lifecycle;
@@ -22,7 +21,7 @@ use crate::device::scopes::{DiscoveryMode, ScopeStore};
 use crate::events::consumer::ConsumerPolicy;
 use crate::events::core::EventCore;
 use crate::events::store::{EventStore, StoreConfig, StoreError};
-use crate::events::subscription::{SubscriptionLimits, Subscriptions};
+use crate::events::subscription::Subscriptions;
 use crate::events::topics::TopicRegistry;
 use crate::host::HostBackend;
 use crate::keystore::Keystore;
@@ -32,10 +31,11 @@ use crate::security::digest::DigestAuth;
 use crate::security::gate::Gate;
 use crate::security::ip_filter::IpFilter;
 use crate::security::policy::AccessPolicy;
-use crate::security::throttle::{Throttle, ThrottleConfig};
-use crate::security::user_rate::{UserRate, UserRateConfig};
+use crate::security::settings::GateSettings;
+use crate::security::throttle::Throttle;
+use crate::security::user_rate::UserRate;
 use crate::security::users::{BootstrapError, UserDirectory, UserLimits};
-use crate::security::wsse::{WsseConfig, WsseVerifier};
+use crate::security::wsse::WsseVerifier;
 use crate::southbound::Southbound;
 use crate::state::{StateDb, StateError};
 use crate::xml::Limits;
@@ -187,31 +187,12 @@ impl App {
             discovery_changed.clone(),
         )?;
         let discovery_mode = DiscoveryMode::load(db.clone(), discovery_changed.clone())?;
-        let wsse = WsseVerifier::new(WsseConfig {
-            max_skew: (sec.created_window_secs > 0)
-                .then(|| Duration::from_secs(sec.created_window_secs)),
-            allow_password_text: sec.allow_password_text,
-            max_future: Duration::from_secs(sec.max_clock_skew_secs),
-            replay_capacity: sec.replay_cache_size,
-            ..WsseConfig::default()
-        });
-        let digest = DigestAuth::new(
-            sec.realm.clone(),
-            Duration::from_secs(sec.digest_nonce_lifetime_secs),
-        )
-        .with_nonces_per_user(sec.digest_nonces_per_user);
-        let throttle = Throttle::new(ThrottleConfig {
-            max_failures: sec.lockout_after_failures,
-            window: Duration::from_secs(sec.lockout_window_secs),
-            lockout: Duration::from_secs(sec.lockout_secs),
-            max_lockout: Duration::from_secs(sec.max_lockout_secs),
-            max_address_failures: sec.lockout_address_failures,
-            capacity: sec.lockout_table_size,
-        });
-        let rate = UserRate::new(UserRateConfig {
-            per_second: sec.auth_rate_per_user,
-            burst: sec.auth_burst_per_user,
-        });
+        let settings = GateSettings::of(sec);
+        let wsse = WsseVerifier::new(settings.wsse);
+        let digest = DigestAuth::new(sec.realm.clone(), settings.nonce_lifetime)
+            .with_nonces_per_user(sec.digest_nonces_per_user);
+        let throttle = Throttle::new(settings.throttle);
+        let rate = UserRate::new(settings.rate);
         let access_policy = Arc::new(AccessPolicy::load(db.clone())?);
         let gate = Gate::new(users.clone(), wsse, digest, throttle, rate)
             .with_policy(access_policy.clone());
@@ -237,22 +218,13 @@ impl App {
         )?;
         let events = EventCore::new(store);
         let consumer_policy = ConsumerPolicy::new(
-            ev.consumer_networks
-                .iter()
-                .filter_map(|n| Network::parse(n))
-                .collect(),
+            crate::events::settings::consumer_networks(ev),
             &config.server.listen,
         );
         let shutdown = tokio_util::sync::CancellationToken::new();
         let subscriptions = Arc::new(Subscriptions::new(
             events.clone(),
-            SubscriptionLimits {
-                max_pull_points: ev.max_pull_points,
-                max_pull_points_per_user: ev.max_pull_points_per_user,
-                max_push: ev.max_push_subscriptions,
-                max_push_per_user: ev.max_push_subscriptions_per_user,
-                ..SubscriptionLimits::default()
-            },
+            crate::events::settings::limits(ev),
             shutdown.clone(),
         ));
         let xml_limits = Limits {

@@ -9,12 +9,16 @@
 //!   running, changed ones are restarted, points keep their state where their definition did
 //!   not change, removed properties are `Deleted` and new ones `Initialized` once read;
 //!   GetEventProperties lists the new mapping's topics;
-//! - `metrics.listen` ([`Live::metrics`]): the status page and metrics turned on, moved or off.
+//! - `metrics.listen` ([`Live::metrics`]): the status page and metrics turned on, moved or off;
+//! - `security`: the UsernameToken rules, the lockout, the authentication rate and the Digest
+//!   nonce lifetime, for the next request ([`crate::security::settings`] lists what is read
+//!   only at start: the realm and the user directory's limits).
 //!
 //! Subscriptions, pull points and the event store are not touched. The other configuration
-//! sections (listeners, security, events, discovery, host, the data folder) and the mapping's
-//! serial ports are read at start: a reload names those that differ and says that a restart
-//! applies them; they are compared with what runs again at the next reload.
+//! sections (listeners, events, discovery, host, device, the data folder), the start-only
+//! security keys and the mapping's serial ports are read at start: a reload names those that
+//! differ and says that a restart applies them; they are compared with what runs again at the
+//! next reload.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -24,7 +28,9 @@ use railgate_mappings::plan::Plan;
 
 use crate::app::App;
 use crate::config::Config;
+use crate::events::settings as events_settings;
 use crate::listen::Relisten;
+use crate::security::settings::{self, GateSettings};
 use crate::southbound::Reloaded;
 
 /// What a reload found.
@@ -182,8 +188,23 @@ pub async fn on_hangup(app: &App, running: &mut Config, live: &Live) -> Outcome 
                 .sections
                 .iter()
                 .copied()
-                .filter(|s| !matches!(*s, "mapping" | "metrics"))
+                .filter(|s| !matches!(*s, "mapping" | "metrics" | "security" | "events"))
                 .collect();
+            if config.events != running.events {
+                let ev = &config.events;
+                app.subscriptions.set_limits(events_settings::limits(ev));
+                app.consumer_policy
+                    .set_networks(events_settings::consumer_networks(ev));
+                restart.extend(events_settings::read_at_start(&running.events, ev));
+                running.events = events_settings::applied(&running.events, ev);
+                tracing::info!("SIGHUP: the subscription limits and consumer networks are applied");
+            }
+            if config.security != running.security {
+                app.gate.reconfigure(&GateSettings::of(&config.security));
+                restart.extend(settings::read_at_start(&running.security, &config.security));
+                running.security = settings::applied(&running.security, &config.security);
+                tracing::info!("SIGHUP: the security settings are applied to the next request");
+            }
             if config.metrics != running.metrics {
                 match live.metrics.change(&config.metrics.listen) {
                     Ok(served) if served.is_empty() => {

@@ -172,10 +172,10 @@ def test_a_valid_mapping_is_applied_live_without_touching_unchanged_links(tmp_pa
         assert not any(m["source"].get("InputToken") == "Window" for m in fresh), fresh
 
         # A section read only at start: named for a restart, the mapping still runs.
-        g.config_path.write_text("mapping: site.yaml\nsecurity: {allow_password_text: true}\n")
+        g.config_path.write_text("mapping: site.yaml\ndiscovery: {network_video_transmitter: true}\n")
         g.proc.send_signal(signal.SIGHUP)
         log = wait_log(g, "restart railgate to apply them")
-        assert re.search(r"sections=security\b", log), log
+        assert re.search(r"sections=discovery\b", log), log
         assert pull(pp).status_code == 200
     finally:
         assert g.stop() == 0, g.log()
@@ -226,5 +226,64 @@ def test_a_reload_turns_the_metrics_listener_on_moves_it_and_turns_it_off(tmp_pa
         assert status(second) is None
         assert "restart railgate to apply them" not in g.log(), "metrics changes need no restart"
         assert pull(pp).status_code == 200
+    finally:
+        assert g.stop() == 0, g.log()
+
+
+def test_a_reload_applies_the_security_settings_to_the_next_request(tmp_path):
+    from conftest import fault_codes, username_token
+    (tmp_path / "site.yaml").write_text(MAPPING)
+    g = Gateway(tmp_path, config="mapping: site.yaml\n").start()
+    text = lambda: soap(g.url, "<tds:GetDeviceInformation/>",  # noqa: E731
+                        header=username_token(*ADMIN, digest=False))
+    try:
+        pp = create_pull_point(g)
+        assert fault_codes(text()) == ["env:Sender", "ter:NotAuthorized"], "PasswordText is off by default"
+        g.config_path.write_text("mapping: site.yaml\nsecurity: {allow_password_text: true}\n")
+        g.proc.send_signal(signal.SIGHUP)
+        wait_log(g, "SIGHUP: the security settings are applied")
+        assert text().status_code == 200, "an old VMS that sends PasswordText is let in now"
+        assert "restart railgate to apply them" not in g.log()
+        # A key read only at start is named (and named again at the next reload).
+        g.config_path.write_text("mapping: site.yaml\nsecurity: {allow_password_text: true, realm: site-7}\n")
+        g.proc.send_signal(signal.SIGHUP)
+        log = wait_log(g, "restart railgate to apply them")
+        assert "sections=security.realm" in log, log
+        r = requests_digest(g.url)
+        assert 'realm="railgate"' in r.headers["WWW-Authenticate"], "the realm stays until a restart"
+        assert text().status_code == 200
+        assert pull(pp).status_code == 200
+    finally:
+        assert g.stop() == 0, g.log()
+
+
+def requests_digest(url: str):
+    """An unauthenticated request: the 401 with the challenge."""
+    import requests
+    from conftest import envelope
+    return requests.post(url, data=envelope("<tds:GetDeviceInformation/>").encode(),
+                         headers={"Content-Type": "application/soap+xml; charset=utf-8"}, timeout=10)
+
+
+def test_a_reload_applies_new_subscription_limits_and_names_the_store_bounds(tmp_path):
+    (tmp_path / "site.yaml").write_text(MAPPING)
+    g = Gateway(tmp_path, config="mapping: site.yaml\n").start()
+    try:
+        first, second = create_pull_point(g), create_pull_point(g)
+        g.config_path.write_text("mapping: site.yaml\nevents: {max_pull_points: 2, retention_days: 7}\n")
+        g.proc.send_signal(signal.SIGHUP)
+        log = wait_log(g, "restart railgate to apply them")
+        assert "SIGHUP: the subscription limits and consumer networks are applied" in log
+        assert "sections=events.retention_days" in log, log
+        r = soap(g.endpoint("event_service"), "<tev:CreatePullPointSubscription/>", auth=ADMIN)
+        assert r.status_code != 200, "a third pull point is over the new limit"
+        # Those already there stay, and pull.
+        assert pull(first).status_code == 200 and pull(second).status_code == 200
+        g.config_path.write_text("mapping: site.yaml\nevents: {max_pull_points: 3}\n")
+        g.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while g.log().count("consumer networks are applied") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        create_pull_point(g)
     finally:
         assert g.stop() == 0, g.log()

@@ -151,7 +151,7 @@ fn special_v6(ip: Ipv6Addr) -> Option<(Special, u8)> {
 /// addresses).
 #[derive(Clone, Debug)]
 pub struct ConsumerPolicy {
-    networks: Vec<Network>,
+    networks: Arc<parking_lot::RwLock<Vec<Network>>>,
     loopback_allowed: bool,
     own: OwnAddresses,
     resolver: Arc<dyn Resolve>,
@@ -162,11 +162,17 @@ impl ConsumerPolicy {
     /// `listen`, with the system resolver and the host's interface addresses.
     pub fn new(networks: Vec<Network>, listen: &[SocketAddr]) -> Self {
         ConsumerPolicy {
-            networks,
+            networks: Arc::new(parking_lot::RwLock::new(networks)),
             loopback_allowed: !listen.is_empty() && listen.iter().all(|a| a.ip().is_loopback()),
             own: host_addresses,
             resolver: Arc::new(SystemResolver),
         }
+    }
+
+    /// New networks (a reload): Subscribe checks against them from now on; consumers already
+    /// subscribed keep their pinned address.
+    pub fn set_networks(&self, networks: Vec<Network>) {
+        *self.networks.write() = networks;
     }
 
     /// The same policy with another resolver and source of own addresses (tests).
@@ -183,6 +189,7 @@ impl ConsumerPolicy {
 
     fn named(&self, ip: IpAddr, narrowest: u8) -> bool {
         self.networks
+            .read()
             .iter()
             .any(|n| n.contains(ip) && n.prefix() >= narrowest)
     }
@@ -211,7 +218,8 @@ impl ConsumerPolicy {
                 );
             }
         }
-        if !self.networks.is_empty() && !self.networks.iter().any(|n| n.contains(canonical)) {
+        let networks = self.networks.read();
+        if !networks.is_empty() && !networks.iter().any(|n| n.contains(canonical)) {
             return Some(
                 "the consumer is not in the networks consumers may be in (events.consumer_networks)"
                     .into(),

@@ -14,6 +14,7 @@ pub mod monitoring;
 pub mod properties;
 pub mod push;
 pub mod render;
+pub mod settings;
 pub mod store;
 pub mod subscription;
 #[cfg(feature = "test-events")]

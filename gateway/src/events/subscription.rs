@@ -246,7 +246,7 @@ pub enum SubscriptionError {
 #[derive(Debug)]
 pub struct Subscriptions {
     map: Mutex<HashMap<String, Arc<Subscription>>>,
-    limits: SubscriptionLimits,
+    limits: parking_lot::RwLock<SubscriptionLimits>,
     core: EventCore,
     shutdown: CancellationToken,
 }
@@ -265,15 +265,21 @@ impl Subscriptions {
     pub fn new(core: EventCore, limits: SubscriptionLimits, shutdown: CancellationToken) -> Self {
         Subscriptions {
             map: Mutex::new(HashMap::new()),
-            limits,
+            limits: parking_lot::RwLock::new(limits),
             core,
             shutdown,
         }
     }
 
     /// The limits in force.
-    pub fn limits(&self) -> &SubscriptionLimits {
-        &self.limits
+    pub fn limits(&self) -> SubscriptionLimits {
+        self.limits.read().clone()
+    }
+
+    /// New limits (a reload): new subscriptions meet them; those already there stay, also
+    /// above a lowered limit, until they end.
+    pub fn set_limits(&self, limits: SubscriptionLimits) {
+        *self.limits.write() = limits;
     }
 
     fn store(&self) -> &EventStore {
@@ -287,9 +293,9 @@ impl Subscriptions {
         requested: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<DateTime<Utc>, SubscriptionError> {
-        let max = after(now, self.limits.max_lifetime);
+        let max = after(now, self.limits.read().max_lifetime);
         match requested {
-            None => Ok(after(now, self.limits.default_lifetime).min(max)),
+            None => Ok(after(now, self.limits.read().default_lifetime).min(max)),
             Some(t) if t <= now => Err(SubscriptionError::TerminationInPast),
             Some(t) => Ok(t.min(max)),
         }
@@ -347,14 +353,14 @@ impl Subscriptions {
         let push = sub.consumer.is_some();
         let (max, max_per_user, kind) = if push {
             (
-                self.limits.max_push,
-                self.limits.max_push_per_user,
+                self.limits.read().max_push,
+                self.limits.read().max_push_per_user,
                 "push subscriptions",
             )
         } else {
             (
-                self.limits.max_pull_points,
-                self.limits.max_pull_points_per_user,
+                self.limits.read().max_pull_points,
+                self.limits.read().max_pull_points_per_user,
                 "pull points",
             )
         };
@@ -514,7 +520,7 @@ impl Subscriptions {
         timeout: Duration,
         limit: usize,
     ) -> Result<Pulled, SubscriptionError> {
-        let timeout = timeout.min(self.limits.max_pull_timeout);
+        let timeout = timeout.min(self.limits.read().max_pull_timeout);
         sub.extend_to(after(Utc::now(), timeout.max(sub.period)));
         if limit == 0 {
             return Ok(Pulled {
@@ -522,7 +528,7 @@ impl Subscriptions {
                 termination: sub.termination(),
             });
         }
-        let limit = limit.min(self.limits.max_message_limit.max(1));
+        let limit = limit.min(self.limits.read().max_message_limit.max(1));
         let deadline = deadline_after(timeout);
         let mine = CancellationToken::new();
         let number = sub.pulls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

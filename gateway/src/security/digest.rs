@@ -87,7 +87,8 @@ pub struct DigestAuth {
     realm: String,
     key: [u8; 32],
     opaque: String,
-    nonce_lifetime: Duration,
+    /// How long a nonce is accepted, in ms (a reload may change it).
+    nonce_lifetime_ms: std::sync::atomic::AtomicU64,
     /// Highest nc seen per nonce in use, per user.
     counts: Mutex<NonceCounts>,
 }
@@ -148,7 +149,7 @@ impl DigestAuth {
             realm: realm.into(),
             key: random_bytes(),
             opaque: B64URL.encode(random_bytes::<12>()),
-            nonce_lifetime,
+            nonce_lifetime_ms: std::sync::atomic::AtomicU64::new(millis(nonce_lifetime)),
             counts: Mutex::new(NonceCounts {
                 users: HashMap::new(),
                 per_user: DEFAULT_NONCES_PER_USER,
@@ -173,8 +174,15 @@ impl DigestAuth {
             .sum()
     }
 
+    /// A new nonce lifetime (a reload): nonces issued before are judged by it too.
+    pub fn set_nonce_lifetime(&self, lifetime: Duration) {
+        self.nonce_lifetime_ms
+            .store(millis(lifetime), std::sync::atomic::Ordering::Relaxed);
+    }
+
     fn lifetime_ms(&self) -> u64 {
-        u64::try_from(self.nonce_lifetime.as_millis()).unwrap_or(u64::MAX)
+        self.nonce_lifetime_ms
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn sign(&self, payload: &[u8]) -> [u8; 16] {
@@ -458,6 +466,11 @@ fn parse_params(header: &str) -> Option<Vec<(String, String)>> {
         out.push((name, value));
     }
     Some(out)
+}
+
+/// `d` in whole milliseconds (saturating).
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

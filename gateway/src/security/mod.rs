@@ -24,6 +24,7 @@ pub mod ip_filter;
 pub mod lookup;
 pub mod policy;
 pub mod secret;
+pub mod settings;
 pub mod throttle;
 pub mod user_rate;
 pub mod user_table;

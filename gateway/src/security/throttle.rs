@@ -86,7 +86,7 @@ struct Table {
 /// The lockout table.
 #[derive(Debug)]
 pub struct Throttle {
-    config: ThrottleConfig,
+    config: parking_lot::RwLock<ThrottleConfig>,
     names: RandomState,
     table: Mutex<Table>,
 }
@@ -113,7 +113,7 @@ impl Throttle {
     /// An empty table.
     pub fn new(config: ThrottleConfig) -> Self {
         Throttle {
-            config,
+            config: parking_lot::RwLock::new(config),
             names: RandomState::new(),
             table: Mutex::new(Table {
                 records: HashMap::new(),
@@ -121,6 +121,12 @@ impl Throttle {
                 seq: 0,
             }),
         }
+    }
+
+    /// New settings (a reload). Lockouts running keep their end; failures counted so far
+    /// count against the new limits; a smaller table sheds its least recent keys as it fills.
+    pub fn set_config(&self, config: ThrottleConfig) {
+        *self.config.write() = config;
     }
 
     fn pair(&self, addr: IpAddr, user: &str) -> Key {
@@ -159,7 +165,7 @@ impl Throttle {
     pub fn failure(&self, addr: IpAddr, user: &str, now: Instant) -> Option<Locked> {
         let pair = self.pair(addr, user);
         let address = Key::Address(key(addr));
-        let c = self.config;
+        let c = *self.config.read();
         let mut table = self.table.lock();
         let by_address = table
             .count(address, c.max_address_failures, &c, now)

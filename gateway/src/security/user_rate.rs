@@ -39,7 +39,7 @@ impl Default for UserRateConfig {
 /// The buckets.
 #[derive(Debug)]
 pub struct UserRate {
-    config: UserRateConfig,
+    config: parking_lot::RwLock<UserRateConfig>,
     buckets: Mutex<HashMap<String, Bucket>>,
 }
 
@@ -47,18 +47,24 @@ impl UserRate {
     /// Every bucket full.
     pub fn new(config: UserRateConfig) -> Self {
         UserRate {
-            config,
+            config: parking_lot::RwLock::new(config),
             buckets: Mutex::new(HashMap::new()),
         }
     }
 
+    /// New settings (a reload): every bucket refills at the new rate, up to the new size.
+    pub fn set_config(&self, config: UserRateConfig) {
+        *self.config.write() = config;
+    }
+
     /// Takes one authentication from `user`'s bucket; `Err(retry_after)` when it is empty.
     pub fn take(&self, user: &str, now: Instant) -> Result<(), Duration> {
-        if self.config.per_second == 0 {
+        let config = *self.config.read();
+        if config.per_second == 0 {
             return Ok(());
         }
-        let rate = f64::from(self.config.per_second);
-        let burst = self.config.burst.max(1);
+        let rate = f64::from(config.per_second);
+        let burst = config.burst.max(1);
         let mut buckets = self.buckets.lock();
         if !buckets.contains_key(user) {
             if buckets.len() >= MAX_BUCKETS {

@@ -227,7 +227,7 @@ impl Verified {
 /// Checks tokens against the user store and remembers nonces, per user.
 #[derive(Debug)]
 pub struct WsseVerifier {
-    config: WsseConfig,
+    config: parking_lot::RwLock<WsseConfig>,
     replay: Mutex<ReplayCache>,
 }
 
@@ -236,8 +236,15 @@ impl WsseVerifier {
     pub fn new(config: WsseConfig) -> Self {
         WsseVerifier {
             replay: Mutex::new(ReplayCache::new(config.replay_capacity)),
-            config,
+            config: parking_lot::RwLock::new(config),
         }
+    }
+
+    /// New settings (a reload). The nonces remembered stay: a replay is still refused; a
+    /// smaller share size applies as shares fill.
+    pub fn set_config(&self, config: WsseConfig) {
+        self.replay.lock().capacity = config.replay_capacity.max(1);
+        *self.config.write() = config;
     }
 
     /// Verifies `token` at wall-clock time `now` and remembers its nonce ([`Self::check`]
@@ -259,7 +266,7 @@ impl WsseVerifier {
         password_of: impl FnOnce(&str) -> Option<Secret>,
         now: DateTime<Utc>,
     ) -> Result<Verified, TokenError> {
-        if token.password_type == PasswordType::Text && !self.config.allow_password_text {
+        if token.password_type == PasswordType::Text && !self.config.read().allow_password_text {
             return Err(TokenError::TextNotAllowed);
         }
         let digest_parts = match (token.password_type, &token.nonce, &token.created) {
@@ -274,13 +281,13 @@ impl WsseVerifier {
             }
             None => None,
         };
-        if let (Some(max_age), Some(when)) = (self.config.max_skew, created) {
+        if let (Some(max_age), Some(when)) = (self.config.read().max_skew, created) {
             // Checked arithmetic only: Created is the client's value.
             let delta = now.signed_duration_since(when);
             let too_old = delta.to_std().is_ok_and(|age| age > max_age);
             let too_new = (-delta)
                 .to_std()
-                .is_ok_and(|ahead| ahead > self.config.max_future);
+                .is_ok_and(|ahead| ahead > self.config.read().max_future);
             if too_old || too_new {
                 return Err(TokenError::Stale);
             }
@@ -310,13 +317,13 @@ impl WsseVerifier {
         // The nonce must be remembered for as long as its token passes the freshness check:
         // until Created + window.
         let now_secs = now.timestamp();
-        let expiry = match (self.config.max_skew, created) {
+        let expiry = match (self.config.read().max_skew, created) {
             (Some(max), Some(when)) => when
                 .timestamp()
                 .saturating_add(i64::try_from(max.as_secs()).unwrap_or(i64::MAX))
                 .saturating_add(1),
             _ => now_secs.saturating_add(
-                i64::try_from(self.config.replay_memory.as_secs()).unwrap_or(i64::MAX),
+                i64::try_from(self.config.read().replay_memory.as_secs()).unwrap_or(i64::MAX),
             ),
         };
         Ok(Verified {
