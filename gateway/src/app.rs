@@ -96,6 +96,9 @@ pub struct App {
     /// The southbound side: the mapping's controllers, inputs, relays and commands.
     pub io: Arc<Southbound>,
     /// Notified when what WS-Discovery announces changes (scopes, discovery mode).
+    /// The WS-Discovery settings in force (`discovery`; a reload replaces them, and the
+    /// WS-Discovery task starts again with them).
+    pub discovery: tokio::sync::watch::Sender<crate::config::DiscoveryConfig>,
     pub discovery_changed: Arc<tokio::sync::Notify>,
     /// The host: its clock, names and network, read and changed through one backend.
     pub host: HostBackend,
@@ -172,6 +175,7 @@ impl App {
             serial_number,
             hardware_id: d.hardware_id.clone(),
         };
+        let discovery = tokio::sync::watch::Sender::new(config.discovery.clone());
         let discovery_changed = Arc::new(tokio::sync::Notify::new());
         let fixed_scopes = scope::fixed_scopes(FixedFacts {
             model: &d.model,
@@ -262,6 +266,7 @@ impl App {
             consumer_policy,
             shutdown,
             io,
+            discovery,
             discovery_changed,
             host,
             lifecycle: Lifecycle::default(),

@@ -188,8 +188,18 @@ pub async fn on_hangup(app: &App, running: &mut Config, live: &Live) -> Outcome 
                 .sections
                 .iter()
                 .copied()
-                .filter(|s| !matches!(*s, "mapping" | "metrics" | "security" | "events"))
+                .filter(|s| {
+                    !matches!(
+                        *s,
+                        "mapping" | "metrics" | "security" | "events" | "discovery"
+                    )
+                })
                 .collect();
+            if config.discovery != running.discovery {
+                app.discovery.send_replace(config.discovery.clone());
+                running.discovery = config.discovery.clone();
+                tracing::info!(interfaces = ?config.discovery.interfaces, "SIGHUP: WS-Discovery starts again with the new settings");
+            }
             if config.events != running.events {
                 let ev = &config.events;
                 app.subscriptions.set_limits(events_settings::limits(ev));

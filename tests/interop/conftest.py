@@ -134,7 +134,8 @@ class Gateway:
         self.env = {**os.environ, "RAILGATE_ADMIN_PASSWORD": ADMIN[1], **(env or {})}
         self.listen = listen
         # WS-Discovery stays off unless a test asks (its tests run in their own network
-        # namespace): nothing a test does may reach another machine.
+        # namespace): nothing a test does may reach another machine. None: as the
+        # configuration file says (only inside such a namespace).
         self.discovery = discovery
         self.args = list(args)
         self.proc: subprocess.Popen | None = None
@@ -145,7 +146,8 @@ class Gateway:
         offset = log.tell()
         self.proc = subprocess.Popen(
             [str(binary()), "--config", str(self.config_path), "--data-dir", str(self.data),
-             "--listen", self.listen, "--discovery-interfaces", self.discovery, "--log-level", "info,railgate=debug", *self.args],
+             "--listen", self.listen, *(["--discovery-interfaces", self.discovery] if self.discovery is not None else []),
+             "--log-level", "info,railgate=debug", *self.args],
             stdout=log, stderr=log, env=self.env, cwd=self.workdir,
         )
         deadline = time.monotonic() + timeout

@@ -7,6 +7,7 @@ never probe through loopback.
 Usage: discovery_netns.py BINARY WORKDIR   (prints one JSON object with what it saw)."""
 
 import json
+import signal
 import socket
 import struct
 import subprocess
@@ -40,6 +41,17 @@ class Listener:
         mreq = struct.pack("4s4s", socket.inet_aton(GROUP), socket.inet_aton(ADDR))
         self.s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
         self.s.settimeout(0.2)
+
+    def drain(self) -> None:
+        """Drops what queued up unread (a full buffer drops what comes next)."""
+        self.s.setblocking(False)
+        try:
+            while True:
+                self.s.recvfrom(65536)
+        except BlockingIOError:
+            pass
+        finally:
+            self.s.settimeout(0.2)
 
     def collect(self, seconds: float, until=None) -> list[bytes]:
         got, deadline = [], time.monotonic() + seconds
@@ -83,7 +95,8 @@ def main() -> None:
     result: dict = {}
     listener = Listener()
     # Listening on every address of the namespace, so the XAddrs advertised for disc0 work.
-    gw = Gateway(workdir, config="device:\n  name: lobby\n", discovery=f"{IFACE},lo", listen="0.0.0.0:0").start()
+    config = f"device:\n  name: lobby\ndiscovery: {{interfaces: [{IFACE}, lo]}}\n"
+    gw = Gateway(workdir, config=config, discovery=None, listen="0.0.0.0:0").start()
     try:
         hello = listener.collect(5, until=lambda g: "Hello" in kinds(g))
         result["hello_at_start"] = [m.decode() for m in hello if "Hello" in kinds([m])]
@@ -219,6 +232,22 @@ def main() -> None:
             flood.sendto(junk, ("127.0.0.1", PORT))
         time.sleep(0.3)
         result["alive_after_junk"] = soap(gw.url, "<tds:GetSystemDateAndTime/>").status_code == 200
+
+        # A reload: off (Bye, then silence), then on again with the NetworkVideoTransmitter type.
+        time.sleep(1.2)  # the flood's rate limit refills
+        listener.drain()
+        gw.config_path.write_text("device:\n  name: lobby\ndiscovery: {interfaces: [off]}\n")
+        gw.proc.send_signal(signal.SIGHUP)
+        seen = listener.collect(5, until=lambda g: "Bye" in kinds(g))
+        result["reload_off_bye"] = "Bye" in kinds(seen)
+        time.sleep(0.3)
+        result["reload_off_directed"] = [m.decode() for m in directed()]
+        listener.drain()
+        gw.config_path.write_text(f"device:\n  name: lobby\ndiscovery: {{interfaces: [{IFACE}, lo], network_video_transmitter: true}}\n")
+        gw.proc.send_signal(signal.SIGHUP)
+        seen = listener.collect(5, until=lambda g: "Hello" in kinds(g))
+        result["reload_on_hello_nvt"] = any("Hello" in kinds([m]) and b"NetworkVideoTransmitter" in m for m in seen)
+        result["reload_on_directed_nvt"] = any(b"NetworkVideoTransmitter" in m for m in directed())
     finally:
         stopped = gw.stop()
         bye = listener.collect(3, until=lambda g: "Bye" in kinds(g))

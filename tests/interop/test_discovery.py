@@ -110,3 +110,10 @@ def test_bye_on_clean_shutdown(seen):
     assert seen["bye"], seen["log_tail"]
     assert seen["endpoint_reference"] in seen["bye"][0]
     assert seen["bye_schema_errors"] == []
+
+
+def test_a_reload_turns_discovery_off_and_on_again_with_new_types(seen):
+    assert seen["reload_off_bye"], seen["log_tail"]
+    assert seen["reload_off_directed"] == [], "off: a probe gets no answer"
+    assert seen["reload_on_hello_nvt"], seen["log_tail"]
+    assert seen["reload_on_directed_nvt"], "the probe match carries the new type"

@@ -1,5 +1,7 @@
 //! The WS-Discovery target service task: feeds the state machine from the sockets, the
 //! app's scopes and discovery mode, and the host's interfaces; sends what it releases.
+//! When a reload changes the `discovery` settings (`App::discovery`), the service says Bye
+//! and starts again with them (a new InstanceId, Hello on the new interfaces), or stays off.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -11,6 +13,7 @@ use super::machine::{self, Dest, DeviceFacts, HttpEndpoint, Machine, RateLimits}
 use super::message::TypeName;
 use super::socket::{PORT, Selection, Sockets};
 use crate::app::App;
+use crate::config::DiscoveryConfig;
 use crate::host::net::Interface;
 
 /// How often the interfaces are looked at again (an address change is announced by Hello).
@@ -19,9 +22,9 @@ const RESCAN: Duration = Duration::from_secs(30);
 const INSTANCE_ID: &str = "discovery.instance_id";
 const METADATA_VERSION: &str = "discovery.metadata_version";
 
-fn facts(app: &App) -> DeviceFacts {
+fn facts(app: &App, config: &DiscoveryConfig) -> DeviceFacts {
     let mut types = vec![TypeName::onvif_device()];
-    if app.config.discovery.network_video_transmitter {
+    if config.network_video_transmitter {
         types.push(TypeName::network_video_transmitter());
     }
     DeviceFacts {
@@ -96,9 +99,43 @@ fn advertised(served: &crate::device::protocols::Served) -> (Vec<SocketAddr>, bo
     }
 }
 
-/// Runs WS-Discovery until `stop`, then says Bye. Does nothing when it is off.
+/// Runs WS-Discovery until `stop`, then says Bye; starts it again whenever a reload changes
+/// its settings.
 pub async fn run(app: Arc<App>, stop: CancellationToken) {
-    let selection = Selection::parse(&app.config.discovery.interfaces);
+    let mut settings = app.discovery.subscribe();
+    loop {
+        let config = settings.borrow_and_update().clone();
+        let round = stop.child_token();
+        let serving = serve(app.clone(), config, round.clone());
+        tokio::pin!(serving);
+        tokio::select! {
+            () = &mut serving => {
+                // Off, or it could not listen: until the settings change.
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    changed = settings.changed() => if changed.is_err() { return },
+                }
+            }
+            changed = settings.changed() => {
+                tracing::info!("the WS-Discovery settings changed: it starts again with them");
+                round.cancel();
+                serving.await;
+                if changed.is_err() {
+                    return;
+                }
+            }
+            () = stop.cancelled() => {
+                serving.await;
+                return;
+            }
+        }
+    }
+}
+
+/// Serves WS-Discovery with `config` until `stop`, then says Bye. Returns at once when it is
+/// off.
+async fn serve(app: Arc<App>, config: DiscoveryConfig, stop: CancellationToken) {
+    let selection = Selection::parse(&config.interfaces);
     if selection == Selection::Off {
         tracing::info!("WS-Discovery is off");
         return;
@@ -131,7 +168,7 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) {
             },
             limits: RateLimits::default(),
         },
-        facts(&app),
+        facts(&app, &config),
         machine_interfaces(&interfaces, &listeners, port),
         fastrand::Rng::new(),
     );
@@ -190,7 +227,7 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) {
                 }
             }
             _ = app.discovery_changed.notified() => {
-                machine.facts_changed(facts(&app), Instant::now());
+                machine.facts_changed(facts(&app, &config), Instant::now());
                 store_metadata_version(&app, &machine);
             }
             _ = rescan.tick() => {

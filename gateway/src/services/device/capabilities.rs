@@ -23,7 +23,7 @@ pub fn version(service: Service) -> (u32, u32) {
 
 /// Whether WS-Discovery runs (on at least one interface, by configuration).
 fn discovery_enabled(ctx: &Ctx) -> bool {
-    crate::discovery::socket::Selection::parse(&ctx.app.config.discovery.interfaces)
+    crate::discovery::socket::Selection::parse(&ctx.app.discovery.borrow().interfaces)
         != crate::discovery::socket::Selection::Off
 }
 
