@@ -14,9 +14,13 @@
 //!   nonce lifetime, for the next request ([`crate::security::settings`] lists what is read
 //!   only at start: the realm and the user directory's limits).
 //!
-//! Subscriptions, pull points and the event store are not touched. The other configuration
-//! sections (listeners, events, discovery, host, device, the data folder), the start-only
-//! security keys and the mapping's serial ports are read at start: a reload names those that
+//! - `events`: the subscription limits and `consumer_networks` ([`crate::events::settings`]
+//!   lists the store bounds, read only at start);
+//! - `discovery`: the WS-Discovery task says Bye and starts again with the new settings.
+//!
+//! Subscriptions, pull points and the event store are not touched. The sections `server`
+//! (listeners and limits), `device`, `host` and `data_dir`, the start-only keys of `security`
+//! and `events`, and the mapping's serial ports are read at start: a reload names those that
 //! differ and says that a restart applies them; they are compared with what runs again at the
 //! next reload.
 
