@@ -172,10 +172,10 @@ def test_a_valid_mapping_is_applied_live_without_touching_unchanged_links(tmp_pa
         assert not any(m["source"].get("InputToken") == "Window" for m in fresh), fresh
 
         # A section read only at start: named for a restart, the mapping still runs.
-        g.config_path.write_text("mapping: site.yaml\ndiscovery: {network_video_transmitter: true}\n")
+        g.config_path.write_text("mapping: site.yaml\ndevice: {location: hall-7}\n")
         g.proc.send_signal(signal.SIGHUP)
         log = wait_log(g, "restart railgate to apply them")
-        assert re.search(r"sections=discovery\b", log), log
+        assert re.search(r"sections=device\b", log), log
         assert pull(pp).status_code == 200
     finally:
         assert g.stop() == 0, g.log()
