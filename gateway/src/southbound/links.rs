@@ -266,3 +266,62 @@ impl Links {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    const SITE: &str = "controllers:
+  - {name: doors, modbus_rtu: {device: /nonexistent/railgate-ttyA, baud: 19200, parity: even}, unit: 5, address_base: 0, timeout: 200ms}
+  - {name: alarm, modbus_rtu: {device: /nonexistent/railgate-ttyA, baud: 19200, parity: even}, unit: 6, address_base: 0, timeout: 200ms}
+  - {name: hvac, modbus_tcp: {host: 127.0.0.1, port: 9}, unit: 1, address_base: 0}
+inputs:
+  - {token: Door, controller: doors, discrete_input: 1}
+  - {token: Siren, controller: alarm, discrete_input: 1}
+  - {token: Fan, controller: hvac, discrete_input: 1}
+";
+
+    fn plan(text: &str) -> Plan {
+        railgate_mappings::load_str(Path::new("site.yaml"), text).expect("a mapping")
+    }
+
+    #[tokio::test]
+    async fn a_change_on_a_serial_line_restarts_the_whole_line_and_nothing_else() {
+        let old = plan(SITE);
+        let (mut links, _events) = Links::new(None);
+        links.start_plan(&old, &all(&old));
+        assert_eq!(links.groups.len(), 2, "one bus group, one TCP controller");
+
+        // Only the alarm unit's timeout changes: its line (doors too) restarts, hvac does not.
+        let changed = SITE.replace(
+            "unit: 6, address_base: 0, timeout: 200ms",
+            "unit: 6, address_base: 0, timeout: 300ms",
+        );
+        let new = plan(&changed);
+        let started = links.retire(&old, &new).await;
+        assert_eq!(
+            started,
+            BTreeSet::from(["alarm".to_string(), "doors".to_string()])
+        );
+        assert!(links.commands("hvac").is_some(), "hvac's adapter runs on");
+        assert!(links.commands("alarm").is_none() && links.commands("doors").is_none());
+        links.start_plan(&new, &started);
+        assert!(links.commands("alarm").is_some() && links.commands("doors").is_some());
+
+        // The same plan again: nothing stops, nothing starts.
+        assert!(links.retire(&new, &new).await.is_empty());
+
+        // hvac leaves: only it stops.
+        let without = changed
+            .replace("  - {name: hvac, modbus_tcp: {host: 127.0.0.1, port: 9}, unit: 1, address_base: 0}\n", "")
+            .replace("  - {token: Fan, controller: hvac, discrete_input: 1}\n", "");
+        let without = plan(&without);
+        let restarted = links.retire(&new, &without).await;
+        assert!(restarted.is_empty(), "{restarted:?}");
+        assert!(links.commands("hvac").is_none());
+        assert!(links.commands("doors").is_some());
+        links.stop().await;
+    }
+}
