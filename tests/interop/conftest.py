@@ -9,7 +9,9 @@ import contextlib
 import datetime as dt
 import hashlib
 import importlib.util
+import json
 import os
+import queue
 import re
 import secrets
 import signal
@@ -592,17 +594,64 @@ MODBUS_PEER = ROOT / "adapters" / "tests" / "peers" / "modbus_server.py"
 
 
 class ModbusPeer:
-    """adapters/tests/peers/modbus_server.py (pymodbus) serving TCP on 127.0.0.1:`port` with
-    `options` (e.g. "--layout", "sparse"); its report lines are drained and dropped."""
+    """adapters/tests/peers/modbus_server.py (pymodbus) started with `args` (e.g. "tcp",
+    "127.0.0.1", "0"; "--layout", "sparse", "rtu", "/dev/pts/3"); `port`: the TCP port it
+    serves. Every line it reports (each write; each read too with --layout sparse) arrives on
+    `reports` as (time.monotonic(), dict); `wait_for` keeps the ones it reads in `seen`."""
 
-    def __init__(self, port: int, *options: str):
-        self.proc = subprocess.Popen([sys.executable, str(MODBUS_PEER), *options, "tcp", "127.0.0.1", str(port)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True)
+    def __init__(self, *args: str):
+        self.proc = subprocess.Popen([sys.executable, str(MODBUS_PEER), *args], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline().split()
-        assert line == ["READY", str(port)], line
-        threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
+        assert line and line[0] == "READY", line
+        self.port = int(line[1]) if len(line) > 1 else None
+        self.reports: "queue.Queue[tuple[float, dict]]" = queue.Queue()
+        self.seen: list[dict] = []
+        threading.Thread(target=self._read, daemon=True).start()
 
-    def kill(self):
+    @classmethod
+    def tcp(cls, port: int = 0, *options: str) -> "ModbusPeer":
+        """Serving TCP on 127.0.0.1:`port` (0: an ephemeral one) with `options`."""
+        return cls(*options, "tcp", "127.0.0.1", str(port))
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.reports.put((time.monotonic(), json.loads(line)))
+
+    def drain(self, settle: float = 0.5) -> list[dict]:
+        """Every report so far (waiting `settle` seconds for late lines)."""
+        time.sleep(settle)
+        out = []
+        while True:
+            try:
+                out.append(self.reports.get_nowait()[1])
+            except queue.Empty:
+                return out
+
+    def wait_for(self, want, timeout: float = 10.0) -> tuple[float, dict]:
+        """The first report from now on equal to `want` (a dict) or for which `want(report)`
+        holds: when it arrived, and the report."""
+        match = want if callable(want) else (lambda r: r == want)
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no report {want} within {timeout} s; seen {self.seen[-20:]}"
+            try:
+                at, report = self.reports.get(timeout=left)
+            except queue.Empty:
+                continue
+            self.seen.append(report)
+            if match(report):
+                return at, report
+
+    def next_report(self, timeout: float = 10.0) -> dict:
+        """The next report (a write, with the default layout)."""
+        return self.wait_for(lambda _: True, timeout)[1]
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
         self.proc.kill()
         self.proc.wait()
+
+    kill = close

@@ -14,20 +14,15 @@
 
 from __future__ import annotations
 
-import json
-import queue
 import re
 import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, Gateway, add_users, binary, free_port, socat_pty_pair
+from conftest import Gateway, ModbusPeer, add_users, binary, free_port, socat_pty_pair
 
-PEER = ROOT / "adapters" / "tests" / "peers" / "modbus_server.py"
 
 
 def railgate(*args, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -39,35 +34,7 @@ def no_panic(p: subprocess.CompletedProcess) -> None:
     assert "panicked" not in p.stderr and "RUST_BACKTRACE" not in p.stderr, p.stderr
 
 
-class Peer:
-    """adapters/tests/peers/modbus_server.py; every access it reports arrives on `accesses`."""
-
-    def __init__(self, *args: str):
-        self.proc = subprocess.Popen([sys.executable, str(PEER), *args], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        line = self.proc.stdout.readline().split()
-        assert line and line[0] == "READY", line
-        self.port = int(line[1]) if len(line) > 1 else None
-        self.accesses: "queue.Queue[dict]" = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.accesses.put(json.loads(line))
-
-    def drain(self, settle: float = 0.5) -> list[dict]:
-        """Every access reported so far (waiting `settle` seconds for late lines)."""
-        time.sleep(settle)
-        out = []
-        while True:
-            try:
-                out.append(self.accesses.get_nowait())
-            except queue.Empty:
-                return out
-
-    def close(self):
-        self.proc.kill()
-        self.proc.wait()
+Peer = ModbusPeer
 
 
 @pytest.fixture

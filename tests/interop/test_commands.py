@@ -10,59 +10,22 @@ as many panels do. The real binary polls it over Modbus TCP.
 - `railgate check` prints mapping warnings and still succeeds; a serial line shared with
   different settings fails the check."""
 
-import json
-import queue
 import re
 import subprocess
-import sys
-import threading
 import time
 
-from conftest import (OPERATOR, ROOT, Gateway, add_users, binary, create_pull_point, messages, pull, soap,
+from conftest import (OPERATOR, Gateway, ModbusPeer, add_users, binary, create_pull_point, messages, pull, soap,
                       texts, topic_filter)
 
-PEER = ROOT / "adapters" / "tests" / "peers" / "modbus_server.py"
 BATTERY = "tns1:Monitoring/BatteryCapacity"
 
 
-class SparsePeer:
-    """The sparse pymodbus device; every read and write it serves arrives on `accesses`."""
-
-    def __init__(self):
-        self.proc = subprocess.Popen([sys.executable, str(PEER), "--layout", "sparse", "tcp", "127.0.0.1", "0"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     text=True)
-        line = self.proc.stdout.readline().split()
-        assert line and line[0] == "READY", line
-        self.port = int(line[1])
-        self.accesses: "queue.Queue[dict]" = queue.Queue()
-        self.seen: list[dict] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.accesses.put(json.loads(line))
-
-    def wait_for(self, want, timeout: float = 10.0) -> dict:
-        """The first access (from now on) for which `want` holds; every access is kept in `seen`."""
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            assert left > 0, f"no matching access; seen {self.seen[-20:]}"
-            try:
-                access = self.accesses.get(timeout=left)
-            except queue.Empty:
-                continue
-            self.seen.append(access)
-            if want(access):
-                return access
-
-    def close(self):
-        self.proc.kill()
-        self.proc.wait()
+def SparsePeer() -> ModbusPeer:
+    """The sparse pymodbus device; every read and write it serves is reported."""
+    return ModbusPeer.tcp(0, "--layout", "sparse")
 
 
-def start(tmp_path, peer: SparsePeer, extra: str = "", values: str = "") -> Gateway:
+def start(tmp_path, peer: ModbusPeer, extra: str = "", values: str = "") -> Gateway:
     # The port is written in `host`, as integrators do (`host:port` is accepted).
     (tmp_path / "site.yaml").write_text(f"""\
 controllers:
@@ -112,7 +75,7 @@ def test_a_value_beside_a_command_register_is_good_and_the_command_is_written_no
                             "</tds:SendAuxiliaryCommand>", auth=OPERATOR)
             assert r.status_code == 200, r.text
             assert texts(r, ".//tds:AuxiliaryCommandResponse") == ["Arm|P1"]
-            write = peer.wait_for(lambda a: a["fc"] in (6, 16))
+            _, write = peer.wait_for(lambda a: a["fc"] in (6, 16))
             assert write == {"fc": 6, "address": 64, "values": [1]}, write
             # A few more cycles after the write: still only HR60 is read, never the command.
             for _ in range(5):

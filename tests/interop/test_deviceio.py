@@ -8,17 +8,15 @@ A second module part runs railgate against pymodbus's own servers: TCP, and RTU 
 socat pseudo-terminal pair."""
 
 import datetime as dt
-import json
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from pymodbus.client import ModbusTcpClient
 
-from conftest import (ADMIN, NS, OPERATOR, ROOT, USER, Gateway, add_users, binary, create_pull_point, fault_codes,
+from conftest import (ADMIN, NS, OPERATOR, ROOT, USER, Gateway, ModbusPeer, add_users, binary, create_pull_point, fault_codes,
                       free_port, messages, onveef_client, pull, soap, socat_pty_pair, texts, topic_filter, xml, zeep_client,
                       zeep_deviceio, zeep_events)
 
@@ -362,26 +360,9 @@ def test_losing_the_panel_raises_link_events_and_faults_writes_until_it_returns(
 
 
 # --------------------------------------------------------------------------- pymodbus as the panel
-PYMODBUS_SERVER = ROOT / "adapters" / "tests" / "peers" / "modbus_server.py"
-
-
-class PymodbusServer:
-    """pymodbus's own server (adapters/tests/peers/modbus_server.py): it prints the writes it
-    accepts as JSON lines."""
-
-    def __init__(self, *args: str):
-        self.proc = subprocess.Popen([sys.executable, str(PYMODBUS_SERVER), *args], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        line = self.proc.stdout.readline().split()
-        assert line and line[0] == "READY", line
-        self.port = int(line[1]) if len(line) > 1 else None
-
-    def next_write(self) -> dict:
-        return json.loads(self.proc.stdout.readline())
-
-    def close(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
+# pymodbus's own server (adapters/tests/peers/modbus_server.py): it reports the writes it
+# accepts.
+PymodbusServer = ModbusPeer
 
 
 PYMODBUS_MAPPING = """\
@@ -422,8 +403,8 @@ def test_pymodbus_tcp_server_polled_by_railgate(tmp_path):
     server = PymodbusServer("tcp", "127.0.0.1", "0")
     try:
         g = run_against(tmp_path, f"modbus_tcp: {{host: 127.0.0.1, port: {server.port}}}")
-        assert server.next_write() == {"fc": 5, "address": 5, "values": [1]}
-        lamp = server.next_write()
+        assert server.next_report() == {"fc": 5, "address": 5, "values": [1]}
+        lamp = server.next_report()
         assert lamp["fc"] in (22, 6) and lamp["address"] == 10, lamp
         assert g.stop() == 0, g.log()
     finally:
@@ -435,8 +416,8 @@ def test_pymodbus_rtu_server_over_a_pty_polled_by_railgate(tmp_path):
         server = PymodbusServer("rtu", str(a))
         try:
             g = run_against(tmp_path, f"modbus_rtu: {{device: {b}, baud: 19200, parity: even}}")
-            assert server.next_write() == {"fc": 5, "address": 5, "values": [1]}
-            assert server.next_write()["address"] == 10
+            assert server.next_report() == {"fc": 5, "address": 5, "values": [1]}
+            assert server.next_report()["address"] == 10
             assert g.stop() == 0, g.log()
         finally:
             server.close()

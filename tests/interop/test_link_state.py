@@ -34,7 +34,7 @@ BATTERY = "tns1:Monitoring/BatteryCapacity"
 
 def Peer(port: int, *options: str) -> ModbusPeer:
     """The sparse pymodbus device on `port`."""
-    return ModbusPeer(port, "--layout", "sparse", *options)
+    return ModbusPeer.tcp(port, "--layout", "sparse", *options)
 
 
 _OLD_SCHEMA = None

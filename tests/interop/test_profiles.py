@@ -57,9 +57,9 @@ def exercise(tmp_path: Path, profile: str, transport: str, server: PymodbusServe
         assert {t for t, s in states.items() if s == "true"} == active, states
 
         zeep_client(g.url).SetRelayOutputState(RelayOutputToken=relay, LogicalState="active")
-        assert server.next_write() == {"fc": 5, "address": coil, "values": [1]}
+        assert server.next_report() == {"fc": 5, "address": coil, "values": [1]}
         zeep_client(g.url).SetRelayOutputState(RelayOutputToken=relay, LogicalState="inactive")
-        assert server.next_write() == {"fc": 5, "address": coil, "values": [0]}
+        assert server.next_report() == {"fc": 5, "address": coil, "values": [0]}
     finally:
         assert g.stop() == 0, g.log()
 

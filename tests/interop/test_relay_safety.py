@@ -8,59 +8,20 @@ of pymodbus's server (adapters/tests/peers/modbus_server.py) over Modbus TCP.
   and exits 0.
 - A panic (the test build's event source asked to panic): the same shutdown, then exit 70."""
 
-import json
-import queue
 import signal
-import subprocess
-import sys
-import threading
 import time
 
 import pytest
 
-from conftest import OPERATOR, ROOT, Gateway, add_users, create_pull_point, event_gateway, messages, pull, soap
+from conftest import OPERATOR, Gateway, ModbusPeer, add_users, create_pull_point, event_gateway, messages, pull, soap
 
-PEER = ROOT / "adapters" / "tests" / "peers" / "modbus_server.py"
 LATE_TOPIC = "Device/Trigger/RelayFallBackDelayed"
 RG = "urn:railgate:topics"
 
 
-class Peer:
-    """pymodbus's server; every write it accepts arrives on `writes` (with its arrival time)."""
-
-    def __init__(self):
-        self.proc = subprocess.Popen([sys.executable, str(PEER), "tcp", "127.0.0.1", "0"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        line = self.proc.stdout.readline().split()
-        assert line and line[0] == "READY", line
-        self.port = int(line[1])
-        self.writes: "queue.Queue[tuple[float, dict]]" = queue.Queue()
-        self.seen: list[dict] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.writes.put((time.monotonic(), json.loads(line)))
-
-    def wait_for(self, want: dict, timeout: float) -> float:
-        """When the write `want` (from now on) was served; every write is kept in `seen`."""
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            assert left > 0, f"no write {want} within {timeout} s; seen {self.seen}"
-            try:
-                at, write = self.writes.get(timeout=left)
-            except queue.Empty:
-                continue
-            self.seen.append(write)
-            if write == want:
-                return at
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGCONT)
-        self.proc.kill()
-        self.proc.wait()
+def Peer() -> ModbusPeer:
+    """pymodbus's server; every write it accepts is reported with its arrival time."""
+    return ModbusPeer.tcp()
 
 
 COIL_ON = {"fc": 5, "address": 7, "values": [1]}
@@ -113,7 +74,7 @@ def test_a_fall_back_lost_with_the_link_is_written_first_when_it_is_back_and_rep
             address = create_pull_point(g, "", "PT120S")
 
             set_strike(g)
-            activated = peer.wait_for(COIL_ON, 10)
+            activated, _ = peer.wait_for(COIL_ON, 10)
             time.sleep(max(0.0, activated + 0.3 - time.monotonic()))
             peer.proc.send_signal(signal.SIGSTOP)
             stopped = time.monotonic()
@@ -125,7 +86,7 @@ def test_a_fall_back_lost_with_the_link_is_written_first_when_it_is_back_and_rep
             peer.proc.send_signal(signal.SIGCONT)
 
             # Generous: the adapter reconnects with backoff (at most 1 s here).
-            released = peer.wait_for(COIL_OFF, 20)
+            released, _ = peer.wait_for(COIL_OFF, 20)
             wait_log(g, "monostable relay confirmed inactive after a delayed fall-back", 10)
             # Nothing was written between the activation and the owed release.
             assert peer.seen[-1] == COIL_OFF and peer.seen.count(COIL_ON) == 1, peer.seen

@@ -137,7 +137,7 @@ def has(got, topic_end: str, op: str | None, **items) -> bool:
 
 def test_a_valid_mapping_is_applied_live_without_touching_unchanged_links(tmp_path):
     pa, pb = free_port(), free_port()
-    peers = [ModbusPeer(pa), ModbusPeer(pb)]
+    peers = [ModbusPeer.tcp(pa), ModbusPeer.tcp(pb)]
     (tmp_path / "site.yaml").write_text(two_panels(pa, pb))
     g = Gateway(tmp_path, config="mapping: site.yaml\n").start()
     try:

@@ -72,9 +72,9 @@ def test_two_units_share_one_port_and_a_silent_third_goes_down_alone(tmp_path, l
         dev = zeep_client(g.url)
         for _ in range(3):
             set_relay(dev, "Lock5")
-            assert server.next_write() == {"unit": 5, "fc": 5, "address": 5, "values": [1]}
+            assert server.next_report() == {"unit": 5, "fc": 5, "address": 5, "values": [1]}
             set_relay(dev, "Lock6")
-            assert server.next_write() == {"unit": 6, "fc": 5, "address": 5, "values": [1]}
+            assert server.next_report() == {"unit": 6, "fc": 5, "address": 5, "values": [1]}
         # Unit 7 has tried again meanwhile (its backoff is at most 400 ms) ...
         assert wait_for(lambda: g.log().count("retrying controller=u7") >= 2, 10), g.log()
         # ... and neither the port nor the other units suffered for it.
