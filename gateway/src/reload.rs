@@ -214,7 +214,10 @@ pub async fn on_hangup(app: &App, running: &mut Config, live: &Live) -> Outcome 
                 tracing::info!("SIGHUP: the subscription limits and consumer networks are applied");
             }
             if config.security != running.security {
-                app.gate.reconfigure(&GateSettings::of(&config.security));
+                app.gate.reconfigure(
+                    &GateSettings::of(&config.security),
+                    crate::http::soap::device_now(app),
+                );
                 restart.extend(settings::read_at_start(&running.security, &config.security));
                 running.security = settings::applied(&running.security, &config.security);
                 tracing::info!("SIGHUP: the security settings are applied to the next request");
@@ -266,7 +269,7 @@ pub async fn on_hangup(app: &App, running: &mut Config, live: &Live) -> Outcome 
 fn log_changed(changes: &Changes, applied: Option<&Reloaded>, restart: &[&str]) {
     let links = applied.map(|r| {
         format!(
-            "links restarted: {}; stopped: {}",
+            "links started: {}; stopped: {}",
             none_if_empty(&r.started),
             none_if_empty(&r.stopped)
         )

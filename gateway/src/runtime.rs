@@ -229,7 +229,15 @@ impl Gateway {
                 () = signals.recv(), if !stop.is_cancelled() => stop.cancel(),
                 Some(()) = async { hangups.as_mut()?.recv().await }, if !stop.is_cancelled() => {
                     crate::service_manager::reloading();
-                    crate::reload::on_hangup(&app, &mut running, &live).await;
+                    // A stop asked meanwhile is not held up by the reload (the southbound core
+                    // finishes a reload it began, then stops in order).
+                    tokio::select! {
+                        _ = crate::reload::on_hangup(&app, &mut running, &live) => {}
+                        () = signals.recv() => {
+                            tracing::warn!("stopping during a reload");
+                            stop.cancel();
+                        }
+                    }
                     crate::service_manager::reloaded();
                 }
                 exit = app.lifecycle.wait(), if !stop.is_cancelled() => {

@@ -150,7 +150,7 @@ def test_a_valid_mapping_is_applied_live_without_touching_unchanged_links(tmp_pa
         (tmp_path / "site.yaml").write_text(two_panels(pa, pb, door_invert=True, window=False, hall=True))
         g.proc.send_signal(signal.SIGHUP)
         log = wait_log(g, "SIGHUP: reloaded")
-        assert "links restarted: b; stopped: b" in log, log
+        assert "links started: b; stopped: b" in log, log
         got = pull_until(pp, lambda got: has(got, "DigitalInput", "Initialized", InputToken="Hall", LogicalState="true"))
         assert has(got, "DigitalInput", "Deleted", InputToken="Window"), got
         assert has(got, "DigitalInput", "Changed", InputToken="Door", LogicalState="false"), got

@@ -306,6 +306,16 @@ impl NetworkProtocols {
             Some(tls) if !add_tls.is_empty() => Some((add_tls, tls)),
             _ => None,
         };
+        let tls_added = add_tls.iter().flat_map(|(l, _)| l.iter());
+        for (scheme, listener) in add
+            .iter()
+            .map(|l| ("http", l))
+            .chain(tls_added.map(|l| ("https", l)))
+        {
+            if let Ok(addr) = listener.local_addr() {
+                tracing::info!(%addr, "serving ONVIF at {scheme}://{addr}/onvif/device_service");
+            }
+        }
         let _ = self.rebind.send(Rebind { keep, add, add_tls });
         *self.off_ports.lock() = (http.ports.clone(), https.ports.clone());
         self.served.send_replace(target);

@@ -149,16 +149,11 @@ pub async fn serve<F, R>(
                     }
                     stays
                 });
+                // The owner of the change says what is served there.
                 for listener in add {
-                    if let Ok(addr) = listener.local_addr() {
-                        tracing::info!(%addr, "serving ONVIF at http://{addr}/onvif/device_service");
-                    }
                     start(listener, None, &mut accepting, &mut serving);
                 }
                 for (listener, tls) in add_tls.into_iter().flat_map(|(l, t)| l.into_iter().map(move |l| (l, t.clone()))) {
-                    if let Ok(addr) = listener.local_addr() {
-                        tracing::info!(%addr, "serving ONVIF at https://{addr}/onvif/device_service");
-                    }
                     start(listener, Some(tls), &mut accepting, &mut serving);
                 }
             }

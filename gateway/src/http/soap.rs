@@ -243,7 +243,7 @@ fn related_fault(
 /// Now, on the device's wall clock: the one SetSystemDateAndTime sets (the sandbox's own),
 /// which a UsernameToken's Created is checked against, since clients take their offset from
 /// GetSystemDateAndTime.
-pub(super) fn device_now(app: &App) -> Now {
+pub fn device_now(app: &App) -> Now {
     Now {
         wall: app.host.wall_now(),
         ..Now::current()

@@ -89,6 +89,9 @@ pub struct DigestAuth {
     opaque: String,
     /// How long a nonce is accepted, in ms (a reload may change it).
     nonce_lifetime_ms: std::sync::atomic::AtomicU64,
+    /// Nonces issued before this (Unix ms) are stale (set when a reload lengthened the
+    /// lifetime).
+    issued_floor_ms: std::sync::atomic::AtomicU64,
     /// Highest nc seen per nonce in use, per user.
     counts: Mutex<NonceCounts>,
 }
@@ -150,6 +153,7 @@ impl DigestAuth {
             key: random_bytes(),
             opaque: B64URL.encode(random_bytes::<12>()),
             nonce_lifetime_ms: std::sync::atomic::AtomicU64::new(millis(nonce_lifetime)),
+            issued_floor_ms: std::sync::atomic::AtomicU64::new(0),
             counts: Mutex::new(NonceCounts {
                 users: HashMap::new(),
                 per_user: DEFAULT_NONCES_PER_USER,
@@ -174,10 +178,19 @@ impl DigestAuth {
             .sum()
     }
 
-    /// A new nonce lifetime (a reload): nonces issued before are judged by it too.
-    pub fn set_nonce_lifetime(&self, lifetime: Duration) {
+    /// A new nonce lifetime (a reload at `now`): nonces issued before are judged by it too,
+    /// except that a longer one does not revive nonces the shorter one had expired (their
+    /// counts may be forgotten, so a replay would pass): those stay stale.
+    pub fn set_nonce_lifetime(&self, lifetime: Duration, now: SystemTime) {
+        let old = self.lifetime_ms();
+        let new = millis(lifetime);
+        if new > old {
+            let floor = unix_ms(now).saturating_sub(old);
+            self.issued_floor_ms
+                .fetch_max(floor, std::sync::atomic::Ordering::Relaxed);
+        }
         self.nonce_lifetime_ms
-            .store(millis(lifetime), std::sync::atomic::Ordering::Relaxed);
+            .store(new, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn lifetime_ms(&self) -> u64 {
@@ -311,7 +324,12 @@ impl DigestAuth {
         // Right password. A nonce we did not issue (e.g. before a restart), an expired one or
         // a replayed count gets a fresh challenge marked stale, so the client retries silently.
         let (raw, issued) = self.nonce_issued(nonce).ok_or(DigestError::Stale)?;
-        if unix_ms(now).saturating_sub(issued) > self.lifetime_ms() {
+        if unix_ms(now).saturating_sub(issued) > self.lifetime_ms()
+            || issued
+                < self
+                    .issued_floor_ms
+                    .load(std::sync::atomic::Ordering::Relaxed)
+        {
             return Err(DigestError::Stale);
         }
         Ok(Authenticated {
@@ -572,6 +590,43 @@ mod tests {
                 Ok("Mufasa".into())
             );
         }
+    }
+
+    #[test]
+    fn a_longer_lifetime_by_reload_does_not_revive_expired_nonces() {
+        let auth = DigestAuth::new("railgate", Duration::from_secs(300));
+        let issued = SystemTime::now();
+        let old = nonce_of(&auth.challenges(issued, false)[0]);
+        let reload = issued + Duration::from_secs(400);
+        let fresh = nonce_of(&auth.challenges(reload, false)[0]);
+        auth.set_nonce_lifetime(Duration::from_secs(3600), reload);
+        let h = |nonce: &str| {
+            header(
+                &auth,
+                Algorithm::Md5,
+                nonce,
+                "00000001",
+                "/onvif/device_service",
+                "Circle of Life",
+            )
+        };
+        let later = reload + Duration::from_secs(10);
+        assert_eq!(
+            auth.verify(&h(&old), "POST", "/onvif/device_service", pw, later),
+            Err(DigestError::Stale),
+            "expired under the old lifetime: its counts may be gone"
+        );
+        assert!(
+            auth.verify(
+                &h(&fresh),
+                "POST",
+                "/onvif/device_service",
+                pw,
+                later + Duration::from_secs(600)
+            )
+            .is_ok(),
+            "a nonce issued at the reload lives the new lifetime"
+        );
     }
 
     #[test]

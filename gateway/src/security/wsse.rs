@@ -228,6 +228,10 @@ impl Verified {
 #[derive(Debug)]
 pub struct WsseVerifier {
     config: parking_lot::RwLock<WsseConfig>,
+    /// After a reload widened the freshness window: tokens created at or before `.0` (ms)
+    /// are refused until `.1` (Unix s), since their nonces may have been forgotten under the
+    /// narrower window.
+    floor: parking_lot::Mutex<Option<(i64, i64)>>,
     replay: Mutex<ReplayCache>,
 }
 
@@ -237,12 +241,33 @@ impl WsseVerifier {
         WsseVerifier {
             replay: Mutex::new(ReplayCache::new(config.replay_capacity)),
             config: parking_lot::RwLock::new(config),
+            floor: parking_lot::Mutex::new(None),
         }
     }
 
-    /// New settings (a reload). The nonces remembered stay: a replay is still refused; a
-    /// smaller share size applies as shares fill.
-    pub fn set_config(&self, config: WsseConfig) {
+    /// New settings (a reload at `now`). The nonces remembered stay: a replay is still
+    /// refused; a smaller share size applies as shares fill. A wider freshness window (or
+    /// none) would let a token pass whose nonce the narrower one already forgot, so the
+    /// remembered nonces are kept longer by the difference, and tokens created before the old
+    /// window began are refused until the new window has passed them too.
+    pub fn set_config(&self, config: WsseConfig, now: DateTime<Utc>) {
+        let old = self.config.read().clone();
+        if let Some(was) = old.max_skew {
+            let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+            let (longer, until) = match config.max_skew {
+                Some(new) if new > was => (
+                    secs(new - was).saturating_add(1),
+                    now.timestamp().saturating_add(secs(new)).saturating_add(1),
+                ),
+                Some(_) => (0, 0),
+                None => (secs(config.replay_memory), i64::MAX),
+            };
+            if longer > 0 {
+                let was_ms = i64::try_from(was.as_millis()).unwrap_or(i64::MAX);
+                *self.floor.lock() = Some((now.timestamp_millis().saturating_sub(was_ms), until));
+                self.replay.lock().extend(longer);
+            }
+        }
         self.replay.lock().capacity = config.replay_capacity.max(1);
         *self.config.write() = config;
     }
@@ -281,6 +306,12 @@ impl WsseVerifier {
             }
             None => None,
         };
+        if let (Some(when), Some((floor, until))) = (created, *self.floor.lock())
+            && when.timestamp_millis() <= floor
+            && now.timestamp() < until
+        {
+            return Err(TokenError::Stale);
+        }
         if let (Some(max_age), Some(when)) = (self.config.read().max_skew, created) {
             // Checked arithmetic only: Created is the client's value.
             let delta = now.signed_duration_since(when);
@@ -482,6 +513,18 @@ impl UserShare {
 }
 
 impl ReplayCache {
+    /// Every remembered nonce (and watermark) is kept `by` seconds longer.
+    fn extend(&mut self, by: i64) {
+        for share in self.users.values_mut() {
+            for (expiry, _) in share.seen.values_mut() {
+                *expiry = expiry.saturating_add(by);
+            }
+            if let Some((_, until)) = &mut share.watermark {
+                *until = until.saturating_add(by);
+            }
+        }
+    }
+
     fn new(capacity: usize) -> Self {
         ReplayCache {
             users: HashMap::new(),
@@ -574,6 +617,33 @@ mod tests {
             password_digest(b"abc", "2024-01-01T00:00:00Z", "pass"),
             "VPc2C9EZ9n1zsd/ccU7Hj9tUJ1A="
         );
+    }
+
+    #[test]
+    fn a_reload_that_widens_the_window_opens_no_replay() {
+        let v = WsseVerifier::new(WsseConfig::default()); // 300 s
+        // Admitted under the old window: its nonce would be forgotten after 00:11:01.
+        let seen = token(b"n3", "2026-01-01T00:06:00Z", "pass");
+        assert_eq!(v.verify(&seen, store, at("2026-01-01T00:06:05Z")), Ok(()));
+        // Stale at the reload, never seen: nothing remembers its nonce.
+        let old = token(b"n2", "2026-01-01T00:01:00Z", "pass");
+        let reload = at("2026-01-01T00:06:30Z");
+        v.set_config(
+            WsseConfig {
+                max_skew: Some(Duration::from_secs(900)),
+                ..WsseConfig::default()
+            },
+            reload,
+        );
+        // Inside the new window, but created before the old window began at the reload:
+        // its nonce may have been forgotten, so it is refused.
+        assert_eq!(v.verify(&old, store, reload), Err(TokenError::Stale));
+        // Past the old window's memory, inside the new window: still a replay.
+        let later = at("2026-01-01T00:11:30Z");
+        assert_eq!(v.verify(&seen, store, later), Err(TokenError::Replayed));
+        // A fresh token passes.
+        let fresh = token(b"n4", "2026-01-01T00:11:29Z", "pass");
+        assert_eq!(v.verify(&fresh, store, later), Ok(()));
     }
 
     #[test]

@@ -175,6 +175,26 @@ impl Fallbacks {
         self.attempt(|token, _| which(token))
     }
 
+    /// The armed fall-backs of the relays `which` names, owed and handed out now (the owed
+    /// ones not in flight are left to their retry or the reconnect).
+    pub(super) fn take_armed_of(
+        &mut self,
+        now: Instant,
+        which: impl Fn(&str) -> bool,
+    ) -> Vec<String> {
+        let armed: Vec<String> = self
+            .armed
+            .keys()
+            .filter(|token| which(token))
+            .cloned()
+            .collect();
+        for token in &armed {
+            self.armed.remove(token);
+            self.owe(token.clone(), now);
+        }
+        self.attempt(|token, _| armed.iter().any(|a| a == token))
+    }
+
     /// Whether `token`'s fall-back is armed or owed.
     pub(super) fn pending(&self, token: &str) -> bool {
         self.armed.contains_key(token) || self.owed.contains_key(token)

@@ -9,9 +9,8 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 use std::time::Instant;
 
-use railgate_adapters::Value;
 use railgate_mappings::engine::Engine;
-use railgate_mappings::plan::{IdleState, Plan, WriteValue};
+use railgate_mappings::plan::{IdleState, Plan};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -133,6 +132,28 @@ impl Southbound {
         let serial_ports_kept = plan.serial_ports != running.serial_ports;
         if serial_ports_kept {
             plan.serial_ports = running.serial_ports.clone();
+            // A raw port kept open for clients (one no controller of the running mapping
+            // owns) may not be opened by a controller of the new one.
+            let owned: Vec<_> = super::serial::controller_devices(&running)
+                .into_iter()
+                .map(|(d, _)| d)
+                .collect();
+            let raw: Vec<_> = super::serial::port_devices(&plan)
+                .into_iter()
+                .filter(|d| !owned.contains(d))
+                .collect();
+            if let Some((device, controller)) = super::serial::controller_devices(&plan)
+                .into_iter()
+                .find(|(d, _)| raw.contains(d))
+            {
+                return Err(IoError::Refused {
+                    controller,
+                    reason: format!(
+                        "{} is still open as a serial port of the running mapping (its serial ports change only with a restart): restart railgate to apply this mapping",
+                        device.display()
+                    ),
+                });
+            }
         }
         let (engine, mapped) = configured(plan, &self.db);
         let (reply, answer) = oneshot::channel();
@@ -307,23 +328,7 @@ impl Southbound {
 
     /// Carries out an auxiliary command; returns once the controller acknowledged.
     pub async fn send_command(&self, command: &str) -> Result<(), IoError> {
-        let plan = self.plan();
-        let c = plan
-            .commands
-            .iter()
-            .find(|c| c.command == command)
-            .ok_or_else(|| IoError::UnknownCommand(command.to_string()))?;
-        let value = match c.value {
-            WriteValue::Bool(b) => Value::Bool(b),
-            WriteValue::U16(v) => Value::U16(v),
-        };
-        let (controller, point) = (c.controller.clone(), c.point.clone());
-        self.ask(|reply| Request::Write {
-            controller,
-            point,
-            value,
-            reply,
-        })
-        .await
+        let command = command.to_string();
+        self.ask(|reply| Request::Command { command, reply }).await
     }
 }

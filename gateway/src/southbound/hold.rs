@@ -142,17 +142,20 @@ impl Held {
             .collect()
     }
 
-    /// A reload to `plan`: the outputs held for controllers in `restarted` are dropped (their
-    /// new links read everything again), those of others kept with their value and record
-    /// indices moved to `plan`'s (an output of a point `plan` no longer has goes).
+    /// A reload to `plan`: held outputs are kept with their value and record indices moved to
+    /// `plan`'s (an output of a point `plan` no longer has goes), except the failing points
+    /// (the reload publishes every controller's set as it is now) and, for controllers in
+    /// `restarted`, the states (their new links read them again; occurrences such as card
+    /// reads happened once and stay).
     pub(super) fn reload(self, plan: &Plan, moved: &Moved, restarted: &BTreeSet<String>) -> Held {
         let mut next = Held::new(plan);
         next.dropped = self.dropped;
         for (controller, list) in self.held {
-            if restarted.contains(&controller) {
-                continue;
-            }
-            for (_, output) in list {
+            let restarting = restarted.contains(&controller);
+            for (subject, output) in list {
+                if subject == Subject::Health || (restarting && subject != Subject::Event) {
+                    continue;
+                }
                 let output = match output {
                     Output::Value {
                         index,

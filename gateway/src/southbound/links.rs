@@ -217,16 +217,40 @@ impl Links {
         });
     }
 
-    /// A reload from `old` to `new`: stops every group that is not the same in both (the same
-    /// controllers, each with the same settings) and waits until its tasks have returned.
-    /// Returns the controllers of `new` to start (whole groups; [`Links::start_plan`]).
-    pub(super) async fn retire(&mut self, old: &Plan, new: &Plan) -> BTreeSet<String> {
-        let (before, after) = (groups_of(old), groups_of(new));
-        let kept: BTreeSet<String> = after
+    /// The groups a reload from `old` to `new` keeps running: the same controllers, each with
+    /// the same settings, in both, and every one of them started (one whose adapter could not
+    /// start is tried again by a reload).
+    fn kept(&self, old: &Plan, new: &Plan) -> BTreeSet<String> {
+        let before = groups_of(old);
+        groups_of(new)
+            .into_iter()
+            .filter(|(key, controllers)| {
+                let running = self.groups.iter().find(|g| &g.key == key);
+                before.get(key) == Some(controllers)
+                    && running.is_some_and(|g| {
+                        controllers.iter().all(|c| g.controllers.contains(&c.name))
+                    })
+            })
+            .map(|(key, _)| key)
+            .collect()
+    }
+
+    /// The controllers of `old` a reload to `new` stops (whole groups).
+    pub(super) fn stopping(&self, old: &Plan, new: &Plan) -> BTreeSet<String> {
+        let kept = self.kept(old, new);
+        old.controllers
             .iter()
-            .filter(|(key, controllers)| before.get(*key) == Some(*controllers))
-            .map(|(key, _)| key.clone())
-            .collect();
+            .filter(|c| !kept.contains(&group_key(c)))
+            .map(|c| c.name.clone())
+            .collect()
+    }
+
+    /// A reload from `old` to `new`: stops every group it does not keep ([`Links::stopping`])
+    /// and waits until its tasks have returned. Returns the controllers of `new` to start
+    /// (whole groups; [`Links::start_plan`]).
+    pub(super) async fn retire(&mut self, old: &Plan, new: &Plan) -> BTreeSet<String> {
+        let after = groups_of(new);
+        let kept = self.kept(old, new);
         let (retiring, staying): (Vec<Group>, Vec<Group>) = std::mem::take(&mut self.groups)
             .into_iter()
             .partition(|g| !kept.contains(&g.key));

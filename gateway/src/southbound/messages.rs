@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use railgate_adapters::{PointId, Value};
 use railgate_mappings::engine::Engine;
 use railgate_mappings::plan::{IdleState, Plan};
 use tokio::sync::oneshot;
@@ -122,13 +121,9 @@ pub(super) enum Request {
         idle: railgate_mappings::plan::IdleState,
         reply: Reply,
     },
-    /// An auxiliary command: one write, answered once acknowledged.
-    Write {
-        controller: String,
-        point: PointId,
-        value: Value,
-        reply: Reply,
-    },
+    /// An auxiliary command: one write, answered once acknowledged. Looked up by the core in
+    /// the mapping it runs (a reload may have moved or removed it since the client asked).
+    Command { command: String, reply: Reply },
     /// The links and points for people (the status page, `railgate points`).
     Status {
         reply: oneshot::Sender<super::status::Status>,
@@ -163,7 +158,7 @@ impl Request {
             Request::SetRelayState { reply, .. }
             | Request::SetRelaySettings { reply, .. }
             | Request::SetInputIdle { reply, .. }
-            | Request::Write { reply, .. } => reply,
+            | Request::Command { reply, .. } => reply,
             // Nothing to refuse: the asker sees the channel closed.
             Request::Status { .. } | Request::Reload { .. } => return,
         };

@@ -39,7 +39,7 @@ use railgate_adapters::{
     AdapterEvent, Command, LinkEvent, LinkState, PointId, Value, WriteError, WriteRequest,
 };
 use railgate_mappings::engine::{Engine, Output};
-use railgate_mappings::plan::{Plan, RelayMode};
+use railgate_mappings::plan::{Plan, RelayMode, WriteValue};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -75,6 +75,17 @@ enum Purpose {
     FallBack { token: String, controller: String },
 }
 
+impl Purpose {
+    /// The relay the write is for, if it is a relay's.
+    fn relay(&self) -> Option<&str> {
+        match self {
+            Purpose::Client { relay: Some(r), .. } => Some(&r.token),
+            Purpose::Client { relay: None, .. } => None,
+            Purpose::FallBack { token, .. } => Some(token),
+        }
+    }
+}
+
 /// A client's relay state request, as fall-backs see it: an acknowledged `active` arms a
 /// monostable relay's fall-back, an acknowledged inactive ends an owed one.
 struct RelayChange {
@@ -106,6 +117,8 @@ pub(super) struct SouthboundCore {
     outputs: mpsc::UnboundedSender<Outgoing>,
     outputs_rx: Option<mpsc::UnboundedReceiver<Outgoing>>,
     writes: FuturesUnordered<InFlight>,
+    /// Relay writes (a client's state request or a fall-back) in flight, by token.
+    relay_writes: HashMap<String, usize>,
     /// Set once stopping: an acknowledged activation of a monostable relay falls back at once.
     stopping: bool,
     /// Something clients see changed since the last [`Views`].
@@ -152,6 +165,7 @@ impl SouthboundCore {
             outputs,
             outputs_rx: Some(outputs_rx),
             writes: FuturesUnordered::new(),
+            relay_writes: HashMap::new(),
             stopping: false,
             dirty: true,
             late: Vec::new(),
@@ -266,30 +280,36 @@ impl SouthboundCore {
         events: &EventCore,
     ) -> Reloaded {
         let old = self.plan.clone();
-        // 1.
+        // 1. Relays that leave, change, or sit on a link the reload restarts (a new host, unit
+        // or address base may mean another coil): their pulses end now, under the old
+        // definition, and their writes in flight are waited for (an acknowledged activation
+        // arms a pulse, which then ends at once too).
+        let stopping = links.stopping(&old, &plan);
         let leaving: BTreeSet<String> = old
             .relays
             .iter()
-            .filter(|r| !plan.relays.contains(r))
+            .filter(|r| !plan.relays.contains(r) || stopping.contains(&r.controller))
             .map(|r| r.token.clone())
             .collect();
-        for token in self
-            .fallbacks
-            .take_all_of(Instant::now(), |t| leaving.contains(t))
-        {
-            tracing::info!(relay = %token, "reload: the relay changes or leaves the mapping; it returns to inactive first");
-            self.fall_back(token, links);
-        }
         let give_up = Instant::now() + SHUTDOWN_RELEASE_WINDOW;
-        while leaving.iter().any(|t| self.fallbacks.pending(t)) && Instant::now() < give_up {
+        self.end_pulses(&leaving, true, links);
+        loop {
+            let busy = leaving
+                .iter()
+                .any(|t| self.fallbacks.pending(t) || self.relay_writes.contains_key(t));
+            if !busy || Instant::now() >= give_up {
+                break;
+            }
             let retry_at = self.fallbacks.next_deadline().map(|at| at.min(give_up));
             tokio::select! {
                 biased;
                 Some(event) = adapter_events.recv() => self.adapter_event(event, links),
                 Some(done) = self.writes.next(), if !self.writes.is_empty() => self.write_done(done, links),
                 () = sleep_until(retry_at) => self.fall_back_due(links),
+                () = tokio::time::sleep_until(give_up) => {}
             }
             self.raise_late(events).await;
+            self.end_pulses(&leaving, false, links);
         }
         let unreleased: Vec<String> = leaving
             .iter()
@@ -318,7 +338,9 @@ impl SouthboundCore {
             .collect();
         // 3.
         let now = std::time::Instant::now();
-        let (moved, replayed) = engine.carry_over(&plan, &self.engine, &old, now);
+        let (moved, replayed) = engine.carry_over(&plan, &self.engine, &old, now, |c| {
+            !stopped.iter().any(|s| s == c)
+        });
         self.engine = engine;
         for name in &stopped {
             let _ = self.engine.link(name, false, now);
@@ -366,6 +388,21 @@ impl SouthboundCore {
             stopped,
             unreleased,
             serial_ports_kept: false,
+        }
+    }
+
+    /// A reload's step 1: the pulses of `leaving` relays end now (`all`: the owed ones are
+    /// tried again too; else only pulses armed since).
+    fn end_pulses(&mut self, leaving: &BTreeSet<String>, all: bool, links: &Links) {
+        let now = Instant::now();
+        let due = if all {
+            self.fallbacks.take_all_of(now, |t| leaving.contains(t))
+        } else {
+            self.fallbacks.take_armed_of(now, |t| leaving.contains(t))
+        };
+        for token in due {
+            tracing::info!(relay = %token, "reload: the relay changes, leaves the mapping or its link restarts; it returns to inactive first");
+            self.fall_back(token, links);
         }
     }
 
@@ -496,18 +533,24 @@ impl SouthboundCore {
                 self.publish_views();
                 let _ = reply.send(result.map(drop));
             }
-            Request::Write {
-                controller,
-                point,
-                value,
-                reply,
-            } => self.write(
-                &controller,
-                point,
-                value,
-                Purpose::Client { reply, relay: None },
-                links,
-            ),
+            Request::Command { command, reply } => {
+                let Some(c) = self.plan.commands.iter().find(|c| c.command == command) else {
+                    let _ = reply.send(Err(IoError::UnknownCommand(command)));
+                    return;
+                };
+                let value = match c.value {
+                    WriteValue::Bool(b) => Value::Bool(b),
+                    WriteValue::U16(v) => Value::U16(v),
+                };
+                let (controller, point) = (c.controller.clone(), c.point.clone());
+                self.write(
+                    &controller,
+                    point,
+                    value,
+                    Purpose::Client { reply, relay: None },
+                    links,
+                );
+            }
             Request::Status { reply } => {
                 let _ = reply.send(status::Status {
                     links: status::links(&self.plan, &self.links_up, &self.link_errors),
@@ -530,6 +573,9 @@ impl SouthboundCore {
         purpose: Purpose,
         links: &Links,
     ) {
+        if let Some(token) = purpose.relay() {
+            *self.relay_writes.entry(token.to_string()).or_default() += 1;
+        }
         let up = self.link_up(controller);
         let sent = links
             .commands(controller)
@@ -558,6 +604,14 @@ impl SouthboundCore {
     }
 
     fn write_done(&mut self, done: WriteDone, links: &Links) {
+        if let Some(token) = done.purpose.relay()
+            && let Some(n) = self.relay_writes.get_mut(token)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.relay_writes.remove(token);
+            }
+        }
         match done.purpose {
             Purpose::Client { reply, relay } => {
                 if let (Ok(()), Some(relay)) = (&done.result, relay) {
@@ -603,6 +657,10 @@ impl SouthboundCore {
             if self.fallbacks.released(&token, generation) {
                 tracing::info!(relay = %token, "a client set the relay inactive: its owed fall-back is done");
             }
+            return;
+        }
+        if self.engine.relay_state(&token).is_none() {
+            tracing::error!(relay = %token, "a relay activation was acknowledged after a reload removed the relay: nothing returns it to inactive");
             return;
         }
         let monostable = self

@@ -6,7 +6,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use parking_lot::Mutex;
 use railgate_adapters::{
@@ -28,6 +28,8 @@ struct Scripted {
     name: String,
     script: mpsc::UnboundedReceiver<AdapterEvent>,
     writes: Arc<Mutex<Vec<(String, PointId, Value)>>>,
+    /// How long a write takes to be acknowledged.
+    ack_delay: Arc<Mutex<Duration>>,
 }
 
 impl Adapter for Scripted {
@@ -45,7 +47,11 @@ impl Adapter for Scripted {
                 },
                 Some(Command::Write(w)) = io.commands.recv() => {
                     self.writes.lock().push((self.name.clone(), w.id.clone(), w.value.clone()));
-                    let _ = w.reply.send(Ok(()));
+                    let delay = *self.ack_delay.lock();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(delay).await;
+                        let _ = w.reply.send(Ok(()));
+                    });
                 }
             }
         }
@@ -95,24 +101,31 @@ struct Site {
     scripts: Scripts,
     started: Arc<Mutex<Vec<BTreeSet<String>>>>,
     writes: Arc<Mutex<Vec<(String, PointId, Value)>>>,
+    ack_delay: Arc<Mutex<Duration>>,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<()>,
     _dir: tempfile::TempDir,
 }
 
 async fn start() -> Site {
+    start_with(BEFORE).await
+}
+
+async fn start_with(mapping: &str) -> Site {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let db = Arc::new(StateDb::open(dir.path()).expect("the state database"));
     let store = EventStore::open(dir.path(), StoreConfig::default()).expect("the event store");
     let events = EventCore::new(store);
-    let southbound = Arc::new(Southbound::new(plan(BEFORE), db));
+    let southbound = Arc::new(Southbound::new(plan(mapping), db));
     let scripts: Scripts = Arc::default();
     let started: Arc<Mutex<Vec<BTreeSet<String>>>> = Arc::default();
     let writes: Arc<Mutex<Vec<(String, PointId, Value)>>> = Arc::default();
+    let ack_delay: Arc<Mutex<Duration>> = Arc::default();
     let stop = CancellationToken::new();
     let task = tokio::spawn({
         let (events, stop, southbound) = (events.clone(), stop.clone(), southbound.clone());
         let (scripts, started, writes) = (scripts.clone(), started.clone(), writes.clone());
+        let ack_delay = ack_delay.clone();
         async move {
             southbound
                 .run_with(events, stop, None, move |links, _, only| {
@@ -124,6 +137,7 @@ async fn start() -> Site {
                             name: name.clone(),
                             script: rx,
                             writes: writes.clone(),
+                            ack_delay: ack_delay.clone(),
                         });
                     }
                 })
@@ -136,6 +150,7 @@ async fn start() -> Site {
         scripts,
         started,
         writes,
+        ack_delay,
         stop,
         task,
         _dir: dir,
@@ -270,6 +285,100 @@ async fn a_reload_restarts_only_the_changed_link_and_deletes_what_went() {
             "ControllerLink Changed aux Connected=true Reason=connected",
             "DigitalInput Initialized Gate LogicalState=false",
         ]
+    );
+    site.stop.cancel();
+    site.task.await.expect("the core ends");
+}
+
+/// The strike's state writes to aux, in order (true: on).
+fn strike_writes(site: &Site) -> Vec<bool> {
+    site.writes
+        .lock()
+        .iter()
+        .filter(|(c, p, _)| c == "aux" && p.0 == "aux/coil/1")
+        .map(|(_, _, v)| *v == Value::Bool(true))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_pulse_on_a_link_the_reload_restarts_ends_first_under_the_old_settings() {
+    let site = start().await;
+    site.stored(0, 4).await;
+    site.send("aux", [up("aux")]);
+    site.stored(0, 5).await;
+    site.southbound
+        .set_relay_state("Strike", true)
+        .await
+        .expect("acknowledged");
+    // The strike stays in the mapping as it is; only its controller's address changes.
+    let moved = BEFORE.replace("port: 1503", "port: 1505");
+    let reloaded = site.southbound.reload(plan(&moved)).await.expect("applied");
+    assert_eq!(reloaded.started, vec!["aux".to_string()]);
+    assert!(reloaded.unreleased.is_empty());
+    assert_eq!(
+        strike_writes(&site),
+        [true, false],
+        "released through the old link before it stopped"
+    );
+    site.stop.cancel();
+    site.task.await.expect("the core ends");
+}
+
+#[tokio::test]
+async fn an_activation_in_flight_when_the_relay_leaves_is_released_before_the_reload_goes_on() {
+    let site = start().await;
+    site.stored(0, 4).await;
+    site.send("aux", [up("aux")]);
+    site.stored(0, 5).await;
+    *site.ack_delay.lock() = Duration::from_millis(300);
+    let pulse = tokio::spawn({
+        let southbound = site.southbound.clone();
+        async move { southbound.set_relay_state("Strike", true).await }
+    });
+    // The activation is on its way when the reload that removes the strike comes.
+    while strike_writes(&site).is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let reloaded = site.southbound.reload(plan(AFTER)).await.expect("applied");
+    assert!(reloaded.unreleased.is_empty(), "{reloaded:?}");
+    assert_eq!(strike_writes(&site), [true, false]);
+    pulse
+        .await
+        .expect("joined")
+        .expect("the activation was acknowledged");
+    site.stop.cancel();
+    site.task.await.expect("the core ends");
+}
+
+#[tokio::test]
+async fn a_relay_that_cannot_be_released_does_not_hold_the_reload_past_its_window() {
+    let site = start().await;
+    site.stored(0, 4).await;
+    site.send("aux", [up("aux")]);
+    site.stored(0, 5).await;
+    site.southbound
+        .set_relay_state("Strike", true)
+        .await
+        .expect("acknowledged");
+    // aux's link goes down: the strike's fall-back cannot be written.
+    site.send(
+        "aux",
+        [AdapterEvent::Link(LinkEvent {
+            link: "aux".into(),
+            state: LinkState::Down,
+            reason: Some("no answer".into()),
+        })],
+    );
+    while site.southbound.link_up("aux") {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let began = std::time::Instant::now();
+    let reloaded = site.southbound.reload(plan(AFTER)).await.expect("applied");
+    let took = began.elapsed();
+    assert_eq!(reloaded.unreleased, vec!["Strike".to_string()]);
+    assert!(
+        took < super::owner::SHUTDOWN_RELEASE_WINDOW + Duration::from_secs(2),
+        "{took:?}"
     );
     site.stop.cancel();
     site.task.await.expect("the core ends");

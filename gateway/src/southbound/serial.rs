@@ -230,6 +230,42 @@ impl SerialPorts {
     }
 }
 
+/// The devices of `plan`'s serial ports, as resolved on this host.
+pub(super) fn port_devices(plan: &Plan) -> Vec<PathBuf> {
+    plan.serial_ports
+        .iter()
+        .map(|p| resolved(&p.device))
+        .collect()
+}
+
+/// The serial devices (and GPIO chips) `plan`'s controllers open, as resolved on this host,
+/// each with its controller.
+pub(super) fn controller_devices(plan: &Plan) -> Vec<(PathBuf, String)> {
+    use railgate_adapters::line::LineEndpoint;
+    use railgate_mappings::plan::ReaderTransport;
+    plan.controllers
+        .iter()
+        .filter_map(|c| {
+            let device = match &c.link {
+                Link::Modbus(config) => match &config.transport {
+                    Transport::Rtu { device, .. } => Some(device),
+                    Transport::Tcp { .. } => None,
+                },
+                Link::Line(link) => match &link.endpoint {
+                    LineEndpoint::Serial { device, .. } => Some(device),
+                    LineEndpoint::Tcp { .. } => None,
+                },
+                Link::Readers(link) => match &link.transport {
+                    ReaderTransport::Osdp { device, .. }
+                    | ReaderTransport::WiegandSerial { device, .. } => Some(device),
+                    ReaderTransport::WiegandGpio { chip, .. } => Some(chip),
+                },
+            };
+            device.map(|d| (resolved(d), c.name.clone()))
+        })
+        .collect()
+}
+
 /// The Modbus RTU lines of `plan`: each device as resolved on this host, and its controllers.
 fn rtu_lines(plan: &Plan) -> Vec<(PathBuf, String)> {
     plan.controllers

@@ -42,18 +42,22 @@ fn same<T: PartialEq>(old: &[T], entry: &T, taken: &mut [bool]) -> Option<usize>
 
 impl Engine {
     /// Takes over from `old` (the engine of `old_plan`) what is still true under `plan`,
-    /// this engine's plan (see the module doc). Returns where kept values and records moved
-    /// and the outputs of the replayed readings (in plan order).
+    /// this engine's plan (see the module doc). `link_kept(controller)`: whether that
+    /// controller's link runs on; the raw readings of one whose link restarts (maybe another
+    /// device now) are not taken over, so nothing is replayed from them. Returns where kept
+    /// values and records moved and the outputs of the replayed readings (in plan order).
     pub fn carry_over(
         &mut self,
         plan: &Plan,
         old: &Engine,
         old_plan: &Plan,
         now: Instant,
+        link_kept: impl Fn(&str) -> bool,
     ) -> (Moved, Vec<Output>) {
         for (point, reading) in &mut self.readings {
             if let Some(before) = old.readings.get(point)
                 && before.controller == reading.controller
+                && link_kept(&reading.controller)
             {
                 reading.clone_from(before);
             }

@@ -176,11 +176,12 @@ impl Gate {
     /// The gate under `policy` rather than Core's default access policy.
     /// New settings from a reload: the next request is judged by them. What the parts keep
     /// (nonces seen, lockouts running, buckets) stays.
-    pub fn reconfigure(&self, settings: &super::settings::GateSettings) {
-        self.wsse.set_config(settings.wsse.clone());
+    pub fn reconfigure(&self, settings: &super::settings::GateSettings, now: Now) {
+        self.wsse.set_config(settings.wsse.clone(), now.utc());
         self.throttle.set_config(settings.throttle);
         self.rate.set_config(settings.rate);
-        self.digest.set_nonce_lifetime(settings.nonce_lifetime);
+        self.digest
+            .set_nonce_lifetime(settings.nonce_lifetime, now.wall);
     }
 
     pub fn with_policy(mut self, policy: Arc<AccessPolicy>) -> Self {

@@ -45,7 +45,7 @@ fn unchanged_points_keep_their_state_and_changed_inputs_replay_their_last_readin
         ..Plan::default()
     };
     let mut new = Engine::new(&new_plan);
-    let (moved, out) = new.carry_over(&new_plan, &old, &old_plan, t);
+    let (moved, out) = new.carry_over(&new_plan, &old, &old_plan, t, |_| true);
 
     assert_eq!(new.input_state("door").and_then(|s| s.active), Some(true));
     assert_eq!(new.input_state("gate").and_then(|s| s.active), None);
@@ -84,7 +84,7 @@ fn failing_points_still_read_are_kept_and_dropped_ones_leave_the_set() {
 
     let new_plan = plan_with_inputs(vec![input("a", "pa", false, ms(0), IdleState::Open)]);
     let mut new = Engine::new(&new_plan);
-    new.carry_over(&new_plan, &old, &old_plan, t);
+    new.carry_over(&new_plan, &old, &old_plan, t, |_| true);
     assert_eq!(new.failing_points("panel"), vec![id("pa")]);
     assert_eq!(
         new.failing_now(),
@@ -93,4 +93,18 @@ fn failing_points_still_read_are_kept_and_dropped_ones_leave_the_set() {
             points: vec![id("pa")],
         }]
     );
+}
+
+#[test]
+fn a_restarted_link_replays_nothing_from_its_old_device() {
+    let t = start();
+    let old_plan = plan_with_inputs(vec![input("door", "p1", false, ms(0), IdleState::Open)]);
+    let mut old = Engine::new(&old_plan);
+    old.update(&reading("p1", Value::Bool(true)), t);
+    let new_plan = plan_with_inputs(vec![input("door", "p1", true, ms(0), IdleState::Open)]);
+    let mut new = Engine::new(&new_plan);
+    let (_, out) = new.carry_over(&new_plan, &old, &old_plan, t, |c| c != "panel");
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(new.input_state("door").and_then(|s| s.active), None);
+    assert_eq!(new.reading(&id("p1")).and_then(|r| r.value.clone()), None);
 }
