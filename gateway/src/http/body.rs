@@ -1,4 +1,4 @@
-//! Reading a request body with a size cap and a deadline.
+//! Reading a request body with a size cap and a deadline, and its declared media type.
 
 use std::time::Duration;
 
@@ -51,6 +51,23 @@ where
     tokio::time::timeout(timeout, read)
         .await
         .unwrap_or(Err(BodyError::Timeout))
+}
+
+/// The media type of the Content-Type header, lower-cased, without parameters: `None` when
+/// there is no header, `Some("")` when it is not text.
+pub(super) fn media_type(headers: &http::HeaderMap) -> Option<String> {
+    let value = headers.get(http::header::CONTENT_TYPE)?;
+    let Ok(value) = value.to_str() else {
+        return Some(String::new());
+    };
+    Some(
+        value
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase(),
+    )
 }
 
 #[cfg(test)]

@@ -19,26 +19,9 @@ use super::soap::{self, HttpRequest};
 use super::system;
 use crate::system_files::SystemFile;
 
-/// The media type of the Content-Type header, lower-cased, without parameters: `None` when
-/// there is no header, `Some("")` when it is not text.
-pub(super) fn media_type(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(http::header::CONTENT_TYPE)?;
-    let Ok(value) = value.to_str() else {
-        return Some(String::new());
-    };
-    Some(
-        value
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase(),
-    )
-}
-
 /// Whether a Content-Type is one a SOAP request may come with (a missing one is tolerated).
 fn acceptable_content_type(headers: &HeaderMap) -> bool {
-    media_type(headers).is_none_or(|media| {
+    super::body::media_type(headers).is_none_or(|media| {
         matches!(
             media.as_str(),
             "application/soap+xml" | "text/xml" | "application/xml"

@@ -42,7 +42,7 @@ pub struct Request<'a> {
 
 /// Whether the upload's Content-Type is `application/octet-stream`.
 fn is_octet_stream(headers: &HeaderMap) -> bool {
-    super::routes::media_type(headers).as_deref() == Some("application/octet-stream")
+    super::body::media_type(headers).as_deref() == Some("application/octet-stream")
 }
 
 /// Serves one system file request.
