@@ -6,8 +6,10 @@
 use std::path::Path;
 
 use crate::diag::{Diagnostic, Diagnostics, Source};
-use crate::parse::MAX_FILE_BYTES;
 use crate::yaml::{Pos, PosIndex};
+
+/// Largest mapping or profile file read, in bytes (a large site is a few hundred KiB).
+pub(crate) const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
 
 /// A file with its position index.
 #[derive(Debug)]

@@ -15,9 +15,6 @@ use crate::doc::Doc;
 use crate::schema::{self, FileKind};
 use crate::yaml;
 
-/// Largest mapping or profile file read, in bytes (a large site is a few hundred KiB).
-pub(crate) const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
-
 /// A file after the structural checks.
 #[derive(Debug)]
 pub(crate) struct Parsed {

@@ -122,14 +122,14 @@ fn find_in(name: &str, dir: Option<&Path>, builtin: &[(&'static str, &'static st
     }
 }
 
-/// Reads a file of at most [`crate::parse::MAX_FILE_BYTES`].
+/// Reads a file of at most [`crate::doc::MAX_FILE_BYTES`].
 pub(crate) fn read_limited(path: &Path) -> Result<String, String> {
     let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-    if meta.len() > crate::parse::MAX_FILE_BYTES as u64 {
+    if meta.len() > crate::doc::MAX_FILE_BYTES as u64 {
         return Err(format!(
             "the file is {} bytes; at most {} are read",
             meta.len(),
-            crate::parse::MAX_FILE_BYTES
+            crate::doc::MAX_FILE_BYTES
         ));
     }
     std::fs::read_to_string(path).map_err(|e| e.to_string())
