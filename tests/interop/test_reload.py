@@ -287,3 +287,37 @@ def test_a_reload_applies_new_subscription_limits_and_names_the_store_bounds(tmp
         create_pull_point(g)
     finally:
         assert g.stop() == 0, g.log()
+
+
+def test_a_storm_of_reloads_ends_on_the_last_file_with_subscriptions_intact(tmp_path):
+    pa, pb = free_port(), free_port()
+    peers = [ModbusPeer.tcp(pa), ModbusPeer.tcp(pb)]
+    (tmp_path / "site.yaml").write_text(two_panels(pa, pb))
+    g = Gateway(tmp_path, config="mapping: site.yaml\n").start()
+    try:
+        pp = create_pull_point(g)
+        for i in range(30):
+            (tmp_path / "site.yaml").write_text(
+                two_panels(pa, pb, door_invert=bool(i % 2), window=not (i % 3), hall=bool(i % 2)))
+            g.proc.send_signal(signal.SIGHUP)
+            time.sleep(0.01)
+        (tmp_path / "site.yaml").write_text(two_panels(pa, pb, door_invert=True, window=False, hall=True))
+        g.proc.send_signal(signal.SIGHUP)
+        # The last file wins: Door inverted (contact closed: inactive), Hall read.
+        got = pull_until(pp, lambda got: has(got, "DigitalInput", None, InputToken="Hall", LogicalState="true"))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            r = soap(g.endpoint("deviceio_service"), "<tmd:GetDigitalInputs/>", auth=ADMIN)
+            tokens = [i.get("token") for i in xml(r).iter("{http://www.onvif.org/ver10/deviceIO/wsdl}DigitalInputs")]
+            if tokens == ["Door", "Hall"]:
+                break
+            time.sleep(0.1)
+        assert tokens == ["Door", "Hall"], tokens
+        assert g.proc.poll() is None
+        assert " ERROR " not in g.log(), g.log()
+        assert pull(pp).status_code == 200, "the pull point lived through every reload"
+        assert got
+    finally:
+        assert g.stop() == 0, g.log()
+        for p in peers:
+            p.kill()
