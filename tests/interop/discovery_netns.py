@@ -248,6 +248,14 @@ def main() -> None:
         seen = listener.collect(5, until=lambda g: "Hello" in kinds(g))
         result["reload_on_hello_nvt"] = any("Hello" in kinds([m]) and b"NetworkVideoTransmitter" in m for m in seen)
         result["reload_on_directed_nvt"] = any(b"NetworkVideoTransmitter" in m for m in directed())
+        # Only the types change: a Hello with the new metadata version, no Bye.
+        time.sleep(1.2)
+        listener.drain()
+        gw.config_path.write_text(config)
+        gw.proc.send_signal(signal.SIGHUP)
+        seen = listener.collect(5, until=lambda g: "Hello" in kinds(g))
+        result["reload_types_kinds"] = kinds(seen)
+        result["reload_types_directed_nvt"] = any(b"NetworkVideoTransmitter" in m for m in directed())
     finally:
         stopped = gw.stop()
         bye = listener.collect(3, until=lambda g: "Bye" in kinds(g))

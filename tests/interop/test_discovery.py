@@ -117,3 +117,6 @@ def test_a_reload_turns_discovery_off_and_on_again_with_new_types(seen):
     assert seen["reload_off_directed"] == [], "off: a probe gets no answer"
     assert seen["reload_on_hello_nvt"], seen["log_tail"]
     assert seen["reload_on_directed_nvt"], "the probe match carries the new type"
+    # Only the types changed: announced by a Hello, without a Bye (the service runs on).
+    assert "Hello" in seen["reload_types_kinds"] and "Bye" not in seen["reload_types_kinds"], seen["reload_types_kinds"]
+    assert not seen["reload_types_directed_nvt"]

@@ -1,7 +1,8 @@
 //! The WS-Discovery target service task: feeds the state machine from the sockets, the
 //! app's scopes and discovery mode, and the host's interfaces; sends what it releases.
-//! When a reload changes the `discovery` settings (`App::discovery`), the service says Bye
-//! and starts again with them (a new InstanceId, Hello on the new interfaces), or stays off.
+//! When a reload changes the interfaces (`App::discovery`), the service says Bye and starts
+//! again with them (a new InstanceId, Hello on the new interfaces), or stays off; a change of
+//! the announced types alone is a Hello with the next metadata version.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -99,53 +100,53 @@ fn advertised(served: &crate::device::protocols::Served) -> (Vec<SocketAddr>, bo
     }
 }
 
-/// Runs WS-Discovery until `stop`, then says Bye; starts it again whenever a reload changes
-/// its settings.
+/// How one round of [`serve`] ended.
+enum Served {
+    /// Stopped (Bye said).
+    Stopped,
+    /// The interfaces changed (Bye said): start again.
+    Changed,
+    /// Off, or it could not listen: wait for the settings to change.
+    Idle,
+}
+
+/// Runs WS-Discovery until `stop`, then says Bye. A reload that changes the interfaces makes
+/// it say Bye and start again with them; one that changes only the announced types is
+/// announced as a Hello with the new metadata version.
 pub async fn run(app: Arc<App>, stop: CancellationToken) {
     let mut settings = app.discovery.subscribe();
     loop {
         let config = settings.borrow_and_update().clone();
-        let round = stop.child_token();
-        let serving = serve(app.clone(), config, round.clone());
-        tokio::pin!(serving);
-        tokio::select! {
-            () = &mut serving => {
-                // Off, or it could not listen: until the settings change.
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    changed = settings.changed() => if changed.is_err() { return },
-                }
-            }
-            changed = settings.changed() => {
-                tracing::info!("the WS-Discovery settings changed: it starts again with them");
-                round.cancel();
-                serving.await;
-                if changed.is_err() {
-                    return;
-                }
-            }
-            () = stop.cancelled() => {
-                serving.await;
-                return;
-            }
+        match serve(app.clone(), config, &mut settings, &stop).await {
+            Served::Stopped => return,
+            Served::Changed => {}
+            Served::Idle => tokio::select! {
+                () = stop.cancelled() => return,
+                changed = settings.changed() => if changed.is_err() { return },
+            },
         }
     }
 }
 
-/// Serves WS-Discovery with `config` until `stop`, then says Bye. Returns at once when it is
-/// off.
-async fn serve(app: Arc<App>, config: DiscoveryConfig, stop: CancellationToken) {
+/// Serves WS-Discovery with `config` until `stop` or a change of the interfaces in
+/// `settings`, then says Bye. Returns at once when it is off.
+async fn serve(
+    app: Arc<App>,
+    mut config: DiscoveryConfig,
+    settings: &mut tokio::sync::watch::Receiver<DiscoveryConfig>,
+    stop: &CancellationToken,
+) -> Served {
     let selection = Selection::parse(&config.interfaces);
     if selection == Selection::Off {
         tracing::info!("WS-Discovery is off");
-        return;
+        return Served::Idle;
     }
     let mut interfaces = chosen(&selection);
     let sockets = match Sockets::open(PORT, &interfaces) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, port = PORT, "WS-Discovery cannot listen; clients must add the device by address");
-            return;
+            return Served::Idle;
         }
     };
     // The served addresses with their actual ports (port 0 resolved at bind); they change
@@ -153,7 +154,7 @@ async fn serve(app: Arc<App>, config: DiscoveryConfig, stop: CancellationToken) 
     let mut served = app.protocols.watch();
     let (mut listeners, mut tls) = advertised(&served.borrow_and_update());
     let Some(mut port) = listeners.first().map(SocketAddr::port) else {
-        return;
+        return Served::Idle;
     };
     let instance_id = next_counter(&app, INSTANCE_ID);
     let metadata_version = next_counter(&app, METADATA_VERSION);
@@ -182,7 +183,7 @@ async fn serve(app: Arc<App>, config: DiscoveryConfig, stop: CancellationToken) 
     let mut rescan = tokio::time::interval(RESCAN);
     rescan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     rescan.tick().await;
-    loop {
+    let ended = loop {
         flush(&mut machine, &sockets, &interfaces).await;
         let wake = machine.next_wakeup();
         let timer = async {
@@ -192,7 +193,21 @@ async fn serve(app: Arc<App>, config: DiscoveryConfig, stop: CancellationToken) 
             }
         };
         tokio::select! {
-            _ = stop.cancelled() => break,
+            _ = stop.cancelled() => break Served::Stopped,
+            changed = settings.changed() => {
+                if changed.is_err() {
+                    break Served::Stopped;
+                }
+                let new = settings.borrow_and_update().clone();
+                if new.interfaces != config.interfaces {
+                    tracing::info!("the WS-Discovery interfaces changed: it starts again with them");
+                    break Served::Changed;
+                }
+                config = new;
+                tracing::info!("the WS-Discovery settings changed: a Hello announces the new types");
+                machine.facts_changed(facts(&app, &config), Instant::now());
+                store_metadata_version(&app, &machine);
+            }
             received = sockets.recv() => match received {
                 Ok(r) if !app.ip_filter.admits(r.from.ip()) => {
                     tracing::debug!(from = %r.from, "WS-Discovery datagram from a filtered address: not answered");
@@ -244,7 +259,7 @@ async fn serve(app: Arc<App>, config: DiscoveryConfig, stop: CancellationToken) 
             }
             _ = timer => {}
         }
-    }
+    };
     // Bye, and its repeats (about a second), before the process goes.
     machine.stop(Instant::now());
     let deadline = Instant::now() + Duration::from_secs(2);
@@ -257,6 +272,7 @@ async fn serve(app: Arc<App>, config: DiscoveryConfig, stop: CancellationToken) 
     }
     let c = machine.counters();
     tracing::info!(counters = ?c, "WS-Discovery stopped");
+    ended
 }
 
 fn store_metadata_version(app: &App, machine: &Machine) {
