@@ -144,8 +144,8 @@ pub struct Reloaded {
     pub started: Vec<String>,
     /// Controllers whose links were stopped.
     pub stopped: Vec<String>,
-    /// Relays that left the mapping or changed before their monostable fall-back was
-    /// confirmed (they may still be active).
+    /// Relays the reload removed, changed or restarted the link of before their monostable
+    /// fall-back was confirmed (they may still be active).
     pub unreleased: Vec<String>,
     /// The new mapping changed its serial ports: those started stay until a restart.
     pub serial_ports_kept: bool,

@@ -260,9 +260,10 @@ impl SouthboundCore {
 
     /// A reload to `plan` (see `reload.rs` for what the gateway checked first):
     ///
-    /// 1. Relays that leave the mapping or change, with a monostable fall-back armed or owed,
-    ///    fall back now under their old definition (waiting up to
-    ///    [`SHUTDOWN_RELEASE_WINDOW`] for the controller to confirm).
+    /// 1. Relays that leave the mapping, change, or sit on a link that restarts, with a
+    ///    monostable fall-back armed or owed (or a write in flight), fall back now under their
+    ///    old definition (waiting up to [`SHUTDOWN_RELEASE_WINDOW`] for the controller to
+    ///    confirm).
     /// 2. The links that changed are stopped ([`Links::retire`]); the others run on.
     /// 3. `engine` takes over what the running engine knows ([`Engine::carry_over`]).
     /// 4. The publisher deletes the properties that went, then reads outputs against `plan`;
@@ -320,7 +321,7 @@ impl SouthboundCore {
             self.fallbacks.forget(token);
         }
         if !unreleased.is_empty() {
-            tracing::error!(relays = %unreleased.join(", "), "reload: monostable relays not confirmed inactive before they left the mapping; they may still be active");
+            tracing::error!(relays = %unreleased.join(", "), "reload: monostable relays not confirmed inactive before the reload changed, removed or restarted them; they may still be active");
         }
         // 2. What the stopped adapters reported before they returned is still the old
         // mapping's: taken in under it.
