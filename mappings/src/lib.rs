@@ -29,6 +29,7 @@ mod doc;
 mod line_model;
 mod load;
 mod model;
+mod model_common;
 mod model_readers;
 mod parse;
 mod profiles;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::model::{BackoffSpec, DurationText, IdleStateSpec, ParitySpec, RelayModeSpec};
+use crate::model_common::{BackoffSpec, DurationText, IdleStateSpec, ParitySpec, RelayModeSpec};
 
 /// A controller speaking a line protocol.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -51,7 +51,7 @@ pub(crate) struct LineValuePointSpec {
     /// The topic: `rg:...`, `tns1:...` or `<your prefix>:...`.
     pub topic: String,
     /// Fixed source items.
-    pub source: Option<Vec<crate::model::ItemSpec>>,
+    pub source: Option<Vec<crate::model_common::ItemSpec>>,
     /// Number → text, e.g. `{0: disarmed, 2: armed_away}`; without it the number is published.
     pub map: Option<BTreeMap<String, String>>,
     /// The data item's name (default `State` with a map, `Value` without).
@@ -69,7 +69,7 @@ pub(crate) struct LineEventSpec {
     /// The topic: `rg:...`, `tns1:...` or `<your prefix>:...`.
     pub topic: String,
     /// Fixed source items.
-    pub source: Option<Vec<crate::model::ItemSpec>>,
+    pub source: Option<Vec<crate::model_common::ItemSpec>>,
     /// Data items, each from a field of the occurrence (the rule's `event.items` names).
     pub data: Vec<LineEventItemSpec>,
 }
@@ -84,7 +84,7 @@ pub(crate) struct LineEventItemSpec {
     pub field: Option<String>,
     /// Its type (default `string`).
     #[serde(rename = "type")]
-    pub item_type: Option<crate::model::ItemTypeSpec>,
+    pub item_type: Option<crate::model_common::ItemTypeSpec>,
 }
 
 /// Serial line settings of a line controller.
@@ -102,7 +102,7 @@ pub(crate) struct LineSerialSpec {
     /// Stop bits, 1 or 2 (default 1).
     pub stop_bits: Option<u8>,
     /// The port's kernel RS-485 mode, for a UART that needs it (USB adapters do not).
-    pub rs485: Option<crate::model::Rs485Spec>,
+    pub rs485: Option<crate::model_common::Rs485Spec>,
 }
 
 /// TCP settings of a line controller.

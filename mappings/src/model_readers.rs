@@ -5,7 +5,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::model::DurationText;
+use crate::model_common::DurationText;
 
 /// One card-reader link: give exactly one of `osdp`, `wiegand_serial`, `wiegand_gpio`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -33,7 +33,7 @@ pub(crate) struct OsdpSpec {
     /// 9600 (default), 19200, 38400, 57600, 115200 or 230400.
     pub baud: Option<u32>,
     /// The port's kernel RS-485 mode, for a UART that needs it (USB adapters do not).
-    pub rs485: Option<crate::model::Rs485Spec>,
+    pub rs485: Option<crate::model_common::Rs485Spec>,
 }
 
 /// A serial Wiegand converter.
@@ -52,7 +52,7 @@ pub(crate) struct WiegandSerialSpec {
     /// The Wiegand format of the cards, e.g. `h10301`.
     pub format: String,
     /// The port's kernel RS-485 mode, for a UART that needs it (USB adapters do not).
-    pub rs485: Option<crate::model::Rs485Spec>,
+    pub rs485: Option<crate::model_common::Rs485Spec>,
 }
 
 /// How a converter writes a number.
