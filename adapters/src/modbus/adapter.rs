@@ -4,7 +4,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::adapter::{Adapter, AdapterError, AdapterIo};
 
-use super::bus::{BusHandle, BusTask};
+use super::bus::{BusHandle, BusTask, Buses};
 use super::config::{ModbusConfig, Transport};
 use super::link::Link;
 use super::plan::{PollPlan, plan_poll};
@@ -107,5 +107,16 @@ impl Adapter for ModbusAdapter {
             }
         }
         Ok(())
+    }
+}
+
+impl Buses {
+    /// The adapter of `config`: on the bus of its serial device (made by the first controller
+    /// on it), or on its own TCP connection.
+    pub fn adapter(&mut self, config: ModbusConfig) -> ModbusAdapter {
+        match self.join(&config) {
+            Some(handle) => ModbusAdapter::on_bus(config, handle),
+            None => ModbusAdapter::new(config),
+        }
     }
 }

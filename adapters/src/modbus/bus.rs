@@ -54,9 +54,8 @@ use tokio_serial::{SerialPort, SerialStream};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
-use super::adapter::ModbusAdapter;
+use super::attempt::{Attempt, Call, classify, rtu_silence};
 use super::config::{ModbusConfig, Transport};
-use super::link::{Attempt, Call, classify, rtu_silence};
 
 /// Requests queued towards one bus (each runner has at most one in flight).
 const QUEUE: usize = 32;
@@ -376,11 +375,12 @@ impl Buses {
         Buses::default()
     }
 
-    /// The adapter of `config`: on the bus of its serial device (made by the first controller
-    /// on it), or on its own TCP connection.
-    pub fn adapter(&mut self, config: ModbusConfig) -> ModbusAdapter {
+    /// The bus of `config`'s serial device (made by the first controller on it) with
+    /// `config`'s unit on it; `None` for a TCP controller, or settings no port can have (its
+    /// adapter reports them when it runs). [`Buses::adapter`] makes the adapter.
+    pub(crate) fn join(&mut self, config: &ModbusConfig) -> Option<BusHandle> {
         let Transport::Rtu { device, .. } = &config.transport else {
-            return ModbusAdapter::new(config);
+            return None;
         };
         if let Some(shared) = self.buses.iter_mut().find(|b| b.task.device == *device) {
             if shared.first.transport != config.transport {
@@ -399,21 +399,15 @@ impl Buses {
             }
             shared.task.units.push(config.unit);
             shared.task.gap = shared.task.gap.max(config.inter_frame_delay);
-            let handle = shared.handle.clone();
-            return ModbusAdapter::on_bus(config, handle);
+            return Some(shared.handle.clone());
         }
-        match BusTask::open(&config) {
-            Ok((task, handle)) => {
-                self.buses.push(Shared {
-                    first: config.clone(),
-                    handle: handle.clone(),
-                    task,
-                });
-                ModbusAdapter::on_bus(config, handle)
-            }
-            // Settings that cannot exist: the adapter reports them when it runs.
-            Err(_) => ModbusAdapter::new(config),
-        }
+        let (task, handle) = BusTask::open(config).ok()?;
+        self.buses.push(Shared {
+            first: config.clone(),
+            handle: handle.clone(),
+            task,
+        });
+        Some(handle)
     }
 
     /// The bus tasks to run, one per serial device.

@@ -51,6 +51,7 @@
 
 #[cfg(feature = "runtime")]
 mod adapter;
+mod attempt;
 #[cfg(feature = "runtime")]
 mod bus;
 pub mod config;

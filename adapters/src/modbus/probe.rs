@@ -10,9 +10,10 @@
 use tokio_modbus::Response;
 use tokio_util::sync::CancellationToken;
 
+use super::attempt::Call;
 use super::bus::BusTask;
 use super::config::{ModbusConfig, Transport};
-use super::link::{Call, Link};
+use super::link::Link;
 use super::plan::plan_poll;
 use super::runner::{describe_exception, read_request};
 use super::values::{BlockData, value_of};

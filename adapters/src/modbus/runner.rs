@@ -24,8 +24,9 @@ use crate::adapter::{AdapterIo, Command, WriteRequest};
 use crate::event::{LinkEvent, LinkState, WriteError};
 use crate::point::{PointId, PointUpdate, Quality, Value};
 
+use super::attempt::Call;
 use super::config::{ModbusConfig, Table};
-use super::link::{Call, Link, write_registers};
+use super::link::{Link, write_registers};
 use super::plan::{PollPlan, ReadBlock};
 use super::values::{BlockData, value_of, zero_value};
 use super::write::{WriteOp, write_op};
