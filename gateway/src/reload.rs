@@ -224,11 +224,10 @@ pub async fn on_hangup(app: &App, running: &mut Config, live: &Live) -> Outcome 
             }
             if config.metrics != running.metrics {
                 match live.metrics.change(&config.metrics.listen) {
-                    Ok(served) if served.is_empty() => {
-                        tracing::info!("SIGHUP: the metrics listener is off");
-                        running.metrics = config.metrics.clone();
-                    }
                     Ok(served) => {
+                        if served.is_empty() {
+                            tracing::info!("SIGHUP: the metrics listener is off");
+                        }
                         for addr in served {
                             tracing::info!(%addr, "SIGHUP: serving metrics at http://{addr}/metrics");
                         }

@@ -162,16 +162,7 @@ impl Fallbacks {
         now: Instant,
         which: impl Fn(&str) -> bool,
     ) -> Vec<String> {
-        let armed: Vec<String> = self
-            .armed
-            .keys()
-            .filter(|token| which(token))
-            .cloned()
-            .collect();
-        for token in armed {
-            self.armed.remove(&token);
-            self.owe(token, now);
-        }
+        self.owe_armed(now, &which);
         self.attempt(|token, _| which(token))
     }
 
@@ -182,6 +173,12 @@ impl Fallbacks {
         now: Instant,
         which: impl Fn(&str) -> bool,
     ) -> Vec<String> {
+        let armed = self.owe_armed(now, &which);
+        self.attempt(|token, _| armed.iter().any(|a| a == token))
+    }
+
+    /// The armed pulses of the relays `which` names end: owed from `now`. Returns them.
+    fn owe_armed(&mut self, now: Instant, which: &impl Fn(&str) -> bool) -> Vec<String> {
         let armed: Vec<String> = self
             .armed
             .keys()
@@ -192,7 +189,7 @@ impl Fallbacks {
             self.armed.remove(token);
             self.owe(token.clone(), now);
         }
-        self.attempt(|token, _| armed.iter().any(|a| a == token))
+        armed
     }
 
     /// Whether `token`'s fall-back is armed or owed.

@@ -285,11 +285,11 @@ impl SouthboundCore {
         // or address base may mean another coil): their pulses end now, under the old
         // definition, and their writes in flight are waited for (an acknowledged activation
         // arms a pulse, which then ends at once too).
-        let stopping = links.stopping(&old, &plan);
+        let stopping_links = links.stopping(&old, &plan);
         let leaving: BTreeSet<String> = old
             .relays
             .iter()
-            .filter(|r| !plan.relays.contains(r) || stopping.contains(&r.controller))
+            .filter(|r| !plan.relays.contains(r) || stopping_links.contains(&r.controller))
             .map(|r| r.token.clone())
             .collect();
         let give_up = Instant::now() + SHUTDOWN_RELEASE_WINDOW;
@@ -332,15 +332,13 @@ impl SouthboundCore {
         let stopped: Vec<String> = old
             .controllers
             .iter()
-            .filter(|c| {
-                started.contains(&c.name) || !plan.controllers.iter().any(|n| n.name == c.name)
-            })
+            .filter(|c| stopping_links.contains(&c.name))
             .map(|c| c.name.clone())
             .collect();
         // 3.
         let now = std::time::Instant::now();
         let (moved, replayed) = engine.carry_over(&plan, &self.engine, &old, now, |c| {
-            !stopped.iter().any(|s| s == c)
+            !stopping_links.contains(c)
         });
         self.engine = engine;
         for name in &stopped {
@@ -660,15 +658,11 @@ impl SouthboundCore {
             }
             return;
         }
-        if self.engine.relay_state(&token).is_none() {
+        let Some(state) = self.engine.relay_state(&token) else {
             tracing::error!(relay = %token, "a relay activation was acknowledged after a reload removed the relay: nothing returns it to inactive");
             return;
-        }
-        let monostable = self
-            .engine
-            .relay_state(&token)
-            .filter(|s| s.mode == RelayMode::Monostable);
-        if let Some(state) = monostable {
+        };
+        if state.mode == RelayMode::Monostable {
             self.fallbacks
                 .arm(&token, generation, Instant::now() + state.delay);
             if self.stopping {
