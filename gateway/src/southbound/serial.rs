@@ -16,7 +16,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use railgate_adapters::modbus::Transport;
 use railgate_adapters::serial::{Exchange, LineSettings, PortError, PortHandle, PortTask};
-use railgate_mappings::plan::{Link, Plan, SerialAccess, SerialKind, SerialPortPoint};
+use railgate_mappings::plan::{Controller, Link, Plan, SerialAccess, SerialKind, SerialPortPoint};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -238,48 +238,47 @@ pub(super) fn port_devices(plan: &Plan) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The serial devices (and GPIO chips) `plan`'s controllers open, as resolved on this host,
-/// each with its controller.
-pub(super) fn controller_devices(plan: &Plan) -> Vec<(PathBuf, String)> {
+/// The serial device (or GPIO chip) `controller` opens, if any.
+fn device_of(controller: &Controller) -> Option<&Path> {
     use railgate_adapters::line::LineEndpoint;
     use railgate_mappings::plan::ReaderTransport;
+    match &controller.link {
+        Link::Modbus(config) => match &config.transport {
+            Transport::Rtu { device, .. } => Some(device),
+            Transport::Tcp { .. } => None,
+        },
+        Link::Line(link) => match &link.endpoint {
+            LineEndpoint::Serial { device, .. } => Some(device),
+            LineEndpoint::Tcp { .. } => None,
+        },
+        Link::Readers(link) => match &link.transport {
+            ReaderTransport::Osdp { device, .. }
+            | ReaderTransport::WiegandSerial { device, .. } => Some(device),
+            ReaderTransport::WiegandGpio { chip, .. } => Some(chip),
+        },
+    }
+}
+
+/// The devices `plan`'s controllers open for which `pick` holds, as resolved on this host,
+/// each with its controller.
+fn devices(plan: &Plan, pick: impl Fn(&Controller) -> bool) -> Vec<(PathBuf, String)> {
     plan.controllers
         .iter()
-        .filter_map(|c| {
-            let device = match &c.link {
-                Link::Modbus(config) => match &config.transport {
-                    Transport::Rtu { device, .. } => Some(device),
-                    Transport::Tcp { .. } => None,
-                },
-                Link::Line(link) => match &link.endpoint {
-                    LineEndpoint::Serial { device, .. } => Some(device),
-                    LineEndpoint::Tcp { .. } => None,
-                },
-                Link::Readers(link) => match &link.transport {
-                    ReaderTransport::Osdp { device, .. }
-                    | ReaderTransport::WiegandSerial { device, .. } => Some(device),
-                    ReaderTransport::WiegandGpio { chip, .. } => Some(chip),
-                },
-            };
-            device.map(|d| (resolved(d), c.name.clone()))
-        })
+        .filter(|c| pick(c))
+        .filter_map(|c| device_of(c).map(|d| (resolved(d), c.name.clone())))
         .collect()
 }
 
-/// The Modbus RTU lines of `plan`: each device as resolved on this host, and its controllers.
+/// The serial devices (and GPIO chips) `plan`'s controllers open, as resolved on this host,
+/// each with its controller.
+pub(super) fn controller_devices(plan: &Plan) -> Vec<(PathBuf, String)> {
+    devices(plan, |_| true)
+}
+
+/// The Modbus RTU lines of `plan`: each device as resolved on this host, and its controllers
+/// (a line protocol's or a reader's serial port is its own, not a shared Modbus line).
 fn rtu_lines(plan: &Plan) -> Vec<(PathBuf, String)> {
-    plan.controllers
-        .iter()
-        .filter_map(|c| match &c.link {
-            Link::Modbus(config) => match &config.transport {
-                Transport::Rtu { device, .. } => Some((resolved(device), c.name.clone())),
-                Transport::Tcp { .. } => None,
-            },
-            // A line controller's serial port is its own (not a shared Modbus line).
-            Link::Line(_) => None,
-            Link::Readers(_) => None,
-        })
-        .collect()
+    devices(plan, |c| matches!(c.link, Link::Modbus(_)))
 }
 
 /// A device path with its symlinks resolved (as written when it does not exist now).
