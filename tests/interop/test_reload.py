@@ -7,6 +7,7 @@ the changed one restarts, a removed input is Deleted and a new one Initialized o
 point, an inverted input shows its new state at once, GetDigitalInputs lists the new inputs.
 A changed section other than the mapping is named for a restart."""
 
+import contextlib
 import re
 import signal
 import socket
@@ -135,19 +136,42 @@ def has(got, topic_end: str, op: str | None, **items) -> bool:
                for m in got)
 
 
-def test_a_valid_mapping_is_applied_live_without_touching_unchanged_links(tmp_path):
+@contextlib.contextmanager
+def two_panel_site(tmp_path):
+    """Two pymodbus panels (controllers a and b) and a gateway on `two_panels`' mapping of
+    them; yields the gateway and `remap(**options)`, which writes that mapping again with
+    `two_panels`' options."""
     pa, pb = free_port(), free_port()
     peers = [ModbusPeer.tcp(pa), ModbusPeer.tcp(pb)]
-    (tmp_path / "site.yaml").write_text(two_panels(pa, pb))
-    g = Gateway(tmp_path, config="mapping: site.yaml\n").start()
+    remap = lambda **options: (tmp_path / "site.yaml").write_text(two_panels(pa, pb, **options))  # noqa: E731
     try:
+        remap()
+        g = Gateway(tmp_path, config="mapping: site.yaml\n").start()
+        try:
+            yield g, remap
+        finally:
+            assert g.stop() == 0, g.log()
+    finally:
+        for p in peers:
+            p.kill()
+
+
+def input_tokens(g: Gateway) -> list[str]:
+    """GetDigitalInputs' tokens, in order."""
+    r = soap(g.endpoint("deviceio_service"), "<tmd:GetDigitalInputs/>", auth=ADMIN)
+    assert r.status_code == 200
+    return [i.get("token") for i in xml(r).iter("{http://www.onvif.org/ver10/deviceIO/wsdl}DigitalInputs")]
+
+
+def test_a_valid_mapping_is_applied_live_without_touching_unchanged_links(tmp_path):
+    with two_panel_site(tmp_path) as (g, remap):
         pp = create_pull_point(g)
         pull_until(pp, lambda got: has(got, "DigitalInput", "Initialized", InputToken="Door", LogicalState="true")
                    and has(got, "DigitalInput", "Initialized", InputToken="Window", LogicalState="true")
                    and has(got, "ControllerLink", None, Controller="b", Connected="true"))
 
         # a: Door inverted (an engine setting: a's link is the same); b: Window goes, Hall comes.
-        (tmp_path / "site.yaml").write_text(two_panels(pa, pb, door_invert=True, window=False, hall=True))
+        remap(door_invert=True, window=False, hall=True)
         g.proc.send_signal(signal.SIGHUP)
         log = wait_log(g, "SIGHUP: reloaded")
         assert "links started: b; stopped: b" in log, log
@@ -163,9 +187,7 @@ def test_a_valid_mapping_is_applied_live_without_touching_unchanged_links(tmp_pa
         assert len(re.findall(r"owner: link up controller=a\b", g.log())) == 1, g.log()
         assert len(re.findall(r"owner: link up controller=b\b", g.log())) == 2, g.log()
 
-        r = soap(g.endpoint("deviceio_service"), "<tmd:GetDigitalInputs/>", auth=ADMIN)
-        assert r.status_code == 200
-        tokens = [i.get("token") for i in xml(r).iter("{http://www.onvif.org/ver10/deviceIO/wsdl}DigitalInputs")]
+        tokens = input_tokens(g)
         assert tokens == ["Door", "Hall"], tokens
         # A new subscriber's Initialized messages: the new mapping's, no Window.
         fresh = pull_until(create_pull_point(g), lambda got: has(got, "DigitalInput", "Initialized", InputToken="Hall"))
@@ -177,10 +199,6 @@ def test_a_valid_mapping_is_applied_live_without_touching_unchanged_links(tmp_pa
         log = wait_log(g, "restart railgate to apply them")
         assert re.search(r"sections=device\b", log), log
         assert pull(pp).status_code == 200
-    finally:
-        assert g.stop() == 0, g.log()
-        for p in peers:
-            p.kill()
 
 
 def test_a_reload_turns_the_metrics_listener_on_moves_it_and_turns_it_off(tmp_path):
@@ -290,25 +308,19 @@ def test_a_reload_applies_new_subscription_limits_and_names_the_store_bounds(tmp
 
 
 def test_a_storm_of_reloads_ends_on_the_last_file_with_subscriptions_intact(tmp_path):
-    pa, pb = free_port(), free_port()
-    peers = [ModbusPeer.tcp(pa), ModbusPeer.tcp(pb)]
-    (tmp_path / "site.yaml").write_text(two_panels(pa, pb))
-    g = Gateway(tmp_path, config="mapping: site.yaml\n").start()
-    try:
+    with two_panel_site(tmp_path) as (g, remap):
         pp = create_pull_point(g)
         for i in range(30):
-            (tmp_path / "site.yaml").write_text(
-                two_panels(pa, pb, door_invert=bool(i % 2), window=not (i % 3), hall=bool(i % 2)))
+            remap(door_invert=bool(i % 2), window=not (i % 3), hall=bool(i % 2))
             g.proc.send_signal(signal.SIGHUP)
             time.sleep(0.01)
-        (tmp_path / "site.yaml").write_text(two_panels(pa, pb, door_invert=True, window=False, hall=True))
+        remap(door_invert=True, window=False, hall=True)
         g.proc.send_signal(signal.SIGHUP)
         # The last file wins: Door inverted (contact closed: inactive), Hall read.
         got = pull_until(pp, lambda got: has(got, "DigitalInput", None, InputToken="Hall", LogicalState="true"))
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            r = soap(g.endpoint("deviceio_service"), "<tmd:GetDigitalInputs/>", auth=ADMIN)
-            tokens = [i.get("token") for i in xml(r).iter("{http://www.onvif.org/ver10/deviceIO/wsdl}DigitalInputs")]
+            tokens = input_tokens(g)
             if tokens == ["Door", "Hall"]:
                 break
             time.sleep(0.1)
@@ -317,7 +329,3 @@ def test_a_storm_of_reloads_ends_on_the_last_file_with_subscriptions_intact(tmp_
         assert " ERROR " not in g.log(), g.log()
         assert pull(pp).status_code == 200, "the pull point lived through every reload"
         assert got
-    finally:
-        assert g.stop() == 0, g.log()
-        for p in peers:
-            p.kill()

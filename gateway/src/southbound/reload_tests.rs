@@ -108,15 +108,11 @@ struct Site {
 }
 
 async fn start() -> Site {
-    start_with(BEFORE).await
-}
-
-async fn start_with(mapping: &str) -> Site {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let db = Arc::new(StateDb::open(dir.path()).expect("the state database"));
     let store = EventStore::open(dir.path(), StoreConfig::default()).expect("the event store");
     let events = EventCore::new(store);
-    let southbound = Arc::new(Southbound::new(plan(mapping), db));
+    let southbound = Arc::new(Southbound::new(plan(BEFORE), db));
     let scripts: Scripts = Arc::default();
     let started: Arc<Mutex<Vec<BTreeSet<String>>>> = Arc::default();
     let writes: Arc<Mutex<Vec<(String, PointId, Value)>>> = Arc::default();
@@ -200,6 +196,11 @@ impl Site {
     async fn stored(&self, after: u64, n: usize) -> Vec<String> {
         let got = super::link_tests::stored_after(&self.events, after, n).await;
         got.iter().map(line).collect()
+    }
+
+    async fn stop(self) {
+        self.stop.cancel();
+        self.task.await.expect("the core ends");
     }
 
     fn latest(&self) -> u64 {
@@ -286,8 +287,16 @@ async fn a_reload_restarts_only_the_changed_link_and_deletes_what_went() {
             "DigitalInput Initialized Gate LogicalState=false",
         ]
     );
-    site.stop.cancel();
-    site.task.await.expect("the core ends");
+    site.stop().await;
+}
+
+/// A started site whose aux link is up (and stored so).
+async fn start_with_aux_up() -> Site {
+    let site = start().await;
+    site.stored(0, 4).await;
+    site.send("aux", [up("aux")]);
+    site.stored(0, 5).await;
+    site
 }
 
 /// The strike's state writes to aux, in order (true: on).
@@ -302,10 +311,7 @@ fn strike_writes(site: &Site) -> Vec<bool> {
 
 #[tokio::test]
 async fn a_pulse_on_a_link_the_reload_restarts_ends_first_under_the_old_settings() {
-    let site = start().await;
-    site.stored(0, 4).await;
-    site.send("aux", [up("aux")]);
-    site.stored(0, 5).await;
+    let site = start_with_aux_up().await;
     site.southbound
         .set_relay_state("Strike", true)
         .await
@@ -320,16 +326,12 @@ async fn a_pulse_on_a_link_the_reload_restarts_ends_first_under_the_old_settings
         [true, false],
         "released through the old link before it stopped"
     );
-    site.stop.cancel();
-    site.task.await.expect("the core ends");
+    site.stop().await;
 }
 
 #[tokio::test]
 async fn an_activation_in_flight_when_the_relay_leaves_is_released_before_the_reload_goes_on() {
-    let site = start().await;
-    site.stored(0, 4).await;
-    site.send("aux", [up("aux")]);
-    site.stored(0, 5).await;
+    let site = start_with_aux_up().await;
     *site.ack_delay.lock() = Duration::from_millis(300);
     let pulse = tokio::spawn({
         let southbound = site.southbound.clone();
@@ -346,16 +348,12 @@ async fn an_activation_in_flight_when_the_relay_leaves_is_released_before_the_re
         .await
         .expect("joined")
         .expect("the activation was acknowledged");
-    site.stop.cancel();
-    site.task.await.expect("the core ends");
+    site.stop().await;
 }
 
 #[tokio::test]
 async fn a_relay_that_cannot_be_released_does_not_hold_the_reload_past_its_window() {
-    let site = start().await;
-    site.stored(0, 4).await;
-    site.send("aux", [up("aux")]);
-    site.stored(0, 5).await;
+    let site = start_with_aux_up().await;
     site.southbound
         .set_relay_state("Strike", true)
         .await
@@ -380,6 +378,5 @@ async fn a_relay_that_cannot_be_released_does_not_hold_the_reload_past_its_windo
         took < super::owner::SHUTDOWN_RELEASE_WINDOW + Duration::from_secs(2),
         "{took:?}"
     );
-    site.stop.cancel();
-    site.task.await.expect("the core ends");
+    site.stop().await;
 }
